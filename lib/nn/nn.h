@@ -1,0 +1,209 @@
+/*
+ * Neural-network engine on oneDNN (internal). lib/nn is the only code that
+ * includes dnnl.h; everything above it sees plain float buffers.
+ *
+ * Pieces:
+ *   wsrl__nn_ctx   oneDNN engine + stream + thread count + shared scratchpad.
+ *   wsrl__mlp      an ensemble of E identical MLPs (E = 1 for actor / value):
+ *                  per hidden layer Dense -> LayerNorm (optional) -> ReLU,
+ *                  then an output Dense. Forward caches what backward needs.
+ *   wsrl__adam_*   bias-corrected Adam over flat float arrays.
+ *   wsrl__scalar   a learned positive scalar (SAC temperature, CQL Lagrange
+ *                  multiplier) stored as an unconstrained parameter p with
+ *                  value softplus(p) or exp(p), with its own Adam state.
+ *
+ * Threading: a context and everything created from it are used by one
+ * thread at a time. Calls that run oneDNN or OpenMP work set the calling
+ * thread's OpenMP thread count to the context's (when > 0) and restore it
+ * on return.
+ *
+ * Memory: create allocates every buffer for max_batch rows; each distinct
+ * (batch, input mode) gets its primitives built once, on first use or by
+ * wsrl__mlp_prepare(), and cached in a small table (WSRL__NN_SHAPE_SLOTS,
+ * least recently used evicted). Steady-state forward/backward/step calls
+ * do not allocate.
+ */
+#ifndef WSRL_NN_H
+#define WSRL_NN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core.h"
+
+#define WSRL__NN_MAX_HIDDEN 8 /* = WSRL_CONFIG_MAX_LIST */
+#define WSRL__NN_SHAPE_SLOTS 8
+
+/* ------------------------------------------------------------------ context */
+
+typedef struct wsrl__nn_ctx wsrl__nn_ctx;
+
+/* threads: OpenMP threads for this context's work; 0 keeps the runtime's
+ * default (OMP_NUM_THREADS or all cores). alloc is copied. */
+wsrl_status_t wsrl__nn_ctx_create(wsrl__nn_ctx **ctx_out, const wsrl__alloc *alloc, int32_t threads);
+void wsrl__nn_ctx_destroy(wsrl__nn_ctx *ctx);
+/* The effective thread count (the runtime's default when configured 0). */
+int32_t wsrl__nn_ctx_threads(const wsrl__nn_ctx *ctx);
+const wsrl__alloc *wsrl__nn_ctx_alloc(const wsrl__nn_ctx *ctx);
+
+/* --------------------------------------------------------------------- Adam */
+
+typedef struct wsrl__adam_cfg {
+  float lr;
+  float beta1;
+  float beta2;
+  float eps;
+  float grad_clip; /* global-norm clip of the whole gradient; 0 = off */
+} wsrl__adam_cfg;
+
+/* Fill beta1/beta2/eps/grad_clip from optim.* and set lr. */
+void wsrl__adam_cfg_from_config(wsrl__adam_cfg *cfg, const wsrl__config_values *v, double lr);
+
+/* One bias-corrected Adam step on n elements (optax's formula):
+ *   m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;
+ *   p -= lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps)
+ * t is the step number after this step (>= 1). g_scale multiplies g
+ * (global-norm clipping); pass 1. Deterministic for any thread count. */
+void wsrl__adam_update(const wsrl__adam_cfg *cfg, int64_t t, float g_scale, float *p, const float *g,
+                       float *m, float *v, size_t n);
+
+/* Euclidean norm of n floats, accumulated in double in a fixed order. */
+double wsrl__nn_l2norm(const float *x, size_t n);
+
+/* ----------------------------------------------------------- learned scalar */
+
+enum { WSRL__SCALAR_SOFTPLUS = 0, WSRL__SCALAR_EXP = 1 };
+
+/* Plain data: checkpoints save it field by field. */
+typedef struct wsrl__scalar {
+  float p;      /* unconstrained parameter */
+  float m, v;   /* Adam moments */
+  int64_t t;    /* Adam steps taken */
+  int32_t kind; /* WSRL__SCALAR_* */
+  wsrl__adam_cfg adam;
+} wsrl__scalar;
+
+/* initial_value > 0; p is set so that value() == initial_value. */
+wsrl_status_t wsrl__scalar_init(wsrl__scalar *s, int32_t kind, double initial_value, const wsrl__adam_cfg *adam);
+double wsrl__scalar_value(const wsrl__scalar *s);
+/* d value / d p (sigmoid(p) or exp(p)). */
+double wsrl__scalar_dvalue_dp(const wsrl__scalar *s);
+/* One Adam step on p given dLoss/dvalue (chain rule applied here). To
+ * maximise a quantity (Lagrange multiplier) pass the negated gradient. */
+void wsrl__scalar_step(wsrl__scalar *s, double dloss_dvalue);
+/* Forget the moments (t = 0), keep p. */
+void wsrl__scalar_reset_adam(wsrl__scalar *s);
+
+/* ---------------------------------------------------------------------- MLP */
+
+typedef struct wsrl__mlp_spec {
+  int32_t ensemble;                       /* E >= 1 independent members */
+  int32_t in_dim;                         /* input features */
+  int32_t out_dim;                        /* output features (1: fused dot-product head) */
+  int32_t n_hidden;                       /* 1 .. WSRL__NN_MAX_HIDDEN */
+  int32_t hidden[WSRL__NN_MAX_HIDDEN];    /* widths */
+  int32_t layer_norm;                     /* LayerNorm (learned scale/bias per member) */
+  float hidden_gain;                      /* orthogonal gain of hidden kernels; 0 = sqrt(2) */
+  float kernel_scale_final;               /* gain of the LAST hidden kernel; 0 = hidden_gain */
+  float out_gain;                         /* gain of the output kernel; 0 = sqrt(2) */
+  int64_t max_batch;                      /* max rows per member of any forward */
+  int32_t trainable;                      /* 0: forward only (targets): no grads, Adam, cache */
+} wsrl__mlp_spec;
+
+typedef struct wsrl__mlp wsrl__mlp;
+
+/* Input modes of the first layer. */
+enum {
+  WSRL__MLP_SHARED = 0,    /* x is [B, in], the same for every member */
+  WSRL__MLP_PER_MEMBER = 1 /* x is [E, B, in], one slab per member */
+};
+
+/* Allocate parameters (orthogonal init from rng, zero biases, LN scale 1,
+ * bias 0), gradients, Adam state (adam may be NULL when !trainable) and the
+ * workspace. adam is copied; rng is advanced. */
+wsrl_status_t wsrl__mlp_create(wsrl__mlp **mlp_out, wsrl__nn_ctx *ctx, const wsrl__mlp_spec *spec,
+                               const wsrl__adam_cfg *adam, wsrl__rng *rng);
+void wsrl__mlp_destroy(wsrl__mlp *m);
+const wsrl__mlp_spec *wsrl__mlp_get_spec(const wsrl__mlp *m);
+/* Bytes held by this MLP (our buffers; oneDNN's internals not counted). */
+size_t wsrl__mlp_memory_usage(const wsrl__mlp *m);
+
+/* Build (or find) the primitives for this batch and input mode now, so
+ * that later calls with this shape do not allocate. */
+wsrl_status_t wsrl__mlp_prepare(wsrl__mlp *m, int64_t batch, int32_t mode);
+
+/* The internal input buffer of a forward with (batch, mode): rows of in_dim
+ * floats with row stride *ld_out (B rows, or E*B rows per member). Writing
+ * the input here and calling forward with x = NULL avoids a copy (the
+ * critic writes concat(s, a) this way). */
+float *wsrl__mlp_input(wsrl__mlp *m, int64_t batch, int32_t mode, int64_t *ld_out);
+
+/* Forward pass. x: dense [B, in] (SHARED) or [E, B, in] (PER_MEMBER), or
+ * NULL when the input was written through wsrl__mlp_input(). y_out:
+ * [E, B, out] (may be NULL; see wsrl__mlp_output()). A trainable MLP keeps
+ * what backward needs until its next forward. */
+wsrl_status_t wsrl__mlp_forward(wsrl__mlp *m, int64_t batch, int32_t mode, const float *x, float *y_out);
+
+/* Output of the latest forward, [E, B, out], valid until the next forward. */
+const float *wsrl__mlp_output(const wsrl__mlp *m);
+
+/* Backward pass of the latest forward. dy: dLoss/dy [E, B, out].
+ * param_grads != 0 ADDS the parameter gradients into the gradient buffer
+ * (call wsrl__mlp_zero_grad() first). dx_out (may be NULL) receives
+ * dLoss/dx: [B, in] summed over members (SHARED) or [E, B, in]
+ * (PER_MEMBER). WSRL_ERR_WRONG_STATE without a preceding forward. */
+wsrl_status_t wsrl__mlp_backward(wsrl__mlp *m, const float *dy, float *dx_out, int32_t param_grads);
+
+void wsrl__mlp_zero_grad(wsrl__mlp *m);
+/* Adam step with the accumulated gradients (clipped to the global norm in
+ * the Adam config when set). grad_norm_out (may be NULL): the norm before
+ * clipping. WSRL_ERR_NON_FINITE (parameters untouched) if a gradient is
+ * NaN/inf; the caller counts it as a skipped step. */
+wsrl_status_t wsrl__mlp_adam_step(wsrl__mlp *m, float *grad_norm_out);
+void wsrl__mlp_adam_reset(wsrl__mlp *m);
+void wsrl__mlp_set_lr(wsrl__mlp *m, float lr);
+
+/* target <- tau * src + (1 - tau) * target, over every parameter. The two
+ * MLPs must have the same architecture (WSRL_ERR_INVALID_ARGUMENT). */
+wsrl_status_t wsrl__mlp_polyak(wsrl__mlp *target, const wsrl__mlp *src, float tau);
+/* dst parameters <- src parameters (same architecture). */
+wsrl_status_t wsrl__mlp_copy_params(wsrl__mlp *dst, const wsrl__mlp *src);
+
+/* Flat parameter vector (for FFI and tests): the tensors in a fixed order,
+ * without padding. count must equal wsrl__mlp_param_count(). */
+int64_t wsrl__mlp_param_count(const wsrl__mlp *m);
+wsrl_status_t wsrl__mlp_get_params(const wsrl__mlp *m, float *out, int64_t count);
+wsrl_status_t wsrl__mlp_set_params(wsrl__mlp *m, const float *in, int64_t count);
+/* Same for the gradient buffer (tests). */
+wsrl_status_t wsrl__mlp_get_grads(const wsrl__mlp *m, float *out, int64_t count);
+
+/* Element addresses, for hand-set weights, reference paths and tests.
+ * which: WSRL__MLP_PARAM or WSRL__MLP_GRAD. layer: 0 .. n_hidden (n_hidden
+ * is the output layer). kind: WSRL__MLP_W (row k < fan_in, col n < fan_out),
+ * WSRL__MLP_B (col n), WSRL__MLP_LN_SCALE / WSRL__MLP_LN_BIAS (col n; hidden
+ * layers with LayerNorm only). Returns NULL when out of range. */
+enum { WSRL__MLP_PARAM = 0, WSRL__MLP_GRAD = 1 };
+enum { WSRL__MLP_W = 0, WSRL__MLP_B = 1, WSRL__MLP_LN_SCALE = 2, WSRL__MLP_LN_BIAS = 3 };
+float *wsrl__mlp_elem(wsrl__mlp *m, int32_t which, int32_t kind, int32_t layer, int32_t member, int32_t k,
+                      int32_t n);
+
+/* Every state array of the MLP, for checkpoints: parameters, then (when
+ * trainable) Adam's m and v. Each blob is one contiguous float array in
+ * the internal layout (padding included, always zero). The Adam step
+ * counter lives in *adam_t. Pointers are owned by the MLP. */
+typedef struct wsrl__nn_blob {
+  const char *name; /* "params", "adam.m", "adam.v" */
+  float *data;
+  int64_t count;
+} wsrl__nn_blob;
+int32_t wsrl__mlp_blob_count(const wsrl__mlp *m);
+wsrl_status_t wsrl__mlp_blob(wsrl__mlp *m, int32_t index, wsrl__nn_blob *blob_out);
+int64_t *wsrl__mlp_adam_t(wsrl__mlp *m);
+
+/* ------------------------------------------------------ small float kernels */
+
+/* Row-wise helpers used by the heads above nn (policy, ensemble). */
+double wsrl__softplus(double x); /* log(1 + e^x), stable */
+double wsrl__sigmoid(double x);
+
+#endif /* WSRL_NN_H */
