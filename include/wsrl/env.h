@@ -1,0 +1,122 @@
+/**
+ * @file wsrl/env.h
+ * @brief The host's simulator (or robot) behind callbacks.
+ *
+ * The host fills a wsrl_env_spec_t (sizes, action bounds, episode limit) and
+ * a wsrl_env_callbacks_t (reset, step, optional close), both starting with
+ * their own struct_size, and creates a wsrl_env_t with a `user` pointer that
+ * is passed first to every callback. libwsrl scales actions from [-1, 1] to
+ * [low, high] before step(), applies max_episode_steps itself (truncation),
+ * and checks every observation and reward for NaN/inf.
+ *
+ * Callbacks return 0 on success. Any other value stops the library's loop
+ * cleanly with WSRL_ERR_ENV_CALLBACK; the host's code is kept
+ * (wsrl_env_last_callback_code()) together with an optional message the
+ * callback set with wsrl_set_callback_error(). Buffers passed to callbacks
+ * are library-owned and valid only during the call. Callbacks run on the
+ * calling thread, never concurrently for one env, and must not re-enter the
+ * env they serve.
+ */
+#ifndef WSRL_ENV_H
+#define WSRL_ENV_H
+
+#include <stdint.h>
+#include "export.h"
+#include "status.h"
+
+WSRL_BEGIN_DECLS
+
+/** @brief Opaque environment handle. */
+typedef struct wsrl_env wsrl_env_t;
+
+/** @brief Start an episode: write obs_dim floats to @p obs_out. Return 0 on success. */
+typedef int32_t (*wsrl_env_reset_fn)(void *user, uint64_t seed, float *obs_out);
+
+/**
+ * @brief Apply @p action (act_dim floats, already within [low, high]) and
+ * write the next observation, the reward and the two end flags
+ * (terminated: a true terminal state, the TD target does not bootstrap;
+ * truncated: the episode was cut, e.g. a time limit, it does). Return 0 on success.
+ */
+typedef int32_t (*wsrl_env_step_fn)(void *user, const float *action, float *obs_out, float *reward_out,
+                                    int32_t *terminated_out, int32_t *truncated_out);
+
+/** @brief Optional: release the host's resources; called once by wsrl_env_destroy(). */
+typedef void (*wsrl_env_close_fn)(void *user);
+
+/** @brief Callback table. reset and step are required, close is optional. */
+typedef struct wsrl_env_callbacks {
+  uint32_t struct_size; /**< sizeof(wsrl_env_callbacks_t) as the host compiled it */
+  wsrl_env_reset_fn reset;
+  wsrl_env_step_fn step;
+  wsrl_env_close_fn close;
+} wsrl_env_callbacks_t;
+
+#define WSRL_ENV_CALLBACKS_INIT {(uint32_t)sizeof(wsrl_env_callbacks_t), 0, 0, 0}
+
+/** @brief Sizes and bounds of an environment. The arrays are copied at create. */
+typedef struct wsrl_env_spec {
+  uint32_t struct_size;        /**< sizeof(wsrl_env_spec_t) as the host compiled it */
+  int32_t obs_dim;             /**< observation length, > 0 */
+  int32_t act_dim;             /**< action length, > 0 */
+  const float *action_low;     /**< act_dim lower bounds; NULL means -1 */
+  const float *action_high;    /**< act_dim upper bounds (> low); NULL means +1 */
+  int64_t max_episode_steps;   /**< truncate after this many steps; 0 = never */
+} wsrl_env_spec_t;
+
+#define WSRL_ENV_SPEC_INIT {(uint32_t)sizeof(wsrl_env_spec_t), 0, 0, 0, 0, 0}
+
+/** @brief Initialise @p callbacks like WSRL_ENV_CALLBACKS_INIT (for FFI). */
+WSRL_API wsrl_status_t wsrl_env_callbacks_init(wsrl_env_callbacks_t *callbacks);
+/** @brief Initialise @p spec like WSRL_ENV_SPEC_INIT (for FFI). */
+WSRL_API wsrl_status_t wsrl_env_spec_init(wsrl_env_spec_t *spec);
+
+/**
+ * @brief Create an environment from a spec, callbacks and a user pointer.
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT naming the bad field (sizes,
+ *         bounds not finite or low >= high, missing reset/step);
+ *         WSRL_ERR_VERSION_MISMATCH for a struct_size larger than this
+ *         library knows; WSRL_ERR_OUT_OF_MEMORY. No callback runs.
+ * Ownership: caller destroys with wsrl_env_destroy(); @p user stays the
+ * host's. Nullable: @p user. Thread-safety: any thread.
+ */
+WSRL_API wsrl_status_t wsrl_env_create(wsrl_env_t **env_out, const wsrl_env_spec_t *spec,
+                                       const wsrl_env_callbacks_t *callbacks, void *user);
+
+/** @brief Call close (if set) and free the env; NULL is ignored. */
+WSRL_API void wsrl_env_destroy(wsrl_env_t *env);
+
+/**
+ * @brief Copy the env's spec into @p spec_out (whose struct_size the caller set).
+ * action_low/high point into the env and live as long as it.
+ */
+WSRL_API wsrl_status_t wsrl_env_get_spec(const wsrl_env_t *env, wsrl_env_spec_t *spec_out);
+
+/**
+ * @brief Reset through the callback and validate the observation.
+ * @return WSRL_OK, WSRL_ERR_INVALID_ARGUMENT, WSRL_ERR_ENV_CALLBACK,
+ *         WSRL_ERR_NON_FINITE, WSRL_ERR_WRONG_STATE (re-entered).
+ */
+WSRL_API wsrl_status_t wsrl_env_reset(wsrl_env_t *env, uint64_t seed, float *obs_out);
+
+/**
+ * @brief Step with a normalised action in [-1, 1] (clipped, then scaled to
+ * [low, high]), apply the time limit and validate the outputs.
+ * @return as wsrl_env_reset(); WSRL_ERR_NON_FINITE also for a NaN action.
+ */
+WSRL_API wsrl_status_t wsrl_env_step(wsrl_env_t *env, const float *action_unit, float *obs_out,
+                                     float *reward_out, int32_t *terminated_out, int32_t *truncated_out);
+
+/** @brief The non-zero code the last failing callback of @p env returned (0 if none). */
+WSRL_API int32_t wsrl_env_last_callback_code(const wsrl_env_t *env);
+
+/**
+ * @brief Called by a host callback before it returns non-zero: the message
+ * becomes part of the error message the library reports (copied, truncated
+ * to 255 bytes). Thread-safety: per thread.
+ */
+WSRL_API void wsrl_set_callback_error(const char *message);
+
+WSRL_END_DECLS
+
+#endif /* WSRL_ENV_H */

@@ -1,0 +1,71 @@
+/*
+ * The one table of configuration keys. Everything else is generated from it:
+ * the values struct (config_values.h), parsing, range checks, text output,
+ * introspection, and docs/config.md (tools/gen-config-doc).
+ *
+ * WSRL__KEY(TYPE, "name", field, "default", min, max, "choices", "doc")
+ *   TYPE     INT | FLOAT | BOOL | ENUM | INT_LIST
+ *   min/max  numeric range (per element for lists; ENUM ignores them)
+ *   choices  ENUM names separated by '|'; "" otherwise
+ * FLOAT keys whose default is "auto" store NaN and accept "auto".
+ * Defaults are the WSRL reference's locomotion settings (ALGORITHMS.md).
+ */
+/* clang-format off */
+#define WSRL__CONFIG_KEYS(X) \
+  X(ENUM,     "agent.algorithm",            agent_algorithm,        "calql",  0, 0, "sac|cql|calql|iql", "Learner: sac (online SAC-ensemble), cql, calql or iql (offline pretraining losses).") \
+  X(INT,      "agent.seed",                 agent_seed,             "0",      0, 9.2e18, "", "Seed of the agent's RNG stream (networks init, sampling, subsets).") \
+  X(INT,      "agent.threads",              agent_threads,          "0",      0, 1024, "", "oneDNN threads for this agent; 0 keeps the runtime's default (OMP_NUM_THREADS or all cores).") \
+  X(INT,      "critic.ensemble_size",       critic_ensemble_size,   "10",     1, 64, "", "Number of critics E in the ensemble.") \
+  X(INT,      "critic.subsample",           critic_subsample,       "2",      1, 64, "", "Target critics drawn (with replacement) for the min in the TD target; must be <= ensemble_size.") \
+  X(INT_LIST, "critic.hidden",              critic_hidden,          "256,256", 1, 65536, "", "Hidden layer widths of each critic MLP.") \
+  X(BOOL,     "critic.layer_norm",          critic_layer_norm,      "1",      0, 1, "", "LayerNorm after every hidden Dense of the critics.") \
+  X(FLOAT,    "critic.kernel_scale_final",  critic_kernel_scale_final, "0.01", 0, 1e3, "", "Orthogonal-init gain of the last hidden layer of the critics; 0 uses sqrt(2) like the others.") \
+  X(BOOL,     "critic.evaluate_all_targets", critic_evaluate_all_targets, "1", 0, 1, "", "Evaluate all E target critics then pick the subset (reference); 0 evaluates only the drawn members (same result, faster).") \
+  X(INT_LIST, "actor.hidden",               actor_hidden,           "256,256", 1, 65536, "", "Hidden layer widths of the actor MLP.") \
+  X(BOOL,     "actor.layer_norm",           actor_layer_norm,       "1",      0, 1, "", "LayerNorm after every hidden Dense of the actor.") \
+  X(FLOAT,    "actor.kernel_scale_final",   actor_kernel_scale_final, "0.01", 0, 1e3, "", "Orthogonal-init gain of the actor's last hidden layer; 0 uses sqrt(2).") \
+  X(ENUM,     "actor.std_parameterization", actor_std_parameterization, "exp", 0, 0, "exp|uniform", "exp: state-dependent log-std head; uniform: one learned log-std vector.") \
+  X(BOOL,     "actor.tanh_squash",          actor_tanh_squash,      "1",      0, 1, "", "Squash actions with tanh (off only for IQL's Gaussian policy).") \
+  X(FLOAT,    "optim.actor_lr",             optim_actor_lr,         "1e-4",   0, 1, "", "Adam learning rate of the actor.") \
+  X(FLOAT,    "optim.critic_lr",            optim_critic_lr,        "3e-4",   0, 1, "", "Adam learning rate of the critics (and IQL value network).") \
+  X(FLOAT,    "optim.temperature_lr",       optim_temperature_lr,   "1e-4",   0, 1, "", "Adam learning rate of the SAC temperature.") \
+  X(FLOAT,    "optim.adam_beta1",           optim_adam_beta1,       "0.9",    0, 0.999999, "", "Adam beta1.") \
+  X(FLOAT,    "optim.adam_beta2",           optim_adam_beta2,       "0.999",  0, 0.999999999, "", "Adam beta2.") \
+  X(FLOAT,    "optim.adam_eps",             optim_adam_eps,         "1e-8",   0, 1, "", "Adam epsilon.") \
+  X(FLOAT,    "optim.grad_clip",            optim_grad_clip,        "0",      0, 1e9, "", "Global-norm gradient clipping per network; 0 disables.") \
+  X(ENUM,     "optim.step_untrained",       optim_step_untrained,   "reference", 0, 0, "reference|skip", "reference: every optimizer steps on every update (zero gradients still move by momentum); skip: only trained networks step.") \
+  X(FLOAT,    "sac.discount",               sac_discount,           "0.99",   0, 1, "", "Discount gamma.") \
+  X(FLOAT,    "sac.tau",                    sac_tau,                "0.005",  0, 1, "", "Polyak rate of the target critics.") \
+  X(FLOAT,    "sac.initial_temperature",    sac_initial_temperature, "1.0",   1e-8, 1e4, "", "Initial SAC temperature alpha.") \
+  X(FLOAT,    "sac.target_entropy",         sac_target_entropy,     "auto",   -1e4, 1e4, "", "Target entropy; auto = -action_dim.") \
+  X(BOOL,     "sac.backup_entropy",         sac_backup_entropy,     "0",      0, 1, "", "Subtract alpha*log pi(a'|s') inside the TD target.") \
+  X(INT,      "sac.utd",                    sac_utd,                "4",      1, 64, "", "Update-to-data ratio U: critic steps per environment step.") \
+  X(INT,      "sac.batch_size",             sac_batch_size,         "256",    1, 1048576, "", "Critic minibatch size; one update draws utd*batch_size transitions and the actor steps on all of them.") \
+  X(FLOAT,    "cql.alpha",                  cql_alpha,              "5.0",    0, 1e6, "", "Fixed CQL regulariser weight (when not autotuned).") \
+  X(INT,      "cql.n_actions",              cql_n_actions,          "10",     1, 1024, "", "Actions sampled per state from each of uniform, pi(.|s), pi(.|s').") \
+  X(BOOL,     "cql.max_target_backup",      cql_max_target_backup,  "1",      0, 1, "", "Max over n_actions next actions of the subset-min target.") \
+  X(BOOL,     "cql.importance_sample",      cql_importance_sample,  "1",      0, 1, "", "Subtract log-densities of the sampled actions in the logsumexp.") \
+  X(FLOAT,    "cql.temp",                   cql_temp,               "1.0",    1e-6, 1e6, "", "Temperature of the CQL logsumexp.") \
+  X(BOOL,     "cql.autotune_alpha",         cql_autotune_alpha,     "0",      0, 1, "", "Tune the CQL weight with a Lagrange multiplier toward target_action_gap.") \
+  X(FLOAT,    "cql.target_action_gap",      cql_target_action_gap,  "0.8",    -1e6, 1e6, "", "Target of the mean CQL gap when autotuning.") \
+  X(FLOAT,    "cql.lagrange_lr",            cql_lagrange_lr,        "3e-4",   0, 1, "", "Adam learning rate of the Lagrange multiplier.") \
+  X(FLOAT,    "cql.lagrange_init",          cql_lagrange_init,      "1.0",    1e-8, 1e6, "", "Initial Lagrange multiplier.") \
+  X(BOOL,     "calql.clip_uniform",         calql_clip_uniform,     "0",      0, 1, "", "Also clip the uniform-sampled Q values by the MC return (Cal-QL).") \
+  X(FLOAT,    "iql.expectile",              iql_expectile,          "0.7",    0, 1, "", "Expectile tau of the IQL value loss (0.9 for sparse goal tasks).") \
+  X(FLOAT,    "iql.temperature",            iql_temperature,        "3.0",    0, 1e6, "", "Advantage temperature of IQL's AWR actor (10 for sparse goal tasks).") \
+  X(FLOAT,    "iql.max_weight",             iql_max_weight,         "100",    0, 1e12, "", "Clip of IQL's exp-advantage weights.") \
+  X(INT,      "finetune.warmup_steps",      finetune_warmup_steps,  "5000",   0, 1e12, "", "K: environment steps of the pretrained policy before any update (0 = no warmup).") \
+  X(ENUM,     "finetune.offline_data",      finetune_offline_data,  "none",   0, 0, "none|mixed|append", "Offline data during fine-tuning: none (WSRL), mixed (a fraction offline_ratio of each batch) or append (copied into the online buffer).") \
+  X(FLOAT,    "finetune.offline_ratio",     finetune_offline_ratio, "0.5",    0, 1, "", "Fraction of each batch drawn from offline data when offline_data = mixed.") \
+  X(ENUM,     "finetune.online_algorithm",  finetune_online_algorithm, "sac", 0, 0, "sac|same", "sac: switch to the SAC-ensemble learner (WSRL); same: keep the pretraining loss online (CQL/Cal-QL/IQL baselines).") \
+  X(BOOL,     "finetune.reset_optimizer",   finetune_reset_optimizer, "0",    0, 1, "", "Reset Adam moments at the switch (the reference keeps them).") \
+  X(INT,      "finetune.start_updates_after", finetune_start_updates_after, "0", 0, 1e12, "", "Online transitions required before the first update (Cal-QL online uses max(batch, episode length)).") \
+  X(INT,      "replay.capacity",            replay_capacity,        "1000000", 1, 1e10, "", "Online replay buffer capacity (transitions).") \
+  X(FLOAT,    "replay.reward_scale",        replay_reward_scale,    "1.0",    -1e9, 1e9, "", "Reward transform on insert: r * scale + bias (10 for sparse goal tasks).") \
+  X(FLOAT,    "replay.reward_bias",         replay_reward_bias,     "0.0",    -1e9, 1e9, "", "Reward transform on insert: r * scale + bias (-5 for sparse goal tasks).") \
+  X(FLOAT,    "replay.clip_action",         replay_clip_action,     "0.99999", 0, 1e9, "", "Clip stored actions (in [-1,1] units) to +-c; 0 disables.") \
+  X(ENUM,     "env.nonfinite",              env_nonfinite,          "error",  0, 0, "error|skip_reset", "Non-finite observation or reward from the environment: error stops; skip_reset drops the step and resets.") \
+  X(INT,      "eval.episodes",              eval_episodes,          "10",     1, 1e6, "", "Deterministic episodes per evaluation.") \
+  X(INT,      "eval.interval",              eval_interval,          "5000",   0, 1e12, "", "Environment steps between evaluations during fine-tuning (0 = only at the start and end).") \
+  X(INT,      "log.interval",               log_interval,           "1000",   1, 1e12, "", "Steps between progress/metrics callbacks.")
+/* clang-format on */

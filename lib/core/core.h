@@ -1,0 +1,106 @@
+/*
+ * Internal core services shared by every module: errors, logging, memory,
+ * RNG, handle accounting. Nothing here is exported.
+ */
+#ifndef WSRL_CORE_H
+#define WSRL_CORE_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wsrl/config.h"
+#include "wsrl/log.h"
+#include "wsrl/status.h"
+
+#if defined(__GNUC__)
+#  define WSRL__PRINTF(f, a) __attribute__((format(printf, f, a)))
+#  define WSRL__UNUSED __attribute__((unused))
+#else
+#  define WSRL__PRINTF(f, a)
+#  define WSRL__UNUSED
+#endif
+
+/* ---- errors (status.c) ---- */
+
+/* Record a per-thread error message and return st, so callers write
+ * `return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "obs_dim must be > 0 (got %d)", n);` */
+wsrl_status_t wsrl__error(wsrl_status_t st, const char *fmt, ...) WSRL__PRINTF(2, 3);
+/* Prefix the current message with context ("loading 'x.ckpt': ") and return st. */
+wsrl_status_t wsrl__error_wrap(wsrl_status_t st, const char *fmt, ...) WSRL__PRINTF(2, 3);
+
+/* Argument checks that name the argument. */
+#define WSRL__CHECK_NULL(p)                                                          \
+  do {                                                                               \
+    if ((p) == NULL)                                                                 \
+      return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "%s: argument '%s' is NULL",     \
+                         __func__, #p);                                              \
+  } while (0)
+
+#define WSRL__TRY(expr)                 \
+  do {                                  \
+    wsrl_status_t wsrl__st_ = (expr);   \
+    if (wsrl__st_ != WSRL_OK)           \
+      return wsrl__st_;                 \
+  } while (0)
+
+/* ---- logging (log.c) ---- */
+void wsrl__log(int32_t level, const char *fmt, ...) WSRL__PRINTF(2, 3);
+
+/* ---- memory (alloc.c) ----
+ * Each handle resolves its allocator once at create (per-handle override or
+ * the process-wide hooks) and keeps the copy, so a later wsrl_set_allocator()
+ * can never free memory with the wrong hooks. */
+typedef struct wsrl__alloc {
+  void *(*alloc)(void *user, size_t size);
+  void *(*realloc)(void *user, void *ptr, size_t size);
+  void (*free)(void *user, void *ptr);
+  void *user;
+} wsrl__alloc;
+
+/* override may be NULL (process-wide hooks). */
+void wsrl__alloc_resolve(wsrl__alloc *out, const wsrl_allocator_t *override_or_null);
+/* Return NULL on failure (caller maps to WSRL_ERR_OUT_OF_MEMORY); size 0 -> NULL-safe. */
+void *wsrl__malloc(const wsrl__alloc *a, size_t size);
+void *wsrl__calloc(const wsrl__alloc *a, size_t n, size_t size); /* overflow-checked, zeroed */
+void *wsrl__realloc(const wsrl__alloc *a, void *ptr, size_t size);
+void wsrl__free(const wsrl__alloc *a, void *ptr);
+/* 64-byte aligned (oneDNN likes it); free only with wsrl__aligned_free. Zeroed. */
+void *wsrl__aligned_alloc(const wsrl__alloc *a, size_t size);
+void wsrl__aligned_free(const wsrl__alloc *a, void *ptr);
+/* Live-handle accounting so wsrl_set_allocator() refuses while handles live. */
+/* Validate a host allocator struct; fn names the public call for the message. */
+wsrl_status_t wsrl__allocator_check(const wsrl_allocator_t *a, const char *fn);
+void wsrl__handle_created(void);
+void wsrl__handle_destroyed(void);
+
+/* ---- RNG (rng.c): xoshiro256** seeded by splitmix64. One stream per handle;
+ * the struct is plain data so checkpoints save it byte for byte. ---- */
+typedef struct wsrl__rng {
+  uint64_t s[4];
+} wsrl__rng;
+
+void wsrl__rng_seed(wsrl__rng *r, uint64_t seed, uint64_t stream);
+uint64_t wsrl__rng_next(wsrl__rng *r);
+double wsrl__rng_uniform(wsrl__rng *r);            /* [0, 1) with 53 bits */
+uint64_t wsrl__rng_below(wsrl__rng *r, uint64_t n); /* unbiased in [0, n), n > 0 */
+double wsrl__rng_normal(wsrl__rng *r);             /* standard normal (Box-Muller, no cached spare) */
+void wsrl__rng_fill_normal(wsrl__rng *r, float *x, size_t n);
+void wsrl__rng_fill_uniform(wsrl__rng *r, float *x, size_t n, float lo, float hi);
+/* Derive an independent child stream (e.g. per-module RNGs of one agent). */
+void wsrl__rng_split(wsrl__rng *r, wsrl__rng *child);
+
+/* ---- config values (config.c): the parsed table as a plain struct ---- */
+#include "config_values.h"
+
+/* The live values of a config; handles copy this struct at create. */
+const wsrl__config_values *wsrl__config_values_of(const wsrl_config_t *config);
+/* The per-handle allocator override of a config, or NULL. */
+const wsrl_allocator_t *wsrl__config_allocator(const wsrl_config_t *config);
+/* Fill a values struct with the defaults (for handles created without a config). */
+void wsrl__config_defaults(wsrl__config_values *v);
+
+/* ---- small helpers ---- */
+int wsrl__all_finite(const float *x, size_t n);
+
+#endif /* WSRL_CORE_H */

@@ -1,0 +1,20 @@
+#!/bin/sh
+# Install into a temporary root, then build and run a consumer with nothing
+# but pkg-config's flags, shared and static.
+set -eu
+builddir=$1 src=$2 cc=$3
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+meson install -C "$builddir" --destdir "$tmp" --quiet >/dev/null
+pc=$(find "$tmp" -name wsrl.pc | head -n 1)
+# Relocate the installed prefix into the temporary root.
+prefix=$(sed -n 's/^prefix=//p' "$pc")
+sed -i "s|^prefix=.*|prefix=$tmp$prefix|; s|=$prefix/|=$tmp$prefix/|" "$pc"
+export PKG_CONFIG_PATH=$(dirname "$pc")
+pkg-config --exists --print-errors wsrl
+libdir=$(pkg-config --variable=libdir wsrl)
+"$cc" -std=c11 -o "$tmp/consumer" "$src" $(pkg-config --cflags --libs wsrl)
+LD_LIBRARY_PATH="$libdir" "$tmp/consumer"
+# Static: link libwsrl.a by path with the private libraries pkg-config lists.
+"$cc" -std=c11 -o "$tmp/consumer-static" "$src" $(pkg-config --cflags wsrl) \
+  "$libdir/libwsrl.a" $(pkg-config --static --libs wsrl | sed 's/-lwsrl//')
+"$tmp/consumer-static"

@@ -1,0 +1,213 @@
+/* Core: version, status strings, per-thread errors, allocator hooks, RNG. */
+#include <check.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+#include "suites.h"
+#include "wsrl/wsrl.h"
+
+START_TEST(version_matches_header) {
+  uint32_t ma, mi, pa;
+  wsrl_version(&ma, &mi, &pa);
+  ck_assert_uint_eq(ma, WSRL_VERSION_MAJOR);
+  ck_assert_uint_eq(mi, WSRL_VERSION_MINOR);
+  ck_assert_uint_eq(pa, WSRL_VERSION_PATCH);
+  ck_assert_uint_eq(wsrl_version_number(), WSRL_VERSION_NUMBER);
+  ck_assert_str_eq(wsrl_version_string(), WSRL_VERSION_STRING);
+  wsrl_version(NULL, NULL, NULL); /* every out pointer is optional */
+}
+END_TEST
+
+START_TEST(status_strings) {
+  ck_assert_str_eq(wsrl_status_string(WSRL_OK), "ok");
+  ck_assert_str_eq(wsrl_status_string(WSRL_ERR_INVALID_ARGUMENT), "invalid argument");
+  for (int s = WSRL_ERR_UNSUPPORTED; s < 0; s++)
+    ck_assert_str_ne(wsrl_status_string((wsrl_status_t)s), "unknown status");
+  ck_assert_str_eq(wsrl_status_string((wsrl_status_t)-999), "unknown status");
+  ck_assert_str_eq(wsrl_status_string((wsrl_status_t)7), "unknown status");
+}
+END_TEST
+
+START_TEST(last_error_is_set_and_cleared) {
+  wsrl_clear_error();
+  ck_assert_str_eq(wsrl_last_error_message(), "");
+  ck_assert_int_eq(wsrl_last_error_status(), WSRL_OK);
+  ck_assert_int_eq(wsrl_config_create(NULL), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_ptr_nonnull(strstr(wsrl_last_error_message(), "config_out"));
+  ck_assert_int_eq(wsrl_last_error_status(), WSRL_ERR_INVALID_ARGUMENT);
+  wsrl_clear_error();
+  ck_assert_str_eq(wsrl_last_error_message(), "");
+}
+END_TEST
+
+static void *fail_in_thread(void *arg) {
+  (void)arg;
+  wsrl__error(WSRL_ERR_IO, "thread-local message");
+  return NULL;
+}
+
+START_TEST(last_error_is_per_thread) {
+  wsrl_clear_error();
+  pthread_t t;
+  pthread_create(&t, NULL, fail_in_thread, NULL);
+  pthread_join(t, NULL);
+  ck_assert_str_eq(wsrl_last_error_message(), "");
+  wsrl__error(WSRL_ERR_IO, "a %s b", "x");
+  wsrl__error_wrap(WSRL_ERR_IO, "ctx %d: ", 3);
+  ck_assert_str_eq(wsrl_last_error_message(), "ctx 3: a x b");
+}
+END_TEST
+
+/* ---- allocator hooks ---- */
+
+typedef struct {
+  long allocs, frees;
+} counts;
+
+static void *count_alloc(void *u, size_t n) {
+  ((counts *)u)->allocs++;
+  return malloc(n);
+}
+static void *count_realloc(void *u, void *p, size_t n) {
+  if (p == NULL)
+    ((counts *)u)->allocs++;
+  return realloc(p, n);
+}
+static void count_free(void *u, void *p) {
+  ((counts *)u)->frees++;
+  free(p);
+}
+
+START_TEST(allocator_hooks_are_used_and_guarded) {
+  counts c = {0, 0};
+  wsrl_allocator_t a = WSRL_ALLOCATOR_INIT;
+  ck_assert_int_eq(wsrl_set_allocator(&a), WSRL_ERR_INVALID_ARGUMENT); /* hooks missing */
+  a.alloc = count_alloc;
+  a.realloc = count_realloc;
+  a.free = count_free;
+  a.user = &c;
+  ck_assert_int_eq(wsrl_set_allocator(&a), WSRL_OK);
+  wsrl_config_t *cfg = NULL;
+  ck_assert_int_eq(wsrl_config_create(&cfg), WSRL_OK);
+  ck_assert_int_eq(wsrl_live_handles(), 1);
+  ck_assert_int_eq(wsrl_set_allocator(NULL), WSRL_ERR_WRONG_STATE);
+  ck_assert_ptr_nonnull(strstr(wsrl_last_error_message(), "alive"));
+  wsrl_config_destroy(cfg);
+  ck_assert_int_eq(c.allocs, 1);
+  ck_assert_int_eq(c.frees, 1);
+  ck_assert_int_eq(wsrl_live_handles(), 0);
+  ck_assert_int_eq(wsrl_set_allocator(NULL), WSRL_OK);
+
+  wsrl_allocator_t big = a;
+  big.struct_size = sizeof a + 8;
+  ck_assert_int_eq(wsrl_set_allocator(&big), WSRL_ERR_VERSION_MISMATCH);
+  ck_assert_int_eq(wsrl_allocator_init(NULL), WSRL_ERR_INVALID_ARGUMENT);
+  wsrl_allocator_t z;
+  ck_assert_int_eq(wsrl_allocator_init(&z), WSRL_OK);
+  ck_assert_uint_eq(z.struct_size, sizeof z);
+  ck_assert_ptr_null(z.alloc);
+}
+END_TEST
+
+START_TEST(aligned_alloc_is_aligned_and_zeroed) {
+  wsrl__alloc a;
+  wsrl__alloc_resolve(&a, NULL);
+  for (size_t n = 1; n < 5000; n += 777) {
+    unsigned char *p = wsrl__aligned_alloc(&a, n);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_uint_eq((uintptr_t)p % 64, 0);
+    for (size_t i = 0; i < n; i++)
+      ck_assert_uint_eq(p[i], 0);
+    wsrl__aligned_free(&a, p);
+  }
+  ck_assert_ptr_null(wsrl__aligned_alloc(&a, 0));
+  ck_assert_ptr_null(wsrl__calloc(&a, SIZE_MAX / 2, 4)); /* overflow caught */
+}
+END_TEST
+
+/* ---- RNG ---- */
+
+START_TEST(rng_is_deterministic_and_streams_differ) {
+  wsrl__rng a, b, c;
+  wsrl__rng_seed(&a, 42, 0);
+  wsrl__rng_seed(&b, 42, 0);
+  wsrl__rng_seed(&c, 42, 1);
+  int same_c = 0;
+  for (int i = 0; i < 1000; i++) {
+    uint64_t x = wsrl__rng_next(&a);
+    ck_assert_uint_eq(x, wsrl__rng_next(&b));
+    same_c += x == wsrl__rng_next(&c);
+  }
+  ck_assert_int_eq(same_c, 0);
+}
+END_TEST
+
+START_TEST(rng_known_answer) {
+  /* xoshiro256** from state {1,2,3,4}: reference outputs of the published algorithm. */
+  wsrl__rng r = {{1, 2, 3, 4}};
+  ck_assert_uint_eq(wsrl__rng_next(&r), 11520ULL);
+  ck_assert_uint_eq(wsrl__rng_next(&r), 0ULL);
+  ck_assert_uint_eq(wsrl__rng_next(&r), 1509978240ULL);
+  ck_assert_uint_eq(wsrl__rng_next(&r), 1215971899390074240ULL);
+}
+END_TEST
+
+START_TEST(rng_distributions) {
+  wsrl__rng r;
+  wsrl__rng_seed(&r, 7, 0);
+  enum { N = 200000 };
+  static float x[N];
+  wsrl__rng_fill_normal(&r, x, N);
+  double m = 0, v = 0;
+  for (int i = 0; i < N; i++)
+    m += x[i];
+  m /= N;
+  for (int i = 0; i < N; i++)
+    v += (x[i] - m) * (x[i] - m);
+  v /= N;
+  ck_assert_double_lt(fabs(m), 0.01);
+  ck_assert_double_lt(fabs(v - 1.0), 0.02);
+  wsrl__rng_fill_uniform(&r, x, N, -2.0f, 3.0f);
+  m = 0;
+  for (int i = 0; i < N; i++) {
+    ck_assert(x[i] >= -2.0f && x[i] < 3.0f);
+    m += x[i];
+  }
+  ck_assert_double_lt(fabs(m / N - 0.5), 0.02);
+  long hist[7] = {0};
+  for (int i = 0; i < 70000; i++)
+    hist[wsrl__rng_below(&r, 7)]++;
+  for (int i = 0; i < 7; i++)
+    ck_assert(hist[i] > 9500 && hist[i] < 10500);
+}
+END_TEST
+
+START_TEST(finite_check) {
+  float x[3] = {1.0f, 2.0f, 3.0f};
+  ck_assert(wsrl__all_finite(x, 3));
+  x[1] = NAN;
+  ck_assert(!wsrl__all_finite(x, 3));
+  x[1] = INFINITY;
+  ck_assert(!wsrl__all_finite(x, 3));
+}
+END_TEST
+
+Suite *wsrl_test_suite_core(void) {
+  Suite *s = suite_create("core");
+  TCase *t = tcase_create("core");
+  tcase_add_test(t, version_matches_header);
+  tcase_add_test(t, status_strings);
+  tcase_add_test(t, last_error_is_set_and_cleared);
+  tcase_add_test(t, last_error_is_per_thread);
+  tcase_add_test(t, allocator_hooks_are_used_and_guarded);
+  tcase_add_test(t, aligned_alloc_is_aligned_and_zeroed);
+  tcase_add_test(t, rng_is_deterministic_and_streams_differ);
+  tcase_add_test(t, rng_known_answer);
+  tcase_add_test(t, rng_distributions);
+  tcase_add_test(t, finite_check);
+  suite_add_tcase(s, t);
+  return s;
+}
