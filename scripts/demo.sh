@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
 build=${WSRL_BUILD_DIR:-build}
-[ -d "$build" ] || meson setup "$build" -Dhdf5=enabled -Dexamples=enabled >/dev/null
+[ -d "$build" ] || meson setup "$build" -Dhdf5=enabled -Dexamples=enabled
 ninja -C "$build"
 if [ -x "$build/examples/wsrl-train" ]; then
   exec "$build/examples/wsrl-train" demo "$@"

@@ -8,9 +8,9 @@ build=${WSRL_BUILD_DIR:-build}
 opts=(-Dhdf5=enabled -Dexamples=enabled -Dtests=true -Dbench=true)
 [ "${CI:-}" = true ] && opts+=(-Dwerror=true)
 if [ -d "$build" ]; then
-  meson setup --reconfigure "$build" "${opts[@]}" >/dev/null
+  meson setup --reconfigure "$build" "${opts[@]}"
 else
-  meson setup "$build" "${opts[@]}" >/dev/null
+  meson setup "$build" "${opts[@]}"
 fi
 ninja -C "$build"
 status=0
