@@ -1,0 +1,310 @@
+/**
+ * @file wsrl/agent.h
+ * @brief The learning agent: SAC-ensemble, CQL, Cal-QL and IQL behind one handle.
+ *
+ * An agent owns an actor (tanh-Gaussian, or Gaussian for IQL), an ensemble of
+ * E critics with Polyak targets, the SAC temperature, the CQL Lagrange
+ * multiplier or IQL's value network, every Adam state, and its own RNG
+ * streams. It is created from a config (`agent.algorithm` = sac | cql |
+ * calql | iql plus the keys of docs/config.md) and an environment spec
+ * (sizes and action bounds); everything it needs is allocated there, so
+ * wsrl_agent_act() and wsrl_agent_update() never allocate (oneDNN's own
+ * internal allocations aside) and are safe in a control loop.
+ *
+ * Phases. An agent starts in the OFFLINE phase, training with its
+ * algorithm's loss (an agent created with `agent.algorithm = sac` starts
+ * ONLINE). wsrl_agent_switch_online() turns it into the online fine-tuner
+ * with the same networks: the SAC-ensemble learner of WSRL
+ * (`finetune.online_algorithm = sac`, the CQL regulariser off) or the same
+ * loss kept online (`same`, the CQL/Cal-QL/IQL baselines). See
+ * docs/algorithms.md.
+ *
+ * Units. Networks work on actions in [-1, 1] ("unit" actions, the replay
+ * buffer's units). wsrl_agent_act() returns actions in the environment's
+ * [low, high] unless WSRL_ACT_UNIT is given; batches given to
+ * wsrl_agent_update() hold unit actions unless their `action_scaled` field
+ * says they are in [low, high].
+ *
+ * Threading: one thread per handle at a time; distinct agents may run in
+ * parallel. The Q-ensemble lent by wsrl_agent_qensemble() shares the
+ * agent's workspace: do not use it concurrently with calls on the agent.
+ */
+#ifndef WSRL_AGENT_H
+#define WSRL_AGENT_H
+
+#include <stdint.h>
+#include "config.h"
+#include "env.h"
+#include "export.h"
+#include "qensemble.h"
+#include "status.h"
+
+WSRL_BEGIN_DECLS
+
+/** @brief Opaque agent. */
+typedef struct wsrl_agent wsrl_agent_t;
+
+/** @brief Flags of wsrl_agent_act(), combined with bitwise or. */
+typedef enum wsrl_act_flags {
+  WSRL_ACT_STOCHASTIC = 0,    /**< sample a ~ pi(.|s) (the default) */
+  WSRL_ACT_DETERMINISTIC = 1, /**< the mode: tanh(mean), or the mean without tanh */
+  WSRL_ACT_UNIT = 2           /**< return actions in [-1, 1] instead of [low, high] */
+} wsrl_act_flags_t;
+
+/** @brief Training phase of an agent. */
+typedef enum wsrl_agent_phase {
+  WSRL_AGENT_OFFLINE = 0, /**< pretraining with the algorithm's own loss */
+  WSRL_AGENT_ONLINE = 1   /**< after wsrl_agent_switch_online() (or an algorithm = sac agent) */
+} wsrl_agent_phase_t;
+
+/**
+ * @brief A batch of transitions given to wsrl_agent_update(). Arrays are
+ * row-major and borrowed for the duration of the call. Starts with its own
+ * size for ABI growth: fill it with WSRL_BATCH_INIT or wsrl_batch_init().
+ */
+typedef struct wsrl_batch {
+  uint32_t struct_size;     /**< sizeof(wsrl_batch_t) as the host compiled it */
+  int32_t action_scaled;    /**< 0: actions in [-1, 1]; 1: in the env's [low, high] (converted and clipped) */
+  int64_t size;             /**< rows; must equal wsrl_agent_batch_rows() */
+  const float *obs;         /**< [size, obs_dim] */
+  const float *action;      /**< [size, act_dim] */
+  const float *reward;      /**< [size], already transformed (scale/bias) */
+  const float *next_obs;    /**< [size, obs_dim] */
+  const float *mask;        /**< [size] 1 - terminated (as wsrl_replay_sample() writes); NULL: use terminated */
+  const int32_t *terminated;/**< [size] non-zero for a terminal state; used only when mask is NULL */
+  const float *mc_return;   /**< [size] Monte-Carlo return-to-go; required while the loss is Cal-QL, else ignored */
+} wsrl_batch_t;
+
+#define WSRL_BATCH_INIT {(uint32_t)sizeof(wsrl_batch_t), 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
+/**
+ * @brief Counters of an agent. The caller sets struct_size
+ * (WSRL_AGENT_COUNTERS_INIT or wsrl_agent_counters_init()); the library
+ * fills the fields that fit.
+ */
+typedef struct wsrl_agent_counters {
+  uint32_t struct_size;
+  int32_t phase;             /**< a wsrl_agent_phase_t */
+  int64_t updates;           /**< successful wsrl_agent_update() calls, both phases */
+  int64_t offline_updates;   /**< ... of which before the switch to online */
+  int64_t online_updates;    /**< ... of which after it */
+  int64_t critic_steps;      /**< critic gradient steps (utd per update) */
+  int64_t actor_steps;       /**< actor gradient steps (one per update) */
+  int64_t nonfinite_skips;   /**< optimizer steps skipped for a NaN/inf gradient (parameters kept) */
+  int64_t act_calls;         /**< wsrl_agent_act() calls that sampled (stochastic) */
+} wsrl_agent_counters_t;
+
+#define WSRL_AGENT_COUNTERS_INIT {(uint32_t)sizeof(wsrl_agent_counters_t), 0, 0, 0, 0, 0, 0, 0, 0}
+
+/**
+ * @brief Initialise @p batch like WSRL_BATCH_INIT (for FFI).
+ * @return WSRL_OK, WSRL_ERR_INVALID_ARGUMENT (NULL).
+ * Ownership: none. Nullable: none. Thread-safety: any thread.
+ */
+WSRL_API wsrl_status_t wsrl_batch_init(wsrl_batch_t *batch);
+
+/**
+ * @brief Initialise @p counters like WSRL_AGENT_COUNTERS_INIT (for FFI).
+ * @return WSRL_OK, WSRL_ERR_INVALID_ARGUMENT (NULL).
+ * Ownership: none. Nullable: none. Thread-safety: any thread.
+ */
+WSRL_API wsrl_status_t wsrl_agent_counters_init(wsrl_agent_counters_t *counters);
+
+/**
+ * @brief Create an agent: networks initialised from `agent.seed`, every
+ * buffer and oneDNN primitive built for the configured batch shapes.
+ * @param[out] agent_out  the new agent.
+ * @param[in]  config     configuration, copied (NULL: the defaults). Its
+ *                        per-handle allocator (if any) is used.
+ * @param[in]  spec       environment sizes and action bounds (copied; see
+ *                        wsrl_env_get_spec() for an existing env).
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT naming the bad field or key
+ *         (sizes, bounds, critic.subsample > critic.ensemble_size, ...);
+ *         WSRL_ERR_VERSION_MISMATCH for a spec struct_size larger than this
+ *         library knows; WSRL_ERR_OUT_OF_MEMORY; WSRL_ERR_BACKEND.
+ * Ownership: caller destroys with wsrl_agent_destroy(). Nullable: @p config.
+ * Thread-safety: any thread.
+ */
+WSRL_API wsrl_status_t wsrl_agent_create(wsrl_agent_t **agent_out, const wsrl_config_t *config,
+                                         const wsrl_env_spec_t *spec);
+
+/**
+ * @brief Create an agent from a checkpoint written by wsrl_agent_save(): the
+ * file's config, sizes and bounds, then its whole state.
+ * @param[in] allocator  per-handle allocator (NULL: the process-wide hooks).
+ * @return as wsrl_agent_create() and wsrl_agent_load().
+ * Ownership: caller destroys the agent. Nullable: @p allocator.
+ * Thread-safety: any thread.
+ */
+WSRL_API wsrl_status_t wsrl_agent_create_from_checkpoint(wsrl_agent_t **agent_out, const char *path,
+                                                         const wsrl_allocator_t *allocator);
+
+/** @brief Free an agent; NULL is ignored. Thread-safety: one thread per handle. */
+WSRL_API void wsrl_agent_destroy(wsrl_agent_t *agent);
+
+/**
+ * @brief Actions for @p count observations.
+ * @param[in]  count       rows, >= 1 (any number; large batches run in chunks).
+ * @param[in]  obs         [count, obs_dim].
+ * @param[in]  flags       wsrl_act_flags_t values or-ed together.
+ * @param[out] action_out  [count, act_dim]: in [low, high], or in [-1, 1]
+ *                         with WSRL_ACT_UNIT. A Gaussian (non-tanh) policy's
+ *                         samples are clipped to [-1, 1] first.
+ * Stochastic sampling draws from the agent's act RNG stream (saved in
+ * checkpoints); deterministic calls draw nothing. Never allocates.
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (NULL, count < 1, unknown
+ *         flag); WSRL_ERR_NON_FINITE (an observation holds NaN/inf; the
+ *         message names the row); WSRL_ERR_BACKEND.
+ * Ownership: buffers stay the caller's. Nullable: none.
+ * Thread-safety: one thread per handle.
+ */
+WSRL_API wsrl_status_t wsrl_agent_act(wsrl_agent_t *agent, int64_t count, const float *obs, int32_t flags,
+                                      float *action_out);
+
+/**
+ * @brief Rows an update needs now: utd * sac.batch_size in the online phase,
+ * sac.batch_size in the offline phase (one critic step per pretraining update).
+ * @return WSRL_OK, WSRL_ERR_INVALID_ARGUMENT.
+ * Ownership: none. Nullable: none. Thread-safety: one thread per handle.
+ */
+WSRL_API wsrl_status_t wsrl_agent_batch_rows(const wsrl_agent_t *agent, int64_t *rows_out);
+
+/**
+ * @brief One training update on @p batch with the current phase's loss
+ * (docs/algorithms.md): U critic steps on U consecutive minibatches of
+ * size/U rows, each followed by a Polyak update, then one actor (and
+ * temperature, Lagrange multiplier) step on all rows. Never allocates.
+ * A NaN/inf gradient skips that optimizer step (counted in
+ * nonfinite_skips), it is not an error.
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (NULL field, size differs from
+ *         wsrl_agent_batch_rows(), missing mc_return for Cal-QL);
+ *         WSRL_ERR_VERSION_MISMATCH (struct_size too large);
+ *         WSRL_ERR_NON_FINITE (NaN/inf in the batch, naming the array and row;
+ *         nothing changed); WSRL_ERR_BACKEND.
+ * Ownership: arrays stay the caller's. Nullable: none (fields as documented).
+ * Thread-safety: one thread per handle.
+ */
+WSRL_API wsrl_status_t wsrl_agent_update(wsrl_agent_t *agent, const wsrl_batch_t *batch);
+
+/**
+ * @brief Switch from the offline phase to online fine-tuning, keeping every
+ * network: per `finetune.online_algorithm` the SAC-ensemble learner (WSRL)
+ * or the pretraining loss itself; Adam moments kept unless
+ * `finetune.reset_optimizer`. A no-op returning WSRL_OK when already online.
+ * @return WSRL_OK, WSRL_ERR_INVALID_ARGUMENT.
+ * Ownership: none. Nullable: none. Thread-safety: one thread per handle.
+ */
+WSRL_API wsrl_status_t wsrl_agent_switch_online(wsrl_agent_t *agent);
+
+/**
+ * @brief Current phase (a wsrl_agent_phase_t).
+ * Ownership: none. Nullable: none. Thread-safety: one thread per handle.
+ */
+WSRL_API wsrl_status_t wsrl_agent_phase(const wsrl_agent_t *agent, int32_t *phase_out);
+
+/**
+ * @brief Fill the counters that fit in @p counters_out->struct_size.
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT; WSRL_ERR_VERSION_MISMATCH.
+ * Ownership: none. Nullable: none. Thread-safety: one thread per handle.
+ */
+WSRL_API wsrl_status_t wsrl_agent_counters(const wsrl_agent_t *agent, wsrl_agent_counters_t *counters_out);
+
+/**
+ * @brief Number of metrics of the current learner (fixed per phase), e.g.
+ * critic_loss, q_mean, actor_loss, entropy, temperature.
+ * Ownership: none. Nullable: none. Thread-safety: one thread per handle.
+ */
+WSRL_API wsrl_status_t wsrl_agent_metric_count(const wsrl_agent_t *agent, int32_t *count_out);
+
+/**
+ * @brief Metric number @p index of the last update: a static name and its
+ * value (NaN before the first update of the phase).
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (index out of range).
+ * Ownership: the name is static. Nullable: @p name_out, @p value_out.
+ * Thread-safety: one thread per handle.
+ */
+WSRL_API wsrl_status_t wsrl_agent_metric(const wsrl_agent_t *agent, int32_t index, const char **name_out,
+                                         double *value_out);
+
+/**
+ * @brief Value of the metric called @p name.
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (unknown name for this learner).
+ * Ownership: none. Nullable: none. Thread-safety: one thread per handle.
+ */
+WSRL_API wsrl_status_t wsrl_agent_metric_by_name(const wsrl_agent_t *agent, const char *name, double *value_out);
+
+/**
+ * @brief The agent's Q-ensemble, read-only (wsrl_qensemble_predict() etc.).
+ * @return a borrowed pointer valid until wsrl_agent_destroy(); NULL (with an
+ *         error message) when @p agent is NULL.
+ * Ownership: the agent's; never destroy it. Nullable: none.
+ * Thread-safety: not concurrently with calls on the agent.
+ */
+WSRL_API const wsrl_qensemble_t *wsrl_agent_qensemble(const wsrl_agent_t *agent);
+
+/**
+ * @brief Sizes of an agent.
+ * @param[out] algorithm_out the configured `agent.algorithm` (0 sac, 1 cql, 2 calql, 3 iql).
+ * Ownership: none. Nullable: every out pointer. Thread-safety: one thread per handle.
+ */
+WSRL_API wsrl_status_t wsrl_agent_info(const wsrl_agent_t *agent, int32_t *obs_dim_out, int32_t *act_dim_out,
+                                       int32_t *algorithm_out);
+
+/**
+ * @brief Bytes allocated by the agent (parameters, optimizer state,
+ * workspaces; oneDNN's internal allocations are not counted).
+ * Ownership: none. Nullable: none. Thread-safety: one thread per handle.
+ */
+WSRL_API wsrl_status_t wsrl_agent_memory_usage(const wsrl_agent_t *agent, uint64_t *bytes_out);
+
+/**
+ * @brief Save the whole training state to @p path (docs/checkpoints.md):
+ * config, sizes and bounds, every network and target, Adam moments and
+ * step counts, temperature, CQL multiplier, IQL value network, RNG
+ * streams, phase, counters and the last metrics. Written to a temporary
+ * file beside @p path, fsynced and renamed: a crash never damages an
+ * existing checkpoint.
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT; WSRL_ERR_IO naming the file;
+ *         WSRL_ERR_OUT_OF_MEMORY.
+ * Ownership: none. Nullable: none. Thread-safety: one thread per handle.
+ */
+WSRL_API wsrl_status_t wsrl_agent_save(const wsrl_agent_t *agent, const char *path);
+
+/**
+ * @brief Restore a state written by wsrl_agent_save(). The whole file is
+ * validated first (magic, versions, table, every checksum and size, finite
+ * values, compatibility) and the agent changes only when all of it checks
+ * out. The agent keeps its own config for everything that does not shape
+ * the state (learning rates, batch sizes, ...). Continuing after a load
+ * gives bitwise the numbers of an agent that never stopped, for the same
+ * config, instruction set and thread count.
+ * @return WSRL_OK; WSRL_ERR_IO (cannot open or read); WSRL_ERR_CORRUPT
+ *         naming the offset or section (bad magic, truncation, checksum);
+ *         WSRL_ERR_VERSION_MISMATCH (a newer format);
+ *         WSRL_ERR_INVALID_ARGUMENT for an incompatible checkpoint, naming
+ *         the field and both values (e.g. "critic.hidden");
+ *         WSRL_ERR_NON_FINITE; WSRL_ERR_OUT_OF_MEMORY (staging buffers).
+ * Ownership: none. Nullable: none. Thread-safety: one thread per handle.
+ */
+WSRL_API wsrl_status_t wsrl_agent_load(wsrl_agent_t *agent, const char *path);
+
+/**
+ * @brief Read the config stored in a checkpoint (to inspect it, or to
+ * create a matching agent). Validates the file's header, table and the
+ * config section.
+ * @return as wsrl_agent_load(); WSRL_ERR_OUT_OF_MEMORY.
+ * Ownership: caller destroys *config_out. Nullable: none. Thread-safety: any thread.
+ */
+WSRL_API wsrl_status_t wsrl_agent_checkpoint_config(const char *path, wsrl_config_t **config_out);
+
+/**
+ * @brief Convert @p count actions from [low, high] to [-1, 1] units with the
+ * agent's bounds (clipped), e.g. to store a host's logged actions.
+ * Ownership: none. Nullable: none. Thread-safety: one thread per handle.
+ */
+WSRL_API wsrl_status_t wsrl_agent_unit_actions(const wsrl_agent_t *agent, int64_t count, const float *scaled,
+                                               float *unit_out);
+
+WSRL_END_DECLS
+
+#endif /* WSRL_AGENT_H */
