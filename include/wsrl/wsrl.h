@@ -11,5 +11,7 @@
 #include "log.h"
 #include "config.h"
 #include "env.h"
+#include "replay.h"
+#include "qensemble.h"
 
 #endif /* WSRL_WSRL_H */

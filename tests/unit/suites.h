@@ -8,7 +8,8 @@
 #define WSRL_TEST_SUITES(X) \
   X(core)                   \
   X(config)                 \
-  X(env)
+  X(env)                    \
+  X(io)
 
 #define WSRL_TEST_DECLARE(name) Suite *wsrl_test_suite_##name(void);
 WSRL_TEST_SUITES(WSRL_TEST_DECLARE)

@@ -1,0 +1,317 @@
+/**
+ * @file wsrl/replay.h
+ * @brief Replay buffers and offline datasets.
+ *
+ * A wsrl_replay_t is a ring buffer of transitions
+ * (obs, action, reward, next_obs, terminated, truncated) stored as contiguous
+ * fp32 arrays, with a Monte-Carlo discounted return-to-go per transition
+ * (Cal-QL needs it). WSRL fine-tunes from an EMPTY online buffer; the
+ * baselines that keep offline data use wsrl_replay_sample_mixed() or
+ * wsrl_replay_append() with a second buffer holding the dataset.
+ *
+ * Conventions:
+ * - Rows are addressed by a logical index: 0 is the oldest stored transition,
+ *   size - 1 the newest. Adding to a full buffer overwrites the oldest.
+ * - terminated: a true terminal state, the TD target does not bootstrap
+ *   (mask = 1 - terminated). truncated: the episode was cut (time limit, end
+ *   of data); it ends the episode but the target still bootstraps. Either
+ *   flag closes the current episode. Flags are int32_t: any non-zero is true.
+ * - Rewards are transformed on insert (r * reward_scale + reward_bias) and
+ *   actions clipped to [-action_clip, action_clip] when action_clip > 0, as
+ *   the reference does per domain. Stored values, samples and files hold the
+ *   transformed values.
+ * - MC return-to-go: G_t = r_t + discount * (1 - terminated_t) * G_{t+1}, with
+ *   G = 0 after the last transition of the episode; a truncated episode sums
+ *   over its observed part (Cal-QL's choice). With mc_sparse set, an episode
+ *   whose every stored reward equals the transformed mc_sparse_reward gets
+ *   G_t = that reward / (1 - discount) for all t. While an episode is still
+ *   open its transitions carry the value a truncation now would give; the
+ *   final value is written when it closes. See docs/datasets.md.
+ * - Non-finite numbers are never stored: wsrl_replay_add() rejects them;
+ *   loaders reject or drop them as wsrl_replay_options_t::nonfinite says.
+ *
+ * Threading: one thread per handle at a time (mixed sampling uses both
+ * handles); distinct handles may be used in parallel.
+ */
+#ifndef WSRL_REPLAY_H
+#define WSRL_REPLAY_H
+
+#include <stdint.h>
+#include "export.h"
+#include "log.h"
+#include "status.h"
+
+WSRL_BEGIN_DECLS
+
+/** @brief Opaque replay buffer. */
+typedef struct wsrl_replay wsrl_replay_t;
+
+/** @brief What loaders do with a row holding NaN or infinity. */
+typedef enum wsrl_replay_nonfinite {
+  /** Fail with WSRL_ERR_NON_FINITE naming the field and row; the buffer is unchanged. */
+  WSRL_REPLAY_NONFINITE_ERROR = 0,
+  /** Drop the transition, count it in the report, and truncate the episode before it. */
+  WSRL_REPLAY_NONFINITE_DROP = 1
+} wsrl_replay_nonfinite_t;
+
+/**
+ * @brief Creation options. Starts with its own size for ABI growth: fill it
+ * with WSRL_REPLAY_OPTIONS_INIT or wsrl_replay_options_init(). Fields past
+ * an older caller's struct_size take their defaults.
+ */
+typedef struct wsrl_replay_options {
+  uint32_t struct_size;
+  int32_t mc_sparse;        /**< 1: apply the sparse-reward MC rule (default 0) */
+  uint64_t seed;            /**< seed of the handle's sampling RNG (default 0) */
+  double reward_scale;      /**< stored reward = r * scale + bias (default 1) */
+  double reward_bias;       /**< (default 0) */
+  double action_clip;       /**< clip stored actions to +-c; 0 disables (default 0) */
+  double discount;          /**< gamma of the MC return, in [0, 1] (default 0.99) */
+  double mc_sparse_reward;  /**< r_neg, in raw (untransformed) reward units (default 0) */
+  int64_t max_episode_steps; /**< HDF5 files without `timeouts`: cut episodes after
+                                  this many steps as D4RL does; 0 = never (default 0) */
+  int32_t nonfinite;        /**< a wsrl_replay_nonfinite_t for loaders (default ERROR) */
+  /** Per-handle allocator override, copied at create; NULL uses the process-wide hooks. */
+  const wsrl_allocator_t *allocator;
+} wsrl_replay_options_t;
+
+#define WSRL_REPLAY_OPTIONS_INIT \
+  {(uint32_t)sizeof(wsrl_replay_options_t), 0, 0, 1.0, 0.0, 0.0, 0.99, 0.0, 0, WSRL_REPLAY_NONFINITE_ERROR, NULL}
+
+/**
+ * @brief What a load did. The caller sets struct_size (WSRL_REPLAY_REPORT_INIT
+ * or wsrl_replay_report_init()); the library fills the fields that fit.
+ */
+typedef struct wsrl_replay_report {
+  uint32_t struct_size;
+  int32_t mc_recomputed;     /**< 1 if the MC returns were recomputed for this buffer's settings */
+  int64_t rows;              /**< rows in the file */
+  int64_t loaded;            /**< transitions now in the buffer */
+  int64_t dropped_timeout;   /**< transitions dropped at timeouts (derived next_obs, D4RL) */
+  int64_t dropped_last;      /**< the final row, dropped when next_obs is derived (D4RL) */
+  int64_t dropped_nonfinite; /**< transitions dropped for NaN/inf (WSRL_REPLAY_NONFINITE_DROP) */
+  int64_t episodes;          /**< closed episodes now in the buffer */
+} wsrl_replay_report_t;
+
+#define WSRL_REPLAY_REPORT_INIT {(uint32_t)sizeof(wsrl_replay_report_t), 0, 0, 0, 0, 0, 0, 0}
+
+/**
+ * @brief Initialise @p options like WSRL_REPLAY_OPTIONS_INIT (for FFI).
+ * @return WSRL_OK or WSRL_ERR_INVALID_ARGUMENT if @p options is NULL.
+ * Ownership: none. Nullable: none. Thread-safety: any thread.
+ */
+WSRL_API wsrl_status_t wsrl_replay_options_init(wsrl_replay_options_t *options);
+
+/**
+ * @brief Initialise @p report like WSRL_REPLAY_REPORT_INIT (for FFI).
+ * @return WSRL_OK or WSRL_ERR_INVALID_ARGUMENT if @p report is NULL.
+ * Ownership: none. Nullable: none. Thread-safety: any thread.
+ */
+WSRL_API wsrl_status_t wsrl_replay_report_init(wsrl_replay_report_t *report);
+
+/**
+ * @brief Create an empty buffer; all storage is allocated here.
+ * @param[out] replay_out the new buffer.
+ * @param[in] obs_dim     observation length, >= 1.
+ * @param[in] act_dim     action length, >= 1.
+ * @param[in] capacity    transitions kept, >= 1.
+ * @param[in] options     NULL for the defaults.
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT naming the bad argument or option
+ *         field; WSRL_ERR_VERSION_MISMATCH for an options struct_size larger
+ *         than this library knows; WSRL_ERR_OUT_OF_MEMORY.
+ * Ownership: caller destroys with wsrl_replay_destroy(); options are copied.
+ * Nullable: @p options. Thread-safety: any thread.
+ */
+WSRL_API wsrl_status_t wsrl_replay_create(wsrl_replay_t **replay_out, int32_t obs_dim, int32_t act_dim,
+                                          int64_t capacity, const wsrl_replay_options_t *options);
+
+/** @brief Free a buffer; NULL is ignored. Thread-safety: one thread per handle. */
+WSRL_API void wsrl_replay_destroy(wsrl_replay_t *replay);
+
+/**
+ * @brief Add one transition (reward transformed and action clipped on insert).
+ * @param[in] obs        obs_dim floats.
+ * @param[in] action     act_dim floats.
+ * @param[in] reward     raw reward.
+ * @param[in] next_obs   obs_dim floats.
+ * @param[in] terminated non-zero for a terminal state.
+ * @param[in] truncated  non-zero when the episode was cut here.
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (NULL array);
+ *         WSRL_ERR_NON_FINITE naming the array and element (nothing stored).
+ * Ownership: arrays are copied. Nullable: none. Thread-safety: one thread per handle.
+ */
+WSRL_API wsrl_status_t wsrl_replay_add(wsrl_replay_t *replay, const float *obs, const float *action, float reward,
+                                       const float *next_obs, int32_t terminated, int32_t truncated);
+
+/**
+ * @brief Add @p count transitions stored row-major (obs is count x obs_dim ...).
+ * All-or-nothing: every row is validated before any is stored.
+ * @return as wsrl_replay_add(); the message names the array and the row.
+ * Ownership: arrays are copied. Nullable: @p terminated and @p truncated (all 0).
+ * Thread-safety: one thread per handle.
+ */
+WSRL_API wsrl_status_t wsrl_replay_add_batch(wsrl_replay_t *replay, int64_t count, const float *obs,
+                                             const float *action, const float *reward, const float *next_obs,
+                                             const int32_t *terminated, const int32_t *truncated);
+
+/**
+ * @brief Sample @p batch_size transitions uniformly with replacement from the
+ * handle's own RNG into caller arrays (row-major, batch_size rows each).
+ * @param[out] mask_out      1 - terminated.
+ * @param[out] mc_return_out MC return-to-go of each transition.
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (batch_size < 1);
+ *         WSRL_ERR_WRONG_STATE when the buffer is empty.
+ * Ownership: none. Nullable: every output (that field is skipped).
+ * Thread-safety: one thread per handle.
+ */
+WSRL_API wsrl_status_t wsrl_replay_sample(wsrl_replay_t *replay, int64_t batch_size, float *obs_out,
+                                          float *action_out, float *reward_out, float *next_obs_out,
+                                          float *mask_out, float *mc_return_out);
+
+/**
+ * @brief Sample a batch of which round(offline_ratio * batch_size) rows come
+ * from @p offline and the rest from @p online, spread evenly through the batch
+ * (row i is offline iff (i * n_offline) mod batch_size < n_offline; at 0.5
+ * this is RLPD's interleaving), so every contiguous UTD minibatch keeps the
+ * ratio. Each buffer draws its rows with its own RNG.
+ * @param[in] offline       may be NULL only when no row comes from it.
+ * @param[in] offline_ratio in [0, 1].
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (ratio, sizes, dimensions that
+ *         differ, the same handle twice); WSRL_ERR_WRONG_STATE when a buffer
+ *         that must give rows is empty.
+ * Ownership: none. Nullable: @p offline (see above); every output.
+ * Thread-safety: one thread per handle, both handles.
+ */
+WSRL_API wsrl_status_t wsrl_replay_sample_mixed(wsrl_replay_t *online, wsrl_replay_t *offline,
+                                                double offline_ratio, int64_t batch_size, float *obs_out,
+                                                float *action_out, float *reward_out, float *next_obs_out,
+                                                float *mask_out, float *mc_return_out);
+
+/**
+ * @brief Copy every transition of @p src, oldest first, into @p dst (the
+ * "append" baseline: offline data put into the online buffer). Values are
+ * copied as stored (no second transform); MC returns are recomputed when the
+ * two buffers' discount or sparse rule differ. A full @p dst overwrites its
+ * oldest rows.
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (dimensions differ, same handle);
+ *         WSRL_ERR_WRONG_STATE when @p dst has an open episode (it would be
+ *         joined to the first copied one).
+ * Ownership: none. Nullable: none. Thread-safety: one thread per handle.
+ */
+WSRL_API wsrl_status_t wsrl_replay_append(wsrl_replay_t *dst, const wsrl_replay_t *src);
+
+/**
+ * @brief Copy @p count stored transitions starting at logical index @p first
+ * (0 = oldest) into caller arrays.
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT when [first, first + count) is
+ *         not within [0, size).
+ * Ownership: none. Nullable: every output. Thread-safety: one thread per handle.
+ */
+WSRL_API wsrl_status_t wsrl_replay_get(const wsrl_replay_t *replay, int64_t first, int64_t count, float *obs_out,
+                                       float *action_out, float *reward_out, float *next_obs_out,
+                                       int32_t *terminated_out, int32_t *truncated_out, float *mc_return_out);
+
+/** @brief Stored transitions. Nullable: none. Thread-safety: one thread per handle. */
+WSRL_API wsrl_status_t wsrl_replay_size(const wsrl_replay_t *replay, int64_t *size_out);
+/** @brief Capacity given at create. */
+WSRL_API wsrl_status_t wsrl_replay_capacity(const wsrl_replay_t *replay, int64_t *capacity_out);
+/**
+ * @brief Closed episodes with at least one transition still stored (an open
+ * episode is not counted; wsrl_replay_open_length() tells its stored length).
+ */
+WSRL_API wsrl_status_t wsrl_replay_episode_count(const wsrl_replay_t *replay, int64_t *episodes_out);
+/** @brief Stored transitions of the episode still open (0 if the last one closed). */
+WSRL_API wsrl_status_t wsrl_replay_open_length(const wsrl_replay_t *replay, int64_t *length_out);
+/** @brief Observation and action lengths. Nullable: either output. */
+WSRL_API wsrl_status_t wsrl_replay_dims(const wsrl_replay_t *replay, int32_t *obs_dim_out, int32_t *act_dim_out);
+/** @brief Bytes this handle allocated. */
+WSRL_API wsrl_status_t wsrl_replay_memory_usage(const wsrl_replay_t *replay, int64_t *bytes_out);
+
+/**
+ * @brief Forget every transition (storage and the RNG state are kept).
+ * Ownership: none. Nullable: none. Thread-safety: one thread per handle.
+ */
+WSRL_API wsrl_status_t wsrl_replay_clear(wsrl_replay_t *replay);
+
+/** @brief Restart the sampling RNG from @p seed. */
+WSRL_API wsrl_status_t wsrl_replay_seed(wsrl_replay_t *replay, uint64_t seed);
+
+/**
+ * @brief Write the buffer to @p path in the native format (docs/datasets.md):
+ * rows oldest first, the open episode included, little-endian fp32, CRC32 per
+ * section; written to a temporary file, fsynced and renamed, so a crash never
+ * leaves a half-written file under @p path.
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT; WSRL_ERR_IO naming the file;
+ *         WSRL_ERR_OUT_OF_MEMORY.
+ * Ownership: none. Nullable: none. Thread-safety: one thread per handle.
+ */
+WSRL_API wsrl_status_t wsrl_replay_save(const wsrl_replay_t *replay, const char *path);
+
+/**
+ * @brief Replace the buffer's contents with a native file. Every header field,
+ * section size and checksum is validated (and non-finite values handled per
+ * the nonfinite option) before the buffer is touched; on any error the buffer
+ * is unchanged. Stored values are restored as saved (no second transform);
+ * the MC returns are recomputed if the file's discount or sparse rule differ
+ * from this buffer's. The RNG state is not part of the file.
+ * @param[out] report_out what was loaded (may be NULL).
+ * @return WSRL_OK; WSRL_ERR_IO (cannot open or read); WSRL_ERR_CORRUPT naming
+ *         the offset and field (bad magic, truncation, sizes, checksum);
+ *         WSRL_ERR_VERSION_MISMATCH (a newer format);
+ *         WSRL_ERR_INVALID_ARGUMENT (dimensions differ from the buffer's, or
+ *         more transitions than its capacity); WSRL_ERR_NON_FINITE;
+ *         WSRL_ERR_OUT_OF_MEMORY.
+ * Ownership: none. Nullable: @p report_out. Thread-safety: one thread per handle.
+ */
+WSRL_API wsrl_status_t wsrl_replay_load(wsrl_replay_t *replay, const char *path, wsrl_replay_report_t *report_out);
+
+/**
+ * @brief Read a native file's header only: dimensions and transition count
+ * (to create a matching buffer before wsrl_replay_load()).
+ * @return as wsrl_replay_load() for the header and table.
+ * Nullable: every output. Thread-safety: any thread.
+ */
+WSRL_API wsrl_status_t wsrl_replay_file_info(const char *path, int32_t *obs_dim_out, int32_t *act_dim_out,
+                                             int64_t *count_out);
+
+/**
+ * @brief Replace the buffer's contents with a D4RL-format HDF5 file: datasets
+ * `observations` (N x obs_dim), `actions` (N x act_dim), `rewards` (N),
+ * `terminals` (N), optional `timeouts` (N) and `next_observations`
+ * (N x obs_dim); floats of any width, flags as bool/int/float. Without
+ * `next_observations`, next_obs[i] = observations[i + 1] and the transitions
+ * at timeouts and the last row are dropped, exactly as D4RL's
+ * qlearning_dataset(); the transition before a dropped one is marked
+ * truncated. Rewards are transformed and actions clipped with this buffer's
+ * options; MC returns are computed. All-or-nothing like wsrl_replay_load().
+ * @return as wsrl_replay_load(); WSRL_ERR_CORRUPT also for a missing dataset
+ *         or mismatched row counts; WSRL_ERR_UNSUPPORTED when built without HDF5.
+ * Ownership: none. Nullable: @p report_out. Thread-safety: one thread per
+ * handle; HDF5 itself may not be thread-safe (Debian's serial build is not).
+ */
+WSRL_API wsrl_status_t wsrl_replay_import_hdf5(wsrl_replay_t *replay, const char *path,
+                                               wsrl_replay_report_t *report_out);
+
+/**
+ * @brief Write the buffer as a D4RL-format HDF5 file (the keys above with
+ * `next_observations` always present, `terminals`/`timeouts` as h5py-style
+ * bool, fp32 data), atomically like wsrl_replay_save(). Values are the stored
+ * (transformed) ones; the root attributes wsrl_reward_scale, wsrl_reward_bias,
+ * wsrl_action_clip and wsrl_discount record the buffer's options.
+ * @return WSRL_OK; WSRL_ERR_IO; WSRL_ERR_UNSUPPORTED when built without HDF5.
+ * Ownership: none. Nullable: none. Thread-safety: as wsrl_replay_import_hdf5().
+ */
+WSRL_API wsrl_status_t wsrl_replay_export_hdf5(const wsrl_replay_t *replay, const char *path);
+
+/**
+ * @brief Read the shapes of a D4RL-format HDF5 file: dimensions and rows N
+ * (the buffer needs at most N transitions of capacity).
+ * @return as wsrl_replay_import_hdf5() for the shapes.
+ * Nullable: every output. Thread-safety: as wsrl_replay_import_hdf5().
+ */
+WSRL_API wsrl_status_t wsrl_replay_hdf5_info(const char *path, int32_t *obs_dim_out, int32_t *act_dim_out,
+                                             int64_t *rows_out);
+
+WSRL_END_DECLS
+
+#endif /* WSRL_REPLAY_H */

@@ -1,0 +1,570 @@
+/* D4RL-format HDF5 import and export through the HDF5 C API. Built as stubs
+ * returning WSRL_ERR_UNSUPPORTED when meson found no HDF5 (-Dhdf5=disabled).
+ *
+ * Import follows D4RL's qlearning_dataset() (d4rl/__init__.py) when the file
+ * has no next_observations: for i in [0, N-1): next_obs = observations[i+1];
+ * a row whose timeout is set is skipped; the episode-step counter used when
+ * `timeouts` is absent reproduces D4RL's (including its reset-to-1 after a
+ * terminal). With next_observations every row is kept and a timeout becomes
+ * `truncated`. Either way the kept row before a dropped one, and the last
+ * kept row, are closed as truncated so that episodes and MC returns are right. */
+#include <errno.h>
+#include <math.h>
+
+#include "replay_internal.h"
+#include "wsrl_build_config.h"
+
+#if !WSRL_HAVE_HDF5
+
+static wsrl_status_t unsupported(const char *fn) {
+  return wsrl__error(WSRL_ERR_UNSUPPORTED, "%s: libwsrl was built without HDF5 (configure with -Dhdf5=enabled)", fn);
+}
+
+wsrl_status_t wsrl_replay_import_hdf5(wsrl_replay_t *replay, const char *path, wsrl_replay_report_t *report_out) {
+  (void)replay, (void)path, (void)report_out;
+  return unsupported(__func__);
+}
+
+wsrl_status_t wsrl_replay_export_hdf5(const wsrl_replay_t *replay, const char *path) {
+  (void)replay, (void)path;
+  return unsupported(__func__);
+}
+
+wsrl_status_t wsrl_replay_hdf5_info(const char *path, int32_t *obs_dim_out, int32_t *act_dim_out, int64_t *rows_out) {
+  (void)path, (void)obs_dim_out, (void)act_dim_out, (void)rows_out;
+  return unsupported(__func__);
+}
+
+#else
+
+#include <hdf5.h>
+
+#define CHUNK_ROWS 65536
+
+/* HDF5 prints its error stack to stderr by default: silence it around our
+ * calls and restore the host's setting afterwards. */
+typedef struct quiet {
+  H5E_auto2_t fn;
+  void *data;
+} quiet;
+
+static void quiet_begin(quiet *q) {
+  H5Eget_auto2(H5E_DEFAULT, &q->fn, &q->data);
+  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
+
+static void quiet_end(const quiet *q) { H5Eset_auto2(H5E_DEFAULT, q->fn, q->data); }
+
+/* One dataset of the file. */
+typedef struct col {
+  const char *key;
+  hid_t dset; /* < 0 when absent */
+  int rank;
+  int64_t rows, cols;
+  H5T_class_t cls;
+} col;
+
+static void col_close(col *c) {
+  if (c->dset >= 0)
+    H5Dclose(c->dset);
+  c->dset = -1;
+}
+
+static wsrl_status_t col_open(hid_t file, const char *path, const char *key, int required, col *c) {
+  memset(c, 0, sizeof *c);
+  c->key = key;
+  c->dset = -1;
+  if (H5Lexists(file, key, H5P_DEFAULT) <= 0)
+    return required ? wsrl__error(WSRL_ERR_CORRUPT, "'%s': corrupt: dataset '%s' is missing (a D4RL file has "
+                                  "observations, actions, rewards, terminals)", path, key)
+                    : WSRL_OK;
+  c->dset = H5Dopen2(file, key, H5P_DEFAULT);
+  if (c->dset < 0)
+    return wsrl__error(WSRL_ERR_CORRUPT, "'%s': corrupt: '%s' is not a readable dataset", path, key);
+  hid_t space = H5Dget_space(c->dset);
+  hid_t type = H5Dget_type(c->dset);
+  c->rank = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
+  hsize_t dims[2] = {0, 1};
+  if (c->rank == 1 || c->rank == 2)
+    H5Sget_simple_extent_dims(space, dims, NULL);
+  c->cls = type >= 0 ? H5Tget_class(type) : H5T_NO_CLASS;
+  if (space >= 0)
+    H5Sclose(space);
+  if (type >= 0)
+    H5Tclose(type);
+  if (c->rank != 1 && c->rank != 2)
+    return wsrl__error(WSRL_ERR_CORRUPT, "'%s': corrupt: dataset '%s' has rank %d, expected 1 or 2", path, key,
+                       c->rank);
+  if (dims[0] > (hsize_t)INT64_MAX || dims[1] > (hsize_t)INT32_MAX)
+    return wsrl__error(WSRL_ERR_CORRUPT, "'%s': corrupt: dataset '%s' is too large", path, key);
+  c->rows = (int64_t)dims[0];
+  c->cols = c->rank == 2 ? (int64_t)dims[1] : 1;
+  return WSRL_OK;
+}
+
+/* Read rows [first, first + n) of a dataset converted to memtype. */
+static wsrl_status_t col_read(const col *c, const char *path, hid_t memtype, int64_t first, int64_t n, void *dst) {
+  hsize_t start[2] = {(hsize_t)first, 0}, count[2] = {(hsize_t)n, (hsize_t)c->cols};
+  hid_t fspace = H5Dget_space(c->dset);
+  hid_t mspace = H5Screate_simple(c->rank, count, NULL);
+  herr_t rc = -1;
+  if (fspace >= 0 && mspace >= 0 && H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL) >= 0)
+    rc = H5Dread(c->dset, memtype, mspace, fspace, H5P_DEFAULT, dst);
+  if (fspace >= 0)
+    H5Sclose(fspace);
+  if (mspace >= 0)
+    H5Sclose(mspace);
+  if (rc < 0)
+    return wsrl__error(WSRL_ERR_IO, "'%s': cannot read rows %lld..%lld of dataset '%s'", path, (long long)first,
+                       (long long)(first + n), c->key);
+  return WSRL_OK;
+}
+
+/* A flag column (bool enum as h5py writes it, integer or float) as bytes 0/1. */
+static wsrl_status_t read_flags(const col *c, const char *path, const wsrl__alloc *a, uint8_t *out) {
+  if (c->cls != H5T_ENUM && c->cls != H5T_INTEGER && c->cls != H5T_FLOAT)
+    return wsrl__error(WSRL_ERR_CORRUPT, "'%s': corrupt: dataset '%s' is not boolean, integer or float", path, c->key);
+  if (c->cols != 1)
+    return wsrl__error(WSRL_ERR_CORRUPT, "'%s': corrupt: dataset '%s' has %lld columns, expected 1", path, c->key,
+                       (long long)c->cols);
+  hid_t ftype = H5Dget_type(c->dset);
+  /* An enum converts only to an enum: read it as its own native type and look at the integer. */
+  hid_t mtype = c->cls == H5T_ENUM ? H5Tget_native_type(ftype, H5T_DIR_ASCEND) : H5Tcopy(H5T_NATIVE_DOUBLE);
+  size_t esize = mtype >= 0 ? H5Tget_size(mtype) : 0;
+  H5Tclose(ftype);
+  if (mtype < 0 || esize == 0 || esize > 8) {
+    if (mtype >= 0)
+      H5Tclose(mtype);
+    return wsrl__error(WSRL_ERR_CORRUPT, "'%s': corrupt: dataset '%s' has an unsupported element type", path, c->key);
+  }
+  uint8_t *buf = wsrl__malloc(a, (size_t)CHUNK_ROWS * esize);
+  wsrl_status_t st = buf ? WSRL_OK : wsrl__error(WSRL_ERR_OUT_OF_MEMORY, "'%s': cannot allocate a read buffer", path);
+  for (int64_t row = 0; row < c->rows && st == WSRL_OK; row += CHUNK_ROWS) {
+    int64_t k = c->rows - row < CHUNK_ROWS ? c->rows - row : CHUNK_ROWS;
+    st = col_read(c, path, mtype, row, k, buf);
+    for (int64_t i = 0; i < k && st == WSRL_OK; i++) {
+      if (c->cls == H5T_ENUM) {
+        uint64_t v = 0; /* any non-zero byte of the integer means true, whatever its width and sign */
+        for (size_t b = 0; b < esize; b++)
+          v |= buf[(size_t)i * esize + b];
+        out[row + i] = v != 0;
+      } else {
+        double v;
+        memcpy(&v, buf + (size_t)i * 8, 8);
+        if (isnan(v))
+          st = wsrl__error(WSRL_ERR_CORRUPT, "'%s': corrupt: dataset '%s' row %lld is NaN", path, c->key,
+                           (long long)(row + i));
+        out[row + i] = v != 0;
+      }
+    }
+  }
+  wsrl__free(a, buf);
+  H5Tclose(mtype);
+  return st;
+}
+
+/* The datasets of one D4RL file and the plan of what to keep. */
+typedef struct d4rl {
+  const char *path;
+  hid_t file;
+  col obs, act, rew, term, tout, next;
+  int64_t n; /* rows */
+  int derived; /* next_obs from observations[i + 1] */
+} d4rl;
+
+static void d4rl_close(d4rl *d) {
+  col *cols[] = {&d->obs, &d->act, &d->rew, &d->term, &d->tout, &d->next};
+  for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++)
+    col_close(cols[i]);
+  if (d->file >= 0)
+    H5Fclose(d->file);
+  d->file = -1;
+}
+
+static wsrl_status_t d4rl_open(d4rl *d, const char *path) {
+  memset(d, 0, sizeof *d);
+  d->path = path;
+  d->file = -1;
+  d->obs.dset = d->act.dset = d->rew.dset = d->term.dset = d->tout.dset = d->next.dset = -1;
+  FILE *fp = fopen(path, "rb");
+  if (fp == NULL)
+    return wsrl__error(WSRL_ERR_IO, "'%s': cannot open: %s", path, strerror(errno));
+  fclose(fp);
+  if (H5Fis_hdf5(path) <= 0)
+    return wsrl__error(WSRL_ERR_CORRUPT, "'%s': corrupt: not an HDF5 file", path);
+  d->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (d->file < 0)
+    return wsrl__error(WSRL_ERR_CORRUPT, "'%s': corrupt: HDF5 cannot open it", path);
+  WSRL__TRY(col_open(d->file, path, "observations", 1, &d->obs));
+  WSRL__TRY(col_open(d->file, path, "actions", 1, &d->act));
+  WSRL__TRY(col_open(d->file, path, "rewards", 1, &d->rew));
+  WSRL__TRY(col_open(d->file, path, "terminals", 1, &d->term));
+  WSRL__TRY(col_open(d->file, path, "timeouts", 0, &d->tout));
+  WSRL__TRY(col_open(d->file, path, "next_observations", 0, &d->next));
+  d->n = d->obs.rows;
+  d->derived = d->next.dset < 0;
+  const col *cols[] = {&d->act, &d->rew, &d->term, &d->tout, &d->next};
+  for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++)
+    if (cols[i]->dset >= 0 && cols[i]->rows != d->n)
+      return wsrl__error(WSRL_ERR_CORRUPT, "'%s': corrupt: dataset '%s' has %lld rows but 'observations' has %lld",
+                         path, cols[i]->key, (long long)cols[i]->rows, (long long)d->n);
+  const col *nums[] = {&d->obs, &d->act, &d->rew, &d->next};
+  for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++)
+    if (nums[i]->dset >= 0 && nums[i]->cls != H5T_FLOAT && nums[i]->cls != H5T_INTEGER)
+      return wsrl__error(WSRL_ERR_CORRUPT, "'%s': corrupt: dataset '%s' is not numeric", path, nums[i]->key);
+  if (d->rew.cols != 1)
+    return wsrl__error(WSRL_ERR_CORRUPT, "'%s': corrupt: dataset 'rewards' has %lld columns, expected 1", path,
+                       (long long)d->rew.cols);
+  if (d->next.dset >= 0 && d->next.cols != d->obs.cols)
+    return wsrl__error(WSRL_ERR_CORRUPT, "'%s': corrupt: 'next_observations' has %lld columns, 'observations' %lld",
+                       path, (long long)d->next.cols, (long long)d->obs.cols);
+  return WSRL_OK;
+}
+
+/* Chunk buffers: rows [row, row + k) (+1 observation row when derived). */
+typedef struct chunk {
+  float *obs, *act, *rew, *next;
+} chunk;
+
+static void chunk_free(chunk *c, const wsrl__alloc *a) {
+  wsrl__free(a, c->obs);
+  wsrl__free(a, c->act);
+  wsrl__free(a, c->rew);
+  wsrl__free(a, c->next);
+}
+
+static wsrl_status_t chunk_alloc(chunk *c, const d4rl *d, const wsrl__alloc *a) {
+  size_t rows = CHUNK_ROWS + 1;
+  c->obs = wsrl__malloc(a, rows * (size_t)d->obs.cols * sizeof(float));
+  c->act = wsrl__malloc(a, rows * (size_t)d->act.cols * sizeof(float));
+  c->rew = wsrl__malloc(a, rows * sizeof(float));
+  c->next = d->derived ? NULL : wsrl__malloc(a, rows * (size_t)d->obs.cols * sizeof(float));
+  if (!c->obs || !c->act || !c->rew || (!d->derived && !c->next)) {
+    chunk_free(c, a);
+    return wsrl__error(WSRL_ERR_OUT_OF_MEMORY, "'%s': cannot allocate read buffers", d->path);
+  }
+  return WSRL_OK;
+}
+
+static wsrl_status_t chunk_read(chunk *c, const d4rl *d, int64_t row, int64_t k) {
+  WSRL__TRY(col_read(&d->obs, d->path, H5T_NATIVE_FLOAT, row, d->derived ? k + 1 : k, c->obs));
+  WSRL__TRY(col_read(&d->act, d->path, H5T_NATIVE_FLOAT, row, k, c->act));
+  WSRL__TRY(col_read(&d->rew, d->path, H5T_NATIVE_FLOAT, row, k, c->rew));
+  if (!d->derived)
+    WSRL__TRY(col_read(&d->next, d->path, H5T_NATIVE_FLOAT, row, k, c->next));
+  return WSRL_OK;
+}
+
+static const float *chunk_next(const chunk *c, const d4rl *d, int64_t i) {
+  return d->derived ? c->obs + (i + 1) * d->obs.cols : c->next + i * d->obs.cols;
+}
+
+/* plan[i]: KEEP plus the stored end flags of row i. */
+#define KEEP 0x80u
+
+/* Pass 1: decide every row from the flags and the values, without touching the buffer. */
+static wsrl_status_t make_plan(wsrl_replay_t *r, const d4rl *d, uint8_t *plan, wsrl_replay_report_t *rep) {
+  const wsrl__alloc *a = &r->alloc;
+  int64_t n = d->n;
+  memset(plan, 0, (size_t)(n > 0 ? n : 1));
+  uint8_t *term = wsrl__calloc(a, (size_t)(n > 0 ? n : 1), 1);
+  uint8_t *tout = wsrl__calloc(a, (size_t)(n > 0 ? n : 1), 1);
+  wsrl_status_t st = term && tout ? WSRL_OK
+                                  : wsrl__error(WSRL_ERR_OUT_OF_MEMORY, "'%s': cannot allocate flag arrays", d->path);
+  if (st == WSRL_OK)
+    st = read_flags(&d->term, d->path, a, term);
+  if (st == WSRL_OK && d->tout.dset >= 0)
+    st = read_flags(&d->tout, d->path, a, tout);
+  chunk c = {0};
+  if (st == WSRL_OK)
+    st = chunk_alloc(&c, d, a);
+  /* D4RL's loop: for i in range(N - 1) when next_obs is derived. */
+  int64_t last = d->derived ? n - 1 : n;
+  int64_t episode_step = 0, prev = -1; /* prev: last kept row */
+  int32_t O = (int32_t)d->obs.cols, A = (int32_t)d->act.cols;
+  for (int64_t row = 0; row < last && st == WSRL_OK; row += CHUNK_ROWS) {
+    int64_t k = last - row < CHUNK_ROWS ? last - row : CHUNK_ROWS;
+    st = chunk_read(&c, d, row, k);
+    for (int64_t i = 0; i < k && st == WSRL_OK; i++) {
+      int64_t g = row + i;
+      int final = d->tout.dset >= 0 ? tout[g]
+                                    : (r->opt.max_episode_steps > 0 && episode_step == r->opt.max_episode_steps - 1);
+      int drop = 0;
+      if (d->derived && final) {
+        rep->dropped_timeout++;
+        episode_step = 0;
+        drop = 1;
+      } else {
+        if (term[g] || final)
+          episode_step = 0;
+        episode_step++;
+        /* Values: observation, action, reward (raw and stored), next observation. */
+        const char *bad_key = NULL, *note = "";
+        int64_t bad_j = 0, bad_row = g;
+        float bad_v = 0;
+        const float *vals[3] = {c.obs + i * O, c.act + i * A, chunk_next(&c, d, i)};
+        const int32_t lens[3] = {O, A, O};
+        const char *keys[3] = {"observations", "actions", d->derived ? "observations" : "next_observations"};
+        for (int q = 0; q < 3 && !bad_key; q++)
+          for (int32_t j = 0; j < lens[q]; j++)
+            if (!isfinite(vals[q][j])) {
+              bad_key = keys[q], bad_j = j, bad_v = vals[q][j];
+              bad_row = g + (q == 2 && d->derived ? 1 : 0);
+              break;
+            }
+        if (!bad_key && !isfinite(wsrl__replay_stored_reward(&r->opt, c.rew[i]))) {
+          bad_key = "rewards", bad_v = c.rew[i];
+          note = isfinite(c.rew[i]) ? " (infinite after the reward transform)" : "";
+        }
+        if (bad_key) {
+          if (r->opt.nonfinite == WSRL_REPLAY_NONFINITE_ERROR) {
+            st = wsrl__error(WSRL_ERR_NON_FINITE, "'%s': dataset '%s' row %lld element %lld is %g%s", d->path,
+                             bad_key, (long long)bad_row, (long long)bad_j, (double)bad_v, note);
+            break;
+          }
+          rep->dropped_nonfinite++;
+          drop = 1;
+        }
+      }
+      if (drop) {
+        if (prev >= 0 && !(plan[prev] & WSRL__REPLAY_END))
+          plan[prev] |= WSRL__REPLAY_TRUNCATED;
+        continue;
+      }
+      plan[g] = (uint8_t)(KEEP | (term[g] ? WSRL__REPLAY_TERMINATED : 0u) |
+                          (!d->derived && final ? WSRL__REPLAY_TRUNCATED : 0u));
+      prev = g;
+      rep->loaded++;
+    }
+  }
+  if (st == WSRL_OK && prev >= 0 && !(plan[prev] & WSRL__REPLAY_END))
+    plan[prev] |= WSRL__REPLAY_TRUNCATED; /* the data ends: close the last episode */
+  if (d->derived && n > 0)
+    rep->dropped_last = 1;
+  chunk_free(&c, a);
+  wsrl__free(a, term);
+  wsrl__free(a, tout);
+  return st;
+}
+
+/* Pass 2: copy the kept rows into slots 0.. of the (reset) buffer. */
+static wsrl_status_t copy_rows(wsrl_replay_t *r, const d4rl *d, const uint8_t *plan) {
+  chunk c = {0};
+  WSRL__TRY(chunk_alloc(&c, d, &r->alloc));
+  int32_t O = r->obs_dim, A = r->act_dim;
+  float clip = (float)r->opt.action_clip;
+  int64_t last = d->derived ? d->n - 1 : d->n, w = 0;
+  wsrl_status_t st = WSRL_OK;
+  for (int64_t row = 0; row < last && st == WSRL_OK; row += CHUNK_ROWS) {
+    int64_t k = last - row < CHUNK_ROWS ? last - row : CHUNK_ROWS;
+    st = chunk_read(&c, d, row, k);
+    for (int64_t i = 0; i < k && st == WSRL_OK; i++) {
+      uint8_t p = plan[row + i];
+      if (!(p & KEEP))
+        continue;
+      memcpy(r->obs + w * O, c.obs + i * O, (size_t)O * sizeof(float));
+      memcpy(r->next_obs + w * O, chunk_next(&c, d, i), (size_t)O * sizeof(float));
+      float *act = r->action + w * A;
+      memcpy(act, c.act + i * A, (size_t)A * sizeof(float));
+      if (clip > 0)
+        for (int32_t j = 0; j < A; j++)
+          act[j] = act[j] > clip ? clip : (act[j] < -clip ? -clip : act[j]);
+      r->reward[w] = wsrl__replay_stored_reward(&r->opt, c.rew[i]);
+      r->flags[w] = (uint8_t)(p & WSRL__REPLAY_END);
+      w++;
+    }
+  }
+  chunk_free(&c, &r->alloc);
+  r->size = w;
+  r->head = w == r->capacity ? 0 : w;
+  return st;
+}
+
+wsrl_status_t wsrl_replay_import_hdf5(wsrl_replay_t *replay, const char *path, wsrl_replay_report_t *report_out) {
+  WSRL__CHECK_NULL(replay);
+  WSRL__CHECK_NULL(path);
+  WSRL__TRY(wsrl__replay_report_check(report_out, __func__));
+  quiet q;
+  quiet_begin(&q);
+  d4rl d;
+  uint8_t *plan = NULL;
+  wsrl_replay_report_t rep = WSRL_REPLAY_REPORT_INIT;
+  wsrl_status_t st = d4rl_open(&d, path);
+  if (st == WSRL_OK && (d.obs.cols != replay->obs_dim || d.act.cols != replay->act_dim))
+    st = wsrl__error(WSRL_ERR_INVALID_ARGUMENT,
+                     "'%s' has %lld observation and %lld action columns; the buffer has obs_dim %d, act_dim %d", path,
+                     (long long)d.obs.cols, (long long)d.act.cols, replay->obs_dim, replay->act_dim);
+  if (st == WSRL_OK) {
+    plan = wsrl__malloc(&replay->alloc, (size_t)(d.n > 0 ? d.n : 1));
+    if (plan == NULL)
+      st = wsrl__error(WSRL_ERR_OUT_OF_MEMORY, "'%s': cannot allocate a plan of %lld rows", path, (long long)d.n);
+  }
+  if (st == WSRL_OK)
+    st = make_plan(replay, &d, plan, &rep);
+  if (st == WSRL_OK && rep.loaded > replay->capacity)
+    st = wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "'%s' gives %lld transitions; the buffer's capacity is %lld", path,
+                     (long long)rep.loaded, (long long)replay->capacity);
+  if (st == WSRL_OK) {
+    wsrl__replay_reset(replay);
+    st = copy_rows(replay, &d, plan);
+    if (st != WSRL_OK)
+      wsrl__replay_reset(replay);
+    else
+      wsrl__replay_rebuild(replay);
+  }
+  wsrl__free(&replay->alloc, plan);
+  d4rl_close(&d);
+  quiet_end(&q);
+  if (st != WSRL_OK)
+    return st;
+  rep.rows = d.n;
+  rep.episodes = replay->closed;
+  rep.mc_recomputed = 1;
+  wsrl__replay_report_out(report_out, &rep);
+  return WSRL_OK;
+}
+
+wsrl_status_t wsrl_replay_hdf5_info(const char *path, int32_t *obs_dim_out, int32_t *act_dim_out, int64_t *rows_out) {
+  WSRL__CHECK_NULL(path);
+  quiet q;
+  quiet_begin(&q);
+  d4rl d;
+  wsrl_status_t st = d4rl_open(&d, path);
+  if (st == WSRL_OK) {
+    if (obs_dim_out)
+      *obs_dim_out = (int32_t)d.obs.cols;
+    if (act_dim_out)
+      *act_dim_out = (int32_t)d.act.cols;
+    if (rows_out)
+      *rows_out = d.n;
+  }
+  d4rl_close(&d);
+  quiet_end(&q);
+  return st;
+}
+
+/* ---- export ---- */
+
+static hid_t make_dataset(hid_t file, const char *key, hid_t type, int64_t rows, int64_t cols) {
+  hsize_t dims[2] = {(hsize_t)rows, (hsize_t)cols};
+  hid_t space = H5Screate_simple(cols > 0 ? 2 : 1, dims, NULL);
+  if (space < 0)
+    return -1;
+  hid_t d = H5Dcreate2(file, key, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  H5Sclose(space);
+  return d;
+}
+
+/* Write rows [first, first + n) of a rank-1 (cols 0) or rank-2 dataset. */
+static herr_t write_rows(hid_t dset, hid_t memtype, int64_t first, int64_t n, int64_t cols, const void *src) {
+  int rank = cols > 0 ? 2 : 1;
+  hsize_t start[2] = {(hsize_t)first, 0}, count[2] = {(hsize_t)n, (hsize_t)cols};
+  hid_t fspace = H5Dget_space(dset), mspace = H5Screate_simple(rank, count, NULL);
+  herr_t rc = -1;
+  if (fspace >= 0 && mspace >= 0 && H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL) >= 0)
+    rc = H5Dwrite(dset, memtype, mspace, fspace, H5P_DEFAULT, src);
+  if (fspace >= 0)
+    H5Sclose(fspace);
+  if (mspace >= 0)
+    H5Sclose(mspace);
+  return rc;
+}
+
+static herr_t write_attr(hid_t file, const char *name, double v) {
+  hid_t space = H5Screate(H5S_SCALAR);
+  hid_t at = space >= 0 ? H5Acreate2(file, name, H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT) : -1;
+  herr_t rc = at >= 0 ? H5Awrite(at, H5T_NATIVE_DOUBLE, &v) : -1;
+  if (at >= 0)
+    H5Aclose(at);
+  if (space >= 0)
+    H5Sclose(space);
+  return rc;
+}
+
+/* h5py's boolean: an int8 enum {FALSE = 0, TRUE = 1}; numpy reads it as bool. */
+static hid_t bool_type(void) {
+  hid_t t = H5Tenum_create(H5T_NATIVE_INT8);
+  int8_t v = 0;
+  H5Tenum_insert(t, "FALSE", &v);
+  v = 1;
+  H5Tenum_insert(t, "TRUE", &v);
+  return t;
+}
+
+static wsrl_status_t export_to(const wsrl_replay_t *r, hid_t file, const char *path) {
+  int64_t n = r->size;
+  int32_t O = r->obs_dim, A = r->act_dim;
+  hid_t btype = bool_type();
+  hid_t obs = make_dataset(file, "observations", H5T_IEEE_F32LE, n, O);
+  hid_t act = make_dataset(file, "actions", H5T_IEEE_F32LE, n, A);
+  hid_t rew = make_dataset(file, "rewards", H5T_IEEE_F32LE, n, 0);
+  hid_t nxt = make_dataset(file, "next_observations", H5T_IEEE_F32LE, n, O);
+  hid_t term = make_dataset(file, "terminals", btype, n, 0);
+  hid_t tout = make_dataset(file, "timeouts", btype, n, 0);
+  herr_t rc = (btype < 0 || obs < 0 || act < 0 || rew < 0 || nxt < 0 || term < 0 || tout < 0) ? -1 : 0;
+  /* The ring as at most two contiguous spans of slots, oldest first. */
+  int64_t start = wsrl__replay_slot(r, 0);
+  int64_t first = n < r->capacity - start ? n : r->capacity - start;
+  int64_t spans[2][3] = {{start, first, 0}, {0, n - first, first}}; /* slot, rows, file row */
+  int8_t flags[4096];
+  for (int k = 0; k < 2 && rc >= 0; k++) {
+    int64_t s = spans[k][0], m = spans[k][1], f = spans[k][2];
+    if (m == 0)
+      continue;
+    if (write_rows(obs, H5T_NATIVE_FLOAT, f, m, O, r->obs + s * O) < 0 ||
+        write_rows(act, H5T_NATIVE_FLOAT, f, m, A, r->action + s * A) < 0 ||
+        write_rows(rew, H5T_NATIVE_FLOAT, f, m, 0, r->reward + s) < 0 ||
+        write_rows(nxt, H5T_NATIVE_FLOAT, f, m, O, r->next_obs + s * O) < 0)
+      rc = -1;
+    for (int64_t done = 0; done < m && rc >= 0;) {
+      int64_t b = m - done < (int64_t)sizeof flags ? m - done : (int64_t)sizeof flags;
+      for (int64_t i = 0; i < b; i++)
+        flags[i] = (r->flags[s + done + i] & WSRL__REPLAY_TERMINATED) ? 1 : 0;
+      if (write_rows(term, btype, f + done, b, 0, flags) < 0)
+        rc = -1;
+      for (int64_t i = 0; i < b; i++)
+        flags[i] = (r->flags[s + done + i] & WSRL__REPLAY_TRUNCATED) ? 1 : 0;
+      if (rc >= 0 && write_rows(tout, btype, f + done, b, 0, flags) < 0)
+        rc = -1;
+      done += b;
+    }
+  }
+  if (rc >= 0 && (write_attr(file, "wsrl_reward_scale", r->opt.reward_scale) < 0 ||
+                  write_attr(file, "wsrl_reward_bias", r->opt.reward_bias) < 0 ||
+                  write_attr(file, "wsrl_action_clip", r->opt.action_clip) < 0 ||
+                  write_attr(file, "wsrl_discount", r->opt.discount) < 0))
+    rc = -1;
+  hid_t ids[] = {obs, act, rew, nxt, term, tout};
+  for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
+    if (ids[i] >= 0)
+      H5Dclose(ids[i]);
+  if (btype >= 0)
+    H5Tclose(btype);
+  return rc < 0 ? wsrl__error(WSRL_ERR_IO, "'%s': HDF5 failed to write the datasets", path) : WSRL_OK;
+}
+
+wsrl_status_t wsrl_replay_export_hdf5(const wsrl_replay_t *replay, const char *path) {
+  WSRL__CHECK_NULL(replay);
+  WSRL__CHECK_NULL(path);
+  char *tmp = NULL;
+  WSRL__TRY(wsrl__io_temp_path(path, &replay->alloc, &tmp));
+  quiet q;
+  quiet_begin(&q);
+  wsrl_status_t st = WSRL_OK;
+  hid_t file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  if (file < 0)
+    st = wsrl__error(WSRL_ERR_IO, "'%s': HDF5 cannot create '%s'", path, tmp);
+  if (st == WSRL_OK)
+    st = export_to(replay, file, path);
+  if (file >= 0 && H5Fclose(file) < 0 && st == WSRL_OK)
+    st = wsrl__error(WSRL_ERR_IO, "'%s': HDF5 failed to close '%s'", path, tmp);
+  quiet_end(&q);
+  if (st == WSRL_OK)
+    st = wsrl__io_commit_path(tmp, path);
+  if (st != WSRL_OK)
+    remove(tmp);
+  wsrl__free(&replay->alloc, tmp);
+  return st;
+}
+
+#endif /* WSRL_HAVE_HDF5 */

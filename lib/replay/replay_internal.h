@@ -1,0 +1,110 @@
+/*
+ * Internal replay API: the handle layout (private to lib/replay), the
+ * no-allocation sampling entry points the agents call every update, and the
+ * section I/O that checkpoints reuse to embed a buffer.
+ */
+#ifndef WSRL_REPLAY_INTERNAL_H
+#define WSRL_REPLAY_INTERNAL_H
+
+#include <stdint.h>
+
+#include "core.h"
+#include "io/io.h"
+#include "wsrl/replay.h"
+
+/* ---- batches ---- */
+
+/* Destination of a sampled batch: row-major arrays of at least row_offset + n
+ * rows. Every pointer may be NULL (the field is skipped). */
+typedef struct wsrl__replay_batch {
+  float *obs;       /* rows x obs_dim */
+  float *action;    /* rows x act_dim */
+  float *reward;    /* rows */
+  float *next_obs;  /* rows x obs_dim */
+  float *mask;      /* rows: 1 - terminated */
+  float *mc_return; /* rows: MC return-to-go */
+  int64_t *index;   /* rows: logical index (0 = oldest) of the sampled transition */
+} wsrl__replay_batch;
+
+/* Allocate every array of a batch (64-byte aligned, zeroed; index only if
+ * with_index). On failure nothing stays allocated. */
+wsrl_status_t wsrl__replay_batch_alloc(wsrl__replay_batch *batch, const wsrl__alloc *alloc, int64_t rows,
+                                       int32_t obs_dim, int32_t act_dim, int32_t with_index);
+/* Free what wsrl__replay_batch_alloc allocated; the struct is zeroed. */
+void wsrl__replay_batch_free(wsrl__replay_batch *batch, const wsrl__alloc *alloc);
+
+/* Sample n rows uniformly with replacement (the handle's RNG) into rows
+ * [row_offset, row_offset + n) of out. Never allocates. WSRL_ERR_INVALID_ARGUMENT
+ * for n < 1 or row_offset < 0, WSRL_ERR_WRONG_STATE for an empty buffer. */
+wsrl_status_t wsrl__replay_sample_into(wsrl_replay_t *replay, int64_t n, int64_t row_offset,
+                                       const wsrl__replay_batch *out);
+/* Mixed sampling as wsrl_replay_sample_mixed() into rows [0, n). Never allocates. */
+wsrl_status_t wsrl__replay_sample_mixed_into(wsrl_replay_t *online, wsrl_replay_t *offline, double offline_ratio,
+                                             int64_t n, const wsrl__replay_batch *out);
+
+/* ---- glue for the agents and checkpoints ---- */
+
+/* Replay options from a config: reward scale/bias, action clip, discount.
+ * The seed is left to the caller (derive it from the agent's RNG). */
+void wsrl__replay_options_from_config(wsrl_replay_options_t *options, const wsrl__config_values *values);
+
+/* The handle's sampling RNG (plain data: checkpoints save it byte for byte). */
+wsrl__rng *wsrl__replay_rng(wsrl_replay_t *replay);
+
+/* Write the buffer as sections "<prefix>meta", "<prefix>observations", ...
+ * (prefix at most WSRL__REPLAY_PREFIX_MAX characters, may be ""). */
+#define WSRL__REPLAY_PREFIX_MAX 14
+wsrl_status_t wsrl__replay_write_sections(const wsrl_replay_t *replay, wsrl__secwriter *writer, const char *prefix);
+/* Validate every section written by wsrl__replay_write_sections (sizes,
+ * checksums, flags, counts, non-finite values per the handle's policy), then
+ * replace the buffer's contents. The buffer is untouched on any error found
+ * before the copy; if the file changes under the copy, it is left empty and
+ * WSRL_ERR_CORRUPT returned. report may be NULL. */
+wsrl_status_t wsrl__replay_read_sections(wsrl_replay_t *replay, const wsrl__secreader *reader, const char *prefix,
+                                         wsrl_replay_report_t *report);
+
+/* ---- handle layout (private to lib/replay) ---- */
+
+#define WSRL__REPLAY_TERMINATED 1u
+#define WSRL__REPLAY_TRUNCATED 2u
+#define WSRL__REPLAY_END (WSRL__REPLAY_TERMINATED | WSRL__REPLAY_TRUNCATED)
+
+struct wsrl_replay {
+  wsrl__alloc alloc;
+  wsrl_replay_options_t opt; /* copied at create; opt.allocator is NULL */
+  int32_t obs_dim, act_dim;
+  int64_t capacity;
+  int64_t size;     /* stored transitions */
+  int64_t head;     /* slot the next transition goes to */
+  int64_t closed;   /* stored end flags = closed episodes with a stored transition */
+  int64_t open_len; /* stored transitions after the last end flag */
+  int32_t open_all_sparse; /* every reward of the open episode so far equals sparse_reward */
+  float sparse_reward; /* mc_sparse_reward transformed like a stored reward */
+  wsrl__rng rng;
+  float *obs, *next_obs, *action, *reward, *mc_return;
+  uint8_t *flags; /* WSRL__REPLAY_TERMINATED | WSRL__REPLAY_TRUNCATED */
+  int64_t bytes;
+};
+
+/* Slot of logical row i (0 = oldest). */
+static inline int64_t wsrl__replay_slot(const wsrl_replay_t *r, int64_t i) {
+  int64_t s = r->head - r->size + i;
+  if (s < 0)
+    s += r->capacity;
+  else if (s >= r->capacity)
+    s -= r->capacity;
+  return s;
+}
+
+/* Stored form of a raw reward (transform, then fp32). */
+float wsrl__replay_stored_reward(const wsrl_replay_options_t *opt, double raw);
+/* Check a caller's report struct_size (NULL is fine) / copy a full report into it. */
+wsrl_status_t wsrl__replay_report_check(const wsrl_replay_report_t *report, const char *fn);
+void wsrl__replay_report_out(wsrl_replay_report_t *out, const wsrl_replay_report_t *full);
+/* Forget every transition. */
+void wsrl__replay_reset(wsrl_replay_t *replay);
+/* Recount closed/open_len from the flags and recompute every MC return
+ * (each episode judged on its stored rewards for the sparse rule). */
+void wsrl__replay_rebuild(wsrl_replay_t *replay);
+
+#endif /* WSRL_REPLAY_INTERNAL_H */
