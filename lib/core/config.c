@@ -111,14 +111,19 @@ static wsrl_status_t range_error(const key_info *k, const char *what) {
                      k->name, what, k->lo, k->hi);
 }
 
-static wsrl_status_t parse_int(const key_info *k, const char *s, size_t n, int64_t *out) {
-  char buf[64];
+/* Copy a trimmed numeric token into buf[64] as a C string. */
+static wsrl_status_t numeric_token(const key_info *k, const char *s, size_t n, char buf[64], const char *what) {
   trim(&s, &n);
-  if (n == 0 || n >= sizeof buf)
-    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "config key '%s': '%.*s' is not an integer", k->name,
-                       (int)n, s);
+  if (n == 0 || n >= 64)
+    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "config key '%s': '%.*s' is not %s", k->name, (int)n, s, what);
   memcpy(buf, s, n);
   buf[n] = '\0';
+  return WSRL_OK;
+}
+
+static wsrl_status_t parse_int(const key_info *k, const char *s, size_t n, int64_t *out) {
+  char buf[64];
+  WSRL__TRY(numeric_token(k, s, n, buf, "an integer"));
   char *end;
   errno = 0;
   long long v = strtoll(buf, &end, 10);
@@ -152,12 +157,7 @@ static wsrl_status_t check_float(const key_info *k, double v) {
 
 static wsrl_status_t parse_float(const key_info *k, const char *s, size_t n, double *out) {
   char buf[64];
-  trim(&s, &n);
-  if (n == 0 || n >= sizeof buf)
-    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "config key '%s': '%.*s' is not a number", k->name,
-                       (int)n, s);
-  memcpy(buf, s, n);
-  buf[n] = '\0';
+  WSRL__TRY(numeric_token(k, s, n, buf, "a number"));
   if (strcmp(buf, "auto") == 0 && strcmp(k->def, "auto") == 0) {
     *out = NAN;
     return WSRL_OK;
