@@ -7,17 +7,9 @@
 
 static int init(mjtask *t) { return (t->body = mjtask_body(t, "torso")) < 0 ? -1 : 0; }
 
-static void reset(mjtask *t) { mjtask_perturb(t, 0.1, 0.1, 1); }
-
-static void step(mjtask *t, const float *action, double *reward, int32_t *terminated) {
-  *reward = mjtask_simulate_vx(t, action) + 1.0 - 0.5 * mjtask_sumsq(t, action);
+static int healthy(const mjtask *t) {
   double z = t->d->qpos[2];
-  *terminated = !(mjtask_state_ok(t, 0, 0) && z >= 0.2 && z <= 1.0);
-}
-
-static void observe(const mjtask *t, float *obs) {
-  mjtask_put(obs, t->d->qpos + 2, 13, 0);
-  mjtask_put(obs + 13, t->d->qvel, 14, 0);
+  return mjtask_state_ok(t, 0, 0) && z >= 0.2 && z <= 1.0;
 }
 
 const mjtask_def wsrl_task_ant = {
@@ -29,12 +21,14 @@ const mjtask_def wsrl_task_ant = {
              .timestep = 0.01,
              .frame_skip = 5,
              .max_episode_steps = 1000,
-             .sparse = 0,
              .reward_scale = 1,
-             .reward_bias = 0,
-             .random_return = 0},
+             .random_return = -52.09},
     .init = init,
-    .reset = reset,
-    .step = step,
-    .observe = observe,
+    .reset_qpos_noise = 0.1,
+    .reset_qvel_noise = 0.1,
+    .reset_qvel_normal = 1,
+    .healthy_bonus = 1.0,
+    .ctrl_cost_weight = 0.5,
+    .healthy = healthy,
+    .obs_qpos_skip = 2,
 };

@@ -20,19 +20,12 @@ static int init(mjtask *t) {
   return 0;
 }
 
-static void reset(mjtask *t) { mjtask_perturb(t, 0.1, 0.1, 1); }
-
 static void step(mjtask *t, const float *action, double *reward, int32_t *terminated) {
   mjtask_simulate(t, action);
   const mjtNum *p = t->d->xpos + 3 * t->body;
   int at_goal = hypot(p[0] - t->goal[0], p[1] - t->goal[1]) <= 0.5;
   *reward = at_goal ? 1.0 : 0.0;
   *terminated = at_goal;
-}
-
-static void observe(const mjtask *t, float *obs) {
-  mjtask_put(obs, t->d->qpos, 15, 0);
-  mjtask_put(obs + 15, t->d->qvel, 14, 0);
 }
 
 const mjtask_def wsrl_task_antmaze = {
@@ -49,7 +42,8 @@ const mjtask_def wsrl_task_antmaze = {
              .reward_bias = -5,
              .random_return = 0},
     .init = init,
-    .reset = reset,
+    .reset_qpos_noise = 0.1,
+    .reset_qvel_noise = 0.1,
+    .reset_qvel_normal = 1,
     .step = step,
-    .observe = observe,
 };

@@ -118,24 +118,45 @@ int mjtask_body(mjtask *t, const char *name) {
 
 /* ---- the callbacks ---- */
 
+static void task_observe(const mjtask *t, float *obs) {
+  const mjtask_def *def = t->def;
+  if (def->observe != NULL) {
+    def->observe(t, obs);
+    return;
+  }
+  int nq = t->m->nq - def->obs_qpos_skip;
+  mjtask_put(obs, t->d->qpos + def->obs_qpos_skip, nq, 0);
+  mjtask_put(obs + nq, t->d->qvel, t->m->nv, def->obs_vel_clip);
+}
+
 static int32_t task_reset(void *user, uint64_t seed, float *obs_out) {
   mjtask *t = user;
+  const mjtask_def *def = t->def;
   mj_resetData(t->m, t->d);
   t->rng = seed;
   t->unstable = 0;
-  t->def->reset(t);
+  if (def->reset != NULL)
+    def->reset(t);
+  else
+    mjtask_perturb(t, def->reset_qpos_noise, def->reset_qvel_noise, def->reset_qvel_normal);
   mj_forward(t->m, t->d);
-  t->def->observe(t, obs_out);
+  task_observe(t, obs_out);
   return 0;
 }
 
 static int32_t task_step(void *user, const float *action, float *obs_out, float *reward_out,
                          int32_t *terminated_out, int32_t *truncated_out) {
   mjtask *t = user;
+  const mjtask_def *def = t->def;
   double reward = 0;
   int32_t terminated = 0;
-  t->def->step(t, action, &reward, &terminated);
-  t->def->observe(t, obs_out);
+  if (def->step != NULL) {
+    def->step(t, action, &reward, &terminated);
+  } else {
+    reward = mjtask_simulate_vx(t, action) + def->healthy_bonus - def->ctrl_cost_weight * mjtask_sumsq(t, action);
+    terminated = def->healthy != NULL && !def->healthy(t);
+  }
+  task_observe(t, obs_out);
   *reward_out = (float)reward;
   *terminated_out = terminated;
   *truncated_out = t->unstable;
@@ -151,10 +172,13 @@ static void task_close(void *user) {
 
 wsrl_status_t mjtask_create(wsrl_env_t **env_out, const mjtask_def *def, mjModel *m, int64_t max_episode_steps) {
   const wsrl_example_task_info_t *info = &def->info;
-  if (m->nu != info->act_dim || fabs(m->opt.timestep - info->timestep) > 1e-12) {
+  int generic_obs = def->observe == NULL ? m->nq - def->obs_qpos_skip + m->nv : info->obs_dim;
+  if (m->nu != info->act_dim || generic_obs != info->obs_dim || fabs(m->opt.timestep - info->timestep) > 1e-12) {
     wsrl_status_t st = mjtask_fail(WSRL_ERR_CORRUPT,
-                                   "%s: model has %d actuators and timestep %g; the task expects %d and %g",
-                                   info->name, m->nu, m->opt.timestep, (int)info->act_dim, info->timestep);
+                                   "%s: model gives %d actuators, %d observations, timestep %g; the task expects "
+                                   "%d, %d, %g",
+                                   info->name, m->nu, generic_obs, m->opt.timestep, (int)info->act_dim,
+                                   (int)info->obs_dim, info->timestep);
     mj_deleteModel(m);
     return st;
   }

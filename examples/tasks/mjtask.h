@@ -18,12 +18,32 @@ typedef struct mjtask_def {
   /* Optional: look up ids in the loaded model; return 0, or set an error
    * with mjtask_fail() and return -1. */
   int (*init)(mjtask *t);
-  /* Perturb the state just reset to the model's defaults (use t's RNG). */
+
+  /* Reset: the state starts at the model's defaults, then either reset()
+   * perturbs it, or (reset == NULL) the standard noise below is added:
+   * qpos += U(-reset_qpos_noise, +), qvel += U(-reset_qvel_noise, +) or
+   * reset_qvel_noise * N(0, 1) when reset_qvel_normal. */
   void (*reset)(mjtask *t);
-  /* Apply the action (mjtask_simulate), then score the transition. */
+  double reset_qpos_noise;
+  double reset_qvel_noise;
+  int reset_qvel_normal;
+
+  /* Step: either step() applies the action (mjtask_simulate) and scores the
+   * transition, or (step == NULL) the locomotion definition is used:
+   * reward = forward velocity (mjtask_simulate_vx) + healthy_bonus
+   *          - ctrl_cost_weight |a|^2,
+   * terminated = healthy != NULL && !healthy(t). */
   void (*step)(mjtask *t, const float *action, double *reward, int32_t *terminated);
-  /* Write info.obs_dim floats. */
+  double healthy_bonus;
+  double ctrl_cost_weight;
+  int (*healthy)(const mjtask *t);
+
+  /* Observation: either observe() writes info.obs_dim floats, or
+   * (observe == NULL) it is qpos[obs_qpos_skip:] followed by qvel clipped to
+   * [-obs_vel_clip, obs_vel_clip] (0: not clipped). */
   void (*observe)(const mjtask *t, float *obs);
+  int obs_qpos_skip;
+  double obs_vel_clip;
 } mjtask_def;
 
 struct mjtask {

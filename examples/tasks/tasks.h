@@ -39,7 +39,7 @@ typedef struct wsrl_example_task_info {
   int32_t sparse;            /**< 1: reward is 1 at the goal and 0 elsewhere */
   double reward_scale;       /**< recommended reward processing r * scale + bias */
   double reward_bias;        /**< (ALGORITHMS.md section 7) */
-  double random_return;      /**< mean return of uniform random actions (wsrl-tasks-check, seeds 0..9) */
+  double random_return;      /**< mean return of uniform random actions (wsrl-tasks-check --episodes 100) */
 } wsrl_example_task_info_t;
 
 /** @brief Options for wsrl_example_task_create(); zero-initialise for defaults. */

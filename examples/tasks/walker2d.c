@@ -4,21 +4,9 @@
  * obs: qpos[1:] (8), clip(qvel, -10, 10) (9). */
 #include "mjtask.h"
 
-static void reset(mjtask *t) { mjtask_perturb(t, 5e-3, 5e-3, 0); }
-
 static int healthy(const mjtask *t) {
   double z = t->d->qpos[1], angle = t->d->qpos[2];
   return z > 0.8 && z < 2.0 && angle > -1.0 && angle < 1.0;
-}
-
-static void step(mjtask *t, const float *action, double *reward, int32_t *terminated) {
-  *reward = mjtask_simulate_vx(t, action) + 1.0 - 1e-3 * mjtask_sumsq(t, action);
-  *terminated = !healthy(t);
-}
-
-static void observe(const mjtask *t, float *obs) {
-  mjtask_put(obs, t->d->qpos + 1, 8, 0);
-  mjtask_put(obs + 8, t->d->qvel, 9, 10.0);
 }
 
 const mjtask_def wsrl_task_walker2d = {
@@ -30,11 +18,13 @@ const mjtask_def wsrl_task_walker2d = {
              .timestep = 0.002,
              .frame_skip = 4,
              .max_episode_steps = 1000,
-             .sparse = 0,
              .reward_scale = 1,
-             .reward_bias = 0,
-             .random_return = 0},
-    .reset = reset,
-    .step = step,
-    .observe = observe,
+             .random_return = 2.90},
+    .reset_qpos_noise = 5e-3,
+    .reset_qvel_noise = 5e-3,
+    .healthy_bonus = 1.0,
+    .ctrl_cost_weight = 1e-3,
+    .healthy = healthy,
+    .obs_qpos_skip = 1,
+    .obs_vel_clip = 10.0,
 };

@@ -15,7 +15,12 @@
  * callback set with wsrl_set_callback_error(). Buffers passed to callbacks
  * are library-owned and valid only during the call. Callbacks run on the
  * calling thread, never concurrently for one env, and must not re-enter the
- * env they serve.
+ * env they serve (such a call returns WSRL_ERR_WRONG_STATE).
+ *
+ * Episodes: wsrl_env_step() is valid between a successful wsrl_env_reset()
+ * and the end of that episode (terminated, truncated, or a failed step);
+ * outside it returns WSRL_ERR_WRONG_STATE. On any failure the caller's
+ * output buffers are left untouched.
  */
 #ifndef WSRL_ENV_H
 #define WSRL_ENV_H
@@ -29,7 +34,11 @@ WSRL_BEGIN_DECLS
 /** @brief Opaque environment handle. */
 typedef struct wsrl_env wsrl_env_t;
 
-/** @brief Start an episode: write obs_dim floats to @p obs_out. Return 0 on success. */
+/**
+ * @brief Start an episode from @p seed (all randomness of the episode's
+ * initial state should come from it): write obs_dim floats to @p obs_out.
+ * Return 0 on success, any other value on failure.
+ */
 typedef int32_t (*wsrl_env_reset_fn)(void *user, uint64_t seed, float *obs_out);
 
 /**
@@ -57,8 +66,8 @@ typedef struct wsrl_env_callbacks {
 /** @brief Sizes and bounds of an environment. The arrays are copied at create. */
 typedef struct wsrl_env_spec {
   uint32_t struct_size;        /**< sizeof(wsrl_env_spec_t) as the host compiled it */
-  int32_t obs_dim;             /**< observation length, > 0 */
-  int32_t act_dim;             /**< action length, > 0 */
+  int32_t obs_dim;             /**< observation length, in [1, 2^24] */
+  int32_t act_dim;             /**< action length, in [1, 2^24] */
   const float *action_low;     /**< act_dim lower bounds; NULL means -1 */
   const float *action_high;    /**< act_dim upper bounds (> low); NULL means +1 */
   int64_t max_episode_steps;   /**< truncate after this many steps; 0 = never */
@@ -66,54 +75,95 @@ typedef struct wsrl_env_spec {
 
 #define WSRL_ENV_SPEC_INIT {(uint32_t)sizeof(wsrl_env_spec_t), 0, 0, 0, 0, 0}
 
-/** @brief Initialise @p callbacks like WSRL_ENV_CALLBACKS_INIT (for FFI). */
+/**
+ * @brief Initialise @p callbacks like WSRL_ENV_CALLBACKS_INIT (for FFI).
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT if @p callbacks is NULL.
+ * Ownership: none. Nullable: none. Thread-safety: any thread.
+ */
 WSRL_API wsrl_status_t wsrl_env_callbacks_init(wsrl_env_callbacks_t *callbacks);
-/** @brief Initialise @p spec like WSRL_ENV_SPEC_INIT (for FFI). */
+/**
+ * @brief Initialise @p spec like WSRL_ENV_SPEC_INIT (for FFI).
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT if @p spec is NULL.
+ * Ownership: none. Nullable: none. Thread-safety: any thread.
+ */
 WSRL_API wsrl_status_t wsrl_env_spec_init(wsrl_env_spec_t *spec);
 
 /**
  * @brief Create an environment from a spec, callbacks and a user pointer.
+ *
+ * Both structs may come from an older header with a smaller struct_size:
+ * fields past it count as absent (NULL callbacks, NULL bounds, no time
+ * limit); obs_dim, act_dim, reset and step are required.
+ * @param[out] env_out    the new env (NULL on failure).
+ * @param[in]  spec       sizes and bounds; copied.
+ * @param[in]  callbacks  the host's callbacks; copied.
+ * @param[in]  user       passed first to every callback.
  * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT naming the bad field (sizes,
- *         bounds not finite or low >= high, missing reset/step);
- *         WSRL_ERR_VERSION_MISMATCH for a struct_size larger than this
- *         library knows; WSRL_ERR_OUT_OF_MEMORY. No callback runs.
+ *         bounds not finite or low >= high, missing reset/step, a
+ *         struct_size of 0); WSRL_ERR_VERSION_MISMATCH for a struct_size
+ *         larger than this library knows (the message names both sizes);
+ *         WSRL_ERR_OUT_OF_MEMORY. No callback runs.
  * Ownership: caller destroys with wsrl_env_destroy(); @p user stays the
  * host's. Nullable: @p user. Thread-safety: any thread.
  */
 WSRL_API wsrl_status_t wsrl_env_create(wsrl_env_t **env_out, const wsrl_env_spec_t *spec,
                                        const wsrl_env_callbacks_t *callbacks, void *user);
 
-/** @brief Call close (if set) and free the env; NULL is ignored. */
+/**
+ * @brief Call close (if set) and free the env; NULL is ignored.
+ * Called from inside one of the env's own callbacks it does nothing (and
+ * logs an error). Ownership: frees @p env. Nullable: @p env.
+ * Thread-safety: not concurrently with other calls on @p env.
+ */
 WSRL_API void wsrl_env_destroy(wsrl_env_t *env);
 
 /**
- * @brief Copy the env's spec into @p spec_out (whose struct_size the caller set).
+ * @brief Copy the env's spec into @p spec_out (whose struct_size the caller
+ * set; only the fields inside it are written).
  * action_low/high point into the env and live as long as it.
+ * @return WSRL_OK, WSRL_ERR_INVALID_ARGUMENT, WSRL_ERR_VERSION_MISMATCH.
+ * Ownership: the bounds stay the env's. Nullable: none. Thread-safety: any
+ * thread, not concurrently with wsrl_env_destroy().
  */
 WSRL_API wsrl_status_t wsrl_env_get_spec(const wsrl_env_t *env, wsrl_env_spec_t *spec_out);
 
 /**
  * @brief Reset through the callback and validate the observation.
+ * @param[out] obs_out obs_dim floats, written only on success.
  * @return WSRL_OK, WSRL_ERR_INVALID_ARGUMENT, WSRL_ERR_ENV_CALLBACK,
- *         WSRL_ERR_NON_FINITE, WSRL_ERR_WRONG_STATE (re-entered).
+ *         WSRL_ERR_NON_FINITE (a NaN/inf entry, or one the callback did not
+ *         write), WSRL_ERR_WRONG_STATE (re-entered from a callback).
+ * Ownership: none. Nullable: none. Thread-safety: one thread per env.
  */
 WSRL_API wsrl_status_t wsrl_env_reset(wsrl_env_t *env, uint64_t seed, float *obs_out);
 
 /**
  * @brief Step with a normalised action in [-1, 1] (clipped, then scaled to
  * [low, high]), apply the time limit and validate the outputs.
- * @return as wsrl_env_reset(); WSRL_ERR_NON_FINITE also for a NaN action.
+ *
+ * @p truncated_out is 1 when the host truncated or when this step reached
+ * max_episode_steps; both flags are 0 or 1.
+ * @return as wsrl_env_reset(); WSRL_ERR_NON_FINITE also for a NaN or
+ *         infinite action (the host is not called and the episode goes on);
+ *         WSRL_ERR_WRONG_STATE when no episode is running.
+ * Ownership: none. Nullable: none. Thread-safety: one thread per env.
  */
 WSRL_API wsrl_status_t wsrl_env_step(wsrl_env_t *env, const float *action_unit, float *obs_out,
                                      float *reward_out, int32_t *terminated_out, int32_t *truncated_out);
 
-/** @brief The non-zero code the last failing callback of @p env returned (0 if none). */
+/**
+ * @brief The non-zero code the last failing callback of @p env returned (0
+ * if none has failed yet; later successes do not clear it).
+ * Ownership: none. Nullable: @p env (gives 0). Thread-safety: one thread per env.
+ */
 WSRL_API int32_t wsrl_env_last_callback_code(const wsrl_env_t *env);
 
 /**
  * @brief Called by a host callback before it returns non-zero: the message
  * becomes part of the error message the library reports (copied, truncated
- * to 255 bytes). Thread-safety: per thread.
+ * to 255 bytes). It is cleared before every callback call, so it never
+ * leaks into a later failure.
+ * Ownership: copied. Nullable: @p message (clears it). Thread-safety: per thread.
  */
 WSRL_API void wsrl_set_callback_error(const char *message);
 

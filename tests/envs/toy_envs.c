@@ -21,14 +21,25 @@ static double mix_uniform(uint64_t *s, double lo, double hi) {
 
 static double clampd(double x, double lo, double hi) { return x < lo ? lo : x > hi ? hi : x; }
 
-/* ---- shared task state and fault injection ---- */
+/* ---- shared task state, fault injection and callbacks ---- */
 
-typedef struct toy {
+typedef struct toy toy;
+
+/* A task: draw the initial state from the reset seed, advance one step,
+ * and write the observation. */
+typedef struct toy_task {
+  void (*init)(double *s, uint64_t *rng);
+  void (*advance)(double *s, const float *action, float *reward, int32_t *terminated);
+  void (*observe)(const double *s, float *obs);
+} toy_task;
+
+struct toy {
+  const toy_task *task;
   toy_env_options_t opt;
-  int64_t steps;  /* step callbacks so far (1-based count after the call) */
+  int64_t steps;  /* step callbacks so far */
   int64_t resets; /* reset callbacks so far */
   double s[6];    /* task state: point x, y, vx, vy, gx, gy / pendulum theta, theta_dot */
-} toy;
+};
 
 static int32_t fail(const toy *t) {
   if (t->opt.fail_message != NULL)
@@ -36,16 +47,29 @@ static int32_t fail(const toy *t) {
   return t->opt.fail_code != 0 ? t->opt.fail_code : 1;
 }
 
-/* Count the call and report whether it must fail. */
-static int32_t reset_fault(toy *t) { return ++t->resets == t->opt.fail_reset; }
-static int32_t step_fault(toy *t) { return ++t->steps == t->opt.fail_step; }
+static int32_t toy_reset(void *user, uint64_t seed, float *obs_out) {
+  toy *t = user;
+  if (++t->resets == t->opt.fail_reset)
+    return fail(t);
+  uint64_t r = seed;
+  t->task->init(t->s, &r);
+  t->task->observe(t->s, obs_out);
+  return 0;
+}
 
-/* Apply the NaN faults to a finished step. */
-static void nan_faults(const toy *t, float *obs_out, float *reward_out) {
+static int32_t toy_step(void *user, const float *action, float *obs_out, float *reward_out,
+                        int32_t *terminated_out, int32_t *truncated_out) {
+  toy *t = user;
+  if (++t->steps == t->opt.fail_step)
+    return fail(t);
+  t->task->advance(t->s, action, reward_out, terminated_out);
+  t->task->observe(t->s, obs_out);
+  *truncated_out = 0;
   if (t->steps == t->opt.nan_obs_step)
     obs_out[0] = NAN;
   if (t->steps == t->opt.nan_reward_step)
     *reward_out = NAN;
+  return 0;
 }
 
 static void toy_close(void *user) {
@@ -55,14 +79,15 @@ static void toy_close(void *user) {
   free(t);
 }
 
-static wsrl_status_t toy_create(wsrl_env_t **env_out, const toy_env_options_t *options, int32_t obs_dim,
-                                int32_t act_dim, const float *low, const float *high, int64_t max_steps,
-                                wsrl_env_reset_fn reset, wsrl_env_step_fn step) {
+static wsrl_status_t toy_create(wsrl_env_t **env_out, const toy_env_options_t *options, const toy_task *task,
+                                int32_t obs_dim, int32_t act_dim, const float *low, const float *high,
+                                int64_t max_steps) {
   if (env_out != NULL)
     *env_out = NULL;
   toy *t = calloc(1, sizeof *t);
   if (t == NULL)
     return WSRL_ERR_OUT_OF_MEMORY;
+  t->task = task;
   if (options != NULL)
     t->opt = *options;
   wsrl_env_spec_t spec = WSRL_ENV_SPEC_INIT;
@@ -72,8 +97,8 @@ static wsrl_status_t toy_create(wsrl_env_t **env_out, const toy_env_options_t *o
   spec.action_high = high;
   spec.max_episode_steps = t->opt.max_episode_steps > 0 ? t->opt.max_episode_steps : max_steps;
   wsrl_env_callbacks_t cb = WSRL_ENV_CALLBACKS_INIT;
-  cb.reset = reset;
-  cb.step = step;
+  cb.reset = toy_reset;
+  cb.step = toy_step;
   cb.close = toy_close;
   wsrl_status_t st = wsrl_env_create(env_out, &spec, &cb, t);
   if (st != WSRL_OK)
@@ -92,26 +117,15 @@ static void point_obs(const double *s, float *obs) {
   obs[5] = (float)(s[5] - s[1]);
 }
 
-static int32_t point_reset(void *user, uint64_t seed, float *obs_out) {
-  toy *t = user;
-  if (reset_fault(t))
-    return fail(t);
-  uint64_t r = seed;
-  t->s[0] = mix_uniform(&r, -1, 1);
-  t->s[1] = mix_uniform(&r, -1, 1);
-  t->s[2] = t->s[3] = 0;
-  t->s[4] = mix_uniform(&r, -1, 1);
-  t->s[5] = mix_uniform(&r, -1, 1);
-  point_obs(t->s, obs_out);
-  return 0;
+static void point_init(double *s, uint64_t *r) {
+  s[0] = mix_uniform(r, -1, 1);
+  s[1] = mix_uniform(r, -1, 1);
+  s[2] = s[3] = 0;
+  s[4] = mix_uniform(r, -1, 1);
+  s[5] = mix_uniform(r, -1, 1);
 }
 
-static int32_t point_step(void *user, const float *action, float *obs_out, float *reward_out,
-                          int32_t *terminated_out, int32_t *truncated_out) {
-  toy *t = user;
-  if (step_fault(t))
-    return fail(t);
-  double *s = t->s;
+static void point_advance(double *s, const float *action, float *reward, int32_t *terminated) {
   for (int i = 0; i < 2; i++) {
     double v = 0.8 * s[2 + i] + 0.25 * clampd(action[i], -2, 2);
     double p = s[i] + 0.1 * v;
@@ -123,18 +137,16 @@ static int32_t point_step(void *user, const float *action, float *obs_out, float
     s[2 + i] = v;
   }
   double dist = hypot(s[4] - s[0], s[5] - s[1]);
-  point_obs(s, obs_out);
-  *reward_out = (float)-dist;
-  *terminated_out = dist < 0.1;
-  *truncated_out = 0;
-  nan_faults(t, obs_out, reward_out);
-  return 0;
+  *reward = (float)-dist;
+  *terminated = dist < 0.1;
 }
+
+static const toy_task point_task = {point_init, point_advance, point_obs};
 
 wsrl_status_t toy_point_create(wsrl_env_t **env_out, const toy_env_options_t *options) {
   static const float low[2] = {-2, -2}, high[2] = {2, 2};
-  return toy_create(env_out, options, TOY_POINT_OBS_DIM, TOY_POINT_ACT_DIM, low, high, TOY_POINT_MAX_STEPS,
-                    point_reset, point_step);
+  return toy_create(env_out, options, &point_task, TOY_POINT_OBS_DIM, TOY_POINT_ACT_DIM, low, high,
+                    TOY_POINT_MAX_STEPS);
 }
 
 /* Dead-beat controller: ask for the velocity that lands on the goal next
@@ -158,43 +170,30 @@ static void pendulum_obs(const double *s, float *obs) {
   obs[2] = (float)s[1];
 }
 
-static int32_t pendulum_reset(void *user, uint64_t seed, float *obs_out) {
-  toy *t = user;
-  if (reset_fault(t))
-    return fail(t);
-  uint64_t r = seed;
-  t->s[0] = mix_uniform(&r, -PI, PI);
-  t->s[1] = mix_uniform(&r, -1, 1);
-  pendulum_obs(t->s, obs_out);
-  return 0;
+static void pendulum_init(double *s, uint64_t *r) {
+  s[0] = mix_uniform(r, -PI, PI);
+  s[1] = mix_uniform(r, -1, 1);
 }
 
-static int32_t pendulum_step(void *user, const float *action, float *obs_out, float *reward_out,
-                             int32_t *terminated_out, int32_t *truncated_out) {
-  toy *t = user;
-  if (step_fault(t))
-    return fail(t);
+static void pendulum_advance(double *s, const float *action, float *reward, int32_t *terminated) {
   const double g = 10, m = 1, l = 1, dt = 0.05;
-  double th = t->s[0], thdot = t->s[1];
+  double th = s[0], thdot = s[1];
   double u = clampd(action[0], -2, 2);
   double th_n = angle_normalize(th);
   double cost = th_n * th_n + 0.1 * thdot * thdot + 0.001 * u * u;
   thdot = clampd(thdot + (3 * g / (2 * l) * sin(th) + 3.0 / (m * l * l) * u) * dt, -8, 8);
-  th += thdot * dt;
-  t->s[0] = th;
-  t->s[1] = thdot;
-  pendulum_obs(t->s, obs_out);
-  *reward_out = (float)-cost;
-  *terminated_out = 0;
-  *truncated_out = 0;
-  nan_faults(t, obs_out, reward_out);
-  return 0;
+  s[0] = th + thdot * dt;
+  s[1] = thdot;
+  *reward = (float)-cost;
+  *terminated = 0;
 }
+
+static const toy_task pendulum_task = {pendulum_init, pendulum_advance, pendulum_obs};
 
 wsrl_status_t toy_pendulum_create(wsrl_env_t **env_out, const toy_env_options_t *options) {
   static const float low[1] = {-2}, high[1] = {2};
-  return toy_create(env_out, options, TOY_PENDULUM_OBS_DIM, TOY_PENDULUM_ACT_DIM, low, high,
-                    TOY_PENDULUM_MAX_STEPS, pendulum_reset, pendulum_step);
+  return toy_create(env_out, options, &pendulum_task, TOY_PENDULUM_OBS_DIM, TOY_PENDULUM_ACT_DIM, low, high,
+                    TOY_PENDULUM_MAX_STEPS);
 }
 
 /* Energy pumping far from the top, a PD law near it. With theta = 0 upright

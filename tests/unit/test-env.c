@@ -116,6 +116,14 @@ static wsrl_env_t *make(mock *m) {
   return env;
 }
 
+/* make() and a first reset (seed 0). */
+static wsrl_env_t *make_running(mock *m) {
+  wsrl_env_t *env = make(m);
+  float o[4];
+  ck_assert_int_eq(wsrl_env_reset(env, 0, o), WSRL_OK);
+  return env;
+}
+
 static wsrl_status_t step(wsrl_env_t *env, float a0, float *reward, int32_t *te, int32_t *tr) {
   float a[3] = {a0, a0, a0}, o[4];
   return wsrl_env_step(env, a, o, reward, te, tr);
@@ -388,10 +396,9 @@ END_TEST
 
 START_TEST(nonfinite_action) {
   mock m;
-  wsrl_env_t *env = make(&m);
+  wsrl_env_t *env = make_running(&m);
   float o[4], r;
   int32_t te, tr;
-  ck_assert_int_eq(wsrl_env_reset(env, 0, o), WSRL_OK);
   float a[3] = {0, NAN, 0};
   ck_assert_int_eq(wsrl_env_step(env, a, o, &r, &te, &tr), WSRL_ERR_NON_FINITE);
   ck_assert_msg_has("action[1]");
@@ -410,10 +417,9 @@ END_TEST
 
 START_TEST(action_scaling) {
   mock m;
-  wsrl_env_t *env = make(&m);
+  wsrl_env_t *env = make_running(&m);
   float o[4], r;
   int32_t te, tr;
-  ck_assert_int_eq(wsrl_env_reset(env, 0, o), WSRL_OK);
   float a[3] = {-1, 0.5f, 5}; /* 5 is clipped to 1 */
   ck_assert_int_eq(wsrl_env_step(env, a, o, &r, &te, &tr), WSRL_OK);
   ck_assert_float_eq(m.last_action[0], -2);
