@@ -100,6 +100,19 @@ const wsrl_allocator_t *wsrl__config_allocator(const wsrl_config_t *config);
 /* Fill a values struct with the defaults (for handles created without a config). */
 void wsrl__config_defaults(wsrl__config_values *v);
 
+/* ---- versioned host structs (struct_size first) ---- */
+
+/* A field is present when the host's struct reaches past its end. */
+#define WSRL__FIELD_PRESENT(size, type, field) ((size) >= offsetof(type, field) + sizeof(((type *)0)->field))
+
+/* Copy the host's (possibly older, shorter) struct of `size` bytes into a
+ * zeroed full-size one of `known` bytes, so absent fields read as 0/NULL.
+ * A size below 4 is WSRL_ERR_INVALID_ARGUMENT naming init_macro; a size
+ * above `known` (a newer header) is WSRL_ERR_VERSION_MISMATCH naming both.
+ * what: the argument's name in messages, e.g. "spec". */
+wsrl_status_t wsrl__struct_copy_in(void *dst, size_t known, const void *src, uint32_t size, const char *what,
+                                   const char *init_macro);
+
 /* ---- small helpers ---- */
 int wsrl__all_finite(const float *x, size_t n);
 

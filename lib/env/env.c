@@ -58,29 +58,6 @@ void wsrl_set_callback_error(const char *message) {
   cb_msg_set = 1;
 }
 
-/* ---- struct_size handling ---- */
-
-/* A field is present when the host's struct reaches past its end. */
-#define FIELD_PRESENT(size, type, field) ((size) >= offsetof(type, field) + sizeof(((type *)0)->field))
-
-/* Copy the host's (possibly older, shorter) struct into a zeroed full-size
- * one. A size larger than ours means a newer header: refuse, naming both. */
-static wsrl_status_t copy_versioned(void *dst, size_t known, const void *src, uint32_t size, const char *what,
-                                    const char *init_macro) {
-  memset(dst, 0, known);
-  if (size < sizeof(uint32_t))
-    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT,
-                       "%s->struct_size is %u: initialise the struct with %s (or its init function)", what,
-                       (unsigned)size, init_macro);
-  if (size > known)
-    return wsrl__error(WSRL_ERR_VERSION_MISMATCH,
-                       "%s->struct_size is %u bytes but libwsrl %s knows %zu: the host was built against a "
-                       "newer wsrl/env.h than the library it runs with",
-                       what, (unsigned)size, WSRL_VERSION_STRING, known);
-  memcpy(dst, src, size);
-  return WSRL_OK;
-}
-
 /* ---- init functions (for FFI) ---- */
 
 wsrl_status_t wsrl_env_callbacks_init(wsrl_env_callbacks_t *callbacks) {
@@ -110,7 +87,7 @@ static wsrl_status_t check_bounds(const float *b, int32_t n, const char *name) {
 }
 
 static wsrl_status_t validate_spec(const wsrl_env_spec_t *s, uint32_t host_size) {
-  if (!FIELD_PRESENT(host_size, wsrl_env_spec_t, act_dim))
+  if (!WSRL__FIELD_PRESENT(host_size, wsrl_env_spec_t, act_dim))
     return wsrl__error(WSRL_ERR_INVALID_ARGUMENT,
                        "spec->struct_size %u is too small to hold obs_dim and act_dim", (unsigned)host_size);
   if (s->obs_dim <= 0 || s->obs_dim > WSRL__ENV_MAX_DIM)
@@ -144,18 +121,18 @@ wsrl_status_t wsrl_env_create(wsrl_env_t **env_out, const wsrl_env_spec_t *spec,
 
   wsrl_env_spec_t s;
   wsrl_env_callbacks_t cb;
-  WSRL__TRY(copy_versioned(&s, sizeof s, spec, spec->struct_size, "spec", "WSRL_ENV_SPEC_INIT"));
-  WSRL__TRY(copy_versioned(&cb, sizeof cb, callbacks, callbacks->struct_size, "callbacks",
+  WSRL__TRY(wsrl__struct_copy_in(&s, sizeof s, spec, spec->struct_size, "spec", "WSRL_ENV_SPEC_INIT"));
+  WSRL__TRY(wsrl__struct_copy_in(&cb, sizeof cb, callbacks, callbacks->struct_size, "callbacks",
                            "WSRL_ENV_CALLBACKS_INIT"));
   WSRL__TRY(validate_spec(&s, spec->struct_size));
   if (cb.reset == NULL)
     return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "callbacks->reset is required but NULL%s",
-                       FIELD_PRESENT(callbacks->struct_size, wsrl_env_callbacks_t, reset)
+                       WSRL__FIELD_PRESENT(callbacks->struct_size, wsrl_env_callbacks_t, reset)
                            ? ""
                            : " (absent: callbacks->struct_size is too small)");
   if (cb.step == NULL)
     return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "callbacks->step is required but NULL%s",
-                       FIELD_PRESENT(callbacks->struct_size, wsrl_env_callbacks_t, step)
+                       WSRL__FIELD_PRESENT(callbacks->struct_size, wsrl_env_callbacks_t, step)
                            ? ""
                            : " (absent: callbacks->struct_size is too small)");
 
@@ -213,7 +190,7 @@ wsrl_status_t wsrl_env_get_spec(const wsrl_env_t *env, wsrl_env_spec_t *spec_out
   WSRL__CHECK_NULL(spec_out);
   uint32_t size = spec_out->struct_size;
   wsrl_env_spec_t s;
-  WSRL__TRY(copy_versioned(&s, sizeof s, spec_out, size, "spec_out", "WSRL_ENV_SPEC_INIT"));
+  WSRL__TRY(wsrl__struct_copy_in(&s, sizeof s, spec_out, size, "spec_out", "WSRL_ENV_SPEC_INIT"));
   s.struct_size = size;
   s.obs_dim = env->obs_dim;
   s.act_dim = env->act_dim;
