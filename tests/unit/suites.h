@@ -9,7 +9,8 @@
   X(core)                   \
   X(config)                 \
   X(env)                    \
-  X(io)
+  X(io)                     \
+  X(replay)
 
 #define WSRL_TEST_DECLARE(name) Suite *wsrl_test_suite_##name(void);
 WSRL_TEST_SUITES(WSRL_TEST_DECLARE)
