@@ -146,6 +146,8 @@ wsrl_status_t wsrl__mlp_forward(wsrl__mlp *m, int64_t batch, int32_t mode, const
 
 /* Output of the latest forward, [E, B, out], valid until the next forward. */
 const float *wsrl__mlp_output(const wsrl__mlp *m);
+/* Batch of the latest successful forward (0 if none). */
+int64_t wsrl__mlp_last_batch(const wsrl__mlp *m);
 
 /* Backward pass of the latest forward. dy: dLoss/dy [E, B, out].
  * param_grads != 0 ADDS the parameter gradients into the gradient buffer
@@ -160,6 +162,10 @@ void wsrl__mlp_zero_grad(wsrl__mlp *m);
  * clipping. WSRL_ERR_NON_FINITE (parameters untouched) if a gradient is
  * NaN/inf; the caller counts it as a skipped step. */
 wsrl_status_t wsrl__mlp_adam_step(wsrl__mlp *m, float *grad_norm_out);
+/* Same, for a model with extra parameters outside the MLP (the policy's
+ * log-std vector): extra_sumsq joins the global norm; *scale_out gets the
+ * clip factor applied (1 without clipping) so the caller scales its own. */
+wsrl_status_t wsrl__mlp_adam_step_ext(wsrl__mlp *m, double extra_sumsq, float *grad_norm_out, float *scale_out);
 void wsrl__mlp_adam_reset(wsrl__mlp *m);
 void wsrl__mlp_set_lr(wsrl__mlp *m, float lr);
 
@@ -168,6 +174,11 @@ void wsrl__mlp_set_lr(wsrl__mlp *m, float lr);
 wsrl_status_t wsrl__mlp_polyak(wsrl__mlp *target, const wsrl__mlp *src, float tau);
 /* dst parameters <- src parameters (same architecture). */
 wsrl_status_t wsrl__mlp_copy_params(wsrl__mlp *dst, const wsrl__mlp *src);
+
+/* Copy the parameters of member src_member of src into member dst_member
+ * of dst: same layer shapes, ensemble sizes may differ (the target-subset
+ * network of the Q-ensemble). */
+wsrl_status_t wsrl__mlp_copy_member(wsrl__mlp *dst, int32_t dst_member, const wsrl__mlp *src, int32_t src_member);
 
 /* Flat parameter vector (for FFI and tests): the tensors in a fixed order,
  * without padding. count must equal wsrl__mlp_param_count(). */

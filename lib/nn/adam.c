@@ -1,0 +1,128 @@
+/* Adam (optax's scale_by_adam + learning rate), norms and learned scalars. */
+#include <math.h>
+
+#include "nn_internal.h"
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#  define WSRL__CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#  define WSRL__CLONES
+#endif
+
+#define ADAM_BLOCK 16384
+
+void wsrl__adam_cfg_from_config(wsrl__adam_cfg *cfg, const wsrl__config_values *v, double lr) {
+  cfg->lr = (float)lr;
+  cfg->beta1 = (float)v->optim_adam_beta1;
+  cfg->beta2 = (float)v->optim_adam_beta2;
+  cfg->eps = (float)v->optim_adam_eps;
+  cfg->grad_clip = (float)v->optim_grad_clip;
+}
+
+WSRL__CLONES
+static void adam_block(float *p, const float *g, float *m, float *v, size_t n, float gs, float b1, float b2, float a,
+                       float c, float eps) {
+  const float ob1 = 1.0f - b1, ob2 = 1.0f - b2;
+#pragma omp simd
+  for (size_t i = 0; i < n; i++) {
+    float gi = g[i] * gs;
+    float mi = b1 * m[i] + ob1 * gi;
+    float vi = b2 * v[i] + ob2 * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    p[i] -= a * mi / (sqrtf(vi * c) + eps);
+  }
+}
+
+void wsrl__adam_update(const wsrl__adam_cfg *cfg, int64_t t, float g_scale, float *p, const float *g, float *m,
+                       float *v, size_t n) {
+  /* Bias corrections in double once per step; the element loop is float. */
+  const double bc1 = 1.0 - pow((double)cfg->beta1, (double)t);
+  const double bc2 = 1.0 - pow((double)cfg->beta2, (double)t);
+  const float a = (float)((double)cfg->lr / bc1);
+  const float c = (float)(1.0 / bc2);
+  const int64_t blocks = (int64_t)((n + ADAM_BLOCK - 1) / ADAM_BLOCK);
+#pragma omp parallel for schedule(static) if (blocks > 1)
+  for (int64_t k = 0; k < blocks; k++) {
+    size_t i0 = (size_t)k * ADAM_BLOCK;
+    size_t len = n - i0 < ADAM_BLOCK ? n - i0 : ADAM_BLOCK;
+    adam_block(p + i0, g + i0, m + i0, v + i0, len, g_scale, cfg->beta1, cfg->beta2, a, c, cfg->eps);
+  }
+}
+
+WSRL__CLONES
+static double sumsq_block(const float *x, size_t n) {
+  double s = 0.0;
+#pragma omp simd reduction(+ : s)
+  for (size_t i = 0; i < n; i++)
+    s += (double)x[i] * (double)x[i];
+  return s;
+}
+
+double wsrl__nn_l2norm(const float *x, size_t n) {
+  /* Fixed blocks summed in a fixed order: the same bits for any thread
+   * count. Groups of GROUP blocks keep the partial sums on the stack. */
+  enum { GROUP = 64 };
+  const size_t blocks = (n + ADAM_BLOCK - 1) / ADAM_BLOCK;
+  double total = 0.0;
+  for (size_t g0 = 0; g0 < blocks; g0 += GROUP) {
+    double part[GROUP];
+    const int64_t gn = (int64_t)(blocks - g0 < GROUP ? blocks - g0 : GROUP);
+#pragma omp parallel for schedule(static) if (gn > 1)
+    for (int64_t k = 0; k < gn; k++) {
+      size_t i0 = (g0 + (size_t)k) * ADAM_BLOCK;
+      part[k] = sumsq_block(x + i0, n - i0 < ADAM_BLOCK ? n - i0 : ADAM_BLOCK);
+    }
+    for (int64_t k = 0; k < gn; k++)
+      total += part[k];
+  }
+  return sqrt(total);
+}
+
+double wsrl__softplus(double x) { return x > 0.0 ? x + log1p(exp(-x)) : log1p(exp(x)); }
+
+double wsrl__sigmoid(double x) {
+  if (x >= 0.0)
+    return 1.0 / (1.0 + exp(-x));
+  double e = exp(x);
+  return e / (1.0 + e);
+}
+
+/* ---- learned scalars ---- */
+
+wsrl_status_t wsrl__scalar_init(wsrl__scalar *s, int32_t kind, double initial_value, const wsrl__adam_cfg *adam) {
+  WSRL__CHECK_NULL(s);
+  WSRL__CHECK_NULL(adam);
+  if (!(initial_value > 0.0) || !isfinite(initial_value))
+    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "learned scalar: initial value must be finite and > 0 (got %g)",
+                       initial_value);
+  if (kind != WSRL__SCALAR_SOFTPLUS && kind != WSRL__SCALAR_EXP)
+    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "learned scalar: unknown kind %d", kind);
+  s->kind = kind;
+  s->adam = *adam;
+  /* Inverse of the parameterisation: softplus^-1(y) = y + log(-expm1(-y)). */
+  s->p = kind == WSRL__SCALAR_EXP ? (float)log(initial_value)
+                                   : (float)(initial_value + log(-expm1(-initial_value)));
+  wsrl__scalar_reset_adam(s);
+  return WSRL_OK;
+}
+
+double wsrl__scalar_value(const wsrl__scalar *s) {
+  return s->kind == WSRL__SCALAR_EXP ? exp((double)s->p) : wsrl__softplus((double)s->p);
+}
+
+double wsrl__scalar_dvalue_dp(const wsrl__scalar *s) {
+  return s->kind == WSRL__SCALAR_EXP ? exp((double)s->p) : wsrl__sigmoid((double)s->p);
+}
+
+void wsrl__scalar_step(wsrl__scalar *s, double dloss_dvalue) {
+  float g = (float)(dloss_dvalue * wsrl__scalar_dvalue_dp(s));
+  s->t++;
+  wsrl__adam_update(&s->adam, s->t, 1.0f, &s->p, &g, &s->m, &s->v, 1);
+}
+
+void wsrl__scalar_reset_adam(wsrl__scalar *s) {
+  s->m = 0.0f;
+  s->v = 0.0f;
+  s->t = 0;
+}

@@ -1,0 +1,196 @@
+/* oneDNN engine, stream, thread count and the shared scratchpad; the matmul
+ * wrapper every layer uses. */
+#include <string.h>
+
+#ifdef _OPENMP
+#  include <omp.h>
+#endif
+
+#include "nn_internal.h"
+
+static const char *dnnl_status_name(dnnl_status_t st) {
+  switch (st) {
+  case dnnl_success: return "success";
+  case dnnl_out_of_memory: return "out of memory";
+  case dnnl_invalid_arguments: return "invalid arguments";
+  case dnnl_unimplemented: return "unimplemented";
+  case dnnl_iterator_ends: return "iterator ends";
+  case dnnl_runtime_error: return "runtime error";
+  case dnnl_not_required: return "not required";
+  }
+  return "unknown dnnl status";
+}
+
+wsrl_status_t wsrl__nn_dnnl_error(dnnl_status_t st, const char *call) {
+  return wsrl__error(st == dnnl_out_of_memory ? WSRL_ERR_OUT_OF_MEMORY : WSRL_ERR_BACKEND,
+                     "oneDNN call failed (%s): %s", dnnl_status_name(st), call);
+}
+
+int32_t wsrl__nn_enter(const wsrl__nn_ctx *ctx) {
+#ifdef _OPENMP
+  int32_t saved = (int32_t)omp_get_max_threads();
+  if (ctx->threads > 0 && ctx->threads != saved)
+    omp_set_num_threads(ctx->threads);
+  return saved;
+#else
+  (void)ctx;
+  return 1;
+#endif
+}
+
+void wsrl__nn_leave(int32_t saved) {
+#ifdef _OPENMP
+  if (omp_get_max_threads() != saved)
+    omp_set_num_threads(saved);
+#else
+  (void)saved;
+#endif
+}
+
+wsrl_status_t wsrl__nn_ctx_create(wsrl__nn_ctx **ctx_out, const wsrl__alloc *alloc, int32_t threads) {
+  WSRL__CHECK_NULL(ctx_out);
+  WSRL__CHECK_NULL(alloc);
+  *ctx_out = NULL;
+  if (threads < 0)
+    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "agent.threads must be >= 0 (got %d)", threads);
+  wsrl__nn_ctx *ctx = wsrl__calloc(alloc, 1, sizeof *ctx);
+  if (ctx == NULL)
+    return wsrl__error(WSRL_ERR_OUT_OF_MEMORY, "allocating the oneDNN context");
+  ctx->alloc = *alloc;
+  ctx->threads = threads;
+  dnnl_status_t st = dnnl_engine_create(&ctx->engine, dnnl_cpu, 0);
+  if (st != dnnl_success) {
+    wsrl__nn_ctx_destroy(ctx);
+    return wsrl__nn_dnnl_error(st, "dnnl_engine_create(cpu)");
+  }
+  st = dnnl_stream_create(&ctx->stream, ctx->engine, dnnl_stream_in_order);
+  if (st != dnnl_success) {
+    wsrl__nn_ctx_destroy(ctx);
+    return wsrl__nn_dnnl_error(st, "dnnl_stream_create");
+  }
+  *ctx_out = ctx;
+  return WSRL_OK;
+}
+
+void wsrl__nn_ctx_destroy(wsrl__nn_ctx *ctx) {
+  if (ctx == NULL)
+    return;
+  if (ctx->stream != NULL)
+    dnnl_stream_destroy(ctx->stream);
+  if (ctx->engine != NULL)
+    dnnl_engine_destroy(ctx->engine);
+  wsrl__aligned_free(&ctx->alloc, ctx->scratch);
+  wsrl__alloc a = ctx->alloc;
+  wsrl__free(&a, ctx);
+}
+
+int32_t wsrl__nn_ctx_threads(const wsrl__nn_ctx *ctx) {
+  if (ctx->threads > 0)
+    return ctx->threads;
+#ifdef _OPENMP
+  return (int32_t)omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+
+const wsrl__alloc *wsrl__nn_ctx_alloc(const wsrl__nn_ctx *ctx) { return &ctx->alloc; }
+
+wsrl_status_t wsrl__nn_ctx_reserve_scratch(wsrl__nn_ctx *ctx, size_t size) {
+  if (size <= ctx->scratch_size)
+    return WSRL_OK;
+  void *p = wsrl__aligned_alloc(&ctx->alloc, size);
+  if (p == NULL)
+    return wsrl__error(WSRL_ERR_OUT_OF_MEMORY, "allocating a %zu-byte oneDNN scratchpad", size);
+  wsrl__aligned_free(&ctx->alloc, ctx->scratch);
+  ctx->scratch = p;
+  ctx->scratch_size = size;
+  return WSRL_OK;
+}
+
+wsrl_status_t wsrl__nn_md(dnnl_memory_desc_t *md, int rank, const int64_t *dims, const int64_t *strides) {
+  dnnl_dims_t d, s;
+  for (int i = 0; i < rank; i++) {
+    d[i] = dims[i];
+    s[i] = strides[i];
+  }
+  WSRL__DNNL(dnnl_memory_desc_init_by_strides(md, rank, d, dnnl_f32, s));
+  return WSRL_OK;
+}
+
+wsrl_status_t wsrl__nn_matmul_init(wsrl__nn_matmul *mm, wsrl__nn_ctx *ctx, const dnnl_memory_desc_t *src,
+                                   const dnnl_memory_desc_t *wei, const dnnl_memory_desc_t *dst, int accumulate) {
+  memset(mm, 0, sizeof *mm);
+  dnnl_matmul_desc_t desc;
+  dnnl_primitive_attr_t attr = NULL;
+  dnnl_post_ops_t ops = NULL;
+  dnnl_primitive_desc_t pd = NULL;
+  wsrl_status_t rc = WSRL_OK;
+  dnnl_status_t st;
+  /* Every failure below leaves through `out` so attr/ops/pd are released. */
+#define STEP(call)                                    \
+  do {                                                \
+    if ((st = (call)) != dnnl_success) {              \
+      rc = wsrl__nn_dnnl_error(st, #call);            \
+      goto out;                                       \
+    }                                                 \
+  } while (0)
+  STEP(dnnl_matmul_desc_init(&desc, src, wei, NULL, dst));
+  STEP(dnnl_primitive_attr_create(&attr));
+  STEP(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user));
+  if (accumulate) {
+    STEP(dnnl_post_ops_create(&ops));
+    STEP(dnnl_post_ops_append_sum(ops, 1.0f));
+    STEP(dnnl_primitive_attr_set_post_ops(attr, ops));
+  }
+  STEP(dnnl_primitive_desc_create(&pd, &desc, attr, ctx->engine, NULL));
+  STEP(dnnl_primitive_create(&mm->prim, pd));
+  const dnnl_memory_desc_t *smd = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+  if (smd == NULL) {
+    rc = wsrl__error(WSRL_ERR_BACKEND, "dnnl_primitive_desc_query_md(scratchpad) returned NULL");
+    goto out;
+  }
+  rc = wsrl__nn_ctx_reserve_scratch(ctx, dnnl_memory_desc_get_size(smd));
+  if (rc != WSRL_OK)
+    goto out;
+  /* Handles are bound at every run; DNNL_MEMORY_NONE avoids oneDNN buffers. */
+  STEP(dnnl_memory_create(&mm->src, src, ctx->engine, DNNL_MEMORY_NONE));
+  STEP(dnnl_memory_create(&mm->wei, wei, ctx->engine, DNNL_MEMORY_NONE));
+  STEP(dnnl_memory_create(&mm->dst, dst, ctx->engine, DNNL_MEMORY_NONE));
+  STEP(dnnl_memory_create(&mm->scratch, smd, ctx->engine, DNNL_MEMORY_NONE));
+#undef STEP
+out:
+  if (pd != NULL)
+    dnnl_primitive_desc_destroy(pd);
+  if (ops != NULL)
+    dnnl_post_ops_destroy(ops);
+  if (attr != NULL)
+    dnnl_primitive_attr_destroy(attr);
+  if (rc != WSRL_OK)
+    wsrl__nn_matmul_fini(mm);
+  return rc;
+}
+
+wsrl_status_t wsrl__nn_matmul_run(const wsrl__nn_matmul *mm, wsrl__nn_ctx *ctx, const float *src, const float *wei,
+                                  float *dst) {
+  WSRL__DNNL(dnnl_memory_set_data_handle_v2(mm->src, (void *)src, ctx->stream));
+  WSRL__DNNL(dnnl_memory_set_data_handle_v2(mm->wei, (void *)wei, ctx->stream));
+  WSRL__DNNL(dnnl_memory_set_data_handle_v2(mm->dst, dst, ctx->stream));
+  WSRL__DNNL(dnnl_memory_set_data_handle_v2(mm->scratch, ctx->scratch, ctx->stream));
+  dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, mm->src},
+                             {DNNL_ARG_WEIGHTS, mm->wei},
+                             {DNNL_ARG_DST, mm->dst},
+                             {DNNL_ARG_SCRATCHPAD, mm->scratch}};
+  WSRL__DNNL(dnnl_primitive_execute(mm->prim, ctx->stream, 4, args));
+  return WSRL_OK;
+}
+
+void wsrl__nn_matmul_fini(wsrl__nn_matmul *mm) {
+  if (mm->prim != NULL)
+    dnnl_primitive_destroy(mm->prim);
+  dnnl_memory_t *mems[4] = {&mm->src, &mm->wei, &mm->dst, &mm->scratch};
+  for (int i = 0; i < 4; i++)
+    if (*mems[i] != NULL)
+      dnnl_memory_destroy(*mems[i]);
+  memset(mm, 0, sizeof *mm);
+}

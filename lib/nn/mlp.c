@@ -1,0 +1,660 @@
+/* Ensemble MLP: E members evaluated as batched oneDNN matmuls.
+ *
+ * Layout choices (docs/performance.md has the measurements):
+ * - Biases are folded into the weights: every layer input carries a
+ *   constant ones column (index fan_in) and every kernel an extra last row
+ *   holding the bias. A per-member bias argument would send oneDNN's
+ *   batched matmul to its reference kernel; the folded bias costs one
+ *   extra K row and its gradient falls out of the weight-gradient matmul.
+ * - Layer 0 with a shared input is ONE 2-D matmul [B, in+1] x [in+1, E*N]
+ *   (kernel stored [in+1][E][N]), so the input is read once and dX summed
+ *   over members comes out of one matmul too. Per-member input reads the
+ *   same kernel through strides.
+ * - Deeper layers are batched matmuls [E,B,K+1] x [E,K+1,N].
+ * - A one-unit output (critics, value) is a fused dot product, not a
+ *   matmul with N = 1.
+ * - oneDNN has no matmul backward: dW = X^T dY and dX = dY W^T are matmuls
+ *   over transposed (strided) descriptors; dW accumulates via a sum post-op.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "nn_internal.h"
+
+#define MAX_LAYERS (WSRL__NN_MAX_HIDDEN + 1)
+#define MAX_TENSORS (3 * MAX_LAYERS)
+#define ALIGN_FLOATS 16 /* 64 bytes */
+
+typedef struct slot {
+  int64_t batch; /* 0: empty */
+  int32_t mode;
+  uint64_t stamp;
+  wsrl__nn_matmul fwd[MAX_LAYERS], bww[MAX_LAYERS], bwd[MAX_LAYERS];
+} slot;
+
+struct wsrl__mlp {
+  wsrl__nn_ctx *ctx;
+  wsrl__mlp_spec spec;
+  wsrl__adam_cfg adam;
+  int64_t adam_t;
+  int32_t nl;                                     /* layers incl. output = n_hidden + 1 */
+  int64_t fan_in[MAX_LAYERS], fan_out[MAX_LAYERS];
+  /* parameter tensors (offsets into params/grads) */
+  int64_t w_off[MAX_LAYERS], ln_off[MAX_LAYERS];  /* ln: gamma [E,N] then beta [E,N] */
+  int32_t n_tensors;
+  int64_t t_off[MAX_TENSORS], t_cnt[MAX_TENSORS];
+  int64_t n_params;                               /* without padding */
+  int64_t n_padded;                               /* floats of each state array */
+  float *arena;
+  size_t bytes;
+  float *params, *grads, *adam_m, *adam_v;
+  /* workspace, sized for max_batch rows per member */
+  float *xin;                                     /* [rows, in+1], ones column */
+  float *act[WSRL__NN_MAX_HIDDEN];                /* [E*B, N+1], ones column */
+  float *y[WSRL__NN_MAX_HIDDEN];                  /* pre-activation, then xhat */
+  float *rstd[WSRL__NN_MAX_HIDDEN];
+  float *out;                                     /* [E, B, out] */
+  float *dact, *dy;                               /* backward ping-pong */
+  slot slots[WSRL__NN_SHAPE_SLOTS];
+  uint64_t clock;
+  slot *last;                                     /* slot of the latest forward */
+};
+
+static int64_t round_up(int64_t n) { return (n + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS; }
+
+/* Bump allocator over the arena: with base NULL it only measures. */
+static float *take(float *base, int64_t *off, int64_t n) {
+  float *p = base != NULL ? base + *off : NULL;
+  *off += round_up(n);
+  return p;
+}
+
+static int64_t max_rows(const wsrl__mlp *m) { return (int64_t)m->spec.ensemble * m->spec.max_batch; }
+
+/* Place every array; returns the total floats. Called twice (measure, place). */
+static int64_t plan(wsrl__mlp *m, float *base) {
+  const int64_t E = m->spec.ensemble, L = m->spec.n_hidden;
+  int64_t off = 0, poff = 0;
+  m->n_tensors = 0;
+  m->n_params = 0;
+  for (int32_t l = 0; l < m->nl; l++) {
+    int64_t cnt = (m->fan_in[l] + 1) * m->fan_out[l] * E;
+    m->w_off[l] = poff;
+    m->t_off[m->n_tensors] = poff;
+    m->t_cnt[m->n_tensors++] = cnt;
+    m->n_params += cnt;
+    poff += round_up(cnt);
+    if (l < L && m->spec.layer_norm) {
+      cnt = 2 * E * m->fan_out[l];
+      m->ln_off[l] = poff;
+      m->t_off[m->n_tensors] = poff;
+      m->t_cnt[m->n_tensors++] = cnt;
+      m->n_params += cnt;
+      poff += round_up(cnt);
+    }
+  }
+  m->n_padded = poff;
+  const int trainable = m->spec.trainable;
+  m->params = take(base, &off, poff);
+  m->grads = trainable ? take(base, &off, poff) : NULL;
+  m->adam_m = trainable ? take(base, &off, poff) : NULL;
+  m->adam_v = trainable ? take(base, &off, poff) : NULL;
+  const int64_t rows = max_rows(m);
+  int64_t widest = m->fan_out[m->nl - 1];
+  for (int32_t l = 0; l < L; l++)
+    widest = m->fan_out[l] > widest ? m->fan_out[l] : widest;
+  m->xin = take(base, &off, rows * (m->fan_in[0] + 1));
+  float *shared_y = trainable ? NULL : take(base, &off, rows * widest);
+  for (int32_t l = 0; l < L; l++) {
+    m->act[l] = take(base, &off, rows * (m->fan_out[l] + 1));
+    m->y[l] = trainable ? take(base, &off, rows * m->fan_out[l]) : shared_y;
+    m->rstd[l] = trainable && m->spec.layer_norm ? take(base, &off, rows) : NULL;
+  }
+  m->out = take(base, &off, rows * m->fan_out[m->nl - 1]);
+  m->dact = trainable ? take(base, &off, rows * widest) : NULL;
+  m->dy = trainable ? take(base, &off, rows * widest) : NULL;
+  return off;
+}
+
+/* Element (k, n) of member e's kernel of layer l (k == fan_in is the bias). */
+static int64_t w_index(const wsrl__mlp *m, int32_t l, int64_t e, int64_t k, int64_t n) {
+  const int64_t E = m->spec.ensemble, N = m->fan_out[l], K1 = m->fan_in[l] + 1;
+  if (l == 0)
+    return m->w_off[0] + k * (E * N) + e * N + n;
+  return m->w_off[l] + e * K1 * N + k * N + n;
+}
+
+static wsrl_status_t check_spec(const wsrl__mlp_spec *s) {
+  if (s->ensemble < 1 || s->ensemble > 1024)
+    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "mlp: ensemble size must be in [1, 1024] (got %d)", s->ensemble);
+  if (s->in_dim < 1 || s->out_dim < 1)
+    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "mlp: in_dim and out_dim must be > 0 (got %d, %d)", s->in_dim,
+                       s->out_dim);
+  if (s->n_hidden < 1 || s->n_hidden > WSRL__NN_MAX_HIDDEN)
+    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "mlp: hidden layer count must be in [1, %d] (got %d)",
+                       WSRL__NN_MAX_HIDDEN, s->n_hidden);
+  for (int32_t l = 0; l < s->n_hidden; l++)
+    if (s->hidden[l] < 1)
+      return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "mlp: hidden[%d] must be > 0 (got %d)", l, s->hidden[l]);
+  if (s->max_batch < 1)
+    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "mlp: max_batch must be > 0 (got %lld)", (long long)s->max_batch);
+  if (!(s->hidden_gain >= 0.0f) || !(s->kernel_scale_final >= 0.0f) || !(s->out_gain >= 0.0f))
+    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "mlp: init gains must be >= 0");
+  return WSRL_OK;
+}
+
+static wsrl_status_t init_params(wsrl__mlp *m, wsrl__rng *rng) {
+  const float sqrt2 = 1.41421356237309515f;
+  const int32_t L = m->spec.n_hidden;
+  const float hidden = m->spec.hidden_gain > 0.0f ? m->spec.hidden_gain : sqrt2;
+  for (int32_t l = 0; l < m->nl; l++) {
+    float gain = hidden;
+    if (l == L - 1 && m->spec.kernel_scale_final > 0.0f)
+      gain = m->spec.kernel_scale_final;
+    if (l == L)
+      gain = m->spec.out_gain > 0.0f ? m->spec.out_gain : sqrt2;
+    const int64_t ld_row = l == 0 ? (int64_t)m->spec.ensemble * m->fan_out[0] : m->fan_out[l];
+    for (int32_t e = 0; e < m->spec.ensemble; e++)
+      WSRL__TRY(wsrl__nn_orthogonal(&m->ctx->alloc, rng, gain, m->fan_in[l], m->fan_out[l],
+                                    m->params + w_index(m, l, e, 0, 0), ld_row, 1));
+    if (l < L && m->spec.layer_norm) {
+      float *g = m->params + m->ln_off[l];
+      for (int64_t i = 0; i < (int64_t)m->spec.ensemble * m->fan_out[l]; i++)
+        g[i] = 1.0f; /* scale 1; the bias half stays 0 */
+    }
+  }
+  return WSRL_OK;
+}
+
+/* The constant ones columns of every layer input, for all rows. */
+static void set_ones(wsrl__mlp *m) {
+  const int64_t rows = max_rows(m);
+  for (int32_t l = 0; l <= m->spec.n_hidden; l++) {
+    float *buf = l == 0 ? m->xin : m->act[l - 1];
+    const int64_t k = m->fan_in[l], k1 = k + 1;
+    for (int64_t r = 0; r < rows; r++)
+      buf[r * k1 + k] = 1.0f;
+  }
+}
+
+wsrl_status_t wsrl__mlp_create(wsrl__mlp **mlp_out, wsrl__nn_ctx *ctx, const wsrl__mlp_spec *spec,
+                               const wsrl__adam_cfg *adam, wsrl__rng *rng) {
+  WSRL__CHECK_NULL(mlp_out);
+  *mlp_out = NULL;
+  WSRL__CHECK_NULL(ctx);
+  WSRL__CHECK_NULL(spec);
+  WSRL__CHECK_NULL(rng);
+  WSRL__TRY(check_spec(spec));
+  if (spec->trainable && adam == NULL)
+    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "mlp: a trainable MLP needs an Adam config");
+  wsrl__mlp *m = wsrl__calloc(&ctx->alloc, 1, sizeof *m);
+  if (m == NULL)
+    return wsrl__error(WSRL_ERR_OUT_OF_MEMORY, "allocating an MLP");
+  m->ctx = ctx;
+  m->spec = *spec;
+  if (adam != NULL)
+    m->adam = *adam;
+  m->nl = spec->n_hidden + 1;
+  for (int32_t l = 0; l < m->nl; l++) {
+    m->fan_in[l] = l == 0 ? spec->in_dim : spec->hidden[l - 1];
+    m->fan_out[l] = l < spec->n_hidden ? spec->hidden[l] : spec->out_dim;
+  }
+  int64_t floats = plan(m, NULL);
+  if ((uint64_t)floats > SIZE_MAX / sizeof(float)) {
+    wsrl__free(&ctx->alloc, m);
+    return wsrl__error(WSRL_ERR_OUT_OF_MEMORY, "mlp: workspace size overflows");
+  }
+  m->bytes = (size_t)floats * sizeof(float) + sizeof *m;
+  m->arena = wsrl__aligned_alloc(&ctx->alloc, (size_t)floats * sizeof(float));
+  if (m->arena == NULL) {
+    wsrl__free(&ctx->alloc, m);
+    return wsrl__error(WSRL_ERR_OUT_OF_MEMORY, "allocating %lld bytes for an MLP (max_batch %lld, ensemble %d)",
+                       (long long)floats * 4, (long long)spec->max_batch, spec->ensemble);
+  }
+  plan(m, m->arena); /* wsrl__aligned_alloc zeroes: padding, grads, moments start at 0 */
+  set_ones(m);
+  wsrl_status_t rc = init_params(m, rng);
+  if (rc != WSRL_OK) {
+    wsrl__mlp_destroy(m);
+    return rc;
+  }
+  *mlp_out = m;
+  return WSRL_OK;
+}
+
+static void slot_clear(slot *s) {
+  for (int32_t l = 0; l < MAX_LAYERS; l++) {
+    wsrl__nn_matmul_fini(&s->fwd[l]);
+    wsrl__nn_matmul_fini(&s->bww[l]);
+    wsrl__nn_matmul_fini(&s->bwd[l]);
+  }
+  s->batch = 0;
+}
+
+void wsrl__mlp_destroy(wsrl__mlp *m) {
+  if (m == NULL)
+    return;
+  for (int32_t i = 0; i < WSRL__NN_SHAPE_SLOTS; i++)
+    slot_clear(&m->slots[i]);
+  wsrl__aligned_free(&m->ctx->alloc, m->arena);
+  wsrl__free(&m->ctx->alloc, m);
+}
+
+const wsrl__mlp_spec *wsrl__mlp_get_spec(const wsrl__mlp *m) { return &m->spec; }
+size_t wsrl__mlp_memory_usage(const wsrl__mlp *m) { return m->bytes; }
+
+/* ---- primitives per shape ---- */
+
+/* Descriptor of a [E?, r, c] matrix with strides (se, sr, sc); rank 2 when E == 1. */
+static wsrl_status_t md3(dnnl_memory_desc_t *md, int64_t E, int64_t r, int64_t c, int64_t se, int64_t sr, int64_t sc) {
+  if (E == 1) {
+    int64_t d[2] = {r, c}, s[2] = {sr, sc};
+    return wsrl__nn_md(md, 2, d, s);
+  }
+  int64_t d[3] = {E, r, c}, s[3] = {se, sr, sc};
+  return wsrl__nn_md(md, 3, d, s);
+}
+
+/* Build forward (and, when trainable, both backward) matmuls of layer l. */
+static wsrl_status_t build_layer(wsrl__mlp *m, slot *s, int32_t l) {
+  const int64_t E = m->spec.ensemble, B = s->batch;
+  const int64_t K = m->fan_in[l], K1 = K + 1, N = m->fan_out[l];
+  const int train = m->spec.trainable;
+  dnnl_memory_desc_t src, wei, dst;
+  if (l == 0 && s->mode == WSRL__MLP_SHARED) {
+    /* One 2-D matmul over all members: [B, K1] x [K1, E*N]. */
+    const int64_t EN = E * N;
+    WSRL__TRY(md3(&src, 1, B, K1, 0, K1, 1));
+    WSRL__TRY(md3(&wei, 1, K1, EN, 0, EN, 1));
+    WSRL__TRY(md3(&dst, 1, B, EN, 0, EN, 1));
+    WSRL__TRY(wsrl__nn_matmul_init(&s->fwd[l], m->ctx, &src, &wei, &dst, 0));
+    if (!train)
+      return WSRL_OK;
+    WSRL__TRY(md3(&src, 1, K1, B, 0, 1, K1));
+    WSRL__TRY(md3(&wei, 1, B, EN, 0, EN, 1));
+    WSRL__TRY(md3(&dst, 1, K1, EN, 0, EN, 1));
+    WSRL__TRY(wsrl__nn_matmul_init(&s->bww[l], m->ctx, &src, &wei, &dst, 1));
+    WSRL__TRY(md3(&src, 1, B, EN, 0, EN, 1));
+    WSRL__TRY(md3(&wei, 1, EN, K, 0, 1, EN));
+    WSRL__TRY(md3(&dst, 1, B, K, 0, K, 1));
+    return wsrl__nn_matmul_init(&s->bwd[l], m->ctx, &src, &wei, &dst, 0);
+  }
+  /* Kernel strides: layer 0 is stored [K1][E][N], the others [E][K1][N]. */
+  const int64_t w_se = l == 0 ? N : K1 * N, w_sk = l == 0 ? E * N : N;
+  WSRL__TRY(md3(&src, E, B, K1, B * K1, K1, 1));
+  WSRL__TRY(md3(&wei, E, K1, N, w_se, w_sk, 1));
+  WSRL__TRY(md3(&dst, E, B, N, B * N, N, 1));
+  WSRL__TRY(wsrl__nn_matmul_init(&s->fwd[l], m->ctx, &src, &wei, &dst, 0));
+  if (!train)
+    return WSRL_OK;
+  WSRL__TRY(md3(&src, E, K1, B, B * K1, 1, K1));
+  WSRL__TRY(md3(&wei, E, B, N, B * N, N, 1));
+  WSRL__TRY(md3(&dst, E, K1, N, w_se, w_sk, 1));
+  WSRL__TRY(wsrl__nn_matmul_init(&s->bww[l], m->ctx, &src, &wei, &dst, 1));
+  WSRL__TRY(md3(&src, E, B, N, B * N, N, 1));
+  WSRL__TRY(md3(&wei, E, N, K, w_se, 1, w_sk));
+  WSRL__TRY(md3(&dst, E, B, K, B * K, K, 1));
+  return wsrl__nn_matmul_init(&s->bwd[l], m->ctx, &src, &wei, &dst, 0);
+}
+
+static int normalize_mode(const wsrl__mlp *m, int32_t mode) {
+  return m->spec.ensemble == 1 ? WSRL__MLP_SHARED : mode;
+}
+
+static wsrl_status_t check_shape(const wsrl__mlp *m, int64_t batch, int32_t mode) {
+  if (batch < 1 || batch > m->spec.max_batch)
+    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "mlp: batch %lld outside [1, max_batch = %lld]",
+                       (long long)batch, (long long)m->spec.max_batch);
+  if (mode != WSRL__MLP_SHARED && mode != WSRL__MLP_PER_MEMBER)
+    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "mlp: unknown input mode %d", mode);
+  return WSRL_OK;
+}
+
+/* Find the slot of (batch, mode), building it (evicting the least recently
+ * used) when missing. */
+static wsrl_status_t get_slot(wsrl__mlp *m, int64_t batch, int32_t mode, slot **out) {
+  slot *victim = &m->slots[0];
+  for (int32_t i = 0; i < WSRL__NN_SHAPE_SLOTS; i++) {
+    slot *s = &m->slots[i];
+    if (s->batch == batch && s->mode == mode) {
+      s->stamp = ++m->clock;
+      *out = s;
+      return WSRL_OK;
+    }
+    /* Victim: the first empty slot, else the least recently used. */
+    if (victim->batch != 0 && (s->batch == 0 || s->stamp < victim->stamp))
+      victim = s;
+  }
+  if (m->last == victim)
+    m->last = NULL;
+  slot_clear(victim);
+  victim->batch = batch;
+  victim->mode = mode;
+  const int32_t n_mm = m->fan_out[m->nl - 1] == 1 ? m->nl - 1 : m->nl; /* a 1-unit head is not a matmul */
+  for (int32_t l = 0; l < n_mm; l++) {
+    wsrl_status_t rc = build_layer(m, victim, l);
+    if (rc != WSRL_OK) {
+      slot_clear(victim);
+      return wsrl__error_wrap(rc, "building layer %d for batch %lld: ", l, (long long)batch);
+    }
+  }
+  victim->stamp = ++m->clock;
+  *out = victim;
+  return WSRL_OK;
+}
+
+wsrl_status_t wsrl__mlp_prepare(wsrl__mlp *m, int64_t batch, int32_t mode) {
+  WSRL__CHECK_NULL(m);
+  mode = normalize_mode(m, mode);
+  WSRL__TRY(check_shape(m, batch, mode));
+  slot *s;
+  int32_t saved = wsrl__nn_enter(m->ctx);
+  wsrl_status_t rc = get_slot(m, batch, mode, &s);
+  wsrl__nn_leave(saved);
+  return rc;
+}
+
+float *wsrl__mlp_input(wsrl__mlp *m, int64_t batch, int32_t mode, int64_t *ld_out) {
+  if (ld_out != NULL)
+    *ld_out = m->fan_in[0] + 1;
+  if (batch < 1 || batch > m->spec.max_batch)
+    return NULL;
+  return m->xin;
+}
+
+/* LayerNorm/ReLU arguments of hidden layer l for the slot's shape. */
+static void ln_args(const wsrl__mlp *m, const slot *s, int32_t l, wsrl__ln_args *a) {
+  const int64_t E = m->spec.ensemble, N = m->fan_out[l];
+  a->ensemble = (int32_t)E;
+  a->batch = s->batch;
+  a->n = N;
+  a->y = m->y[l];
+  if (l == 0 && s->mode == WSRL__MLP_SHARED) {
+    a->y_es = N;
+    a->y_bs = E * N;
+  } else {
+    a->y_es = s->batch * N;
+    a->y_bs = N;
+  }
+  a->out = m->act[l];
+  a->ld_out = N + 1;
+  a->gamma = m->spec.layer_norm ? m->params + m->ln_off[l] : NULL;
+  a->beta = m->spec.layer_norm ? m->params + m->ln_off[l] + E * N : NULL;
+  a->rstd = m->rstd[l];
+}
+
+static wsrl_status_t forward(wsrl__mlp *m, slot *s, const float *x) {
+  const int64_t E = m->spec.ensemble, B = s->batch, L = m->spec.n_hidden;
+  if (x != NULL) {
+    const int64_t rows = s->mode == WSRL__MLP_PER_MEMBER ? E * B : B, k = m->fan_in[0];
+    for (int64_t r = 0; r < rows; r++)
+      memcpy(m->xin + r * (k + 1), x + r * k, (size_t)k * sizeof(float));
+  }
+  for (int32_t l = 0; l < L; l++) {
+    const float *src = l == 0 ? m->xin : m->act[l - 1];
+    WSRL__TRY(wsrl__nn_matmul_run(&s->fwd[l], m->ctx, src, m->params + m->w_off[l], m->y[l]));
+    wsrl__ln_args a;
+    ln_args(m, s, l, &a);
+    wsrl__nn_ln_relu_fwd(&a);
+  }
+  if (m->fan_out[L] == 1)
+    wsrl__nn_head1_fwd((int32_t)E, B, m->fan_in[L] + 1, m->act[L - 1], m->params + m->w_off[L], m->out);
+  else
+    WSRL__TRY(wsrl__nn_matmul_run(&s->fwd[L], m->ctx, m->act[L - 1], m->params + m->w_off[L], m->out));
+  WSRL__DNNL(dnnl_stream_wait(m->ctx->stream));
+  return WSRL_OK;
+}
+
+wsrl_status_t wsrl__mlp_forward(wsrl__mlp *m, int64_t batch, int32_t mode, const float *x, float *y_out) {
+  WSRL__CHECK_NULL(m);
+  mode = normalize_mode(m, mode);
+  WSRL__TRY(check_shape(m, batch, mode));
+  m->last = NULL;
+  int32_t saved = wsrl__nn_enter(m->ctx);
+  slot *s;
+  wsrl_status_t rc = get_slot(m, batch, mode, &s);
+  if (rc == WSRL_OK)
+    rc = forward(m, s, x);
+  wsrl__nn_leave(saved);
+  if (rc != WSRL_OK)
+    return rc;
+  m->last = s;
+  if (y_out != NULL)
+    memcpy(y_out, m->out, (size_t)(m->spec.ensemble * batch * m->fan_out[m->nl - 1]) * sizeof(float));
+  return WSRL_OK;
+}
+
+const float *wsrl__mlp_output(const wsrl__mlp *m) { return m->out; }
+int64_t wsrl__mlp_last_batch(const wsrl__mlp *m) { return m->last != NULL ? m->last->batch : 0; }
+
+static wsrl_status_t backward(wsrl__mlp *m, slot *s, const float *dy, float *dx_out, int32_t param_grads) {
+  const int64_t E = m->spec.ensemble, B = s->batch;
+  const int32_t L = m->spec.n_hidden;
+  float *gw = param_grads ? m->grads : NULL;
+  /* Output layer: dLoss/d act[L-1] into dact. */
+  if (m->fan_out[L] == 1) {
+    wsrl__nn_head1_bwd((int32_t)E, B, m->fan_in[L] + 1, m->act[L - 1], m->params + m->w_off[L], dy, m->dact,
+                       m->fan_in[L], gw != NULL ? gw + m->w_off[L] : NULL);
+  } else {
+    if (gw != NULL)
+      WSRL__TRY(wsrl__nn_matmul_run(&s->bww[L], m->ctx, m->act[L - 1], dy, gw + m->w_off[L]));
+    WSRL__TRY(wsrl__nn_matmul_run(&s->bwd[L], m->ctx, dy, m->params + m->w_off[L], m->dact));
+  }
+  for (int32_t l = L - 1; l >= 0; l--) {
+    wsrl__ln_args a;
+    ln_args(m, s, l, &a);
+    float *dg = gw != NULL && m->spec.layer_norm ? gw + m->ln_off[l] : NULL;
+    wsrl__nn_ln_relu_bwd(&a, m->dact, m->fan_out[l], m->dy, dg, dg != NULL ? dg + E * m->fan_out[l] : NULL);
+    if (gw != NULL)
+      WSRL__TRY(wsrl__nn_matmul_run(&s->bww[l], m->ctx, l == 0 ? m->xin : m->act[l - 1], m->dy, gw + m->w_off[l]));
+    if (l > 0)
+      WSRL__TRY(wsrl__nn_matmul_run(&s->bwd[l], m->ctx, m->dy, m->params + m->w_off[l], m->dact));
+    else if (dx_out != NULL)
+      WSRL__TRY(wsrl__nn_matmul_run(&s->bwd[0], m->ctx, m->dy, m->params + m->w_off[0], dx_out));
+  }
+  WSRL__DNNL(dnnl_stream_wait(m->ctx->stream));
+  return WSRL_OK;
+}
+
+wsrl_status_t wsrl__mlp_backward(wsrl__mlp *m, const float *dy, float *dx_out, int32_t param_grads) {
+  WSRL__CHECK_NULL(m);
+  WSRL__CHECK_NULL(dy);
+  if (!m->spec.trainable)
+    return wsrl__error(WSRL_ERR_WRONG_STATE, "mlp: backward on a forward-only (target) network");
+  if (m->last == NULL)
+    return wsrl__error(WSRL_ERR_WRONG_STATE, "mlp: backward without a preceding successful forward");
+  int32_t saved = wsrl__nn_enter(m->ctx);
+  wsrl_status_t rc = backward(m, m->last, dy, dx_out, param_grads);
+  wsrl__nn_leave(saved);
+  return rc;
+}
+
+/* ---- optimizer ---- */
+
+void wsrl__mlp_zero_grad(wsrl__mlp *m) {
+  if (m->grads != NULL)
+    memset(m->grads, 0, (size_t)m->n_padded * sizeof(float));
+}
+
+wsrl_status_t wsrl__mlp_adam_step_ext(wsrl__mlp *m, double extra_sumsq, float *grad_norm_out, float *scale_out) {
+  WSRL__CHECK_NULL(m);
+  if (!m->spec.trainable)
+    return wsrl__error(WSRL_ERR_WRONG_STATE, "mlp: Adam step on a forward-only (target) network");
+  int32_t saved = wsrl__nn_enter(m->ctx);
+  const double own = wsrl__nn_l2norm(m->grads, (size_t)m->n_padded);
+  const double norm = sqrt(own * own + extra_sumsq);
+  if (grad_norm_out != NULL)
+    *grad_norm_out = (float)norm;
+  if (!isfinite(norm)) {
+    wsrl__nn_leave(saved);
+    return wsrl__error(WSRL_ERR_NON_FINITE, "mlp: non-finite gradient (norm %g); step skipped", norm);
+  }
+  float scale = 1.0f;
+  if (m->adam.grad_clip > 0.0f && norm > (double)m->adam.grad_clip)
+    scale = (float)((double)m->adam.grad_clip / norm);
+  if (scale_out != NULL)
+    *scale_out = scale;
+  m->adam_t++;
+  wsrl__adam_update(&m->adam, m->adam_t, scale, m->params, m->grads, m->adam_m, m->adam_v, (size_t)m->n_padded);
+  wsrl__nn_leave(saved);
+  return WSRL_OK;
+}
+
+wsrl_status_t wsrl__mlp_adam_step(wsrl__mlp *m, float *grad_norm_out) {
+  return wsrl__mlp_adam_step_ext(m, 0.0, grad_norm_out, NULL);
+}
+
+void wsrl__mlp_adam_reset(wsrl__mlp *m) {
+  if (!m->spec.trainable)
+    return;
+  memset(m->adam_m, 0, (size_t)m->n_padded * sizeof(float));
+  memset(m->adam_v, 0, (size_t)m->n_padded * sizeof(float));
+  m->adam_t = 0;
+}
+
+void wsrl__mlp_set_lr(wsrl__mlp *m, float lr) { m->adam.lr = lr; }
+
+static wsrl_status_t check_same(const wsrl__mlp *a, const wsrl__mlp *b, const char *what) {
+  if (a->n_padded != b->n_padded || a->n_params != b->n_params || a->nl != b->nl ||
+      a->spec.ensemble != b->spec.ensemble || a->spec.layer_norm != b->spec.layer_norm)
+    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "%s: the two networks have different architectures", what);
+  for (int32_t l = 0; l < a->nl; l++)
+    if (a->fan_in[l] != b->fan_in[l] || a->fan_out[l] != b->fan_out[l])
+      return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "%s: layer %d shapes differ", what, l);
+  return WSRL_OK;
+}
+
+wsrl_status_t wsrl__mlp_polyak(wsrl__mlp *target, const wsrl__mlp *src, float tau) {
+  WSRL__CHECK_NULL(target);
+  WSRL__CHECK_NULL(src);
+  WSRL__TRY(check_same(target, src, "polyak update"));
+  if (!(tau >= 0.0f && tau <= 1.0f))
+    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "polyak update: tau must be in [0, 1] (got %g)", (double)tau);
+  int32_t saved = wsrl__nn_enter(target->ctx);
+  float *t = target->params;
+  const float *s = src->params;
+  const float keep = 1.0f - tau;
+  const int64_t n = target->n_padded;
+#pragma omp parallel for simd schedule(static) if (n >= 65536)
+  for (int64_t i = 0; i < n; i++)
+    t[i] = tau * s[i] + keep * t[i];
+  wsrl__nn_leave(saved);
+  return WSRL_OK;
+}
+
+wsrl_status_t wsrl__mlp_copy_params(wsrl__mlp *dst, const wsrl__mlp *src) {
+  WSRL__CHECK_NULL(dst);
+  WSRL__CHECK_NULL(src);
+  WSRL__TRY(check_same(dst, src, "parameter copy"));
+  memcpy(dst->params, src->params, (size_t)dst->n_padded * sizeof(float));
+  return WSRL_OK;
+}
+
+wsrl_status_t wsrl__mlp_copy_member(wsrl__mlp *dst, int32_t dst_member, const wsrl__mlp *src, int32_t src_member) {
+  WSRL__CHECK_NULL(dst);
+  WSRL__CHECK_NULL(src);
+  if (dst->nl != src->nl || dst->spec.layer_norm != src->spec.layer_norm)
+    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "member copy: the two networks have different architectures");
+  for (int32_t l = 0; l < dst->nl; l++)
+    if (dst->fan_in[l] != src->fan_in[l] || dst->fan_out[l] != src->fan_out[l])
+      return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "member copy: layer %d shapes differ", l);
+  if (dst_member < 0 || dst_member >= dst->spec.ensemble || src_member < 0 || src_member >= src->spec.ensemble)
+    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "member copy: member index out of range (%d of %d, %d of %d)",
+                       dst_member, dst->spec.ensemble, src_member, src->spec.ensemble);
+  for (int32_t l = 0; l < dst->nl; l++) {
+    const int64_t N = dst->fan_out[l], K1 = dst->fan_in[l] + 1;
+    /* Rows of N floats: layer 0 has one per input row, the others are contiguous. */
+    const int64_t rows = l == 0 ? K1 : 1, len = l == 0 ? N : K1 * N;
+    const int64_t dstride = l == 0 ? dst->spec.ensemble * N : 0, sstride = l == 0 ? src->spec.ensemble * N : 0;
+    float *d = dst->params + w_index(dst, l, dst_member, 0, 0);
+    const float *s = src->params + w_index(src, l, src_member, 0, 0);
+    for (int64_t r = 0; r < rows; r++)
+      memcpy(d + r * dstride, s + r * sstride, (size_t)len * sizeof(float));
+    if (l < dst->spec.n_hidden && dst->spec.layer_norm)
+      for (int half = 0; half < 2; half++)
+        memcpy(dst->params + dst->ln_off[l] + (half * dst->spec.ensemble + dst_member) * N,
+               src->params + src->ln_off[l] + (half * src->spec.ensemble + src_member) * N, (size_t)N * sizeof(float));
+  }
+  return WSRL_OK;
+}
+
+/* ---- flat access ---- */
+
+int64_t wsrl__mlp_param_count(const wsrl__mlp *m) { return m->n_params; }
+
+static wsrl_status_t flat_copy(const wsrl__mlp *m, float *buf, const float *state, int64_t count, int to_state,
+                               const char *what) {
+  if (count != m->n_params)
+    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "%s: count is %lld but the network has %lld parameters", what,
+                       (long long)count, (long long)m->n_params);
+  int64_t pos = 0;
+  for (int32_t i = 0; i < m->n_tensors; i++) {
+    size_t bytes = (size_t)m->t_cnt[i] * sizeof(float);
+    if (to_state)
+      memcpy((float *)state + m->t_off[i], buf + pos, bytes);
+    else
+      memcpy(buf + pos, state + m->t_off[i], bytes);
+    pos += m->t_cnt[i];
+  }
+  return WSRL_OK;
+}
+
+wsrl_status_t wsrl__mlp_get_params(const wsrl__mlp *m, float *out, int64_t count) {
+  WSRL__CHECK_NULL(m);
+  WSRL__CHECK_NULL(out);
+  return flat_copy(m, out, m->params, count, 0, "get params");
+}
+
+wsrl_status_t wsrl__mlp_set_params(wsrl__mlp *m, const float *in, int64_t count) {
+  WSRL__CHECK_NULL(m);
+  WSRL__CHECK_NULL(in);
+  return flat_copy(m, (float *)in, m->params, count, 1, "set params");
+}
+
+wsrl_status_t wsrl__mlp_get_grads(const wsrl__mlp *m, float *out, int64_t count) {
+  WSRL__CHECK_NULL(m);
+  WSRL__CHECK_NULL(out);
+  if (m->grads == NULL)
+    return wsrl__error(WSRL_ERR_WRONG_STATE, "get grads: forward-only network");
+  return flat_copy(m, out, m->grads, count, 0, "get grads");
+}
+
+float *wsrl__mlp_elem(wsrl__mlp *m, int32_t which, int32_t kind, int32_t layer, int32_t member, int32_t k,
+                      int32_t n) {
+  float *base = which == WSRL__MLP_GRAD ? m->grads : m->params;
+  if (base == NULL || layer < 0 || layer >= m->nl || member < 0 || member >= m->spec.ensemble || n < 0 ||
+      n >= m->fan_out[layer])
+    return NULL;
+  switch (kind) {
+  case WSRL__MLP_W:
+    return k >= 0 && k < m->fan_in[layer] ? base + w_index(m, layer, member, k, n) : NULL;
+  case WSRL__MLP_B:
+    return base + w_index(m, layer, member, m->fan_in[layer], n);
+  case WSRL__MLP_LN_SCALE:
+  case WSRL__MLP_LN_BIAS:
+    if (layer >= m->spec.n_hidden || !m->spec.layer_norm)
+      return NULL;
+    return base + m->ln_off[layer] + (kind == WSRL__MLP_LN_BIAS ? m->spec.ensemble * m->fan_out[layer] : 0) +
+           (int64_t)member * m->fan_out[layer] + n;
+  default:
+    return NULL;
+  }
+}
+
+int32_t wsrl__mlp_blob_count(const wsrl__mlp *m) { return m->spec.trainable ? 3 : 1; }
+
+wsrl_status_t wsrl__mlp_blob(wsrl__mlp *m, int32_t index, wsrl__nn_blob *blob_out) {
+  WSRL__CHECK_NULL(m);
+  WSRL__CHECK_NULL(blob_out);
+  static const char *const names[3] = {"params", "adam.m", "adam.v"};
+  float *data[3] = {m->params, m->adam_m, m->adam_v};
+  if (index < 0 || index >= wsrl__mlp_blob_count(m))
+    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "mlp blob index %d out of range [0, %d)", index,
+                       wsrl__mlp_blob_count(m));
+  blob_out->name = names[index];
+  blob_out->data = data[index];
+  blob_out->count = m->n_padded;
+  return WSRL_OK;
+}
+
+int64_t *wsrl__mlp_adam_t(wsrl__mlp *m) { return &m->adam_t; }
