@@ -13,5 +13,6 @@
 #include "env.h"
 #include "replay.h"
 #include "qensemble.h"
+#include "agent.h"
 
 #endif /* WSRL_WSRL_H */

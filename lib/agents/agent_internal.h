@@ -159,28 +159,30 @@ extern const wsrl__agent_ops wsrl__cql_ops;
 extern const wsrl__agent_ops wsrl__calql_ops;
 extern const wsrl__agent_ops wsrl__iql_ops;
 
-/* Preallocated scratch of the losses, sized at create (agent.c). */
+/* Preallocated scratch of the losses, sized at create (agent.c). R is the
+ * largest row count of any pass, Rq the CQL rows B * (3N + 1). */
 typedef struct wsrl__agent_scratch {
-  float *eps;        /* normal noise [rows_max * n, A] */
-  float *act_n;      /* sampled actions [B * n_q, A] (n_q = 3N + 1 for CQL) */
-  float *logp_n;     /* log pi of sampled actions [B * max(N, 1) * 2] */
-  float *q_tmp;      /* [E, rows_q] */
-  float *dq;         /* [E, rows_q] */
-  float *y;          /* TD targets [rows_max] */
-  float *vmin;       /* per-row minima [rows_max * N] */
-  int32_t *argmin;   /* [rows_max] */
-  float *act1;       /* [rows_max, A] actor-step actions */
-  float *logp1;      /* [rows_max] */
-  float *dact;       /* [rows_max * max(N,1), A] */
-  float *dlogp;      /* [rows_max * max(N,1)] */
-  float *col;        /* [rows_max] per-row work (values, weights) */
-  float *col2;       /* [rows_max] */
-  float *mask_conv;  /* [rows_max] public update: mask from terminated */
-  float *act_conv;   /* [rows_max, A] public update: unit actions from scaled */
+  void *block;       /* the one allocation everything below lives in */
+  float *eps;        /* normal noise [R, A] */
+  float *act_n;      /* sampled actions [R, A] */
+  float *act1;       /* actor-step / temporary actions [R, A] */
+  float *logp_n;     /* log pi of sampled actions [R] */
+  float *logp1;      /* [R] */
+  float *q_tmp;      /* critic outputs [E, R] */
+  float *dq;         /* dLoss/dQ [E, R] */
+  float *y;          /* TD targets [R] */
+  float *vmin;       /* per-row minima [R] */
+  int32_t *argmin;   /* [R] */
+  float *dact;       /* dLoss/da [R, A] */
+  float *dlogp;      /* dLoss/dlogp [R] */
+  float *col;        /* per-row work [R] */
+  float *col2;       /* per-row work [R] */
+  float *mask_conv;  /* [U * B] public update: mask from terminated */
+  float *act_conv;   /* [U * B, A] public update: unit actions from scaled */
   float *act_obs;    /* [ACT_CHUNK, O] padded act chunk */
   float *act_out;    /* [ACT_CHUNK, A] */
   float *act_eps;    /* [ACT_CHUNK, A] */
-  double *lse;       /* [rows_q] double work for logsumexp */
+  double *work;      /* [Rq + 2 (3N + 1) + 8] logsumexp work */
 } wsrl__agent_scratch;
 
 struct wsrl_agent {
@@ -228,34 +230,96 @@ static inline const wsrl__agent_learner *wsrl__agent_current(const wsrl_agent_t 
   return ag->phase == WSRL_AGENT_ONLINE ? &ag->online : &ag->offline;
 }
 
-/* ---- shared pieces of the SAC family (sac.c) ---- */
+/* Switch the learner, utd and metric set to a phase (agent.c). */
+void wsrl__agent_apply_phase(wsrl_agent_t *ag, int32_t phase);
 
-/* Optimizer steps of networks not trained in this phase of an update
- * (optim.step_untrained = reference): zero gradients, one Adam step. */
+/* ---- optimizer steps (agent.c) ----
+ * A NaN/inf gradient leaves the parameters untouched and is counted in
+ * counters.nonfinite_skips (not an error). norm_out (may be NULL): the
+ * gradient norm before clipping. */
+wsrl_status_t wsrl__agent_critic_step(wsrl_agent_t *ag, float *norm_out);
+wsrl_status_t wsrl__agent_actor_step(wsrl_agent_t *ag, float *norm_out);
+wsrl_status_t wsrl__agent_value_step(wsrl_agent_t *ag);
+void wsrl__agent_scalar_step(wsrl_agent_t *ag, wsrl__scalar *s, double dloss_dvalue);
+
+/* Optimizer steps of networks not trained in this part of an update
+ * (optim.step_untrained = reference): zero gradients, one Adam step each,
+ * no Polyak update. */
 enum { WSRL__NET_CRITIC = 1, WSRL__NET_ACTOR = 2, WSRL__NET_TEMP = 4, WSRL__NET_LAGRANGE = 8, WSRL__NET_VALUE = 16 };
-void wsrl__agent_step_untrained(wsrl_agent_t *ag, int32_t nets);
+wsrl_status_t wsrl__agent_step_untrained(wsrl_agent_t *ag, int32_t nets);
 
-/* TD targets y[r] = reward + gamma * mask * T(s'_r) of rows [0, n) with
- * the subset-min (and max-backup / entropy options of ctx); writes
- * ag->s.y and returns the mean target in *target_mean. */
+/* Draw the members of a subset-min from the update stream: returns k
+ * (members filled) or 0 when critic.subsample == critic.ensemble_size
+ * (no subsampling: every member). */
+int32_t wsrl__agent_draw_members(wsrl_agent_t *ag, int32_t *members);
+
+/* ---- the SAC family (sac.c, cql.c) ---- */
+
+/* Metric indices of the SAC family: SAC reports [0, TD_LOSS), CQL
+ * [0, CALQL_BOUND), Cal-QL all. */
+enum {
+  WSRL__M_CRITIC_LOSS = 0,
+  WSRL__M_Q_MEAN,
+  WSRL__M_TARGET_Q,
+  WSRL__M_ACTOR_LOSS,
+  WSRL__M_ENTROPY,
+  WSRL__M_TEMPERATURE,
+  WSRL__M_CRITIC_GN,
+  WSRL__M_ACTOR_GN,
+  WSRL__M_TD_LOSS,
+  WSRL__M_CQL_DIFF,
+  WSRL__M_CQL_OOD,
+  WSRL__M_CQL_ALPHA,
+  WSRL__M_LAGRANGE,
+  WSRL__M_CALQL_BOUND,
+  WSRL__M_SACFAM_COUNT
+};
+extern const char *const wsrl__sacfam_metric_names[WSRL__M_SACFAM_COUNT];
+
+/* Statistics of one critic step. */
+typedef struct wsrl__critic_stats {
+  double critic_loss, q_mean, target_mean, td_loss, cql_diff, cql_ood, bound_rate;
+} wsrl__critic_stats;
+
+/* The update of the SAC family (the ops' update; context is a wsrl__cql_ctx). */
+wsrl_status_t wsrl__sacfam_update(wsrl_agent_t *ag, void *context, const wsrl__agent_batch *batch);
+
+/* TD targets of n rows into ag->s.y: r + gamma * mask * T(s') with T the
+ * subset-min of the target critics at a' ~ pi(.|s') (max over n_actions
+ * samples with ctx->max_target_backup; minus alpha log pi inside with
+ * ctx->backup_entropy). *target_mean gets the mean of y. */
 wsrl_status_t wsrl__sac_td_target(wsrl_agent_t *ag, const wsrl__cql_ctx *ctx, int64_t n, const float *reward,
                                   const float *next_obs, const float *mask, double *target_mean);
 
-/* The actor step's gradients on rows [0, n) (min over all E critics,
- * alpha from before this update); accumulates into the actor's gradient
- * buffer (zeroed here) and returns the loss and entropy. */
+/* Actor gradients on n rows: loss = mean(alpha log pi(a~|s) - min over ALL
+ * online critics of Q_i(s, a~)), alpha as it is now. The actor's gradient
+ * buffer is zeroed and filled; the critics' is untouched. */
 wsrl_status_t wsrl__sac_actor_grads(wsrl_agent_t *ag, int64_t n, const float *obs, double *loss_out,
                                     double *entropy_out);
 
-/* Temperature gradient dLoss/dalpha = H - H_target with H from fresh
- * samples at next_obs (n_rep per row when the max backup is on). */
+/* d loss_alpha / d alpha = H - H_target, H = -mean log pi of n_rep fresh
+ * samples per next state. */
 wsrl_status_t wsrl__sac_temperature_grad(wsrl_agent_t *ag, int64_t n, const float *next_obs, int32_t n_rep,
                                          double *grad_out, double *entropy_out);
 
-/* Adam steps with the accumulated gradients; a non-finite gradient is
- * counted in counters.nonfinite_skips. grad norms to *norm_out (may be NULL). */
-wsrl_status_t wsrl__agent_critic_step(wsrl_agent_t *ag, float *norm_out);
-wsrl_status_t wsrl__agent_actor_step(wsrl_agent_t *ag, float *norm_out);
+/* CQL / Cal-QL critic gradients on n rows (zeroed first): TD over every
+ * member + alpha * mean(cql_diff) over the drawn members; *alpha_out gets
+ * the CQL weight used. mc_return is read only for Cal-QL. */
+wsrl_status_t wsrl__cql_critic_grads(wsrl_agent_t *ag, const wsrl__cql_ctx *ctx, int64_t n, const float *obs,
+                                     const float *act, const float *reward, const float *next_obs, const float *mask,
+                                     const float *mc_return, wsrl__critic_stats *st, double *alpha_out);
+
+/* ---- IQL (iql.c) ---- */
+typedef struct wsrl__iql_stats {
+  double critic_loss, q_mean, target_mean, value_loss, v_mean;
+} wsrl__iql_stats;
+/* Value (expectile) and critic (TD toward V(s')) gradients on n rows. */
+wsrl_status_t wsrl__iql_critic_grads(wsrl_agent_t *ag, int64_t n, const float *obs, const float *act,
+                                     const float *reward, const float *next_obs, const float *mask,
+                                     wsrl__iql_stats *st);
+/* AWR actor gradients on n rows. */
+wsrl_status_t wsrl__iql_actor_grads(wsrl_agent_t *ag, int64_t n, const float *obs, const float *act,
+                                    double *loss_out, double *adv_out, double *weight_out);
 
 /* Set metric i of the current learner. */
 static inline void wsrl__agent_set_metric(wsrl_agent_t *ag, int32_t i, double v) {

@@ -67,5 +67,6 @@
   X(ENUM,     "env.nonfinite",              env_nonfinite,          "error",  0, 0, "error|skip_reset", "Non-finite observation or reward from the environment: error stops; skip_reset drops the step and resets.") \
   X(INT,      "eval.episodes",              eval_episodes,          "10",     1, 1e6, "", "Deterministic episodes per evaluation.") \
   X(INT,      "eval.interval",              eval_interval,          "5000",   0, 1e12, "", "Environment steps between evaluations during fine-tuning (0 = only at the start and end).") \
-  X(INT,      "log.interval",               log_interval,           "1000",   1, 1e12, "", "Steps between progress/metrics callbacks.")
+  X(INT,      "log.interval",               log_interval,           "1000",   1, 1e12, "", "Steps between progress/metrics callbacks.") \
+  X(BOOL,     "sac.max_target_backup",      sac_max_target_backup,  "0",      0, 1, "", "SAC learner (online): max over cql.n_actions next actions of the subset-min target (the reference's antmaze setting).")
 /* clang-format on */
