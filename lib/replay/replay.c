@@ -9,7 +9,6 @@
 /* Stream id of replay RNGs, so a replay and another module seeded alike differ. */
 #define REPLAY_RNG_STREAM 0x7265706c6179ull /* "replay" */
 
-#define OPT_HAS(o, field) ((o)->struct_size >= offsetof(wsrl_replay_options_t, field) + sizeof((o)->field))
 
 wsrl_status_t wsrl_replay_options_init(wsrl_replay_options_t *options) {
   WSRL__CHECK_NULL(options);
@@ -28,14 +27,10 @@ wsrl_status_t wsrl_replay_report_init(wsrl_replay_report_t *report) {
 wsrl_status_t wsrl__replay_report_check(const wsrl_replay_report_t *report, const char *fn) {
   if (report == NULL)
     return WSRL_OK;
-  if (report->struct_size < sizeof(uint32_t))
-    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "%s: report_out->struct_size %u is too small (use "
-                       "WSRL_REPLAY_REPORT_INIT)", fn, report->struct_size);
-  if (report->struct_size > sizeof *report)
-    return wsrl__error(WSRL_ERR_VERSION_MISMATCH,
-                       "%s: report_out->struct_size %u is larger than this library's wsrl_replay_report_t (%zu bytes)",
-                       fn, report->struct_size, sizeof *report);
-  return WSRL_OK;
+  wsrl_replay_report_t copy;
+  char what[96];
+  snprintf(what, sizeof what, "%s: report_out", fn);
+  return wsrl__struct_copy_in(&copy, sizeof copy, report, report->struct_size, what, "WSRL_REPLAY_REPORT_INIT");
 }
 
 void wsrl__replay_report_out(wsrl_replay_report_t *out, const wsrl_replay_report_t *full) {
@@ -57,28 +52,11 @@ static wsrl_status_t resolve_options(wsrl_replay_options_t *out, const wsrl_repl
   *out = d;
   if (in == NULL)
     return WSRL_OK;
-  if (in->struct_size < sizeof(uint32_t))
-    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "wsrl_replay_create: options.struct_size %u is too small",
-                       in->struct_size);
-  if (in->struct_size > sizeof *in)
-    return wsrl__error(WSRL_ERR_VERSION_MISMATCH,
-                       "wsrl_replay_create: options.struct_size %u is larger than this library's "
-                       "wsrl_replay_options_t (%zu bytes): the caller was built against a newer libwsrl",
-                       in->struct_size, sizeof *in);
-#define COPY(field)        \
-  if (OPT_HAS(in, field)) \
-    out->field = in->field;
-  COPY(mc_sparse)
-  COPY(seed)
-  COPY(reward_scale)
-  COPY(reward_bias)
-  COPY(action_clip)
-  COPY(discount)
-  COPY(mc_sparse_reward)
-  COPY(max_episode_steps)
-  COPY(nonfinite)
-  COPY(allocator)
-#undef COPY
+  /* Fields past an older caller's struct_size keep their defaults. */
+  wsrl_replay_options_t given;
+  WSRL__TRY(wsrl__struct_copy_in(&given, sizeof given, in, in->struct_size, "wsrl_replay_create: options",
+                                 "WSRL_REPLAY_OPTIONS_INIT"));
+  memcpy(out, &given, in->struct_size);
   const char *bad = NULL;
   double v = 0;
   if (!isfinite(out->reward_scale))
@@ -467,4 +445,17 @@ void wsrl__replay_options_from_config(wsrl_replay_options_t *options, const wsrl
   options->reward_bias = v->replay_reward_bias;
   options->action_clip = v->replay_clip_action;
   options->discount = v->sac_discount;
+}
+
+/* ---- for the training loops ---- */
+
+wsrl_status_t wsrl__replay_close_open(wsrl_replay_t *replay) {
+  WSRL__CHECK_NULL(replay);
+  if (replay->open_len == 0 || replay->size == 0)
+    return WSRL_OK;
+  /* The open tail already holds the returns a truncation now gives. */
+  replay->flags[wsrl__replay_slot(replay, replay->size - 1)] |= WSRL__REPLAY_TRUNCATED;
+  replay->closed++;
+  close_episode(replay, 0);
+  return WSRL_OK;
 }
