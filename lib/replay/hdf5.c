@@ -367,16 +367,14 @@ static wsrl_status_t copy_rows(wsrl_replay_t *r, const d4rl *d, const uint8_t *p
       float *act = r->action + w * A;
       memcpy(act, c.act + i * A, (size_t)A * sizeof(float));
       if (clip > 0)
-        for (int32_t j = 0; j < A; j++)
-          act[j] = act[j] > clip ? clip : (act[j] < -clip ? -clip : act[j]);
+        wsrl__replay_clip(act, A, clip);
       r->reward[w] = wsrl__replay_stored_reward(&r->opt, c.rew[i]);
       r->flags[w] = (uint8_t)(p & WSRL__REPLAY_END);
       w++;
     }
   }
   chunk_free(&c, &r->alloc);
-  r->size = w;
-  r->head = w == r->capacity ? 0 : w;
+  wsrl__replay_set_rows(r, w);
   return st;
 }
 

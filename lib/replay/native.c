@@ -331,8 +331,7 @@ wsrl_status_t wsrl__replay_read_sections(wsrl_replay_t *r, const wsrl__secreader
 
   int64_t n = keep ? compact(r, keep, m.count) : m.count;
   wsrl__free(&r->alloc, keep);
-  r->size = n;
-  r->head = n == r->capacity ? 0 : n;
+  wsrl__replay_set_rows(r, n);
   int same = m.discount == r->opt.discount && m.mc_sparse == r->opt.mc_sparse &&
              (!m.mc_sparse || (float)((double)(float)m.mc_sparse_reward * m.reward_scale + m.reward_bias) ==
                                   r->sparse_reward);
@@ -362,7 +361,7 @@ wsrl_status_t wsrl__replay_read_sections(wsrl_replay_t *r, const wsrl__secreader
 wsrl_status_t wsrl_replay_load(wsrl_replay_t *replay, const char *path, wsrl_replay_report_t *report_out) {
   WSRL__CHECK_NULL(replay);
   WSRL__CHECK_NULL(path);
-  WSRL__TRY(wsrl__replay_report_check(report_out, __func__));
+  WSRL__TRY(wsrl__replay_report_check(report_out, __func__)); /* before the file is opened */
   wsrl__secreader rd;
   WSRL__TRY(wsrl__secreader_open(&rd, path, MAGIC, FORMAT_VERSION, &replay->alloc));
   wsrl_status_t st = wsrl__replay_read_sections(replay, &rd, "", report_out);

@@ -9,7 +9,6 @@
 /* Stream id of replay RNGs, so a replay and another module seeded alike differ. */
 #define REPLAY_RNG_STREAM 0x7265706c6179ull /* "replay" */
 
-
 wsrl_status_t wsrl_replay_options_init(wsrl_replay_options_t *options) {
   WSRL__CHECK_NULL(options);
   const wsrl_replay_options_t d = WSRL_REPLAY_OPTIONS_INIT;
@@ -204,8 +203,7 @@ static int push_row(wsrl_replay_t *r, const float *obs, const float *action, flo
   float *a = r->action + s * A;
   memcpy(a, action, (size_t)A * sizeof(float));
   if (clip > 0)
-    for (int32_t j = 0; j < A; j++)
-      a[j] = a[j] > clip ? clip : (a[j] < -clip ? -clip : a[j]);
+    wsrl__replay_clip(a, A, clip);
   r->reward[s] = reward;
   r->flags[s] = flags;
   r->mc_return[s] = 0;

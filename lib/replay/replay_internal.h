@@ -63,6 +63,12 @@ wsrl_status_t wsrl__replay_write_sections(const wsrl_replay_t *replay, wsrl__sec
 wsrl_status_t wsrl__replay_read_sections(wsrl_replay_t *replay, const wsrl__secreader *reader, const char *prefix,
                                          wsrl_replay_report_t *report);
 
+/* Close the open episode (if any) by marking its newest stored row
+ * truncated, e.g. when a training loop abandons an episode it cannot
+ * finish (an env error, a non-finite skip, a resumed session), so the next
+ * transition starts a new episode. MC returns are those a truncation gives. */
+wsrl_status_t wsrl__replay_close_open(wsrl_replay_t *replay);
+
 /* ---- handle layout (private to lib/replay) ---- */
 
 #define WSRL__REPLAY_TERMINATED 1u
@@ -94,6 +100,18 @@ static inline int64_t wsrl__replay_slot(const wsrl_replay_t *r, int64_t i) {
   else if (s >= r->capacity)
     s -= r->capacity;
   return s;
+}
+
+/* After rows were written straight into slots 0..n-1 of a reset buffer. */
+static inline void wsrl__replay_set_rows(wsrl_replay_t *r, int64_t n) {
+  r->size = n;
+  r->head = n == r->capacity ? 0 : n;
+}
+
+/* Clip n stored action values to [-clip, clip] (clip > 0). */
+static inline void wsrl__replay_clip(float *a, int32_t n, float clip) {
+  for (int32_t j = 0; j < n; j++)
+    a[j] = a[j] > clip ? clip : (a[j] < -clip ? -clip : a[j]);
 }
 
 /* Stored form of a raw reward (transform, then fp32). */

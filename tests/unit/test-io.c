@@ -10,32 +10,15 @@
 
 #include "io/io.h"
 #include "suites.h"
+#include "test-tmpdir.h"
 #include "wsrl/wsrl.h"
 
 #define ck_assert_msg_has(sub) ck_assert_ptr_nonnull(strstr(wsrl_last_error_message(), (sub)))
 
 static char dir[256];
 
-static void make_dir(void) {
-  snprintf(dir, sizeof dir, "/tmp/wsrl-test-io-XXXXXX");
-  ck_assert_ptr_nonnull(mkdtemp(dir));
-}
-
-static void remove_dir(void) {
-  DIR *d = opendir(dir);
-  if (d == NULL)
-    return;
-  struct dirent *e;
-  char p[512];
-  while ((e = readdir(d)) != NULL) {
-    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-      continue;
-    snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-    remove(p);
-  }
-  closedir(d);
-  rmdir(dir);
-}
+static void make_dir(void) { wsrl_test_tmpdir_make(dir, sizeof dir, "io"); }
+static void remove_dir(void) { wsrl_test_tmpdir_remove(dir); }
 
 static int count_entries(void) {
   DIR *d = opendir(dir);

@@ -12,6 +12,7 @@
 
 #include "replay/replay_internal.h"
 #include "suites.h"
+#include "test-tmpdir.h"
 #include "wsrl/wsrl.h"
 #include "wsrl_build_config.h"
 #if WSRL_HAVE_HDF5
@@ -28,26 +29,8 @@ enum { O = 3, A = 2 };
 
 static char dir[256];
 
-static void make_dir(void) {
-  snprintf(dir, sizeof dir, "/tmp/wsrl-test-replay-XXXXXX");
-  ck_assert_ptr_nonnull(mkdtemp(dir));
-}
-
-static void remove_dir(void) {
-  DIR *d = opendir(dir);
-  if (d == NULL)
-    return;
-  struct dirent *e;
-  char p[600];
-  while ((e = readdir(d)) != NULL) {
-    if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-      snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-      remove(p);
-    }
-  }
-  closedir(d);
-  rmdir(dir);
-}
+static void make_dir(void) { wsrl_test_tmpdir_make(dir, sizeof dir, "replay"); }
+static void remove_dir(void) { wsrl_test_tmpdir_remove(dir); }
 
 static const char *path_of(const char *name) {
   static char p[2][600];
