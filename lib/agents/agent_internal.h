@@ -291,6 +291,12 @@ wsrl_status_t wsrl__sacfam_update(wsrl_agent_t *ag, void *context, const wsrl__a
 wsrl_status_t wsrl__sac_td_target(wsrl_agent_t *ag, const wsrl__cql_ctx *ctx, int64_t n, const float *reward,
                                   const float *next_obs, const float *mask, double *target_mean);
 
+/* SAC critic gradients on n rows (zeroed first): TD loss
+ * mean_{i,b} (Q_i(s, a) - y)^2 over every member. */
+wsrl_status_t wsrl__sac_critic_grads(wsrl_agent_t *ag, const wsrl__cql_ctx *ctx, int64_t n, const float *obs,
+                                     const float *act, const float *reward, const float *next_obs, const float *mask,
+                                     wsrl__critic_stats *st);
+
 /* Actor gradients on n rows: loss = mean(alpha log pi(a~|s) - min over ALL
  * online critics of Q_i(s, a~)), alpha as it is now. The actor's gradient
  * buffer is zeroed and filled; the critics' is untouched. */

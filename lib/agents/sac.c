@@ -73,9 +73,9 @@ wsrl_status_t wsrl__sac_td_target(wsrl_agent_t *ag, const wsrl__cql_ctx *ctx, in
 }
 
 /* Plain SAC critic gradients on n rows: loss = mean_{i,b} (Q_i(s,a) - y)^2. */
-static wsrl_status_t sac_critic_grads(wsrl_agent_t *ag, const wsrl__cql_ctx *ctx, int64_t n, const float *obs,
-                                      const float *act, const float *reward, const float *next_obs, const float *mask,
-                                      wsrl__critic_stats *st) {
+wsrl_status_t wsrl__sac_critic_grads(wsrl_agent_t *ag, const wsrl__cql_ctx *ctx, int64_t n, const float *obs,
+                                     const float *act, const float *reward, const float *next_obs, const float *mask,
+                                     wsrl__critic_stats *st) {
   wsrl__agent_scratch *s = &ag->s;
   const int64_t E = ag->ensemble;
   WSRL__TRY(wsrl__sac_td_target(ag, ctx, n, reward, next_obs, mask, &st->target_mean));
@@ -166,8 +166,8 @@ wsrl_status_t wsrl__sacfam_update(wsrl_agent_t *ag, void *context, const wsrl__a
                                        bt->next_obs + off * O, bt->mask + off,
                                        bt->mc_return != NULL ? bt->mc_return + off : NULL, &st, &cql_alpha));
     else
-      WSRL__TRY(sac_critic_grads(ag, ctx, B, bt->obs + off * O, bt->action + off * A, bt->reward + off,
-                                 bt->next_obs + off * O, bt->mask + off, &st));
+      WSRL__TRY(wsrl__sac_critic_grads(ag, ctx, B, bt->obs + off * O, bt->action + off * A, bt->reward + off,
+                                       bt->next_obs + off * O, bt->mask + off, &st));
     sum.critic_loss += st.critic_loss;
     sum.q_mean += st.q_mean;
     sum.target_mean += st.target_mean;

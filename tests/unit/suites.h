@@ -10,7 +10,8 @@
   X(config)                 \
   X(env)                    \
   X(io)                     \
-  X(replay)
+  X(replay)                 \
+  X(agent)
 
 #define WSRL_TEST_DECLARE(name) Suite *wsrl_test_suite_##name(void);
 WSRL_TEST_SUITES(WSRL_TEST_DECLARE)
