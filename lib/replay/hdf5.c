@@ -39,7 +39,8 @@ wsrl_status_t wsrl_replay_hdf5_info(const char *path, int32_t *obs_dim_out, int3
 
 #include <hdf5.h>
 
-#define CHUNK_ROWS 65536
+#define CHUNK_ROWS 65536           /* flag rows read at a time */
+#define CHUNK_BYTES (4u << 20)      /* data read at a time: rows scale with the row size */
 
 /* HDF5 prints its error stack to stderr by default: silence it around our
  * calls and restore the host's setting afterwards. */
@@ -170,6 +171,7 @@ typedef struct d4rl {
   col obs, act, rew, term, tout, next;
   int64_t n; /* rows */
   int derived; /* next_obs from observations[i + 1] */
+  int64_t chunk; /* data rows read at a time */
 } d4rl;
 
 static void d4rl_close(d4rl *d) {
@@ -203,6 +205,8 @@ static wsrl_status_t d4rl_open(d4rl *d, const char *path) {
   WSRL__TRY(col_open(d->file, path, "next_observations", 0, &d->next));
   d->n = d->obs.rows;
   d->derived = d->next.dset < 0;
+  d->chunk = (int64_t)(CHUNK_BYTES / ((2 * (size_t)d->obs.cols + (size_t)d->act.cols + 1) * sizeof(float)));
+  d->chunk = d->chunk < 1 ? 1 : (d->chunk > CHUNK_ROWS ? CHUNK_ROWS : d->chunk);
   const col *cols[] = {&d->act, &d->rew, &d->term, &d->tout, &d->next};
   for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++)
     if (cols[i]->dset >= 0 && cols[i]->rows != d->n)
@@ -221,7 +225,7 @@ static wsrl_status_t d4rl_open(d4rl *d, const char *path) {
   return WSRL_OK;
 }
 
-/* Chunk buffers: rows [row, row + k) (+1 observation row when derived). */
+/* Chunk buffers: rows [row, row + k), k <= d->chunk (+1 observation row when derived). */
 typedef struct chunk {
   float *obs, *act, *rew, *next;
 } chunk;
@@ -234,7 +238,7 @@ static void chunk_free(chunk *c, const wsrl__alloc *a) {
 }
 
 static wsrl_status_t chunk_alloc(chunk *c, const d4rl *d, const wsrl__alloc *a) {
-  size_t rows = CHUNK_ROWS + 1;
+  size_t rows = (size_t)d->chunk + 1;
   c->obs = wsrl__malloc(a, rows * (size_t)d->obs.cols * sizeof(float));
   c->act = wsrl__malloc(a, rows * (size_t)d->act.cols * sizeof(float));
   c->rew = wsrl__malloc(a, rows * sizeof(float));
@@ -282,8 +286,8 @@ static wsrl_status_t make_plan(wsrl_replay_t *r, const d4rl *d, uint8_t *plan, w
   int64_t last = d->derived ? n - 1 : n;
   int64_t episode_step = 0, prev = -1; /* prev: last kept row */
   int32_t O = (int32_t)d->obs.cols, A = (int32_t)d->act.cols;
-  for (int64_t row = 0; row < last && st == WSRL_OK; row += CHUNK_ROWS) {
-    int64_t k = last - row < CHUNK_ROWS ? last - row : CHUNK_ROWS;
+  for (int64_t row = 0; row < last && st == WSRL_OK; row += d->chunk) {
+    int64_t k = last - row < d->chunk ? last - row : d->chunk;
     st = chunk_read(&c, d, row, k);
     for (int64_t i = 0; i < k && st == WSRL_OK; i++) {
       int64_t g = row + i;
@@ -355,8 +359,8 @@ static wsrl_status_t copy_rows(wsrl_replay_t *r, const d4rl *d, const uint8_t *p
   float clip = (float)r->opt.action_clip;
   int64_t last = d->derived ? d->n - 1 : d->n, w = 0;
   wsrl_status_t st = WSRL_OK;
-  for (int64_t row = 0; row < last && st == WSRL_OK; row += CHUNK_ROWS) {
-    int64_t k = last - row < CHUNK_ROWS ? last - row : CHUNK_ROWS;
+  for (int64_t row = 0; row < last && st == WSRL_OK; row += d->chunk) {
+    int64_t k = last - row < d->chunk ? last - row : d->chunk;
     st = chunk_read(&c, d, row, k);
     for (int64_t i = 0; i < k && st == WSRL_OK; i++) {
       uint8_t p = plan[row + i];

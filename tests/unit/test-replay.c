@@ -1174,6 +1174,40 @@ START_TEST(hdf5_with_next_observations_keeps_every_row) {
 }
 END_TEST
 
+START_TEST(hdf5_rows_across_read_chunks) {
+  /* More rows than one read chunk (65536): next_obs at the chunk edge comes
+   * from the following chunk, and a timeout right at the edge is skipped. */
+  enum { N = 70001 };
+  double *obs = malloc(sizeof(double) * N * O);
+  float *act = calloc((size_t)N * A, sizeof(float)), *rew = malloc(sizeof(float) * N);
+  uint8_t *term = calloc(N, 1), *tout = calloc(N, 1);
+  for (int i = 0; i < N; i++) {
+    for (int j = 0; j < O; j++)
+      obs[i * O + j] = i + j / 100.0;
+    rew[i] = (float)(i % 1000);
+  }
+  tout[65536] = 1;
+  term[65535 - 2] = 1;
+  h5spec s = {N, obs, act, rew, term, tout, NULL, NULL, 0};
+  write_h5(path_of("big.hdf5"), &s);
+  wsrl_replay_t *r = make(N, NULL);
+  wsrl_replay_report_t rep = WSRL_REPLAY_REPORT_INIT;
+  ck_assert_int_eq(wsrl_replay_import_hdf5(r, path_of("big.hdf5"), &rep), WSRL_OK);
+  ck_assert_int_eq(size_of(r), N - 2);
+  ck_assert_int_eq(rep.dropped_timeout, 1);
+  for (int64_t k = 65530; k < 65540; k++) {
+    int64_t i = k < 65536 ? k : k + 1; /* row 65536 was skipped */
+    float o[O], nx[O];
+    ck_assert_int_eq(wsrl_replay_get(r, k, 1, o, NULL, NULL, nx, NULL, NULL, NULL), WSRL_OK);
+    ck_assert(o[0] == (float)i && nx[0] == (float)(i + 1));
+    ck_assert_int_eq(flag_at(r, k), i == 65533 ? 't' : (i == 65535 ? 'u' : '-'));
+  }
+  ck_assert_int_eq(episodes_of(r), 3);
+  free(obs), free(act), free(rew), free(term), free(tout);
+  wsrl_replay_destroy(r);
+}
+END_TEST
+
 START_TEST(hdf5_export_import_round_trip) {
   wsrl_replay_options_t opt = WSRL_REPLAY_OPTIONS_INIT;
   opt.discount = 0.7;
@@ -1311,6 +1345,7 @@ Suite *wsrl_test_suite_replay(void) {
   tcase_add_test(t, hdf5_d4rl_qlearning_semantics);
   tcase_add_test(t, hdf5_d4rl_without_timeouts_uses_step_counter);
   tcase_add_test(t, hdf5_with_next_observations_keeps_every_row);
+  tcase_add_test(t, hdf5_rows_across_read_chunks);
   tcase_add_test(t, hdf5_export_import_round_trip);
   tcase_add_test(t, hdf5_malformed_files);
 #else
