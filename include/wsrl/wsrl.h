@@ -14,5 +14,6 @@
 #include "replay.h"
 #include "qensemble.h"
 #include "agent.h"
+#include "train.h"
 
 #endif /* WSRL_WSRL_H */

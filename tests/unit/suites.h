@@ -11,7 +11,8 @@
   X(env)                    \
   X(io)                     \
   X(replay)                 \
-  X(agent)
+  X(agent)                  \
+  X(train)
 
 #define WSRL_TEST_DECLARE(name) Suite *wsrl_test_suite_##name(void);
 WSRL_TEST_SUITES(WSRL_TEST_DECLARE)

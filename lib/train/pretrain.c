@@ -1,0 +1,63 @@
+/* wsrl_pretrain(): offline updates on batches sampled from a dataset. */
+#include "train_internal.h"
+
+/* Sample with the agent's loop stream instead of the dataset's own RNG, so
+ * pretraining depends only on the agent's state (saved in its checkpoints)
+ * and the dataset's RNG stays the host's. */
+static wsrl_status_t sample_with_loop_rng(wsrl_agent_t *agent, wsrl_replay_t *dataset, int64_t rows,
+                                          const wsrl__replay_batch *batch) {
+  wsrl__rng *data_rng = wsrl__replay_rng(dataset), *loop = wsrl__agent_rng(agent, WSRL__AGENT_RNG_LOOP);
+  const wsrl__rng saved = *data_rng;
+  *data_rng = *loop;
+  wsrl_status_t st = wsrl__replay_sample_into(dataset, rows, 0, batch);
+  *loop = *data_rng;
+  *data_rng = saved;
+  return st;
+}
+
+wsrl_status_t wsrl_pretrain(wsrl_agent_t *agent, wsrl_replay_t *dataset, int64_t steps, wsrl_progress_fn progress,
+                            void *user) {
+  WSRL__CHECK_NULL(agent);
+  WSRL__CHECK_NULL(dataset);
+  if (steps < 0)
+    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "wsrl_pretrain: steps must be >= 0 (got %lld)", (long long)steps);
+  int32_t O = 0, A = 0;
+  int64_t size = 0;
+  WSRL__TRY(wsrl_replay_dims(dataset, &O, &A));
+  WSRL__TRY(wsrl_replay_size(dataset, &size));
+  if (O != wsrl__agent_obs_dim(agent) || A != wsrl__agent_act_dim(agent))
+    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT,
+                       "wsrl_pretrain: the dataset has obs_dim %d, act_dim %d but the agent has %d, %d", O, A,
+                       wsrl__agent_obs_dim(agent), wsrl__agent_act_dim(agent));
+  if (size == 0)
+    return wsrl__error(WSRL_ERR_WRONG_STATE, "wsrl_pretrain: the dataset is empty");
+  if (steps == 0)
+    return WSRL_OK;
+
+  const wsrl__alloc *alloc = wsrl__agent_alloc(agent);
+  wsrl__replay_batch batch;
+  WSRL__TRY(wsrl__replay_batch_alloc(&batch, alloc, wsrl__agent_max_batch_rows(agent), O, A, 0));
+  const int64_t interval = wsrl__agent_config(agent)->log_interval;
+  wsrl__progress p;
+  wsrl_status_t st = WSRL_OK;
+  for (int64_t i = 0; i < steps && st == WSRL_OK; i++) {
+    const int64_t rows = wsrl__agent_batch_rows(agent);
+    st = sample_with_loop_rng(agent, dataset, rows, &batch);
+    if (st != WSRL_OK)
+      break;
+    const wsrl__agent_batch b = {rows, batch.obs, batch.action, batch.reward, batch.next_obs, batch.mask,
+                                 batch.mc_return};
+    st = wsrl__agent_update(agent, &b);
+    if (st != WSRL_OK)
+      break;
+    const int64_t updates = wsrl__agent_get_counters(agent)->updates;
+    if (progress != NULL && updates % interval == 0) {
+      p.n = 0;
+      wsrl__progress_add(&p, "updates", (double)updates);
+      wsrl__progress_add_agent(&p, agent);
+      st = wsrl__progress_emit(progress, user, updates, &p, "wsrl_pretrain");
+    }
+  }
+  wsrl__replay_batch_free(&batch, alloc);
+  return st;
+}

@@ -1,0 +1,369 @@
+/* The host-owned fine-tuning session: the online buffer, the warmup ->
+ * online phase machine and the due updates. wsrl_finetune() (finetune.c)
+ * drives the same functions from the library's own loop. */
+#include <math.h>
+#include <string.h>
+
+#include "env/env_internal.h"
+#include "train_internal.h"
+
+/* Stream ids for the session's RNG children, so equal seeds never collide
+ * with the agent's own streams. */
+#define SESSION_RNG_STREAM 0x73657373696f6eull /* "session" */
+
+wsrl_status_t wsrl_session_options_init(wsrl_session_options_t *options) {
+  WSRL__CHECK_NULL(options);
+  const wsrl_session_options_t init = WSRL_SESSION_OPTIONS_INIT;
+  *options = init;
+  return WSRL_OK;
+}
+
+wsrl_status_t wsrl_session_info_init(wsrl_session_info_t *info) {
+  WSRL__CHECK_NULL(info);
+  const wsrl_session_info_t init = WSRL_SESSION_INFO_INIT;
+  *info = init;
+  return WSRL_OK;
+}
+
+/* ------------------------------------------------------------------ create */
+
+void wsrl__session_resolve_start(wsrl_session_t *s) {
+  const wsrl__config_values *acfg = wsrl__agent_config(s->agent);
+  if (s->cfg.finetune_start_updates_after > 0) {
+    s->start_after = s->cfg.finetune_start_updates_after;
+  } else if (acfg->agent_algorithm == WSRL__ALGO_CALQL && acfg->finetune_online_algorithm == WSRL__ONLINE_SAME) {
+    /* Cal-QL online waits for max(batch, episode length) transitions. */
+    const int64_t rows = wsrl__agent_max_batch_rows(s->agent);
+    s->start_after = rows > s->episode_len_hint ? rows : s->episode_len_hint;
+  } else {
+    s->start_after = 0;
+  }
+}
+
+static void session_free(wsrl_session_t *s) {
+  wsrl__replay_batch_free(&s->batch, &s->alloc);
+  wsrl_replay_destroy(s->online);
+  wsrl__free(&s->alloc, s->obs);
+  wsrl__alloc a = s->alloc;
+  wsrl__free(&a, s);
+}
+
+wsrl_status_t wsrl__session_fill_append(wsrl_session_t *s) {
+  if (s->mode != WSRL__OFFLINE_APPEND)
+    return WSRL_OK;
+  return wsrl_replay_append(s->online, s->offline);
+}
+
+/* Validate the options and the dataset; fills opt (full size). */
+static wsrl_status_t check_options(wsrl_agent_t *agent, const wsrl_session_options_t *options,
+                                   wsrl_session_options_t *opt, const wsrl__config_values **cfg_out) {
+  if (options == NULL) {
+    const wsrl_session_options_t init = WSRL_SESSION_OPTIONS_INIT;
+    *opt = init;
+  } else {
+    WSRL__TRY(wsrl__struct_copy_in(opt, sizeof *opt, options, options->struct_size, "options",
+                                   "WSRL_SESSION_OPTIONS_INIT"));
+  }
+  const wsrl__config_values *acfg = wsrl__agent_config(agent);
+  const wsrl__config_values *cfg = opt->config != NULL ? wsrl__config_values_of(opt->config) : acfg;
+  if (cfg->finetune_online_algorithm != acfg->finetune_online_algorithm)
+    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT,
+                       "wsrl_session_create: options->config sets finetune.online_algorithm = %s but the agent was "
+                       "created with %s; the online learner is the agent's (set it before wsrl_agent_create())",
+                       cfg->finetune_online_algorithm == WSRL__ONLINE_SAME ? "same" : "sac",
+                       acfg->finetune_online_algorithm == WSRL__ONLINE_SAME ? "same" : "sac");
+  if (opt->max_episode_steps < 0)
+    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT,
+                       "wsrl_session_create: options->max_episode_steps must be >= 0 (got %lld)",
+                       (long long)opt->max_episode_steps);
+  if (opt->mc_sparse && !isfinite(opt->mc_sparse_reward))
+    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "wsrl_session_create: options->mc_sparse_reward is not finite");
+  if (cfg->finetune_offline_data != WSRL__OFFLINE_NONE) {
+    const char *mode = cfg->finetune_offline_data == WSRL__OFFLINE_MIXED ? "mixed" : "append";
+    if (opt->offline == NULL)
+      return wsrl__error(WSRL_ERR_INVALID_ARGUMENT,
+                         "wsrl_session_create: finetune.offline_data = %s needs options->offline (the dataset)", mode);
+    int32_t O = 0, A = 0;
+    int64_t n = 0;
+    WSRL__TRY(wsrl_replay_dims(opt->offline, &O, &A));
+    WSRL__TRY(wsrl_replay_size(opt->offline, &n));
+    if (O != wsrl__agent_obs_dim(agent) || A != wsrl__agent_act_dim(agent))
+      return wsrl__error(WSRL_ERR_INVALID_ARGUMENT,
+                         "wsrl_session_create: options->offline has obs_dim %d, act_dim %d but the agent has %d, %d",
+                         O, A, wsrl__agent_obs_dim(agent), wsrl__agent_act_dim(agent));
+    if (n == 0)
+      return wsrl__error(WSRL_ERR_WRONG_STATE, "wsrl_session_create: options->offline (finetune.offline_data = %s) "
+                         "is empty", mode);
+  }
+  *cfg_out = cfg;
+  return WSRL_OK;
+}
+
+wsrl_status_t wsrl_session_create(wsrl_session_t **session_out, wsrl_agent_t *agent,
+                                  const wsrl_session_options_t *options) {
+  WSRL__CHECK_NULL(session_out);
+  *session_out = NULL;
+  WSRL__CHECK_NULL(agent);
+  wsrl_session_options_t opt;
+  const wsrl__config_values *cfg = NULL;
+  WSRL__TRY(check_options(agent, options, &opt, &cfg));
+
+  const wsrl__alloc *alloc = wsrl__agent_alloc(agent);
+  wsrl_session_t *s = wsrl__calloc(alloc, 1, sizeof *s);
+  if (s == NULL)
+    return wsrl__error(WSRL_ERR_OUT_OF_MEMORY, "wsrl_session_create: cannot allocate the session");
+  s->alloc = *alloc;
+  s->agent = agent;
+  s->cfg = *cfg;
+  s->obs_dim = wsrl__agent_obs_dim(agent);
+  s->act_dim = wsrl__agent_act_dim(agent);
+  s->mode = (int32_t)cfg->finetune_offline_data;
+  s->ratio = cfg->finetune_offline_ratio;
+  s->offline = s->mode == WSRL__OFFLINE_NONE ? NULL : opt.offline;
+  s->warmup = cfg->finetune_warmup_steps;
+  s->episode_len_hint = opt.max_episode_steps;
+  s->last_ep_return = NAN;
+  s->last_eval_step = -1;
+  s->last_eval.return_mean = NAN;
+
+  /* Seeds: one draw from the agent's loop stream, so a session is
+   * reproducible from the agent's state. */
+  wsrl__rng seeder;
+  wsrl__rng_seed(&seeder, wsrl__rng_next(wsrl__agent_rng(agent, WSRL__AGENT_RNG_LOOP)), SESSION_RNG_STREAM);
+  wsrl__rng_split(&seeder, &s->rng);
+  wsrl__rng_split(&seeder, &s->offline_rng);
+  s->eval_seed = wsrl__rng_next(&seeder) >> 1;
+
+  const size_t O = (size_t)s->obs_dim, A = (size_t)s->act_dim;
+  wsrl_status_t st = WSRL_OK;
+  s->obs = wsrl__malloc(alloc, (4 * O + 3 * A) * sizeof(float));
+  if (s->obs == NULL) {
+    st = wsrl__error(WSRL_ERR_OUT_OF_MEMORY, "wsrl_session_create: cannot allocate the loop buffers");
+    goto fail;
+  }
+  s->next_obs = s->obs + O;
+  s->ev_obs = s->obs + 2 * O;
+  s->ev_next = s->obs + 3 * O;
+  s->act = s->obs + 4 * O;
+  s->ev_act = s->act + A;
+  s->act_unit = s->act + 2 * A;
+
+  int64_t capacity = cfg->replay_capacity;
+  if (s->mode == WSRL__OFFLINE_APPEND) {
+    int64_t n = 0;
+    wsrl_replay_size(s->offline, &n);
+    capacity += n; /* the dataset plus replay.capacity online transitions */
+  }
+  wsrl_replay_options_t ro;
+  wsrl__replay_options_from_config(&ro, cfg);
+  ro.seed = wsrl__rng_next(&seeder);
+  ro.mc_sparse = opt.mc_sparse != 0;
+  ro.mc_sparse_reward = opt.mc_sparse_reward;
+  const wsrl_allocator_t hooks = {(uint32_t)sizeof(wsrl_allocator_t), alloc->alloc, alloc->realloc, alloc->free,
+                                  alloc->user};
+  ro.allocator = &hooks;
+  st = wsrl_replay_create(&s->online, s->obs_dim, s->act_dim, capacity, &ro);
+  if (st != WSRL_OK) {
+    wsrl__error_wrap(st, "wsrl_session_create: online buffer (replay.capacity %lld): ", (long long)capacity);
+    goto fail;
+  }
+  st = wsrl__replay_batch_alloc(&s->batch, alloc, wsrl__agent_max_batch_rows(agent), s->obs_dim, s->act_dim, 0);
+  if (st != WSRL_OK)
+    goto fail;
+  st = wsrl__session_fill_append(s);
+  if (st != WSRL_OK)
+    goto fail;
+  wsrl__replay_close_open(s->online); /* online episodes never join the dataset's last one */
+
+  /* Everything is in place: only now touch the agent. */
+  st = wsrl__agent_switch_online(agent);
+  if (st != WSRL_OK)
+    goto fail;
+  wsrl__session_resolve_start(s);
+  wsrl__handle_created();
+  *session_out = s;
+  return WSRL_OK;
+fail:
+  session_free(s);
+  return st;
+}
+
+void wsrl_session_destroy(wsrl_session_t *session) {
+  if (session == NULL)
+    return;
+  session_free(session);
+  wsrl__handle_destroyed();
+}
+
+/* ----------------------------------------------------------------- getters */
+
+#define CHECK_IDLE(s, fn)                                                                                    \
+  do {                                                                                                       \
+    if ((s)->busy)                                                                                           \
+      return wsrl__error(WSRL_ERR_WRONG_STATE, "%s: the session is running a loop (called from a callback?)", \
+                         fn);                                                                                \
+  } while (0)
+
+wsrl_agent_t *wsrl_session_agent(const wsrl_session_t *session) {
+  if (session == NULL) {
+    wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "wsrl_session_agent: argument 'session' is NULL");
+    return NULL;
+  }
+  return session->agent;
+}
+
+const wsrl_replay_t *wsrl_session_replay(const wsrl_session_t *session) {
+  if (session == NULL) {
+    wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "wsrl_session_replay: argument 'session' is NULL");
+    return NULL;
+  }
+  return session->online;
+}
+
+static int32_t phase_of(const wsrl_session_t *s) {
+  return s->env_steps >= s->warmup ? WSRL_SESSION_ONLINE : WSRL_SESSION_WARMUP;
+}
+
+wsrl_status_t wsrl_session_phase(const wsrl_session_t *session, int32_t *phase_out) {
+  WSRL__CHECK_NULL(session);
+  WSRL__CHECK_NULL(phase_out);
+  *phase_out = phase_of(session);
+  return WSRL_OK;
+}
+
+wsrl_status_t wsrl_session_updates_due(const wsrl_session_t *session, int64_t *due_out) {
+  WSRL__CHECK_NULL(session);
+  WSRL__CHECK_NULL(due_out);
+  *due_out = session->updates_due;
+  return WSRL_OK;
+}
+
+wsrl_status_t wsrl_session_info(const wsrl_session_t *session, wsrl_session_info_t *info_out) {
+  WSRL__CHECK_NULL(session);
+  WSRL__CHECK_NULL(info_out);
+  WSRL__TRY(wsrl__struct_check_out(info_out->struct_size, sizeof(wsrl_session_info_t), "wsrl_session_info",
+                                   "info_out", "WSRL_SESSION_INFO_INIT"));
+  const wsrl_session_t *s = session;
+  int64_t size = 0;
+  wsrl_replay_size(s->online, &size);
+  const wsrl_session_info_t full = {(uint32_t)sizeof(wsrl_session_info_t),
+                                    phase_of(s),
+                                    s->env_steps,
+                                    s->warmup,
+                                    s->env_steps < s->warmup ? s->env_steps : s->warmup,
+                                    s->start_after,
+                                    s->updates_due,
+                                    s->updates_done,
+                                    size,
+                                    s->episodes,
+                                    s->last_ep_return,
+                                    s->last_ep_length,
+                                    s->nonfinite_skips,
+                                    s->evaluations,
+                                    s->last_eval_step,
+                                    s->last_eval.return_mean};
+  wsrl__struct_copy_out(info_out, &full, info_out->struct_size);
+  return WSRL_OK;
+}
+
+/* ------------------------------------------------------------ act, observe */
+
+wsrl_status_t wsrl_session_act(wsrl_session_t *session, const float *obs, float *action_out) {
+  WSRL__CHECK_NULL(session);
+  CHECK_IDLE(session, "wsrl_session_act");
+  return wsrl_agent_act(session->agent, 1, obs, WSRL_ACT_STOCHASTIC, action_out);
+}
+
+wsrl_status_t wsrl__session_observe_unit(wsrl_session_t *s, const float *obs, const float *act_unit, float reward,
+                                         const float *next_obs, int32_t terminated, int32_t truncated) {
+  WSRL__TRY(wsrl_replay_add(s->online, obs, act_unit, reward, next_obs, terminated, truncated));
+  s->env_steps++;
+  /* Transition n (1-based) makes an update due after the warmup, once the
+   * start rule's threshold is reached. */
+  if (s->env_steps > s->warmup && s->env_steps >= s->start_after)
+    s->updates_due++;
+  s->ep_return += (double)reward;
+  s->ep_length++;
+  if (terminated || truncated) {
+    s->episodes++;
+    s->last_ep_return = s->ep_return;
+    s->last_ep_length = s->ep_length;
+    s->ep_return = 0;
+    s->ep_length = 0;
+  }
+  return WSRL_OK;
+}
+
+wsrl_status_t wsrl_session_observe(wsrl_session_t *session, const float *obs, const float *action, float reward,
+                                   const float *next_obs, int32_t terminated, int32_t truncated) {
+  WSRL__CHECK_NULL(session);
+  WSRL__CHECK_NULL(obs);
+  WSRL__CHECK_NULL(action);
+  WSRL__CHECK_NULL(next_obs);
+  CHECK_IDLE(session, "wsrl_session_observe");
+  wsrl_session_t *s = session;
+  if (!wsrl__all_finite(action, (size_t)s->act_dim))
+    return wsrl__error(WSRL_ERR_NON_FINITE, "wsrl_session_observe: 'action' holds NaN or infinity; nothing was "
+                       "stored");
+  wsrl__env_unscale_action(wsrl__agent_action_low(s->agent), wsrl__agent_action_high(s->agent),
+                           (size_t)s->act_dim, action, s->act_unit);
+  wsrl_status_t st = wsrl__session_observe_unit(s, obs, s->act_unit, reward, next_obs, terminated, truncated);
+  if (st != WSRL_OK)
+    return wsrl__error_wrap(st, "wsrl_session_observe: ");
+  return WSRL_OK;
+}
+
+void wsrl__session_cut_episode(wsrl_session_t *s) {
+  wsrl__replay_close_open(s->online);
+  s->ep_return = 0;
+  s->ep_length = 0;
+}
+
+/* ------------------------------------------------------------------- train */
+
+/* One batch for the current phase: online rows only, or mixed with the
+ * dataset (whose draws come from the session's own stream). */
+static wsrl_status_t sample_batch(wsrl_session_t *s, int64_t rows) {
+  if (s->mode != WSRL__OFFLINE_MIXED)
+    return wsrl__replay_sample_into(s->online, rows, 0, &s->batch);
+  wsrl__rng *data_rng = wsrl__replay_rng(s->offline);
+  const wsrl__rng saved = *data_rng;
+  *data_rng = s->offline_rng;
+  wsrl_status_t st = wsrl__replay_sample_mixed_into(s->online, s->offline, s->ratio, rows, &s->batch);
+  s->offline_rng = *data_rng;
+  *data_rng = saved;
+  return st;
+}
+
+wsrl_status_t wsrl__session_train(wsrl_session_t *s, int64_t max, int64_t *done_out) {
+  int64_t done = 0;
+  wsrl_status_t st = WSRL_OK;
+  while (s->updates_due > 0 && (max < 0 || done < max)) {
+    const int64_t rows = wsrl__agent_batch_rows(s->agent);
+    st = sample_batch(s, rows);
+    if (st != WSRL_OK)
+      break;
+    const wsrl__agent_batch b = {rows,         s->batch.obs,  s->batch.action,   s->batch.reward,
+                                 s->batch.next_obs, s->batch.mask, s->batch.mc_return};
+    st = wsrl__agent_update(s->agent, &b);
+    if (st != WSRL_OK)
+      break;
+    s->updates_due--;
+    s->updates_done++;
+    done++;
+  }
+  if (done_out != NULL)
+    *done_out = done;
+  return st;
+}
+
+wsrl_status_t wsrl_session_train(wsrl_session_t *session, int64_t max_updates, int64_t *done_out) {
+  if (done_out != NULL)
+    *done_out = 0;
+  WSRL__CHECK_NULL(session);
+  CHECK_IDLE(session, "wsrl_session_train");
+  session->busy = 1;
+  wsrl_status_t st = wsrl__session_train(session, max_updates, done_out);
+  session->busy = 0;
+  return st;
+}
