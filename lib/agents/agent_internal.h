@@ -291,6 +291,11 @@ wsrl_status_t wsrl__sacfam_update(wsrl_agent_t *ag, void *context, const wsrl__a
 wsrl_status_t wsrl__sac_td_target(wsrl_agent_t *ag, const wsrl__cql_ctx *ctx, int64_t n, const float *reward,
                                   const float *next_obs, const float *mask, double *target_mean);
 
+/* TD gradients of every online critic toward ag->s.y on n rows (zeroed
+ * first): loss = mean_{i,b} (Q_i(s, a) - y_b)^2 (sac.c; SAC and IQL). */
+wsrl_status_t wsrl__critic_td_grads(wsrl_agent_t *ag, int64_t n, const float *obs, const float *act,
+                                    double *loss_out, double *q_mean_out);
+
 /* SAC critic gradients on n rows (zeroed first): TD loss
  * mean_{i,b} (Q_i(s, a) - y)^2 over every member. */
 wsrl_status_t wsrl__sac_critic_grads(wsrl_agent_t *ag, const wsrl__cql_ctx *ctx, int64_t n, const float *obs,

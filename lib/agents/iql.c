@@ -40,7 +40,6 @@ static wsrl_status_t target_min(wsrl_agent_t *ag, int64_t n, const float *obs, c
 wsrl_status_t wsrl__iql_critic_grads(wsrl_agent_t *ag, int64_t n, const float *obs, const float *act,
                                      const float *reward, const float *next_obs, const float *mask, wsrl__iql_stats *st) {
   wsrl__agent_scratch *s = &ag->s;
-  const int64_t E = ag->ensemble;
   const double gamma = ag->cfg.sac_discount, tau_e = ag->cfg.iql_expectile;
 
   /* y = r + gamma (1 - d) V(s'). */
@@ -72,20 +71,7 @@ wsrl_status_t wsrl__iql_critic_grads(wsrl_agent_t *ag, int64_t n, const float *o
   WSRL__TRY(wsrl__mlp_backward(ag->value, s->col, NULL, 1));
 
   /* TD loss of every critic toward y. */
-  wsrl__qensemble_zero_grad(ag->q);
-  WSRL__TRY(wsrl__qensemble_forward(ag->q, WSRL__Q_ONLINE, n, obs, 1, act, s->q_tmp));
-  const double scale = 1.0 / (double)(E * n);
-  double loss = 0.0, qsum = 0.0;
-  for (int64_t i = 0; i < E; i++)
-    for (int64_t b = 0; b < n; b++) {
-      const double d = (double)s->q_tmp[i * n + b] - (double)s->y[b];
-      loss += d * d;
-      qsum += s->q_tmp[i * n + b];
-      s->dq[i * n + b] = (float)(2.0 * d * scale);
-    }
-  st->critic_loss = loss * scale;
-  st->q_mean = qsum * scale;
-  return wsrl__qensemble_backward(ag->q, s->dq, NULL, 1);
+  return wsrl__critic_td_grads(ag, n, obs, act, &st->critic_loss, &st->q_mean);
 }
 
 /* AWR actor gradients on n rows: loss = -mean(w log pi(a|s)). */

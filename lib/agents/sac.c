@@ -72,13 +72,10 @@ wsrl_status_t wsrl__sac_td_target(wsrl_agent_t *ag, const wsrl__cql_ctx *ctx, in
   return WSRL_OK;
 }
 
-/* Plain SAC critic gradients on n rows: loss = mean_{i,b} (Q_i(s,a) - y)^2. */
-wsrl_status_t wsrl__sac_critic_grads(wsrl_agent_t *ag, const wsrl__cql_ctx *ctx, int64_t n, const float *obs,
-                                     const float *act, const float *reward, const float *next_obs, const float *mask,
-                                     wsrl__critic_stats *st) {
+wsrl_status_t wsrl__critic_td_grads(wsrl_agent_t *ag, int64_t n, const float *obs, const float *act,
+                                    double *loss_out, double *q_mean_out) {
   wsrl__agent_scratch *s = &ag->s;
   const int64_t E = ag->ensemble;
-  WSRL__TRY(wsrl__sac_td_target(ag, ctx, n, reward, next_obs, mask, &st->target_mean));
   wsrl__qensemble_zero_grad(ag->q);
   WSRL__TRY(wsrl__qensemble_forward(ag->q, WSRL__Q_ONLINE, n, obs, 1, act, s->q_tmp));
   const double scale = 1.0 / (double)(E * n);
@@ -90,10 +87,18 @@ wsrl_status_t wsrl__sac_critic_grads(wsrl_agent_t *ag, const wsrl__cql_ctx *ctx,
       qsum += s->q_tmp[i * n + b];
       s->dq[i * n + b] = (float)(2.0 * d * scale);
     }
-  st->critic_loss = loss * scale;
-  st->td_loss = st->critic_loss;
-  st->q_mean = qsum * scale;
+  *loss_out = loss * scale;
+  *q_mean_out = qsum * scale;
   return wsrl__qensemble_backward(ag->q, s->dq, NULL, 1);
+}
+
+wsrl_status_t wsrl__sac_critic_grads(wsrl_agent_t *ag, const wsrl__cql_ctx *ctx, int64_t n, const float *obs,
+                                     const float *act, const float *reward, const float *next_obs, const float *mask,
+                                     wsrl__critic_stats *st) {
+  WSRL__TRY(wsrl__sac_td_target(ag, ctx, n, reward, next_obs, mask, &st->target_mean));
+  WSRL__TRY(wsrl__critic_td_grads(ag, n, obs, act, &st->critic_loss, &st->q_mean));
+  st->td_loss = st->critic_loss;
+  return WSRL_OK;
 }
 
 wsrl_status_t wsrl__sac_actor_grads(wsrl_agent_t *ag, int64_t n, const float *obs, double *loss_out,
