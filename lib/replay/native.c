@@ -220,7 +220,7 @@ static wsrl_status_t scan_f32(wsrl_replay_t *r, const wsrl__secreader *rd, const
 }
 
 /* Pass 1 over the flags: checksum, valid bits, and agreement with the meta counters. */
-static wsrl_status_t scan_flags(wsrl_replay_t *r, const wsrl__secreader *rd, const wsrl__section *s, const meta *m,
+static wsrl_status_t scan_flags(const wsrl__secreader *rd, const wsrl__section *s, const meta *m,
                                 uint64_t meta_at) {
   uint8_t buf[4096];
   uint32_t crc = 0;
@@ -240,7 +240,6 @@ static wsrl_status_t scan_flags(wsrl_replay_t *r, const wsrl__secreader *rd, con
     }
     row += k;
   }
-  (void)r;
   if (crc != s->crc)
     return wsrl__io_corrupt(rd->path, s->offset, s->name, "checksum 0x%08x, the table says 0x%08x", crc, s->crc);
   if (ends != m->episodes)
@@ -305,7 +304,7 @@ wsrl_status_t wsrl__replay_read_sections(wsrl_replay_t *r, const wsrl__secreader
   /* Pass 1: checksums, flags, non-finite values. The buffer is not touched. */
   uint8_t *keep = NULL;
   int64_t bad = 0;
-  wsrl_status_t st = scan_flags(r, rd, sec[S_FLAGS], &m, meta_at);
+  wsrl_status_t st = scan_flags(rd, sec[S_FLAGS], &m, meta_at);
   for (int k = S_OBS; k < S_COUNT && st == WSRL_OK; k++)
     if (k != S_FLAGS)
       st = scan_f32(r, rd, sec[k], m.count, dims[k], &keep, &bad);
