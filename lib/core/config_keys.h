@@ -64,6 +64,8 @@
   X(FLOAT,    "replay.reward_scale",        replay_reward_scale,    "1.0",    -1e9, 1e9, "", "Reward transform on insert: r * scale + bias (10 for sparse goal tasks).") \
   X(FLOAT,    "replay.reward_bias",         replay_reward_bias,     "0.0",    -1e9, 1e9, "", "Reward transform on insert: r * scale + bias (-5 for sparse goal tasks).") \
   X(FLOAT,    "replay.clip_action",         replay_clip_action,     "0.99999", 0, 1e9, "", "Clip stored actions (in [-1,1] units) to +-c; 0 disables.") \
+  X(BOOL,     "replay.mc_sparse",           replay_mc_sparse,       "0",      0, 1, "", "Cal-QL sparse rule: an episode whose every raw reward equals replay.mc_sparse_reward gets MC return r/(1-gamma) at every step.") \
+  X(FLOAT,    "replay.mc_sparse_reward",    replay_mc_sparse_reward, "0.0",   -1e9, 1e9, "", "The raw failure reward of the sparse rule (0 for antmaze-style tasks).") \
   X(ENUM,     "env.nonfinite",              env_nonfinite,          "error",  0, 0, "error|skip_reset", "Non-finite observation or reward from the environment: error stops; skip_reset drops the step and resets.") \
   X(INT,      "eval.episodes",              eval_episodes,          "10",     1, 1e6, "", "Deterministic episodes per evaluation.") \
   X(INT,      "eval.interval",              eval_interval,          "5000",   0, 1e12, "", "Environment steps between evaluations during fine-tuning (0 = only at the start and end).") \

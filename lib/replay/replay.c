@@ -443,6 +443,8 @@ void wsrl__replay_options_from_config(wsrl_replay_options_t *options, const wsrl
   options->reward_bias = v->replay_reward_bias;
   options->action_clip = v->replay_clip_action;
   options->discount = v->sac_discount;
+  options->mc_sparse = v->replay_mc_sparse;
+  options->mc_sparse_reward = v->replay_mc_sparse_reward;
 }
 
 /* ---- for the training loops ---- */

@@ -13,7 +13,7 @@ if [ -n "$bad" ]; then echo "non-wsrl_ symbols exported:"; echo "$bad"; exit 1; 
 # Declarations: strip comments and directives (the preprocessor, without
 # expanding macros), join statements, then take the identifier before the
 # first '(' of every statement that starts with WSRL_API.
-for h in "$incdir"/*.h; do
+for h in "$incdir"/*.h "$incdir"/*.h.in; do
   ${CC:-cc} -fpreprocessed -dD -E -P -x c "$h" 2>/dev/null | grep -v '^[[:space:]]*#' || true
 done | tr '\n' ' ' | sed 's/;/;\n/g' | sed -nE 's/.*WSRL_API[[:space:]]+//p' \
   | sed -E 's/\(.*//; s/.*[ *]([a-z_0-9]+)[[:space:]]*$/\1/' | sort -u >"$tmp/declared"
