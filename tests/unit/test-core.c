@@ -2,6 +2,7 @@
 #include <check.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -112,6 +113,66 @@ START_TEST(allocator_hooks_are_used_and_guarded) {
 }
 END_TEST
 
+typedef struct {
+  int calls;
+  int32_t level;
+  char last[256];
+} log_sink;
+
+static void sink_log(void *user, int32_t level, const char *message) {
+  log_sink *k = user;
+  k->calls++;
+  k->level = level;
+  snprintf(k->last, sizeof k->last, "%s", message);
+}
+
+START_TEST(log_handler_receives_and_filters) {
+  log_sink k = {0, -1, ""};
+  wsrl_log_fn prev = (wsrl_log_fn)1;
+  void *prev_user = (void *)1;
+  wsrl_set_log_handler(sink_log, &k, WSRL_LOG_DEBUG, &prev, &prev_user);
+  ck_assert(prev == NULL && prev_user == NULL); /* silent by default */
+  wsrl__log(WSRL_LOG_WARN, "disk %d%% full", 95);
+  ck_assert_int_eq(k.calls, 1);
+  ck_assert_int_eq(k.level, WSRL_LOG_WARN);
+  ck_assert_str_eq(k.last, "disk 95% full");
+  /* Errors are logged at debug level with their status name. */
+  wsrl_config_set(NULL, "k", "v");
+  ck_assert_int_eq(k.calls, 2);
+  ck_assert_ptr_nonnull(strstr(k.last, "invalid argument"));
+  /* Lines above max_level are dropped. */
+  wsrl_set_log_handler(sink_log, &k, WSRL_LOG_ERROR, NULL, NULL);
+  wsrl__log(WSRL_LOG_INFO, "dropped");
+  ck_assert_int_eq(k.calls, 2);
+  wsrl_set_log_handler(NULL, NULL, WSRL_LOG_INFO, &prev, &prev_user);
+  ck_assert(prev == sink_log && prev_user == &k);
+  wsrl__log(WSRL_LOG_ERROR, "nobody listens");
+  ck_assert_int_eq(k.calls, 2);
+}
+END_TEST
+
+START_TEST(config_allocator_override_is_validated) {
+  wsrl_config_t *cfg;
+  ck_assert_int_eq(wsrl_config_create(&cfg), WSRL_OK);
+  wsrl_allocator_t a = WSRL_ALLOCATOR_INIT;
+  ck_assert_int_eq(wsrl_config_set_allocator(cfg, &a), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_ptr_null(wsrl__config_allocator(cfg));
+  counts c = {0, 0};
+  a.alloc = count_alloc;
+  a.realloc = count_realloc;
+  a.free = count_free;
+  a.user = &c;
+  ck_assert_int_eq(wsrl_config_set_allocator(cfg, &a), WSRL_OK);
+  ck_assert_ptr_eq(wsrl__config_allocator(cfg)->user, &c);
+  a.struct_size = 3;
+  ck_assert_int_eq(wsrl_config_set_allocator(cfg, &a), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wsrl_config_set_allocator(NULL, &a), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wsrl_config_set_allocator(cfg, NULL), WSRL_OK);
+  ck_assert_ptr_null(wsrl__config_allocator(cfg));
+  wsrl_config_destroy(cfg);
+}
+END_TEST
+
 START_TEST(aligned_alloc_is_aligned_and_zeroed) {
   wsrl__alloc a;
   wsrl__alloc_resolve(&a, NULL);
@@ -203,6 +264,8 @@ Suite *wsrl_test_suite_core(void) {
   tcase_add_test(t, last_error_is_set_and_cleared);
   tcase_add_test(t, last_error_is_per_thread);
   tcase_add_test(t, allocator_hooks_are_used_and_guarded);
+  tcase_add_test(t, log_handler_receives_and_filters);
+  tcase_add_test(t, config_allocator_override_is_validated);
   tcase_add_test(t, aligned_alloc_is_aligned_and_zeroed);
   tcase_add_test(t, rng_is_deterministic_and_streams_differ);
   tcase_add_test(t, rng_known_answer);
