@@ -63,19 +63,20 @@ typedef enum wsrl_agent_phase {
  * size for ABI growth: fill it with WSRL_BATCH_INIT or wsrl_batch_init().
  */
 typedef struct wsrl_batch {
-  uint32_t struct_size;     /**< sizeof(wsrl_batch_t) as the host compiled it */
-  int32_t action_scaled;    /**< 0: actions in [-1, 1]; 1: in the env's [low, high] (converted and clipped) */
-  int64_t size;             /**< rows; must equal wsrl_agent_batch_rows() */
-  const float *obs;         /**< [size, obs_dim] */
-  const float *action;      /**< [size, act_dim] */
-  const float *reward;      /**< [size], already transformed (scale/bias) */
-  const float *next_obs;    /**< [size, obs_dim] */
-  const float *mask;        /**< [size] 1 - terminated (as wsrl_replay_sample() writes); NULL: use terminated */
-  const int32_t *terminated;/**< [size] non-zero for a terminal state; used only when mask is NULL */
-  const float *mc_return;   /**< [size] Monte-Carlo return-to-go; required while the loss is Cal-QL, else ignored */
+  uint32_t struct_size;      /**< sizeof(wsrl_batch_t) as the host compiled it */
+  int32_t action_scaled;     /**< 0: actions in [-1, 1]; 1: in the env's [low, high] (converted and clipped) */
+  int64_t size;              /**< rows; must equal wsrl_agent_batch_rows() */
+  const float *obs;          /**< [size, obs_dim] */
+  const float *action;       /**< [size, act_dim] */
+  const float *reward;       /**< [size], already transformed (scale/bias) */
+  const float *next_obs;     /**< [size, obs_dim] */
+  const float *mask;         /**< [size] 1 - terminated (as wsrl_replay_sample() writes); NULL: use terminated */
+  const int32_t *terminated; /**< [size] non-zero for a terminal state; used only when mask is NULL */
+  const float *mc_return;    /**< [size] Monte-Carlo return-to-go; required while the loss is Cal-QL, else ignored */
 } wsrl_batch_t;
 
-#define WSRL_BATCH_INIT {(uint32_t)sizeof(wsrl_batch_t), 0, 0, 0, 0, 0, 0, 0, 0, 0}
+#define WSRL_BATCH_INIT                                                                                                \
+  { (uint32_t)sizeof(wsrl_batch_t), 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 
 /**
  * @brief Counters of an agent. The caller sets struct_size
@@ -84,17 +85,18 @@ typedef struct wsrl_batch {
  */
 typedef struct wsrl_agent_counters {
   uint32_t struct_size;
-  int32_t phase;             /**< a wsrl_agent_phase_t */
-  int64_t updates;           /**< successful wsrl_agent_update() calls, both phases */
-  int64_t offline_updates;   /**< ... of which before the switch to online */
-  int64_t online_updates;    /**< ... of which after it */
-  int64_t critic_steps;      /**< critic gradient steps (utd per update) */
-  int64_t actor_steps;       /**< actor gradient steps (one per update) */
-  int64_t nonfinite_skips;   /**< optimizer steps skipped for a NaN/inf gradient (parameters kept) */
-  int64_t act_calls;         /**< wsrl_agent_act() calls that sampled (stochastic) */
+  int32_t phase;           /**< a wsrl_agent_phase_t */
+  int64_t updates;         /**< successful wsrl_agent_update() calls, both phases */
+  int64_t offline_updates; /**< ... of which before the switch to online */
+  int64_t online_updates;  /**< ... of which after it */
+  int64_t critic_steps;    /**< critic gradient steps (utd per update) */
+  int64_t actor_steps;     /**< actor gradient steps (one per update) */
+  int64_t nonfinite_skips; /**< optimizer steps skipped for a NaN/inf gradient (parameters kept) */
+  int64_t act_calls;       /**< wsrl_agent_act() calls that sampled (stochastic) */
 } wsrl_agent_counters_t;
 
-#define WSRL_AGENT_COUNTERS_INIT {(uint32_t)sizeof(wsrl_agent_counters_t), 0, 0, 0, 0, 0, 0, 0, 0}
+#define WSRL_AGENT_COUNTERS_INIT                                                                                       \
+  { (uint32_t)sizeof(wsrl_agent_counters_t), 0, 0, 0, 0, 0, 0, 0, 0 }
 
 /**
  * @brief Initialise @p batch like WSRL_BATCH_INIT (for FFI).

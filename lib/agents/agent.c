@@ -80,13 +80,16 @@ static wsrl_status_t alloc_scratch(wsrl_agent_t *ag, int64_t R, int64_t Rq) {
     void **p;
     int64_t bytes;
   } parts[] = {
-      {(void **)&ag->s.eps, R * A * 4},      {(void **)&ag->s.act_n, R * A * 4},   {(void **)&ag->s.act1, R * A * 4},
-      {(void **)&ag->s.logp_n, R * 4},       {(void **)&ag->s.logp1, R * 4},       {(void **)&ag->s.q_tmp, E * R * 4},
-      {(void **)&ag->s.dq, E * R * 4},       {(void **)&ag->s.y, R * 4},           {(void **)&ag->s.vmin, R * 4},
-      {(void **)&ag->s.argmin, R * 4},       {(void **)&ag->s.dact, R * A * 4},    {(void **)&ag->s.dlogp, R * 4},
-      {(void **)&ag->s.col, R * 4},          {(void **)&ag->s.col2, R * 4},        {(void **)&ag->s.mask_conv, M * 4},
-      {(void **)&ag->s.act_conv, M * A * 4}, {(void **)&ag->s.act_obs, C * O * 4}, {(void **)&ag->s.act_out, C * A * 4},
-      {(void **)&ag->s.act_eps, C * A * 4},  {(void **)&ag->s.work, (Rq + 2 * (3 * (int64_t)ag->n_actions + 1) + 8) * 8},
+      {(void **)&ag->s.eps, R * A * 4},     {(void **)&ag->s.act_n, R * A * 4},
+      {(void **)&ag->s.act1, R * A * 4},    {(void **)&ag->s.logp_n, R * 4},
+      {(void **)&ag->s.logp1, R * 4},       {(void **)&ag->s.q_tmp, E * R * 4},
+      {(void **)&ag->s.dq, E * R * 4},      {(void **)&ag->s.y, R * 4},
+      {(void **)&ag->s.vmin, R * 4},        {(void **)&ag->s.argmin, R * 4},
+      {(void **)&ag->s.dact, R * A * 4},    {(void **)&ag->s.dlogp, R * 4},
+      {(void **)&ag->s.col, R * 4},         {(void **)&ag->s.col2, R * 4},
+      {(void **)&ag->s.mask_conv, M * 4},   {(void **)&ag->s.act_conv, M * A * 4},
+      {(void **)&ag->s.act_obs, C * O * 4}, {(void **)&ag->s.act_out, C * A * 4},
+      {(void **)&ag->s.act_eps, C * A * 4}, {(void **)&ag->s.work, (Rq + 2 * (3 * (int64_t)ag->n_actions + 1) + 8) * 8},
   };
   int64_t total = 0;
   for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
@@ -384,8 +387,7 @@ wsrl_status_t wsrl_agent_act(wsrl_agent_t *agent, int64_t count, const float *ob
   return WSRL_OK;
 }
 
-wsrl_status_t wsrl_agent_unit_actions(const wsrl_agent_t *agent, int64_t count, const float *scaled,
-                                      float *unit_out) {
+wsrl_status_t wsrl_agent_unit_actions(const wsrl_agent_t *agent, int64_t count, const float *scaled, float *unit_out) {
   WSRL__CHECK_NULL(agent);
   WSRL__CHECK_NULL(scaled);
   WSRL__CHECK_NULL(unit_out);
@@ -452,10 +454,10 @@ wsrl_status_t wsrl_agent_update(wsrl_agent_t *agent, const wsrl_batch_t *batch) 
                        "wsrl_agent_update: batch->size is %lld but this phase needs %lld rows (utd %d x "
                        "sac.batch_size %lld; see wsrl_agent_batch_rows())",
                        (long long)b.size, (long long)rows, (int)agent->utd, (long long)agent->batch);
-  const char *missing = b.obs == NULL        ? "obs"
-                        : b.action == NULL   ? "action"
-                        : b.reward == NULL   ? "reward"
-                        : b.next_obs == NULL ? "next_obs"
+  const char *missing = b.obs == NULL                              ? "obs"
+                        : b.action == NULL                         ? "action"
+                        : b.reward == NULL                         ? "reward"
+                        : b.next_obs == NULL                       ? "next_obs"
                         : (b.mask == NULL && b.terminated == NULL) ? "mask (or terminated)"
                                                                    : NULL;
   if (missing != NULL)
@@ -482,8 +484,7 @@ wsrl_status_t wsrl_agent_update(wsrl_agent_t *agent, const wsrl_batch_t *batch) 
   }
   if (b.action_scaled) {
     for (int64_t r = 0; r < rows; r++)
-      wsrl__env_unscale_action(agent->act_low, agent->act_high, (size_t)A, b.action + r * A,
-                               agent->s.act_conv + r * A);
+      wsrl__env_unscale_action(agent->act_low, agent->act_high, (size_t)A, b.action + r * A, agent->s.act_conv + r * A);
     ib.action = agent->s.act_conv;
   }
   return wsrl__agent_update(agent, &ib);
@@ -510,8 +511,8 @@ wsrl_status_t wsrl__agent_switch_online(wsrl_agent_t *ag) {
       wsrl__mlp_adam_reset(ag->value);
   }
   wsrl__agent_apply_phase(ag, WSRL_AGENT_ONLINE);
-  wsrl__log(WSRL_LOG_INFO, "agent: switched to online fine-tuning with the %s learner (utd %d)",
-            ag->online.iface->name, (int)ag->utd);
+  wsrl__log(WSRL_LOG_INFO, "agent: switched to online fine-tuning with the %s learner (utd %d)", ag->online.iface->name,
+            (int)ag->utd);
   return WSRL_OK;
 }
 
@@ -540,15 +541,9 @@ wsrl_status_t wsrl_agent_counters(const wsrl_agent_t *agent, wsrl_agent_counters
   wsrl_agent_counters_t probe;
   WSRL__TRY(wsrl__struct_copy_in(&probe, sizeof probe, counters_out, size, "counters", "WSRL_AGENT_COUNTERS_INIT"));
   const wsrl__agent_counters *c = &agent->counters;
-  wsrl_agent_counters_t full = {size,
-                                agent->phase,
-                                c->updates,
-                                c->offline_updates,
-                                c->online_updates,
-                                c->critic_steps,
-                                c->actor_steps,
-                                c->nonfinite_skips,
-                                c->act_calls};
+  wsrl_agent_counters_t full = {
+      size,           agent->phase,       c->updates,  c->offline_updates, c->online_updates, c->critic_steps,
+      c->actor_steps, c->nonfinite_skips, c->act_calls};
   memcpy(counters_out, &full, size);
   return WSRL_OK;
 }
@@ -570,8 +565,7 @@ wsrl_status_t wsrl_agent_metric_count(const wsrl_agent_t *agent, int32_t *count_
   return WSRL_OK;
 }
 
-wsrl_status_t wsrl_agent_metric(const wsrl_agent_t *agent, int32_t index, const char **name_out,
-                                double *value_out) {
+wsrl_status_t wsrl_agent_metric(const wsrl_agent_t *agent, int32_t index, const char **name_out, double *value_out) {
   WSRL__CHECK_NULL(agent);
   if (index < 0 || index >= agent->metric_count)
     return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "wsrl_agent_metric: index %d is out of range [0, %d)", (int)index,
@@ -660,9 +654,7 @@ wsrl_status_t wsrl__agent_actor_step(wsrl_agent_t *ag, float *norm_out) {
   return count_skip(ag, wsrl__policy_adam_step(ag->pi, norm_out));
 }
 
-wsrl_status_t wsrl__agent_value_step(wsrl_agent_t *ag) {
-  return count_skip(ag, wsrl__mlp_adam_step(ag->value, NULL));
-}
+wsrl_status_t wsrl__agent_value_step(wsrl_agent_t *ag) { return count_skip(ag, wsrl__mlp_adam_step(ag->value, NULL)); }
 
 void wsrl__agent_scalar_step(wsrl_agent_t *ag, wsrl__scalar *s, double grad) {
   if (!isfinite(grad)) {

@@ -162,33 +162,33 @@ extern const wsrl__agent_ops wsrl__iql_ops;
 /* Preallocated scratch of the losses, sized at create (agent.c). R is the
  * largest row count of any pass, Rq the CQL rows B * (3N + 1). */
 typedef struct wsrl__agent_scratch {
-  void *block;       /* the one allocation everything below lives in */
-  float *eps;        /* normal noise [R, A] */
-  float *act_n;      /* sampled actions [R, A] */
-  float *act1;       /* actor-step / temporary actions [R, A] */
-  float *logp_n;     /* log pi of sampled actions [R] */
-  float *logp1;      /* [R] */
-  float *q_tmp;      /* critic outputs [E, R] */
-  float *dq;         /* dLoss/dQ [E, R] */
-  float *y;          /* TD targets [R] */
-  float *vmin;       /* per-row minima [R] */
-  int32_t *argmin;   /* [R] */
-  float *dact;       /* dLoss/da [R, A] */
-  float *dlogp;      /* dLoss/dlogp [R] */
-  float *col;        /* per-row work [R] */
-  float *col2;       /* per-row work [R] */
-  float *mask_conv;  /* [U * B] public update: mask from terminated */
-  float *act_conv;   /* [U * B, A] public update: unit actions from scaled */
-  float *act_obs;    /* [ACT_CHUNK, O] padded act chunk */
-  float *act_out;    /* [ACT_CHUNK, A] */
-  float *act_eps;    /* [ACT_CHUNK, A] */
-  double *work;      /* [Rq + 2 (3N + 1) + 8] logsumexp work */
+  void *block;      /* the one allocation everything below lives in */
+  float *eps;       /* normal noise [R, A] */
+  float *act_n;     /* sampled actions [R, A] */
+  float *act1;      /* actor-step / temporary actions [R, A] */
+  float *logp_n;    /* log pi of sampled actions [R] */
+  float *logp1;     /* [R] */
+  float *q_tmp;     /* critic outputs [E, R] */
+  float *dq;        /* dLoss/dQ [E, R] */
+  float *y;         /* TD targets [R] */
+  float *vmin;      /* per-row minima [R] */
+  int32_t *argmin;  /* [R] */
+  float *dact;      /* dLoss/da [R, A] */
+  float *dlogp;     /* dLoss/dlogp [R] */
+  float *col;       /* per-row work [R] */
+  float *col2;      /* per-row work [R] */
+  float *mask_conv; /* [U * B] public update: mask from terminated */
+  float *act_conv;  /* [U * B, A] public update: unit actions from scaled */
+  float *act_obs;   /* [ACT_CHUNK, O] padded act chunk */
+  float *act_out;   /* [ACT_CHUNK, A] */
+  float *act_eps;   /* [ACT_CHUNK, A] */
+  double *work;     /* [Rq + 2 (3N + 1) + 8] logsumexp work */
 } wsrl__agent_scratch;
 
 struct wsrl_agent {
   wsrl__alloc alloc;
-  wsrl__config_values cfg;  /* copied at create */
-  wsrl_config_t *config;    /* a clone, written into checkpoints */
+  wsrl__config_values cfg; /* copied at create */
+  wsrl_config_t *config;   /* a clone, written into checkpoints */
   int32_t obs_dim, act_dim;
   float *act_low, *act_high; /* [A] each */
 
@@ -198,7 +198,7 @@ struct wsrl_agent {
   wsrl__scalar temperature; /* SAC alpha = softplus(p) */
   wsrl__scalar lagrange;    /* CQL multiplier (cql.autotune_alpha) */
   int32_t has_lagrange;
-  wsrl__mlp *value;         /* IQL V(s); NULL for the other algorithms */
+  wsrl__mlp *value; /* IQL V(s); NULL for the other algorithms */
 
   wsrl__rng rng[WSRL__AGENT_RNG_COUNT];
 
@@ -206,14 +206,14 @@ struct wsrl_agent {
   wsrl__agent_learner offline; /* learner of agent.algorithm */
   wsrl__agent_learner online;  /* learner after the switch */
   wsrl__cql_ctx ctx_offline, ctx_online;
-  int32_t utd;                 /* critic steps of the current phase */
+  int32_t utd; /* critic steps of the current phase */
 
   /* sizes fixed at create */
-  int64_t batch;       /* B: critic minibatch rows */
-  int64_t rows_max;    /* U * B (>= B) */
-  int32_t n_actions;   /* N of the CQL / max-backup samples */
-  int32_t ensemble;    /* E */
-  int32_t subsample;   /* k */
+  int64_t batch;     /* B: critic minibatch rows */
+  int64_t rows_max;  /* U * B (>= B) */
+  int32_t n_actions; /* N of the CQL / max-backup samples */
+  int32_t ensemble;  /* E */
+  int32_t subsample; /* k */
   float target_entropy;
 
   wsrl__agent_counters counters;
@@ -293,8 +293,8 @@ wsrl_status_t wsrl__sac_td_target(wsrl_agent_t *ag, const wsrl__cql_ctx *ctx, in
 
 /* TD gradients of every online critic toward ag->s.y on n rows (zeroed
  * first): loss = mean_{i,b} (Q_i(s, a) - y_b)^2 (sac.c; SAC and IQL). */
-wsrl_status_t wsrl__critic_td_grads(wsrl_agent_t *ag, int64_t n, const float *obs, const float *act,
-                                    double *loss_out, double *q_mean_out);
+wsrl_status_t wsrl__critic_td_grads(wsrl_agent_t *ag, int64_t n, const float *obs, const float *act, double *loss_out,
+                                    double *q_mean_out);
 
 /* SAC critic gradients on n rows (zeroed first): TD loss
  * mean_{i,b} (Q_i(s, a) - y)^2 over every member. */
@@ -329,8 +329,8 @@ wsrl_status_t wsrl__iql_critic_grads(wsrl_agent_t *ag, int64_t n, const float *o
                                      const float *reward, const float *next_obs, const float *mask,
                                      wsrl__iql_stats *st);
 /* AWR actor gradients on n rows. */
-wsrl_status_t wsrl__iql_actor_grads(wsrl_agent_t *ag, int64_t n, const float *obs, const float *act,
-                                    double *loss_out, double *adv_out, double *weight_out);
+wsrl_status_t wsrl__iql_actor_grads(wsrl_agent_t *ag, int64_t n, const float *obs, const float *act, double *loss_out,
+                                    double *adv_out, double *weight_out);
 
 /* Set metric i of the current learner. */
 static inline void wsrl__agent_set_metric(wsrl_agent_t *ag, int32_t i, double v) {

@@ -126,8 +126,8 @@ wsrl_status_t wsrl__agent_write_sections(const wsrl_agent_t *agent, wsrl__secwri
   WSRL__CHECK_NULL(writer);
   WSRL__CHECK_NULL(prefix);
   if (strlen(prefix) > WSRL__AGENT_PREFIX_MAX)
-    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "agent checkpoint: section prefix '%s' is longer than %d",
-                       prefix, WSRL__AGENT_PREFIX_MAX);
+    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "agent checkpoint: section prefix '%s' is longer than %d", prefix,
+                       WSRL__AGENT_PREFIX_MAX);
   wsrl_agent_t *ag = (wsrl_agent_t *)agent;
   uint8_t meta[META_SIZE];
   put_meta(meta, ag);
@@ -248,8 +248,8 @@ static wsrl_status_t read_config(const wsrl__secreader *r, const char *prefix, c
   section_name(full, prefix, "config");
   WSRL__TRY(wsrl__secreader_require(r, full, -1, &s));
   if (s->size > ((uint64_t)1 << 24))
-    return wsrl__error(WSRL_ERR_CORRUPT, "'%s': section '%s' is %llu bytes, more than a config can be", r->path,
-                       full, (unsigned long long)s->size);
+    return wsrl__error(WSRL_ERR_CORRUPT, "'%s': section '%s' is %llu bytes, more than a config can be", r->path, full,
+                       (unsigned long long)s->size);
   char *text = wsrl__malloc(alloc, (size_t)s->size + 1);
   if (text == NULL)
     return wsrl__error(WSRL_ERR_OUT_OF_MEMORY, "'%s': allocating the config text", r->path);
@@ -294,19 +294,19 @@ static wsrl_status_t check_compatible(const char *path, const wsrl_agent_t *ag, 
   const wsrl__config_values *f = wsrl__config_values_of(file_cfg), *a = &ag->cfg;
   static const char *const algos[] = {"sac", "cql", "calql", "iql"};
   static const char *const stds[] = {"exp", "uniform"};
-#define CK_INT(field, key)                                                                                       \
-  if (f->field != a->field)                                                                                      \
-    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT,                                                                 \
-                       "checkpoint '%s' is incompatible with this agent: " key " is %lld in the file but %lld here", \
+#define CK_INT(field, key)                                                                                             \
+  if (f->field != a->field)                                                                                            \
+    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT,                                                                      \
+                       "checkpoint '%s' is incompatible with this agent: " key " is %lld in the file but %lld here",   \
                        path, (long long)f->field, (long long)a->field);
-#define CK_LIST(field, key)                                                                                       \
-  if (!lists_equal(&f->field, &a->field)) {                                                                       \
-    char x[128], y[128];                                                                                          \
-    list_text(&f->field, x, sizeof x);                                                                            \
-    list_text(&a->field, y, sizeof y);                                                                            \
-    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT,                                                                 \
+#define CK_LIST(field, key)                                                                                            \
+  if (!lists_equal(&f->field, &a->field)) {                                                                            \
+    char x[128], y[128];                                                                                               \
+    list_text(&f->field, x, sizeof x);                                                                                 \
+    list_text(&a->field, y, sizeof y);                                                                                 \
+    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT,                                                                      \
                        "checkpoint '%s' is incompatible with this agent: " key " is %s in the file but %s here", path, \
-                       x, y);                                                                                     \
+                       x, y);                                                                                          \
   }
   if (f->agent_algorithm != a->agent_algorithm)
     return wsrl__error(WSRL_ERR_INVALID_ARGUMENT,
@@ -368,8 +368,8 @@ static wsrl_status_t stage_blobs(const wsrl_agent_t *ag, const wsrl__secreader *
     wsrl__f32_swap_le(stage->data[i], (size_t)count);
     for (int64_t k = 0; k < count; k++)
       if (!isfinite(stage->data[i][k]))
-        return wsrl__error(WSRL_ERR_NON_FINITE, "'%s': section '%s' element %lld is %g", r->path, full,
-                           (long long)k, (double)stage->data[i][k]);
+        return wsrl__error(WSRL_ERR_NON_FINITE, "'%s': section '%s' element %lld is %g", r->path, full, (long long)k,
+                           (double)stage->data[i][k]);
   }
   return WSRL_OK;
 }
@@ -382,8 +382,8 @@ wsrl_status_t wsrl__agent_stage_load(const wsrl_agent_t *agent, const wsrl__secr
   WSRL__CHECK_NULL(reader);
   WSRL__CHECK_NULL(prefix);
   if (strlen(prefix) > WSRL__AGENT_PREFIX_MAX)
-    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "agent checkpoint: section prefix '%s' is longer than %d",
-                       prefix, WSRL__AGENT_PREFIX_MAX);
+    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "agent checkpoint: section prefix '%s' is longer than %d", prefix,
+                       WSRL__AGENT_PREFIX_MAX);
   const char *path = reader->path;
   uint8_t meta[META_SIZE];
   WSRL__TRY(read_fixed(reader, prefix, "meta", meta, sizeof meta));

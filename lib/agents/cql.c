@@ -129,11 +129,11 @@ wsrl_status_t wsrl__cql_critic_grads(wsrl_agent_t *ag, const wsrl__cql_ctx *ctx,
   st->cql_diff = diff_sum / kn;
   st->cql_ood = ood_sum / kn;
   st->bound_rate = ctx->calql ? (double)bound_hits / (kn * (double)(3 * N)) : 0.0;
-  st->critic_loss = st->td_loss + alpha * (ag->has_lagrange ? st->cql_diff - ag->cfg.cql_target_action_gap : st->cql_diff);
+  st->critic_loss =
+      st->td_loss + alpha * (ag->has_lagrange ? st->cql_diff - ag->cfg.cql_target_action_gap : st->cql_diff);
   *alpha_out = alpha;
   return wsrl__qensemble_backward(ag->q, s->dq, NULL, 1);
 }
 
 const wsrl__agent_ops wsrl__cql_ops = {"cql", WSRL__M_CALQL_BOUND, wsrl__sacfam_metric_names, wsrl__sacfam_update};
-const wsrl__agent_ops wsrl__calql_ops = {"calql", WSRL__M_SACFAM_COUNT, wsrl__sacfam_metric_names,
-                                         wsrl__sacfam_update};
+const wsrl__agent_ops wsrl__calql_ops = {"calql", WSRL__M_SACFAM_COUNT, wsrl__sacfam_metric_names, wsrl__sacfam_update};

@@ -26,8 +26,8 @@ enum {
 };
 
 static const char *const iql_metric_names[M_COUNT] = {
-    "critic_loss", "q_mean", "target_q_mean", "actor_loss", "value_loss",
-    "v_mean",      "adv_mean", "weight_mean", "critic_grad_norm", "actor_grad_norm"};
+    "critic_loss", "q_mean",   "target_q_mean", "actor_loss",       "value_loss",
+    "v_mean",      "adv_mean", "weight_mean",   "critic_grad_norm", "actor_grad_norm"};
 
 /* min over every target critic of Q'(s, a) on n rows into out. */
 static wsrl_status_t target_min(wsrl_agent_t *ag, int64_t n, const float *obs, const float *act, float *out) {
@@ -38,7 +38,8 @@ static wsrl_status_t target_min(wsrl_agent_t *ag, int64_t n, const float *obs, c
 
 /* Value and critic gradients on n rows (zeroed first). */
 wsrl_status_t wsrl__iql_critic_grads(wsrl_agent_t *ag, int64_t n, const float *obs, const float *act,
-                                     const float *reward, const float *next_obs, const float *mask, wsrl__iql_stats *st) {
+                                     const float *reward, const float *next_obs, const float *mask,
+                                     wsrl__iql_stats *st) {
   wsrl__agent_scratch *s = &ag->s;
   const double gamma = ag->cfg.sac_discount, tau_e = ag->cfg.iql_expectile;
 
@@ -75,8 +76,8 @@ wsrl_status_t wsrl__iql_critic_grads(wsrl_agent_t *ag, int64_t n, const float *o
 }
 
 /* AWR actor gradients on n rows: loss = -mean(w log pi(a|s)). */
-wsrl_status_t wsrl__iql_actor_grads(wsrl_agent_t *ag, int64_t n, const float *obs, const float *act,
-                                    double *loss_out, double *adv_out, double *weight_out) {
+wsrl_status_t wsrl__iql_actor_grads(wsrl_agent_t *ag, int64_t n, const float *obs, const float *act, double *loss_out,
+                                    double *adv_out, double *weight_out) {
   wsrl__agent_scratch *s = &ag->s;
   const double beta = ag->cfg.iql_temperature, wmax = ag->cfg.iql_max_weight;
   WSRL__TRY(target_min(ag, n, obs, act, s->col2));

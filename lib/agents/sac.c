@@ -12,8 +12,8 @@
 #include "agent_internal.h"
 
 const char *const wsrl__sacfam_metric_names[WSRL__M_SACFAM_COUNT] = {
-    "critic_loss", "q_mean", "target_q_mean", "actor_loss", "entropy", "temperature", "critic_grad_norm",
-    "actor_grad_norm", "td_loss", "cql_diff", "cql_ood", "cql_alpha", "lagrange", "calql_bound_rate"};
+    "critic_loss",     "q_mean",  "target_q_mean", "actor_loss", "entropy",   "temperature", "critic_grad_norm",
+    "actor_grad_norm", "td_loss", "cql_diff",      "cql_ood",    "cql_alpha", "lagrange",    "calql_bound_rate"};
 
 /* The SAC learner reports the first 8 names, CQL the first 13, Cal-QL all
  * 14 (indices WSRL__M_* in agent_internal.h). */
@@ -72,8 +72,8 @@ wsrl_status_t wsrl__sac_td_target(wsrl_agent_t *ag, const wsrl__cql_ctx *ctx, in
   return WSRL_OK;
 }
 
-wsrl_status_t wsrl__critic_td_grads(wsrl_agent_t *ag, int64_t n, const float *obs, const float *act,
-                                    double *loss_out, double *q_mean_out) {
+wsrl_status_t wsrl__critic_td_grads(wsrl_agent_t *ag, int64_t n, const float *obs, const float *act, double *loss_out,
+                                    double *q_mean_out) {
   wsrl__agent_scratch *s = &ag->s;
   const int64_t E = ag->ensemble;
   wsrl__qensemble_zero_grad(ag->q);
@@ -187,8 +187,8 @@ wsrl_status_t wsrl__sacfam_update(wsrl_agent_t *ag, void *context, const wsrl__a
       wsrl__qensemble_polyak(ag->q, tau);
       ag->counters.critic_steps++;
       if (reference)
-        WSRL__TRY(wsrl__agent_step_untrained(ag, WSRL__NET_ACTOR | WSRL__NET_TEMP |
-                                                     (lagrange ? WSRL__NET_LAGRANGE : 0)));
+        WSRL__TRY(
+            wsrl__agent_step_untrained(ag, WSRL__NET_ACTOR | WSRL__NET_TEMP | (lagrange ? WSRL__NET_LAGRANGE : 0)));
     }
   }
 

@@ -33,8 +33,9 @@
 #define FD_STEP 1e-5
 #define FD_BOUND 1e-2
 
-#define ck_assert_msg_has(sub) ck_assert_msg(strstr(wsrl_last_error_message(), (sub)) != NULL, "message '%s' lacks '%s'", \
-                                             wsrl_last_error_message(), (sub))
+#define ck_assert_msg_has(sub)                                                                                         \
+  ck_assert_msg(strstr(wsrl_last_error_message(), (sub)) != NULL, "message '%s' lacks '%s'",                           \
+                wsrl_last_error_message(), (sub))
 
 static const float low[A] = {-2.0f, 0.0f}, high[A] = {2.0f, 1.0f};
 
@@ -607,8 +608,8 @@ static void check_cql(const char *algo, int32_t is, int32_t clip_uniform, double
   ck_assert(close_rel(st.cql_ood, u.ood, 1e-4));
   ck_assert(alpha_used == 2.5);
   if (u.calql) {
-    ck_assert_msg(u.hits > 0 && u.hits < u.k * B * (clip_uniform ? 3 : 2) * N, "the test should clip some values (%lld)",
-                  (long long)u.hits);
+    ck_assert_msg(u.hits > 0 && u.hits < u.k * B * (clip_uniform ? 3 : 2) * N,
+                  "the test should clip some values (%lld)", (long long)u.hits);
     ck_assert(close_rel(st.bound_rate, (double)u.hits / (u.k * B * 3 * N), 1e-9));
   }
   fd_obj o = {0, NULL, wsrl__qensemble_mlp(ag->q, WSRL__Q_ONLINE)};
@@ -742,8 +743,8 @@ START_TEST(iql_losses_and_gradients) {
     ck_assert_int_eq(wsrl__iql_critic_grads(ag, B, b.obs, b.act, b.rew, b.nobs, b.mask, &st), WSRL_OK);
     ck_assert_msg(close_rel(st.value_loss, ref_value_loss(&u), 1e-4), "value loss %.7g vs %.7g", st.value_loss,
                   u.value_loss);
-    ck_assert_msg(close_rel(st.critic_loss, ref_iql_critic_loss(&u), 1e-4), "critic loss %.7g vs %.7g",
-                  st.critic_loss, u.critic_loss);
+    ck_assert_msg(close_rel(st.critic_loss, ref_iql_critic_loss(&u), 1e-4), "critic loss %.7g vs %.7g", st.critic_loss,
+                  u.critic_loss);
     fd_obj ov = {0, NULL, ag->value};
     double err = fd_check(&ov, ref_value_loss, &u);
     ck_assert_msg(err < FD_BOUND, "value gradient error %g", err);
@@ -975,16 +976,22 @@ START_TEST(phase_switch) {
 END_TEST
 
 START_TEST(iql_switch_to_sac) {
-  wsrl_config_t *c = tiny_config("iql");
-  wsrl_agent_t *a = make_agent(c);
-  run_updates(a, 3, 1, 700); /* one IQL update, then two SAC ones */
-  ck_assert_int_eq(a->counters.offline_updates, 1);
-  ck_assert_int_eq(a->counters.online_updates, 2);
-  double v;
-  ck_assert_int_eq(wsrl_agent_metric_by_name(a, "temperature", &v), WSRL_OK);
-  ck_assert(isfinite(v));
-  wsrl_agent_destroy(a);
-  wsrl_config_destroy(c);
+  for (int gaussian = 0; gaussian < 2; gaussian++) {
+    wsrl_config_t *c = tiny_config("iql");
+    /* the tanh variant, and the faithful Gaussian kept as it is by SAC */
+    ck_assert_int_eq(wsrl_config_set(c, "actor.tanh_squash", gaussian ? "0" : "1"), WSRL_OK);
+    wsrl_agent_t *a = make_agent(c);
+    run_updates(a, 3, 1, 700); /* one IQL update, then two SAC ones */
+    ck_assert_int_eq(a->counters.offline_updates, 1);
+    ck_assert_int_eq(a->counters.online_updates, 2);
+    double v;
+    ck_assert_int_eq(wsrl_agent_metric_by_name(a, "temperature", &v), WSRL_OK);
+    ck_assert(isfinite(v));
+    ck_assert_int_eq(wsrl_agent_metric_by_name(a, "actor_loss", &v), WSRL_OK);
+    ck_assert(isfinite(v));
+    wsrl_agent_destroy(a);
+    wsrl_config_destroy(c);
+  }
 }
 END_TEST
 
@@ -1076,12 +1083,12 @@ static void tmp_path(char *buf, size_t cap, const char *tag) {
   snprintf(buf, cap, "/tmp/wsrl-test-agent-%d-%s.ckpt", (int)getpid(), tag);
 }
 
-START_TEST(checkpoint_resume_bitwise) {
-  /* Cal-QL with an autotuned multiplier, two offline updates, the switch,
-   * one online update, save; then (a) continue, (b) a fresh agent loads
-   * and continues: bitwise equal, stochastic acting included. */
-  wsrl_config_t *c = tiny_config("calql");
-  ck_assert_int_eq(wsrl_config_set(c, "cql.autotune_alpha", "1"), WSRL_OK);
+/* Two offline updates, the switch, one online update, save; then (a)
+ * continue, (b) a fresh agent loads and continues: bitwise equal,
+ * stochastic acting included. */
+static void check_resume(const char *algo, const char *key, const char *value) {
+  wsrl_config_t *c = tiny_config(algo);
+  ck_assert_int_eq(wsrl_config_set(c, key, value), WSRL_OK);
   char path[256];
   tmp_path(path, sizeof path, "resume");
   wsrl_agent_t *a = make_agent(c);
@@ -1118,9 +1125,9 @@ START_TEST(checkpoint_resume_bitwise) {
   ck_assert_int_eq(wsrl_agent_create_from_checkpoint(&d, path, NULL), WSRL_OK);
   wsrl_config_t *fc = NULL;
   ck_assert_int_eq(wsrl_agent_checkpoint_config(path, &fc), WSRL_OK);
-  char algo[16];
-  ck_assert_int_eq(wsrl_config_get(fc, "agent.algorithm", algo, sizeof algo, NULL), WSRL_OK);
-  ck_assert_str_eq(algo, "calql");
+  char stored[16];
+  ck_assert_int_eq(wsrl_config_get(fc, "agent.algorithm", stored, sizeof stored, NULL), WSRL_OK);
+  ck_assert_str_eq(stored, algo);
   int64_t seed;
   ck_assert_int_eq(wsrl_config_get_int(fc, "agent.seed", &seed), WSRL_OK);
   ck_assert_int_eq(seed, 7);
@@ -1132,6 +1139,12 @@ START_TEST(checkpoint_resume_bitwise) {
   wsrl_agent_destroy(a);
   wsrl_agent_destroy(b);
   wsrl_config_destroy(c);
+}
+
+START_TEST(checkpoint_resume_bitwise) {
+  check_resume("calql", "cql.autotune_alpha", "1");             /* with the Lagrange multiplier */
+  check_resume("iql", "actor.std_parameterization", "uniform"); /* value net, log-std vector */
+  check_resume("sac", "optim.step_untrained", "skip");
 }
 END_TEST
 
