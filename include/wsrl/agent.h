@@ -237,6 +237,9 @@ WSRL_API wsrl_status_t wsrl_agent_metric_by_name(const wsrl_agent_t *agent, cons
 
 /**
  * @brief The agent's Q-ensemble, read-only (wsrl_qensemble_predict() etc.).
+ * Each new batch size given to a prediction builds (allocates) its oneDNN
+ * primitives, and the networks cache a few shapes: use one or two fixed
+ * batch sizes for monitoring, or a later update may rebuild its own.
  * @return a borrowed pointer valid until wsrl_agent_destroy(); NULL (with an
  *         error message) when @p agent is NULL.
  * Ownership: the agent's; never destroy it. Nullable: none.
