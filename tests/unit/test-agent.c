@@ -913,6 +913,34 @@ START_TEST(update_high_utd_schedule) {
 }
 END_TEST
 
+START_TEST(update_single_step_schedule) {
+  /* With U = 1 every loss reads the parameters from before the update: the
+   * critic's gradients are taken, then the actor's through the unchanged
+   * critic, then the temperature's, and only then does anything step. */
+  wsrl_config_t *c = tiny_config("sac");
+  ck_assert_int_eq(wsrl_config_set(c, "sac.utd", "1"), WSRL_OK);
+  wsrl_agent_t *a = make_agent(c), *h = make_agent(c);
+  tbatch b;
+  make_batch(&b, 410);
+  wsrl__agent_batch ib = ibatch(&b, B);
+  ck_assert_int_eq(wsrl__agent_update(a, &ib), WSRL_OK);
+  wsrl__cql_ctx ctx = {0, 0, 0, 0};
+  wsrl__critic_stats st;
+  double loss, ent, g;
+  ck_assert_int_eq(wsrl__sac_critic_grads(h, &ctx, B, b.obs, b.act, b.rew, b.nobs, b.mask, &st), WSRL_OK);
+  ck_assert_int_eq(wsrl__sac_actor_grads(h, B, b.obs, &loss, &ent), WSRL_OK);
+  ck_assert_int_eq(wsrl__sac_temperature_grad(h, B, b.nobs, 1, &g, &ent), WSRL_OK);
+  ck_assert_int_eq(wsrl__agent_critic_step(h, NULL), WSRL_OK);
+  wsrl__qensemble_polyak(h->q, 0.005f);
+  ck_assert_int_eq(wsrl__agent_actor_step(h, NULL), WSRL_OK);
+  wsrl__agent_scalar_step(h, &h->temperature, g);
+  same_params(a, h);
+  wsrl_agent_destroy(a);
+  wsrl_agent_destroy(h);
+  wsrl_config_destroy(c);
+}
+END_TEST
+
 /* ============================================================= phases */
 
 START_TEST(phase_switch) {
@@ -1575,6 +1603,7 @@ Suite *wsrl_test_suite_agent(void) {
   tcase_add_test(tc, update_changes_params_and_metrics_finite);
   tcase_add_test(tc, update_step_untrained);
   tcase_add_test(tc, update_high_utd_schedule);
+  tcase_add_test(tc, update_single_step_schedule);
   tcase_add_test(tc, phase_switch);
   tcase_add_test(tc, iql_switch_to_sac);
   tcase_add_test(tc, act_deterministic_and_units);
