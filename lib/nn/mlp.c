@@ -51,10 +51,11 @@ struct wsrl__mlp {
   /* workspace, sized for max_batch rows per member */
   float *xin;                                     /* [rows, in+1], ones column */
   float *act[WSRL__NN_MAX_HIDDEN];                /* [E*B, N+1], ones column */
-  float *y[WSRL__NN_MAX_HIDDEN];                  /* pre-activation, then xhat */
-  float *rstd[WSRL__NN_MAX_HIDDEN];
+  float *y[WSRL__NN_MAX_HIDDEN];                  /* pre-activation (matmul output) */
+  float *mean[WSRL__NN_MAX_HIDDEN], *rstd[WSRL__NN_MAX_HIDDEN]; /* LayerNorm row statistics */
   float *out;                                     /* [E, B, out] */
   float *dact, *dy;                               /* backward ping-pong */
+  float *partial;                                 /* parameter-gradient chunk sums */
   slot slots[WSRL__NN_SHAPE_SLOTS];
   uint64_t clock;
   slot *last;                                     /* slot of the latest forward */
@@ -108,11 +109,18 @@ static int64_t plan(wsrl__mlp *m, float *base) {
   for (int32_t l = 0; l < L; l++) {
     m->act[l] = take(base, &off, rows * (m->fan_out[l] + 1));
     m->y[l] = trainable ? take(base, &off, rows * m->fan_out[l]) : shared_y;
+    m->mean[l] = trainable && m->spec.layer_norm ? take(base, &off, rows) : NULL;
     m->rstd[l] = trainable && m->spec.layer_norm ? take(base, &off, rows) : NULL;
   }
   m->out = take(base, &off, rows * m->fan_out[m->nl - 1]);
   m->dact = trainable ? take(base, &off, rows * widest) : NULL;
   m->dy = trainable ? take(base, &off, rows * widest) : NULL;
+  int64_t part = 0;
+  for (int32_t l = 0; l < L && trainable; l++) {
+    int64_t f = (int64_t)wsrl__nn_ln_partial_floats(m->spec.ensemble, m->spec.max_batch, m->fan_out[l]);
+    part = f > part ? f : part;
+  }
+  m->partial = trainable ? take(base, &off, part) : NULL;
   return off;
 }
 
@@ -380,7 +388,12 @@ static void ln_args(const wsrl__mlp *m, const slot *s, int32_t l, wsrl__ln_args 
   a->ld_out = N + 1;
   a->gamma = m->spec.layer_norm ? m->params + m->ln_off[l] : NULL;
   a->beta = m->spec.layer_norm ? m->params + m->ln_off[l] + E * N : NULL;
+  a->mean = m->mean[l];
   a->rstd = m->rstd[l];
+  /* A one-unit output is fused into the last hidden layer's kernels. */
+  const int head = l == m->spec.n_hidden - 1 && m->fan_out[m->nl - 1] == 1;
+  a->head_w = head ? m->params + m->w_off[m->nl - 1] : NULL;
+  a->head_q = head ? m->out : NULL;
 }
 
 static wsrl_status_t forward(wsrl__mlp *m, slot *s, const float *x) {
@@ -397,9 +410,7 @@ static wsrl_status_t forward(wsrl__mlp *m, slot *s, const float *x) {
     ln_args(m, s, l, &a);
     wsrl__nn_ln_relu_fwd(&a);
   }
-  if (m->fan_out[L] == 1)
-    wsrl__nn_head1_fwd((int32_t)E, B, m->fan_in[L] + 1, m->act[L - 1], m->params + m->w_off[L], m->out);
-  else
+  if (m->fan_out[L] != 1) /* else computed by the last LayerNorm/ReLU kernel */
     WSRL__TRY(wsrl__nn_matmul_run(&s->fwd[L], m->ctx, m->act[L - 1], m->params + m->w_off[L], m->out));
   WSRL__DNNL(dnnl_stream_wait(m->ctx->stream));
   return WSRL_OK;
@@ -428,14 +439,12 @@ const float *wsrl__mlp_output(const wsrl__mlp *m) { return m->out; }
 int64_t wsrl__mlp_last_batch(const wsrl__mlp *m) { return m->last != NULL ? m->last->batch : 0; }
 
 static wsrl_status_t backward(wsrl__mlp *m, slot *s, const float *dy, float *dx_out, int32_t param_grads) {
-  const int64_t E = m->spec.ensemble, B = s->batch;
+  const int64_t E = m->spec.ensemble;
   const int32_t L = m->spec.n_hidden;
   float *gw = param_grads ? m->grads : NULL;
-  /* Output layer: dLoss/d act[L-1] into dact. */
-  if (m->fan_out[L] == 1) {
-    wsrl__nn_head1_bwd((int32_t)E, B, m->fan_in[L] + 1, m->act[L - 1], m->params + m->w_off[L], dy, m->dact,
-                       m->fan_in[L], gw != NULL ? gw + m->w_off[L] : NULL);
-  } else {
+  /* Output layer: a matmul into dact, or (one unit) fused below. */
+  const int head = m->fan_out[L] == 1;
+  if (!head) {
     if (gw != NULL)
       WSRL__TRY(wsrl__nn_matmul_run(&s->bww[L], m->ctx, m->act[L - 1], dy, gw + m->w_off[L]));
     WSRL__TRY(wsrl__nn_matmul_run(&s->bwd[L], m->ctx, dy, m->params + m->w_off[L], m->dact));
@@ -444,7 +453,10 @@ static wsrl_status_t backward(wsrl__mlp *m, slot *s, const float *dy, float *dx_
     wsrl__ln_args a;
     ln_args(m, s, l, &a);
     float *dg = gw != NULL && m->spec.layer_norm ? gw + m->ln_off[l] : NULL;
-    wsrl__nn_ln_relu_bwd(&a, m->dact, m->fan_out[l], m->dy, dg, dg != NULL ? dg + E * m->fan_out[l] : NULL);
+    const int fused = head && l == L - 1;
+    wsrl__nn_ln_relu_bwd(&a, fused ? NULL : m->dact, m->fan_out[l], fused ? dy : NULL, m->dy, dg,
+                         dg != NULL ? dg + E * m->fan_out[l] : NULL, fused && gw != NULL ? gw + m->w_off[L] : NULL,
+                         m->partial);
     if (gw != NULL)
       WSRL__TRY(wsrl__nn_matmul_run(&s->bww[l], m->ctx, l == 0 ? m->xin : m->act[l - 1], m->dy, gw + m->w_off[l]));
     if (l > 0)

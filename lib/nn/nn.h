@@ -211,6 +211,16 @@ int32_t wsrl__mlp_blob_count(const wsrl__mlp *m);
 wsrl_status_t wsrl__mlp_blob(wsrl__mlp *m, int32_t index, wsrl__nn_blob *blob_out);
 int64_t *wsrl__mlp_adam_t(wsrl__mlp *m);
 
+/* ---------------------------------------------------------------- bench */
+
+/* Measured rate of a batched matmul [E, M, K] x [E, K, N] (E = 1: 2-D) on
+ * this context's threads, run for about `seconds`: GFLOP/s counting
+ * 2*E*M*K*N per run. For bench/ (which must not include dnnl.h). */
+wsrl_status_t wsrl__nn_matmul_rate(wsrl__nn_ctx *ctx, int64_t E, int64_t M, int64_t K, int64_t N, double seconds,
+                                   double *gflops_out);
+/* oneDNN's implementation name of that matmul (static storage of oneDNN). */
+const char *wsrl__nn_backend_info(void);
+
 /* ------------------------------------------------------ small float kernels */
 
 /* Row-wise helpers used by the heads above nn (policy, ensemble). */

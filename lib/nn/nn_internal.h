@@ -53,38 +53,39 @@ wsrl_status_t wsrl__nn_matmul_run(const wsrl__nn_matmul *mm, wsrl__nn_ctx *ctx, 
                                   float *dst);
 void wsrl__nn_matmul_fini(wsrl__nn_matmul *mm);
 
-/* ---- fused element-wise kernels (kernels.c), OpenMP-parallel over rows ----
+/* ---- fused element-wise kernels (kernels.c), OpenMP-parallel ----
  * A layer's pre-activation y of member e, row b, lives at
- * y + e * y_es + b * y_bs (row of n contiguous floats). */
+ * y + e * y_es + b * y_bs (row of n contiguous floats); the activation of
+ * row r = e * B + b at out + r * ld_out. The one-unit output head of the
+ * critics and value nets is fused into the last hidden layer's kernels. */
 typedef struct wsrl__ln_args {
   int32_t ensemble;
   int64_t batch;
   int64_t n;              /* features */
-  float *y;               /* pre-activation, read (and, for LN, overwritten by xhat) */
+  const float *y;         /* pre-activation (kept for backward) */
   int64_t y_es, y_bs;
-  float *out;             /* activation, [E, B, ld_out] (ones column stays untouched) */
+  float *out;             /* activation [E, B, ld_out] (the ones column is never written) */
   int64_t ld_out;
-  const float *gamma;     /* [E, n] or NULL (no LayerNorm) */
+  const float *gamma;     /* [E, n], or NULL: no LayerNorm */
   const float *beta;      /* [E, n] */
-  float *rstd;            /* [E, B] 1/sqrt(var + eps) */
+  float *mean, *rstd;     /* [E * B] row statistics, or NULL (forward-only nets) */
+  const float *head_w;    /* [E, n + 1] one-unit head on this layer (bias last), or NULL */
+  float *head_q;          /* forward: [E, B] head output */
 } wsrl__ln_args;
 
-/* out = relu(LN(y)) (or relu(y)); y <- xhat in place when LN is on. */
+/* out = relu(LN(y)) (or relu(y)); with a head, head_q = out . w + bias. */
 void wsrl__nn_ln_relu_fwd(const wsrl__ln_args *a);
 
-/* Backward of the above. dout [E, B, ld_dout] is dLoss/dout. Writes
- * dLoss/dy into dy (same layout as y), and with param grads ADDS into
- * dgamma/dbeta [E, n]. y holds xhat (LN) or the pre-activation (no LN);
- * out is read for the ReLU mask. */
-void wsrl__nn_ln_relu_bwd(const wsrl__ln_args *a, const float *dout, int64_t ld_dout, float *dy, float *dgamma,
-                          float *dbeta);
+/* Floats of the partial-sum scratch wsrl__nn_ln_relu_bwd needs. */
+size_t wsrl__nn_ln_partial_floats(int32_t ensemble, int64_t max_batch, int64_t n);
 
-/* Output head with one unit per member: q[e, b] = dot(h[e, b, 0:k1], w[e, 0:k1])
- * where h has the ones column at k1 - 1 and w ends with the bias. */
-void wsrl__nn_head1_fwd(int32_t ensemble, int64_t batch, int64_t k1, const float *h, const float *w, float *q);
-/* dh[e, b, 0:k] = dq[e, b] * w[e, 0:k] (ld_dh); when dw: dw[e, 0:k1] += sum_b dq h. */
-void wsrl__nn_head1_bwd(int32_t ensemble, int64_t batch, int64_t k1, const float *h, const float *w,
-                        const float *dq, float *dh, int64_t ld_dh, float *dw);
+/* Backward of the above. dLoss/dout is dout [E*B, ld_dout], or with a head
+ * and dout NULL, head_dq[r] * head_w[e, :n]. Writes dLoss/dy into dy (same
+ * layout as y) and ADDS the parameter gradients into dgamma/dbeta [E, n]
+ * and dhead_w [E, n + 1] (each may be NULL). Deterministic for any thread
+ * count: parameter sums go through fixed row chunks (partial). */
+void wsrl__nn_ln_relu_bwd(const wsrl__ln_args *a, const float *dout, int64_t ld_dout, const float *head_dq,
+                          float *dy, float *dgamma, float *dbeta, float *dhead_w, float *partial);
 
 /* Orthogonal init (init.c): w[r * ld + c] for r < rows, c < cols, as flax's
  * orthogonal(gain) on a (rows = fan_in, cols = fan_out) kernel. */

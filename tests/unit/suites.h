@@ -12,7 +12,8 @@
   X(io)                     \
   X(replay)                 \
   X(agent)                  \
-  X(train)
+  X(train)                  \
+  X(nn)
 
 #define WSRL_TEST_DECLARE(name) Suite *wsrl_test_suite_##name(void);
 WSRL_TEST_SUITES(WSRL_TEST_DECLARE)

@@ -1,0 +1,290 @@
+/* bench-nn: throughput of the NN engine on the WSRL locomotion shape.
+ *
+ * For 1 and 2 threads (or the counts given as arguments) it prints
+ *   (a) fp32 GFLOP/s of a large oneDNN matmul (the practical peak) and of
+ *       the ensemble's own matmul [10, B, 257] x [10, 257, 256];
+ *   (b) SAC critic updates/s (actor sample at s', all 10 target critics,
+ *       subset-min target, online forward/backward, Adam, Polyak) at batch
+ *       256 and 1024, with achieved GFLOP/s;
+ *   (c) actor + temperature updates/s at batch 1024 (min over all critics);
+ *   (d) WSRL env-steps/s: 4 critic updates on 256-row minibatches + 1 actor
+ *       update on the 1024 rows (UTD 4, no environment), against the bound
+ *       FLOPs per env-step / measured ensemble-matmul rate;
+ *   (e) single-observation act() latency (forward + sample).
+ * It ends with one line per figure, `name value unit`, for scripts.
+ * Obs 17, act 6, 10 critics and an actor of 256x256 with LayerNorm.
+ * FLOPs count the matmuls (2 per multiply-add, bias row included). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ensemble/ensemble.h"
+#include "nn/nn.h"
+#include "policy/policy.h"
+
+enum { OBS = 17, ACT = 6, ENS = 10, HID = 256, B_CRITIC = 256, B_TOTAL = 1024, UTD = 4, SUBSET = 2 };
+
+static double now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+#define CHECK(call)                                                                              \
+  do {                                                                                           \
+    wsrl_status_t st_ = (call);                                                                  \
+    if (st_ != WSRL_OK) {                                                                        \
+      fprintf(stderr, "bench-nn: %s failed: %s (%s)\n", #call, wsrl_status_string(st_),         \
+              wsrl_last_error_message());                                                        \
+      exit(1);                                                                                   \
+    }                                                                                            \
+  } while (0)
+
+/* ---- FLOP model (matmuls only) ---- */
+
+/* Forward of an E-member MLP in -> HID -> HID -> out on B rows. */
+static double mlp_fwd(double E, double B, double in, double out) {
+  return 2.0 * E * B * ((in + 1) * HID + (HID + 1) * HID + (HID + 1) * out);
+}
+/* dX through the layers above the first (needed for any backward). */
+static double mlp_dx_hidden(double E, double B, double out) { return 2.0 * E * B * (HID * HID + HID * out); }
+static double mlp_dx_input(double E, double B, double in) { return 2.0 * E * B * in * HID; }
+
+static double critic_update_flops(double B) {
+  return mlp_fwd(1, B, OBS, 2 * ACT)                                   /* actor at s' */
+         + mlp_fwd(ENS, B, OBS + ACT, 1)                               /* targets */
+         + 2 * mlp_fwd(ENS, B, OBS + ACT, 1)                           /* online fwd + dW */
+         + mlp_dx_hidden(ENS, B, 1);
+}
+
+static double actor_update_flops(double B) {
+  return mlp_fwd(1, B, OBS, 2 * ACT) + mlp_fwd(ENS, B, OBS + ACT, 1) + mlp_dx_hidden(ENS, B, 1) +
+         mlp_dx_input(ENS, B, OBS + ACT) + mlp_fwd(1, B, OBS, 2 * ACT) + mlp_dx_hidden(1, B, 2 * ACT);
+}
+
+/* ---- a SAC learner written against the internal API ---- */
+
+typedef struct learner {
+  wsrl__nn_ctx *ctx;
+  wsrl_qensemble_t *q;
+  wsrl__policy *pi;
+  wsrl__scalar temp;
+  wsrl__rng rng;
+  float *s, *a, *r, *s2, *d;   /* B_TOTAL transitions */
+  float *eps, *a_pi, *logp;    /* B_TOTAL rows */
+  float *qbuf, *dq, *y, *qmin; /* [ENS, B_TOTAL] */
+  int32_t *arg;
+  float *dact, *dlogp;
+} learner;
+
+static float *fbuf(size_t n) {
+  float *p = calloc(n, sizeof(float));
+  if (p == NULL) {
+    fprintf(stderr, "bench-nn: out of memory\n");
+    exit(1);
+  }
+  return p;
+}
+
+static void learner_init(learner *L, int32_t threads) {
+  memset(L, 0, sizeof *L);
+  wsrl__alloc alloc;
+  wsrl__alloc_resolve(&alloc, NULL);
+  CHECK(wsrl__nn_ctx_create(&L->ctx, &alloc, threads));
+  wsrl__config_values v;
+  wsrl__config_defaults(&v);
+  wsrl__rng_seed(&L->rng, 42, 0);
+  wsrl__qensemble_spec qs;
+  wsrl__qensemble_spec_from_config(&qs, &v, OBS, ACT, B_TOTAL);
+  CHECK(wsrl__qensemble_create(&L->q, L->ctx, &qs, &L->rng));
+  wsrl__policy_spec ps;
+  wsrl__policy_spec_from_config(&ps, &v, OBS, ACT, B_TOTAL);
+  CHECK(wsrl__policy_create(&L->pi, L->ctx, &ps, &L->rng));
+  wsrl__adam_cfg tc;
+  wsrl__adam_cfg_from_config(&tc, &v, v.optim_temperature_lr);
+  CHECK(wsrl__scalar_init(&L->temp, WSRL__SCALAR_SOFTPLUS, 1.0, &tc));
+  /* Build every shape now: the timed loops never allocate. */
+  CHECK(wsrl__qensemble_prepare(L->q, B_CRITIC));
+  CHECK(wsrl__qensemble_prepare(L->q, B_TOTAL));
+  CHECK(wsrl__policy_prepare(L->pi, B_CRITIC));
+  CHECK(wsrl__policy_prepare(L->pi, B_TOTAL));
+  CHECK(wsrl__policy_prepare(L->pi, 1));
+  const size_t n = B_TOTAL;
+  L->s = fbuf(n * OBS), L->s2 = fbuf(n * OBS), L->a = fbuf(n * ACT), L->r = fbuf(n), L->d = fbuf(n);
+  L->eps = fbuf(n * ACT), L->a_pi = fbuf(n * ACT), L->logp = fbuf(n);
+  L->qbuf = fbuf(ENS * n), L->dq = fbuf(ENS * n), L->y = fbuf(n), L->qmin = fbuf(n);
+  L->arg = calloc(n, sizeof(int32_t));
+  L->dact = fbuf(n * ACT), L->dlogp = fbuf(n);
+  wsrl__rng_fill_normal(&L->rng, L->s, n * OBS);
+  wsrl__rng_fill_normal(&L->rng, L->s2, n * OBS);
+  wsrl__rng_fill_uniform(&L->rng, L->a, n * ACT, -1.0f, 1.0f);
+  wsrl__rng_fill_normal(&L->rng, L->r, n);
+}
+
+static void learner_free(learner *L) {
+  wsrl__qensemble_free(L->q);
+  wsrl__policy_destroy(L->pi);
+  wsrl__nn_ctx_destroy(L->ctx);
+  float *bufs[] = {L->s, L->s2, L->a, L->r, L->d, L->eps, L->a_pi, L->logp, L->qbuf, L->dq, L->y, L->qmin,
+                   L->dact, L->dlogp};
+  for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+    free(bufs[i]);
+  free(L->arg);
+}
+
+/* One SAC critic step on rows [off, off + B). */
+static void critic_update(learner *L, int64_t off, int64_t B) {
+  const float *s = L->s + off * OBS, *a = L->a + off * ACT, *s2 = L->s2 + off * OBS;
+  wsrl__rng_fill_normal(&L->rng, L->eps, (size_t)(B * ACT));
+  CHECK(wsrl__policy_forward(L->pi, B, s2));
+  CHECK(wsrl__policy_sample(L->pi, 1, L->eps, L->a_pi, L->logp));
+  CHECK(wsrl__qensemble_forward(L->q, WSRL__Q_TARGET, B, s2, 1, L->a_pi, L->qbuf));
+  int32_t members[SUBSET];
+  wsrl__qensemble_draw_subset(&L->rng, ENS, SUBSET, members);
+  wsrl__qensemble_min(L->qbuf, ENS, B, members, SUBSET, L->qmin, NULL);
+  for (int64_t i = 0; i < B; i++)
+    L->y[i] = L->r[off + i] + 0.99f * (1.0f - L->d[off + i]) * L->qmin[i];
+  CHECK(wsrl__qensemble_forward(L->q, WSRL__Q_ONLINE, B, s, 1, a, L->qbuf));
+  const float scale = 2.0f / (float)(ENS * B);
+  for (int64_t e = 0; e < ENS; e++)
+    for (int64_t i = 0; i < B; i++)
+      L->dq[e * B + i] = scale * (L->qbuf[e * B + i] - L->y[i]);
+  wsrl__qensemble_zero_grad(L->q);
+  CHECK(wsrl__qensemble_backward(L->q, L->dq, NULL, 1));
+  CHECK(wsrl__qensemble_adam_step(L->q, NULL));
+  wsrl__qensemble_polyak(L->q, 0.005f);
+}
+
+/* One actor + temperature step on the first B rows. */
+static void actor_update(learner *L, int64_t B) {
+  wsrl__rng_fill_normal(&L->rng, L->eps, (size_t)(B * ACT));
+  CHECK(wsrl__policy_forward(L->pi, B, L->s));
+  CHECK(wsrl__policy_sample(L->pi, 1, L->eps, L->a_pi, L->logp));
+  CHECK(wsrl__qensemble_forward(L->q, WSRL__Q_ONLINE, B, L->s, 1, L->a_pi, L->qbuf));
+  wsrl__qensemble_min(L->qbuf, ENS, B, NULL, 0, L->qmin, L->arg);
+  memset(L->dq, 0, sizeof(float) * (size_t)(ENS * B));
+  const float alpha = (float)wsrl__scalar_value(&L->temp);
+  double entropy = 0.0;
+  for (int64_t i = 0; i < B; i++) {
+    L->dq[(int64_t)L->arg[i] * B + i] = -1.0f / (float)B;
+    L->dlogp[i] = alpha / (float)B;
+    entropy -= L->logp[i];
+  }
+  CHECK(wsrl__qensemble_backward(L->q, L->dq, L->dact, 0));
+  wsrl__policy_zero_grad(L->pi);
+  CHECK(wsrl__policy_backward_sample(L->pi, L->dact, L->dlogp));
+  CHECK(wsrl__policy_adam_step(L->pi, NULL));
+  wsrl__scalar_step(&L->temp, entropy / (double)B - (-(double)ACT));
+}
+
+static void env_step(learner *L) {
+  for (int u = 0; u < UTD; u++)
+    critic_update(L, (int64_t)u * B_CRITIC, B_CRITIC);
+  actor_update(L, B_TOTAL);
+}
+
+/* Calls per second of fn over about `seconds` after one warm-up call. */
+typedef void (*work_fn)(learner *L, int64_t arg);
+static void w_critic(learner *L, int64_t b) { critic_update(L, 0, b); }
+static void w_actor(learner *L, int64_t b) { actor_update(L, b); }
+static void w_env(learner *L, int64_t b) { (void)b, env_step(L); }
+static void w_act(learner *L, int64_t b) {
+  (void)b;
+  CHECK(wsrl__policy_forward(L->pi, 1, L->s));
+  CHECK(wsrl__policy_sample(L->pi, 1, L->eps, L->a_pi, L->logp));
+}
+
+static double rate(learner *L, work_fn fn, int64_t arg, double seconds) {
+  fn(L, arg);
+  int64_t n = 0;
+  const double t0 = now();
+  double t;
+  do {
+    fn(L, arg);
+    n++;
+    t = now();
+  } while (t - t0 < seconds);
+  return (double)n / (t - t0);
+}
+
+typedef struct result {
+  int32_t threads;
+  double peak, ens_rate, critic256, critic1024, actor, env, act_us;
+} result;
+
+static result run(int32_t threads, double seconds) {
+  result R = {.threads = threads};
+  learner L;
+  learner_init(&L, threads);
+  CHECK(wsrl__nn_matmul_rate(L.ctx, 1, 2048, 2048, 2048, seconds, &R.peak));
+  CHECK(wsrl__nn_matmul_rate(L.ctx, ENS, B_CRITIC, HID + 1, HID, seconds, &R.ens_rate));
+  R.critic256 = rate(&L, w_critic, B_CRITIC, seconds);
+  R.critic1024 = rate(&L, w_critic, B_TOTAL, seconds);
+  R.actor = rate(&L, w_actor, B_TOTAL, seconds);
+  R.env = rate(&L, w_env, 0, 2 * seconds);
+  R.act_us = 1e6 / rate(&L, w_act, 1, seconds);
+  learner_free(&L);
+  return R;
+}
+
+int main(int argc, char **argv) {
+  int32_t counts[8] = {1, 2};
+  int n_counts = 2;
+  double seconds = 2.0;
+  const char *env_sec = getenv("WSRL_BENCH_SECONDS");
+  if (env_sec != NULL && atof(env_sec) > 0)
+    seconds = atof(env_sec);
+  if (argc > 1) {
+    n_counts = 0;
+    for (int i = 1; i < argc && n_counts < 8; i++)
+      counts[n_counts++] = atoi(argv[i]);
+  }
+  const double fc256 = critic_update_flops(B_CRITIC), fc1024 = critic_update_flops(B_TOTAL);
+  const double fa = actor_update_flops(B_TOTAL), fenv = UTD * fc256 + fa;
+  printf("bench-nn: %s; obs %d, act %d, %d critics + actor of %dx%d with LayerNorm\n", wsrl__nn_backend_info(), OBS,
+         ACT, ENS, HID, HID);
+  printf("FLOPs per update (matmuls): critic@256 %.3f G, critic@1024 %.3f G, actor+temp@1024 %.3f G, "
+         "env-step (%d x critic@256 + actor@1024) %.3f G\n",
+         fc256 * 1e-9, fc1024 * 1e-9, fa * 1e-9, UTD, fenv * 1e-9);
+  result res[8];
+  for (int i = 0; i < n_counts; i++) {
+    result R = res[i] = run(counts[i], seconds);
+    const double bound = R.ens_rate * 1e9 / fenv;
+    printf("\n== %d thread(s)\n", R.threads);
+    printf("(a) peak matmul 2048^3: %.1f GFLOP/s; ensemble matmul [10,256,257]x[10,257,256]: %.1f GFLOP/s\n",
+           R.peak, R.ens_rate);
+    printf("(b) critic updates: %.1f/s at batch 256 (%.1f GFLOP/s), %.1f/s at batch 1024 (%.1f GFLOP/s)\n",
+           R.critic256, R.critic256 * fc256 * 1e-9, R.critic1024, R.critic1024 * fc1024 * 1e-9);
+    printf("(c) actor+temperature updates: %.1f/s at batch 1024 (%.1f GFLOP/s)\n", R.actor, R.actor * fa * 1e-9);
+    printf("(d) WSRL env-steps: %.2f/s (%.1f GFLOP/s); bound %.2f/s -> %.0f%% of bound\n", R.env,
+           R.env * fenv * 1e-9, bound, 100.0 * R.env / bound);
+    printf("(e) act() latency, 1 observation: %.1f us\n", R.act_us);
+  }
+  if (n_counts >= 2 && res[0].threads == 1)
+    printf("\nscaling %d vs 1 thread(s): env-steps x%.2f\n", res[1].threads, res[1].env / res[0].env);
+  printf("\n");
+  printf("flops_critic_update_256 %.0f FLOP\n", fc256);
+  printf("flops_critic_update_1024 %.0f FLOP\n", fc1024);
+  printf("flops_actor_update_1024 %.0f FLOP\n", fa);
+  printf("flops_env_step %.0f FLOP\n", fenv);
+  for (int i = 0; i < n_counts; i++) {
+    const result *R = &res[i];
+    const int t = R->threads;
+    printf("peak_matmul_t%d %.1f GFLOP/s\n", t, R->peak);
+    printf("ensemble_matmul_t%d %.1f GFLOP/s\n", t, R->ens_rate);
+    printf("critic_updates_256_t%d %.2f 1/s\n", t, R->critic256);
+    printf("critic_gflops_256_t%d %.1f GFLOP/s\n", t, R->critic256 * fc256 * 1e-9);
+    printf("critic_updates_1024_t%d %.2f 1/s\n", t, R->critic1024);
+    printf("critic_gflops_1024_t%d %.1f GFLOP/s\n", t, R->critic1024 * fc1024 * 1e-9);
+    printf("actor_updates_1024_t%d %.2f 1/s\n", t, R->actor);
+    printf("env_steps_t%d %.2f 1/s\n", t, R->env);
+    printf("env_steps_bound_t%d %.2f 1/s\n", t, R->ens_rate * 1e9 / fenv);
+    printf("env_steps_of_bound_t%d %.1f %%\n", t, 100.0 * R->env / (R->ens_rate * 1e9 / fenv));
+    printf("act_latency_t%d %.1f us\n", t, R->act_us);
+  }
+  if (n_counts >= 2 && res[0].threads == 1)
+    printf("env_steps_scaling_t%d %.2f x\n", res[1].threads, res[1].env / res[0].env);
+  return 0;
+}

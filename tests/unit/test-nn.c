@@ -1,0 +1,900 @@
+/* NN engine: known answers with hand-set weights, agreement with the
+ * double reference, Adam and Polyak against their formulas, learned
+ * scalars, the tanh-Gaussian policy's closed forms, determinism, the
+ * shape cache, no allocation in steady state, and every error path of the
+ * internal and public (wsrl_qensemble_*) APIs. Gradient checks live in
+ * tests/gradcheck. Small shapes: the suite runs in seconds. */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef _OPENMP
+#  include <omp.h>
+#endif
+
+#include "ensemble/ensemble.h"
+#include "nn/nn.h"
+#include "nnref.h"
+#include "policy/policy.h"
+#include "suites.h"
+#include "wsrl/wsrl.h"
+
+#define ck_assert_msg_has(sub) ck_assert_ptr_nonnull(strstr(wsrl_last_error_message(), (sub)))
+
+static const wsrl__adam_cfg ADAM = {1e-3f, 0.9f, 0.999f, 1e-8f, 0.0f};
+
+static wsrl__nn_ctx *make_ctx(int32_t threads) {
+  wsrl__alloc a;
+  wsrl__alloc_resolve(&a, NULL);
+  wsrl__nn_ctx *ctx = NULL;
+  ck_assert_int_eq(wsrl__nn_ctx_create(&ctx, &a, threads), WSRL_OK);
+  return ctx;
+}
+
+static float *W(wsrl__mlp *m, int kind, int l, int e, int k, int n) {
+  float *p = wsrl__mlp_elem(m, WSRL__MLP_PARAM, kind, l, e, k, n);
+  ck_assert_ptr_nonnull(p);
+  return p;
+}
+
+static float *G(wsrl__mlp *m, int kind, int l, int e, int k, int n) {
+  float *p = wsrl__mlp_elem(m, WSRL__MLP_GRAD, kind, l, e, k, n);
+  ck_assert_ptr_nonnull(p);
+  return p;
+}
+
+/* ------------------------------------------------------------ known answers */
+
+START_TEST(known_answer_dense) {
+  wsrl__nn_ctx *ctx = make_ctx(1);
+  wsrl__rng r;
+  wsrl__rng_seed(&r, 1, 0);
+  wsrl__mlp_spec s = {.ensemble = 2, .in_dim = 2, .out_dim = 1, .n_hidden = 1, .hidden = {2}, .max_batch = 4,
+                      .trainable = 1};
+  wsrl__mlp *m;
+  ck_assert_int_eq(wsrl__mlp_create(&m, ctx, &s, &ADAM, &r), WSRL_OK);
+  /* member 0: W0 = [[1, -1], [2, 0.5]], b0 = [0.5, -1], head [1, 2] + 0.25 */
+  *W(m, WSRL__MLP_W, 0, 0, 0, 0) = 1, *W(m, WSRL__MLP_W, 0, 0, 0, 1) = -1;
+  *W(m, WSRL__MLP_W, 0, 0, 1, 0) = 2, *W(m, WSRL__MLP_W, 0, 0, 1, 1) = 0.5f;
+  *W(m, WSRL__MLP_B, 0, 0, 0, 0) = 0.5f, *W(m, WSRL__MLP_B, 0, 0, 0, 1) = -1;
+  *W(m, WSRL__MLP_W, 1, 0, 0, 0) = 1, *W(m, WSRL__MLP_W, 1, 0, 1, 0) = 2, *W(m, WSRL__MLP_B, 1, 0, 0, 0) = 0.25f;
+  /* member 1: W0 = [[0, 1], [1, 0]], b0 = 0, head [-1, 3] - 0.5 */
+  *W(m, WSRL__MLP_W, 0, 1, 0, 0) = 0, *W(m, WSRL__MLP_W, 0, 1, 0, 1) = 1;
+  *W(m, WSRL__MLP_W, 0, 1, 1, 0) = 1, *W(m, WSRL__MLP_W, 0, 1, 1, 1) = 0;
+  *W(m, WSRL__MLP_B, 0, 1, 0, 0) = 0, *W(m, WSRL__MLP_B, 0, 1, 0, 1) = 0;
+  *W(m, WSRL__MLP_W, 1, 1, 0, 0) = -1, *W(m, WSRL__MLP_W, 1, 1, 1, 0) = 3, *W(m, WSRL__MLP_B, 1, 1, 0, 0) = -0.5f;
+  const float x[4] = {1, 2, -1, 1};
+  float q[4];
+  ck_assert_int_eq(wsrl__mlp_forward(m, 2, WSRL__MLP_SHARED, x, q), WSRL_OK);
+  /* Worked by hand: member 0 rows 5.75, 2.75; member 1 rows 0.5, -1.5. */
+  const float want[4] = {5.75f, 2.75f, 0.5f, -1.5f};
+  for (int i = 0; i < 4; i++)
+    ck_assert_float_eq_tol(q[i], want[i], 1e-6);
+  const float dq[4] = {1, 1, 1, 1};
+  float dx[4];
+  wsrl__mlp_zero_grad(m);
+  ck_assert_int_eq(wsrl__mlp_backward(m, dq, dx, 1), WSRL_OK);
+  /* Member 0: row 0 has unit 1 off (z = -1); dz = [1, 0] and [1, 2]. */
+  ck_assert_float_eq_tol(*G(m, WSRL__MLP_W, 0, 0, 0, 0), 0.0f, 1e-6);
+  ck_assert_float_eq_tol(*G(m, WSRL__MLP_W, 0, 0, 0, 1), -2.0f, 1e-6);
+  ck_assert_float_eq_tol(*G(m, WSRL__MLP_W, 0, 0, 1, 0), 3.0f, 1e-6);
+  ck_assert_float_eq_tol(*G(m, WSRL__MLP_W, 0, 0, 1, 1), 2.0f, 1e-6);
+  ck_assert_float_eq_tol(*G(m, WSRL__MLP_B, 0, 0, 0, 0), 2.0f, 1e-6);
+  ck_assert_float_eq_tol(*G(m, WSRL__MLP_B, 0, 0, 0, 1), 2.0f, 1e-6);
+  /* Head gradients: sum of activations; bias = number of rows. */
+  ck_assert_float_eq_tol(*G(m, WSRL__MLP_W, 1, 0, 0, 0), 5.5f + 1.5f, 1e-6);
+  ck_assert_float_eq_tol(*G(m, WSRL__MLP_W, 1, 0, 1, 0), 0.0f + 0.5f, 1e-6);
+  ck_assert_float_eq_tol(*G(m, WSRL__MLP_B, 1, 1, 0, 0), 2.0f, 1e-6);
+  /* dx summed over members: row 0 = m0 [1*1 + 0*(-1), 1*2 + 0*0.5] + m1 (dz = [-1, 3]) [3, -1]. */
+  ck_assert_float_eq_tol(dx[0], 1.0f + 3.0f, 1e-6);
+  ck_assert_float_eq_tol(dx[1], 2.0f - 1.0f, 1e-6);
+  wsrl__mlp_destroy(m);
+  wsrl__nn_ctx_destroy(ctx);
+}
+END_TEST
+
+START_TEST(known_answer_layernorm) {
+  wsrl__nn_ctx *ctx = make_ctx(1);
+  wsrl__rng r;
+  wsrl__rng_seed(&r, 1, 0);
+  wsrl__mlp_spec s = {.ensemble = 1, .in_dim = 3, .out_dim = 1, .n_hidden = 1, .hidden = {3}, .layer_norm = 1,
+                      .max_batch = 2, .trainable = 1};
+  wsrl__mlp *m;
+  ck_assert_int_eq(wsrl__mlp_create(&m, ctx, &s, &ADAM, &r), WSRL_OK);
+  for (int k = 0; k < 3; k++)
+    for (int n = 0; n < 3; n++)
+      *W(m, WSRL__MLP_W, 0, 0, k, n) = k == n ? 1.0f : 0.0f;
+  const float gamma[3] = {1, 1, 2}, beta[3] = {0, 0.5f, 0};
+  for (int n = 0; n < 3; n++) {
+    *W(m, WSRL__MLP_LN_SCALE, 0, 0, 0, n) = gamma[n];
+    *W(m, WSRL__MLP_LN_BIAS, 0, 0, 0, n) = beta[n];
+    *W(m, WSRL__MLP_W, 1, 0, n, 0) = 1.0f;
+  }
+  /* y = [1, 2, 3]: mean 2, var 2/3, xhat = [-a, 0, a] with a = 1/sqrt(2/3 + 1e-6);
+   * relu(gamma xhat + beta) = [0, 0.5, 2a]; q = 0.5 + 2a. */
+  const float x[3] = {1, 2, 3};
+  float q;
+  ck_assert_int_eq(wsrl__mlp_forward(m, 1, WSRL__MLP_SHARED, x, &q), WSRL_OK);
+  const double a = 1.0 / sqrt(2.0 / 3.0 + 1e-6);
+  ck_assert_double_eq_tol(q, 0.5 + 2.0 * a, 1e-5);
+  wsrl__mlp_destroy(m);
+  wsrl__nn_ctx_destroy(ctx);
+}
+END_TEST
+
+/* A random mid-size ensemble (both input modes, matmul output head)
+ * agrees with the double reference. */
+START_TEST(reference_agreement) {
+  wsrl__nn_ctx *ctx = make_ctx(2);
+  wsrl__rng r;
+  wsrl__rng_seed(&r, 7, 0);
+  wsrl__mlp_spec s = {.ensemble = 5, .in_dim = 11, .out_dim = 3, .n_hidden = 2, .hidden = {40, 24},
+                      .layer_norm = 1, .max_batch = 33, .trainable = 1, .kernel_scale_final = 0.01f};
+  wsrl__mlp *m;
+  ck_assert_int_eq(wsrl__mlp_create(&m, ctx, &s, &ADAM, &r), WSRL_OK);
+  for (int mode = 0; mode < 2; mode++) {
+    const int64_t B = 33, rows = mode ? 5 * B : B;
+    float *x = malloc(sizeof(float) * (size_t)(rows * 11)), y[5 * 33 * 3];
+    double *xd = malloc(sizeof(double) * (size_t)(rows * 11)), yd[5 * 33 * 3];
+    for (int64_t i = 0; i < rows * 11; i++)
+      xd[i] = x[i] = (float)wsrl__rng_normal(&r);
+    ck_assert_int_eq(wsrl__mlp_forward(m, B, mode, x, y), WSRL_OK);
+    nnref_mlp_forward(m, B, mode, xd, yd);
+    for (int i = 0; i < 5 * 33 * 3; i++)
+      ck_assert_msg(fabs(y[i] - yd[i]) < 1e-5 * (1.0 + fabs(yd[i])), "mode %d out %d: %g vs %g", mode, i, y[i],
+                    yd[i]);
+    free(x), free(xd);
+  }
+  wsrl__mlp_destroy(m);
+  wsrl__nn_ctx_destroy(ctx);
+}
+END_TEST
+
+/* The last hidden layer uses kernel_scale_final, the others sqrt(2):
+ * orthogonal columns have norm = gain when fan_in >= fan_out. */
+START_TEST(init_gains) {
+  wsrl__nn_ctx *ctx = make_ctx(1);
+  wsrl__rng r;
+  wsrl__rng_seed(&r, 3, 0);
+  wsrl__mlp_spec s = {.ensemble = 2, .in_dim = 40, .out_dim = 1, .n_hidden = 2, .hidden = {32, 16},
+                      .layer_norm = 1, .max_batch = 1, .trainable = 0, .kernel_scale_final = 0.01f};
+  wsrl__mlp *m;
+  ck_assert_int_eq(wsrl__mlp_create(&m, ctx, &s, NULL, &r), WSRL_OK);
+  const int fan_in[2] = {40, 32}, fan_out[2] = {32, 16};
+  const double gain[2] = {sqrt(2.0), 0.01};
+  for (int l = 0; l < 2; l++)
+    for (int e = 0; e < 2; e++) {
+      for (int c = 0; c < fan_out[l]; c++) {
+        double nrm = 0.0, dot = 0.0;
+        for (int k = 0; k < fan_in[l]; k++) {
+          double w = *W(m, WSRL__MLP_W, l, e, k, c);
+          nrm += w * w;
+          dot += w * *W(m, WSRL__MLP_W, l, e, k, (c + 1) % fan_out[l]);
+        }
+        ck_assert_double_eq_tol(sqrt(nrm), gain[l], 1e-5 * gain[l]);
+        ck_assert_double_eq_tol(dot, 0.0, 1e-5 * gain[l] * gain[l]);
+        ck_assert_float_eq(*W(m, WSRL__MLP_B, l, e, 0, c), 0.0f);
+        ck_assert_float_eq(*W(m, WSRL__MLP_LN_SCALE, l, e, 0, c), 1.0f);
+      }
+    }
+  /* Members differ. */
+  ck_assert_float_ne(*W(m, WSRL__MLP_W, 0, 0, 0, 0), *W(m, WSRL__MLP_W, 0, 1, 0, 0));
+  wsrl__mlp_destroy(m);
+  wsrl__nn_ctx_destroy(ctx);
+}
+END_TEST
+
+/* ---------------------------------------------------- optimizer and Polyak */
+
+START_TEST(adam_converges_on_quadratic) {
+  enum { N = 20 };
+  float p[N], g[N], m[N] = {0}, v[N] = {0}, c[N], w[N];
+  wsrl__rng r;
+  wsrl__rng_seed(&r, 11, 0);
+  for (int i = 0; i < N; i++) {
+    p[i] = (float)(3.0 * wsrl__rng_normal(&r));
+    c[i] = (float)wsrl__rng_normal(&r);
+    w[i] = (float)(0.1 + wsrl__rng_uniform(&r) * 10.0); /* badly scaled on purpose */
+  }
+  wsrl__adam_cfg cfg = {0.05f, 0.9f, 0.999f, 1e-8f, 0.0f};
+  for (int64_t t = 1; t <= 3000; t++) {
+    if (t == 2000)
+      cfg.lr = 1e-3f;
+    for (int i = 0; i < N; i++)
+      g[i] = 2.0f * w[i] * (p[i] - c[i]);
+    wsrl__adam_update(&cfg, t, 1.0f, p, g, m, v, N);
+  }
+  for (int i = 0; i < N; i++)
+    ck_assert_msg(fabsf(p[i] - c[i]) < 5e-3f, "coordinate %d: %g vs minimum %g", i, p[i], c[i]);
+}
+END_TEST
+
+START_TEST(learned_scalars) {
+  wsrl__adam_cfg cfg = {0.05f, 0.9f, 0.999f, 1e-8f, 0.0f};
+  for (int kind = 0; kind < 2; kind++) {
+    wsrl__scalar s;
+    ck_assert_int_eq(wsrl__scalar_init(&s, kind, 1.0, &cfg), WSRL_OK);
+    ck_assert_double_eq_tol(wsrl__scalar_value(&s), 1.0, 1e-6);
+    if (kind == WSRL__SCALAR_SOFTPLUS)
+      ck_assert_double_eq_tol(s.p, log(exp(1.0) - 1.0), 1e-6);
+    for (int i = 0; i < 2000; i++)
+      wsrl__scalar_step(&s, 2.0 * (wsrl__scalar_value(&s) - 3.0));
+    ck_assert_msg(fabs(wsrl__scalar_value(&s) - 3.0) < 0.05, "kind %d ends at %g", kind, wsrl__scalar_value(&s));
+    ck_assert_int_eq(s.t, 2000);
+    wsrl__scalar_reset_adam(&s);
+    ck_assert(s.t == 0 && s.m == 0.0f && s.v == 0.0f);
+  }
+  wsrl__scalar s;
+  ck_assert_int_eq(wsrl__scalar_init(&s, WSRL__SCALAR_SOFTPLUS, 0.0, &cfg), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_msg_has("initial value");
+  ck_assert_int_eq(wsrl__scalar_init(&s, 7, 1.0, &cfg), WSRL_ERR_INVALID_ARGUMENT);
+}
+END_TEST
+
+static wsrl_qensemble_t *small_q(wsrl__nn_ctx *ctx, uint64_t seed, int32_t subset) {
+  wsrl__rng r;
+  wsrl__rng_seed(&r, seed, 0);
+  wsrl__qensemble_spec qs = {.obs_dim = 3, .act_dim = 2, .ensemble = 4, .n_hidden = 2, .hidden = {16, 16},
+                             .layer_norm = 1, .max_batch = 16, .subset_size = subset, .adam = ADAM};
+  wsrl_qensemble_t *q = NULL;
+  ck_assert_int_eq(wsrl__qensemble_create(&q, ctx, &qs, &r), WSRL_OK);
+  return q;
+}
+
+START_TEST(polyak_formula) {
+  wsrl__nn_ctx *ctx = make_ctx(1);
+  wsrl_qensemble_t *q = small_q(ctx, 5, 0);
+  wsrl__mlp *on = wsrl__qensemble_mlp(q, WSRL__Q_ONLINE), *tg = wsrl__qensemble_mlp(q, WSRL__Q_TARGET);
+  const int64_t n = wsrl__mlp_param_count(on);
+  float *a = malloc(sizeof(float) * (size_t)n), *b = malloc(sizeof(float) * (size_t)n);
+  float *c = malloc(sizeof(float) * (size_t)n);
+  wsrl__rng r;
+  wsrl__rng_seed(&r, 9, 0);
+  /* Targets start equal to the critics. */
+  ck_assert_int_eq(wsrl__mlp_get_params(on, a, n), WSRL_OK);
+  ck_assert_int_eq(wsrl__mlp_get_params(tg, b, n), WSRL_OK);
+  ck_assert_int_eq(memcmp(a, b, sizeof(float) * (size_t)n), 0);
+  for (int64_t i = 0; i < n; i++) {
+    a[i] = (float)wsrl__rng_normal(&r);
+    b[i] = (float)wsrl__rng_normal(&r);
+  }
+  ck_assert_int_eq(wsrl__mlp_set_params(on, a, n), WSRL_OK);
+  ck_assert_int_eq(wsrl__mlp_set_params(tg, b, n), WSRL_OK);
+  wsrl__qensemble_polyak(q, 0.005f);
+  ck_assert_int_eq(wsrl__mlp_get_params(tg, c, n), WSRL_OK);
+  for (int64_t i = 0; i < n; i++)
+    ck_assert_msg(fabs(c[i] - (0.005 * a[i] + 0.995 * b[i])) < 1e-6 * (1.0 + fabs(b[i])), "element %lld",
+                  (long long)i);
+  wsrl__qensemble_sync_targets(q);
+  ck_assert_int_eq(wsrl__mlp_get_params(tg, c, n), WSRL_OK);
+  ck_assert_int_eq(memcmp(a, c, sizeof(float) * (size_t)n), 0);
+  /* tau outside [0, 1] is refused by the MLP call. */
+  ck_assert_int_eq(wsrl__mlp_polyak(tg, on, 1.5f), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_msg_has("tau");
+  free(a), free(b), free(c);
+  wsrl__qensemble_free(q);
+  wsrl__nn_ctx_destroy(ctx);
+}
+END_TEST
+
+/* Clipping scales the whole gradient to the configured global norm. */
+START_TEST(grad_clip_matches_scaled_gradient) {
+  wsrl__nn_ctx *ctx = make_ctx(1);
+  wsrl__mlp_spec s = {.ensemble = 2, .in_dim = 3, .out_dim = 1, .n_hidden = 1, .hidden = {8}, .layer_norm = 1,
+                      .max_batch = 4, .trainable = 1};
+  wsrl__adam_cfg clip = ADAM;
+  clip.grad_clip = 0.01f;
+  wsrl__mlp *m1, *m2;
+  wsrl__rng r1, r2;
+  wsrl__rng_seed(&r1, 4, 0);
+  wsrl__rng_seed(&r2, 4, 0);
+  ck_assert_int_eq(wsrl__mlp_create(&m1, ctx, &s, &clip, &r1), WSRL_OK);
+  ck_assert_int_eq(wsrl__mlp_create(&m2, ctx, &s, &ADAM, &r2), WSRL_OK);
+  const float x[12] = {1, 2, 3, -1, 0.5f, 2, 0, 1, -2, 3, 1, 1};
+  float dy[8] = {1, -2, 3, 0.5f, -1, 2, 1, 1};
+  float norm1, norm2;
+  wsrl__mlp_zero_grad(m1);
+  ck_assert_int_eq(wsrl__mlp_forward(m1, 4, WSRL__MLP_SHARED, x, NULL), WSRL_OK);
+  ck_assert_int_eq(wsrl__mlp_backward(m1, dy, NULL, 1), WSRL_OK);
+  ck_assert_int_eq(wsrl__mlp_adam_step(m1, &norm1), WSRL_OK);
+  ck_assert(norm1 > 0.01f);
+  /* Gradients are linear in dy: the unclipped twin gets dy scaled to the clip norm. */
+  for (int i = 0; i < 8; i++)
+    dy[i] *= 0.01f / norm1;
+  wsrl__mlp_zero_grad(m2);
+  ck_assert_int_eq(wsrl__mlp_forward(m2, 4, WSRL__MLP_SHARED, x, NULL), WSRL_OK);
+  ck_assert_int_eq(wsrl__mlp_backward(m2, dy, NULL, 1), WSRL_OK);
+  ck_assert_int_eq(wsrl__mlp_adam_step(m2, &norm2), WSRL_OK);
+  ck_assert_float_eq_tol(norm2, 0.01f, 1e-6);
+  const int64_t n = wsrl__mlp_param_count(m1);
+  float *p1 = malloc(sizeof(float) * (size_t)n), *p2 = malloc(sizeof(float) * (size_t)n);
+  wsrl__mlp_get_params(m1, p1, n);
+  wsrl__mlp_get_params(m2, p2, n);
+  for (int64_t i = 0; i < n; i++)
+    ck_assert_float_eq_tol(p1[i], p2[i], 1e-6);
+  free(p1), free(p2);
+  wsrl__mlp_destroy(m1);
+  wsrl__mlp_destroy(m2);
+  wsrl__nn_ctx_destroy(ctx);
+}
+END_TEST
+
+START_TEST(nonfinite_gradient_skips_step) {
+  wsrl__nn_ctx *ctx = make_ctx(1);
+  wsrl__rng r;
+  wsrl__rng_seed(&r, 2, 0);
+  wsrl__mlp_spec s = {.ensemble = 1, .in_dim = 2, .out_dim = 1, .n_hidden = 1, .hidden = {4}, .max_batch = 1,
+                      .trainable = 1};
+  wsrl__mlp *m;
+  ck_assert_int_eq(wsrl__mlp_create(&m, ctx, &s, &ADAM, &r), WSRL_OK);
+  const int64_t n = wsrl__mlp_param_count(m);
+  float *before = malloc(sizeof(float) * (size_t)n), *after = malloc(sizeof(float) * (size_t)n);
+  wsrl__mlp_get_params(m, before, n);
+  wsrl__mlp_zero_grad(m);
+  *G(m, WSRL__MLP_W, 0, 0, 1, 2) = NAN;
+  float norm = 0.0f;
+  ck_assert_int_eq(wsrl__mlp_adam_step(m, &norm), WSRL_ERR_NON_FINITE);
+  ck_assert_msg_has("non-finite");
+  ck_assert(isnan(norm));
+  wsrl__mlp_get_params(m, after, n);
+  ck_assert_int_eq(memcmp(before, after, sizeof(float) * (size_t)n), 0);
+  ck_assert_int_eq(*wsrl__mlp_adam_t(m), 0);
+  free(before), free(after);
+  wsrl__mlp_destroy(m);
+  wsrl__nn_ctx_destroy(ctx);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ policy */
+
+static wsrl__policy *known_policy(wsrl__nn_ctx *ctx, int32_t std_param, int32_t tanh_squash) {
+  wsrl__rng r;
+  wsrl__rng_seed(&r, 8, 0);
+  wsrl__policy_spec s = {.obs_dim = 3, .act_dim = 2, .n_hidden = 1, .hidden = {4}, .layer_norm = 1,
+                         .std_param = std_param, .tanh_squash = tanh_squash, .std_min = 1e-5f, .std_max = 10.0f,
+                         .max_batch = 2, .max_samples = 2, .adam = ADAM};
+  wsrl__policy *p;
+  ck_assert_int_eq(wsrl__policy_create(&p, ctx, &s, &r), WSRL_OK);
+  /* Output kernel zero: the heads equal their biases, whatever the state. */
+  wsrl__mlp *m = wsrl__policy_mlp(p);
+  const int D = std_param == WSRL__STD_EXP ? 4 : 2;
+  const float bias[4] = {0.3f, -0.2f, -0.5f, 5.0f}; /* mean, then log-std (exp(5) clips to 10) */
+  for (int n = 0; n < D; n++) {
+    for (int k = 0; k < 4; k++)
+      *W(m, WSRL__MLP_W, 1, 0, k, n) = 0.0f;
+    *W(m, WSRL__MLP_B, 1, 0, 0, n) = bias[n];
+  }
+  if (std_param == WSRL__STD_UNIFORM) {
+    const int64_t np = wsrl__policy_param_count(p);
+    float *flat = malloc(sizeof(float) * (size_t)np);
+    wsrl__policy_get_params(p, flat, np);
+    flat[np - 2] = -0.5f;
+    flat[np - 1] = 5.0f;
+    wsrl__policy_set_params(p, flat, np);
+    free(flat);
+  }
+  return p;
+}
+
+START_TEST(policy_closed_forms) {
+  wsrl__nn_ctx *ctx = make_ctx(1);
+  const float obs[6] = {0.1f, -2.0f, 3.0f, 1.0f, 1.0f, 1.0f};
+  const double mean[2] = {0.3, -0.2}, sd[2] = {exp(-0.5), 10.0};
+  for (int variant = 0; variant < 4; variant++) {
+    const int32_t std_param = variant & 1 ? WSRL__STD_UNIFORM : WSRL__STD_EXP, squash = variant & 2 ? 0 : 1;
+    wsrl__policy *p = known_policy(ctx, std_param, squash);
+    ck_assert_int_eq(wsrl__policy_forward(p, 2, obs), WSRL_OK);
+    for (int i = 0; i < 4; i++) {
+      ck_assert_float_eq_tol(wsrl__policy_mean(p)[i], mean[i % 2], 1e-6);
+      ck_assert_float_eq_tol(wsrl__policy_std(p)[i], sd[i % 2], 1e-6);
+    }
+    float a[8], lp[4], mode[4];
+    const float eps[8] = {1.0f, -1.0f, 0.5f, 2.0f, 0.0f, 0.0f, -3.0f, 0.1f};
+    ck_assert_int_eq(wsrl__policy_sample(p, 2, eps, a, lp), WSRL_OK);
+    for (int i = 0; i < 4; i++) {
+      double want = 0.0;
+      for (int k = 0; k < 2; k++) {
+        const double u = mean[k] + sd[k] * eps[i * 2 + k];
+        ck_assert_double_eq_tol(a[i * 2 + k], squash ? tanh(u) : u, 1e-5);
+        want += -0.5 * eps[i * 2 + k] * eps[i * 2 + k] - log(sd[k]) - 0.5 * log(2.0 * 3.14159265358979323846);
+        if (squash) /* log(1 - tanh^2 u) = log 4 - 2|u| - 2 log(1 + e^{-2|u|}) */
+          want -= log(4.0) - 2.0 * fabs(u) - 2.0 * log1p(exp(-2.0 * fabs(u)));
+      }
+      ck_assert_msg(fabs(lp[i] - want) < 1e-4 * (1.0 + fabs(want)), "variant %d row %d: %g vs %g", variant, i,
+                    lp[i], want);
+    }
+    ck_assert_int_eq(wsrl__policy_mode(p, mode), WSRL_OK);
+    for (int i = 0; i < 4; i++)
+      ck_assert_float_eq_tol(mode[i], squash ? tanh(mean[i % 2]) : mean[i % 2], 1e-6);
+    /* The clipped std (log-std 5 -> std 10) passes no gradient. */
+    const float dlogp[4] = {1, 1, 1, 1};
+    wsrl__policy_zero_grad(p);
+    ck_assert_int_eq(wsrl__policy_backward_sample(p, NULL, dlogp), WSRL_OK);
+    const int64_t np = wsrl__policy_param_count(p);
+    float *g = malloc(sizeof(float) * (size_t)np);
+    ck_assert_int_eq(wsrl__policy_get_grads(p, g, np), WSRL_OK);
+    if (std_param == WSRL__STD_UNIFORM) {
+      ck_assert_float_eq(g[np - 1], 0.0f);
+      ck_assert_float_ne(g[np - 2], 0.0f);
+    } else {
+      ck_assert_float_eq(*G(wsrl__policy_mlp(p), WSRL__MLP_B, 1, 0, 0, 3), 0.0f);
+      ck_assert_float_ne(*G(wsrl__policy_mlp(p), WSRL__MLP_B, 1, 0, 0, 2), 0.0f);
+    }
+    free(g);
+    /* log_prob of given actions (the AWR path). */
+    const float given[4] = {0.5f, -0.25f, -0.9f, 0.0f};
+    ck_assert_int_eq(wsrl__policy_log_prob(p, given, lp), WSRL_OK);
+    for (int b = 0; b < 2; b++) {
+      double want = 0.0;
+      for (int k = 0; k < 2; k++) {
+        const double u = squash ? atanh((double)given[b * 2 + k]) : given[b * 2 + k];
+        const double z = (u - mean[k]) / sd[k];
+        want += -0.5 * z * z - log(sd[k]) - 0.5 * log(2.0 * 3.14159265358979323846);
+        if (squash)
+          want -= log(1.0 - tanh(u) * tanh(u));
+      }
+      ck_assert_msg(fabs(lp[b] - want) < 1e-4 * (1.0 + fabs(want)), "log_prob variant %d: %g vs %g", variant,
+                    lp[b], want);
+    }
+    /* Backward of the wrong kind is refused. */
+    ck_assert_int_eq(wsrl__policy_backward_sample(p, NULL, dlogp), WSRL_ERR_WRONG_STATE);
+    wsrl__policy_destroy(p);
+  }
+  wsrl__nn_ctx_destroy(ctx);
+}
+END_TEST
+
+START_TEST(policy_errors_and_blobs) {
+  wsrl__nn_ctx *ctx = make_ctx(1);
+  wsrl__policy *p = known_policy(ctx, WSRL__STD_UNIFORM, 1);
+  float a[4], lp[2];
+  const float eps[4] = {0};
+  ck_assert_int_eq(wsrl__policy_sample(p, 1, eps, a, lp), WSRL_ERR_WRONG_STATE);
+  ck_assert_msg_has("forward");
+  const float obs[6] = {0};
+  ck_assert_int_eq(wsrl__policy_forward(p, 3, obs), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_msg_has("batch");
+  ck_assert_int_eq(wsrl__policy_forward(p, 2, obs), WSRL_OK);
+  ck_assert_int_eq(wsrl__policy_sample(p, 3, eps, a, lp), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_msg_has("max_samples");
+  ck_assert_int_eq(wsrl__policy_sample(p, 1, NULL, a, lp), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wsrl__policy_blob_count(p), 6);
+  wsrl__nn_blob b;
+  ck_assert_int_eq(wsrl__policy_blob(p, 3, &b), WSRL_OK);
+  ck_assert_str_eq(b.name, "log_std");
+  ck_assert_int_eq(b.count, 2);
+  ck_assert_float_eq(b.data[1], 5.0f);
+  ck_assert_int_eq(wsrl__policy_blob(p, 6, &b), WSRL_ERR_INVALID_ARGUMENT);
+  wsrl__policy_spec bad = *wsrl__policy_get_spec(p);
+  bad.std_min = 0.0f;
+  wsrl__policy *q;
+  wsrl__rng r;
+  wsrl__rng_seed(&r, 1, 0);
+  ck_assert_int_eq(wsrl__policy_create(&q, ctx, &bad, &r), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_ptr_null(q);
+  ck_assert_msg_has("std bounds");
+  wsrl__policy_destroy(p);
+  wsrl__nn_ctx_destroy(ctx);
+}
+END_TEST
+
+/* -------------------------------------------------------- Q-ensemble, cache */
+
+START_TEST(subset_forward_matches_full) {
+  wsrl__nn_ctx *ctx = make_ctx(1);
+  wsrl_qensemble_t *q = small_q(ctx, 12, 3);
+  float obs[5 * 3], act[10 * 2], full[4 * 10], sub[3 * 10];
+  wsrl__rng r;
+  wsrl__rng_seed(&r, 4, 0);
+  wsrl__rng_fill_normal(&r, obs, 15);
+  wsrl__rng_fill_uniform(&r, act, 20, -1, 1);
+  /* Make the target differ from the online critics first. */
+  wsrl__mlp *tg = wsrl__qensemble_mlp(q, WSRL__Q_TARGET);
+  *W(tg, WSRL__MLP_B, 2, 1, 0, 0) = 0.75f;
+  ck_assert_int_eq(wsrl__qensemble_forward(q, WSRL__Q_TARGET, 10, obs, 2, act, full), WSRL_OK);
+  const int32_t members[3] = {1, 3, 1};
+  ck_assert_int_eq(wsrl__qensemble_forward_target_subset(q, 10, obs, 2, act, members, 3, sub), WSRL_OK);
+  for (int j = 0; j < 3; j++)
+    for (int b = 0; b < 10; b++)
+      ck_assert_float_eq_tol(sub[j * 10 + b], full[members[j] * 10 + b], 1e-5);
+  float mn[10];
+  int32_t arg[10];
+  wsrl__qensemble_min(full, 4, 10, members, 3, mn, arg);
+  for (int b = 0; b < 10; b++) {
+    ck_assert(arg[b] == 1 || arg[b] == 3);
+    ck_assert_float_eq(mn[b], fminf(full[10 + b], full[30 + b]));
+  }
+  ck_assert_int_eq(wsrl__qensemble_forward_target_subset(q, 10, obs, 2, act, members, 4, sub),
+                   WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wsrl__qensemble_forward(q, WSRL__Q_ONLINE, 10, obs, 3, act, full), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_msg_has("obs_repeat");
+  wsrl__qensemble_free(q);
+  wsrl__nn_ctx_destroy(ctx);
+}
+END_TEST
+
+/* More distinct batch sizes than cache slots: evicted shapes are rebuilt
+ * and give the same numbers. */
+START_TEST(shape_cache_eviction) {
+  wsrl__nn_ctx *ctx = make_ctx(1);
+  wsrl_qensemble_t *q = small_q(ctx, 3, 0);
+  float obs[16 * 3], act[16 * 2], first[4 * 16], again[4 * 16];
+  wsrl__rng r;
+  wsrl__rng_seed(&r, 5, 0);
+  wsrl__rng_fill_normal(&r, obs, 48);
+  wsrl__rng_fill_uniform(&r, act, 32, -1, 1);
+  ck_assert_int_eq(wsrl__qensemble_forward(q, WSRL__Q_ONLINE, 16, obs, 1, act, first), WSRL_OK);
+  for (int64_t b = 1; b <= 15; b++)
+    ck_assert_int_eq(wsrl__qensemble_forward(q, WSRL__Q_ONLINE, b, obs, 1, act, again), WSRL_OK);
+  ck_assert_int_eq(wsrl__qensemble_forward(q, WSRL__Q_ONLINE, 16, obs, 1, act, again), WSRL_OK);
+  ck_assert_int_eq(memcmp(first, again, sizeof first), 0);
+  /* A row's value does not depend on the batch it is in (beyond rounding). */
+  ck_assert_int_eq(wsrl__qensemble_forward(q, WSRL__Q_ONLINE, 5, obs, 1, act, again), WSRL_OK);
+  for (int e = 0; e < 4; e++)
+    for (int b = 0; b < 5; b++)
+      ck_assert_float_eq_tol(again[e * 5 + b], first[e * 16 + b], 1e-5);
+  wsrl__qensemble_free(q);
+  wsrl__nn_ctx_destroy(ctx);
+}
+END_TEST
+
+/* ---- counting allocator: after prepare, updates allocate nothing ---- */
+static long n_allocs;
+static void *count_alloc(void *u, size_t n) { (void)u, n_allocs++; return malloc(n); }
+static void *count_realloc(void *u, void *p, size_t n) { (void)u, n_allocs++; return realloc(p, n); }
+static void count_free(void *u, void *p) { (void)u, free(p); }
+
+/* A SAC-shaped update: target, online forward/backward, Adam, Polyak, actor. */
+static void sac_update(wsrl_qensemble_t *q, wsrl__policy *p, wsrl__rng *r, int64_t B) {
+  float obs[32 * 3], act[32 * 2], eps[32 * 2], a2[32 * 2], lp[32], qv[4 * 32], dq[4 * 32], mn[32], da[32 * 2];
+  float dlp[32];
+  int32_t arg[32], members[2];
+  wsrl__rng_fill_normal(r, obs, (size_t)(B * 3));
+  wsrl__rng_fill_uniform(r, act, (size_t)(B * 2), -1, 1);
+  wsrl__rng_fill_normal(r, eps, (size_t)(B * 2));
+  ck_assert_int_eq(wsrl__policy_forward(p, B, obs), WSRL_OK);
+  ck_assert_int_eq(wsrl__policy_sample(p, 1, eps, a2, lp), WSRL_OK);
+  ck_assert_int_eq(wsrl__qensemble_forward(q, WSRL__Q_TARGET, B, obs, 1, a2, qv), WSRL_OK);
+  wsrl__qensemble_draw_subset(r, 4, 2, members);
+  wsrl__qensemble_min(qv, 4, B, members, 2, mn, NULL);
+  ck_assert_int_eq(wsrl__qensemble_forward(q, WSRL__Q_ONLINE, B, obs, 1, act, qv), WSRL_OK);
+  for (int e = 0; e < 4; e++)
+    for (int b = 0; b < B; b++)
+      dq[e * B + b] = 2.0f * (qv[e * B + b] - (0.1f + 0.99f * mn[b])) / (float)(4 * B);
+  wsrl__qensemble_zero_grad(q);
+  ck_assert_int_eq(wsrl__qensemble_backward(q, dq, NULL, 1), WSRL_OK);
+  ck_assert_int_eq(wsrl__qensemble_adam_step(q, NULL), WSRL_OK);
+  wsrl__qensemble_polyak(q, 0.005f);
+  ck_assert_int_eq(wsrl__policy_forward(p, B, obs), WSRL_OK);
+  ck_assert_int_eq(wsrl__policy_sample(p, 1, eps, a2, lp), WSRL_OK);
+  ck_assert_int_eq(wsrl__qensemble_forward(q, WSRL__Q_ONLINE, B, obs, 1, a2, qv), WSRL_OK);
+  wsrl__qensemble_min(qv, 4, B, NULL, 0, mn, arg);
+  memset(dq, 0, sizeof dq);
+  for (int b = 0; b < B; b++) {
+    dq[arg[b] * B + b] = -1.0f / (float)B;
+    dlp[b] = 0.1f / (float)B;
+  }
+  ck_assert_int_eq(wsrl__qensemble_backward(q, dq, da, 0), WSRL_OK);
+  wsrl__policy_zero_grad(p);
+  ck_assert_int_eq(wsrl__policy_backward_sample(p, da, dlp), WSRL_OK);
+  ck_assert_int_eq(wsrl__policy_adam_step(p, NULL), WSRL_OK);
+}
+
+static void make_learner(int32_t threads, wsrl__nn_ctx **ctx, wsrl_qensemble_t **q, wsrl__policy **p,
+                         const wsrl__alloc *alloc) {
+  wsrl__alloc a;
+  if (alloc != NULL)
+    a = *alloc;
+  else
+    wsrl__alloc_resolve(&a, NULL);
+  ck_assert_int_eq(wsrl__nn_ctx_create(ctx, &a, threads), WSRL_OK);
+  wsrl__rng r;
+  wsrl__rng_seed(&r, 77, 0);
+  wsrl__qensemble_spec qs = {.obs_dim = 3, .act_dim = 2, .ensemble = 4, .n_hidden = 2, .hidden = {32, 32},
+                             .layer_norm = 1, .max_batch = 32, .adam = ADAM, .kernel_scale_final = 0.01f};
+  ck_assert_int_eq(wsrl__qensemble_create(q, *ctx, &qs, &r), WSRL_OK);
+  wsrl__policy_spec ps = {.obs_dim = 3, .act_dim = 2, .n_hidden = 2, .hidden = {32, 32}, .layer_norm = 1,
+                          .std_param = WSRL__STD_EXP, .tanh_squash = 1, .std_min = 1e-5f, .std_max = 10.0f,
+                          .max_batch = 32, .max_samples = 1, .adam = ADAM};
+  ck_assert_int_eq(wsrl__policy_create(p, *ctx, &ps, &r), WSRL_OK);
+}
+
+static void learner_params(wsrl_qensemble_t *q, wsrl__policy *p, float **out, int64_t *n) {
+  const int64_t nq = wsrl__mlp_param_count(wsrl__qensemble_mlp(q, WSRL__Q_ONLINE));
+  const int64_t np = wsrl__policy_param_count(p);
+  *n = 2 * nq + np;
+  *out = malloc(sizeof(float) * (size_t)*n);
+  wsrl__mlp_get_params(wsrl__qensemble_mlp(q, WSRL__Q_ONLINE), *out, nq);
+  wsrl__mlp_get_params(wsrl__qensemble_mlp(q, WSRL__Q_TARGET), *out + nq, nq);
+  wsrl__policy_get_params(p, *out + 2 * nq, np);
+}
+
+START_TEST(deterministic_updates) {
+  /* Same seed and thread count: bitwise-equal parameters after N updates. */
+  float *params[2];
+  int64_t n[2];
+  const int32_t threads = _i == 0 ? 1 : 2;
+  for (int run = 0; run < 2; run++) {
+    wsrl__nn_ctx *ctx;
+    wsrl_qensemble_t *q;
+    wsrl__policy *p;
+    make_learner(threads, &ctx, &q, &p, NULL);
+    wsrl__rng r;
+    wsrl__rng_seed(&r, 123, 0);
+    for (int i = 0; i < 5; i++)
+      sac_update(q, p, &r, i % 2 ? 32 : 24);
+    learner_params(q, p, &params[run], &n[run]);
+    wsrl__qensemble_free(q);
+    wsrl__policy_destroy(p);
+    wsrl__nn_ctx_destroy(ctx);
+  }
+  ck_assert_int_eq(n[0], n[1]);
+  ck_assert_msg(memcmp(params[0], params[1], sizeof(float) * (size_t)n[0]) == 0,
+                "parameters differ between two identical runs with %d thread(s)", threads);
+  free(params[0]), free(params[1]);
+}
+END_TEST
+
+START_TEST(no_allocation_in_steady_state) {
+  wsrl__alloc counting = {count_alloc, count_realloc, count_free, NULL};
+  wsrl__nn_ctx *ctx;
+  wsrl_qensemble_t *q;
+  wsrl__policy *p;
+  make_learner(1, &ctx, &q, &p, &counting);
+  ck_assert_int_eq(wsrl__qensemble_prepare(q, 32), WSRL_OK);
+  ck_assert_int_eq(wsrl__policy_prepare(p, 32), WSRL_OK);
+  wsrl__rng r;
+  wsrl__rng_seed(&r, 1, 0);
+  const long before = n_allocs;
+  ck_assert(before > 0); /* create went through the hooks */
+  for (int i = 0; i < 3; i++)
+    sac_update(q, p, &r, 32);
+  ck_assert_int_eq(n_allocs, before);
+  wsrl__qensemble_free(q);
+  wsrl__policy_destroy(p);
+  wsrl__nn_ctx_destroy(ctx);
+}
+END_TEST
+
+START_TEST(thread_count_applied_and_restored) {
+  wsrl__nn_ctx *ctx = make_ctx(1);
+  ck_assert_int_eq(wsrl__nn_ctx_threads(ctx), 1);
+#ifdef _OPENMP
+  omp_set_num_threads(2);
+  wsrl_qensemble_t *q = small_q(ctx, 1, 0);
+  float obs[3] = {0}, act[2] = {0}, qv[4];
+  ck_assert_int_eq(wsrl__qensemble_forward(q, WSRL__Q_ONLINE, 1, obs, 1, act, qv), WSRL_OK);
+  ck_assert_int_eq(omp_get_max_threads(), 2);
+  wsrl__qensemble_free(q);
+#endif
+  wsrl__nn_ctx_destroy(ctx);
+  wsrl__nn_ctx *bad = NULL;
+  wsrl__alloc a;
+  wsrl__alloc_resolve(&a, NULL);
+  ck_assert_int_eq(wsrl__nn_ctx_create(&bad, &a, -1), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_msg_has("agent.threads");
+}
+END_TEST
+
+START_TEST(mlp_errors) {
+  wsrl__nn_ctx *ctx = make_ctx(1);
+  wsrl__rng r;
+  wsrl__rng_seed(&r, 1, 0);
+  wsrl__mlp_spec s = {.ensemble = 2, .in_dim = 3, .out_dim = 1, .n_hidden = 1, .hidden = {4}, .max_batch = 4,
+                      .trainable = 1};
+  wsrl__mlp *m = NULL;
+  ck_assert_int_eq(wsrl__mlp_create(&m, NULL, &s, &ADAM, &r), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_msg_has("ctx");
+  ck_assert_int_eq(wsrl__mlp_create(&m, ctx, &s, NULL, &r), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_msg_has("Adam");
+  wsrl__mlp_spec bad = s;
+  bad.n_hidden = 0;
+  ck_assert_int_eq(wsrl__mlp_create(&m, ctx, &bad, &ADAM, &r), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_msg_has("hidden layer count");
+  bad = s;
+  bad.hidden[0] = 0;
+  ck_assert_int_eq(wsrl__mlp_create(&m, ctx, &bad, &ADAM, &r), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_msg_has("hidden[0]");
+  ck_assert_ptr_null(m);
+  ck_assert_int_eq(wsrl__mlp_create(&m, ctx, &s, &ADAM, &r), WSRL_OK);
+  float x[12] = {0}, y[8], dy[8] = {0};
+  ck_assert_int_eq(wsrl__mlp_backward(m, dy, NULL, 1), WSRL_ERR_WRONG_STATE);
+  ck_assert_msg_has("without a preceding");
+  ck_assert_int_eq(wsrl__mlp_forward(m, 5, WSRL__MLP_SHARED, x, y), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_msg_has("max_batch = 4");
+  ck_assert_int_eq(wsrl__mlp_forward(m, 0, WSRL__MLP_SHARED, x, y), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wsrl__mlp_forward(m, 2, 9, x, y), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_msg_has("input mode");
+  ck_assert_int_eq(wsrl__mlp_set_params(m, x, 3), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_msg_has("count");
+  ck_assert_ptr_null(wsrl__mlp_elem(m, WSRL__MLP_PARAM, WSRL__MLP_W, 0, 2, 0, 0));
+  ck_assert_ptr_null(wsrl__mlp_elem(m, WSRL__MLP_PARAM, WSRL__MLP_LN_SCALE, 0, 0, 0, 0)); /* no LayerNorm */
+  wsrl__mlp_spec ts = s;
+  ts.trainable = 0;
+  wsrl__mlp *t;
+  ck_assert_int_eq(wsrl__mlp_create(&t, ctx, &ts, NULL, &r), WSRL_OK);
+  ck_assert_int_eq(wsrl__mlp_forward(t, 2, WSRL__MLP_SHARED, x, y), WSRL_OK);
+  ck_assert_int_eq(wsrl__mlp_backward(t, dy, NULL, 1), WSRL_ERR_WRONG_STATE);
+  ck_assert_msg_has("forward-only");
+  ck_assert_int_eq(wsrl__mlp_adam_step(t, NULL), WSRL_ERR_WRONG_STATE);
+  ck_assert_int_eq(wsrl__mlp_blob_count(t), 1);
+  ck_assert_int_eq(wsrl__mlp_blob_count(m), 3);
+  wsrl__nn_blob b;
+  ck_assert_int_eq(wsrl__mlp_blob(m, 2, &b), WSRL_OK);
+  ck_assert_str_eq(b.name, "adam.v");
+  ck_assert(b.count >= wsrl__mlp_param_count(m));
+  ck_assert(wsrl__mlp_memory_usage(m) > (size_t)wsrl__mlp_param_count(m) * 4 * sizeof(float));
+  wsrl__mlp_spec other = s;
+  other.hidden[0] = 5;
+  wsrl__mlp *o;
+  ck_assert_int_eq(wsrl__mlp_create(&o, ctx, &other, &ADAM, &r), WSRL_OK);
+  ck_assert_int_eq(wsrl__mlp_polyak(m, o, 0.1f), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_msg_has("different architectures");
+  ck_assert_int_eq(wsrl__mlp_copy_params(m, o), WSRL_ERR_INVALID_ARGUMENT);
+  wsrl__mlp_destroy(o);
+  wsrl__mlp_destroy(t);
+  wsrl__mlp_destroy(m);
+  wsrl__mlp_destroy(NULL);
+  wsrl__nn_ctx_destroy(ctx);
+  wsrl__nn_ctx_destroy(NULL);
+}
+END_TEST
+
+/* ---------------------------------------------------------- public handle */
+
+static wsrl_qensemble_t *public_q(int64_t max_batch) {
+  wsrl_config_t *cfg;
+  ck_assert_int_eq(wsrl_config_create(&cfg), WSRL_OK);
+  ck_assert_int_eq(wsrl_config_set(cfg, "critic.ensemble_size", "3"), WSRL_OK);
+  ck_assert_int_eq(wsrl_config_set(cfg, "critic.hidden", "16,8"), WSRL_OK);
+  ck_assert_int_eq(wsrl_config_set(cfg, "agent.threads", "1"), WSRL_OK);
+  wsrl_qensemble_t *q = NULL;
+  ck_assert_int_eq(wsrl_qensemble_create(&q, cfg, 4, 2, max_batch), WSRL_OK);
+  wsrl_config_destroy(cfg);
+  return q;
+}
+
+START_TEST(public_qensemble) {
+  const int64_t live = wsrl_live_handles();
+  wsrl_qensemble_t *q = public_q(4);
+  ck_assert_int_eq(wsrl_live_handles(), live + 1);
+  int32_t E, O, A;
+  int64_t np;
+  ck_assert_int_eq(wsrl_qensemble_info(q, &E, &O, &A, &np), WSRL_OK);
+  ck_assert(E == 3 && O == 4 && A == 2 && np > 0);
+  ck_assert_int_eq(wsrl_qensemble_info(q, NULL, NULL, NULL, NULL), WSRL_OK);
+  /* Chunked prediction (batch 10 > max_batch 4) equals row-by-row. */
+  float obs[10 * 4], act[10 * 2], qv[3 * 10], one[3], mn[10];
+  wsrl__rng r;
+  wsrl__rng_seed(&r, 3, 0);
+  wsrl__rng_fill_normal(&r, obs, 40);
+  wsrl__rng_fill_uniform(&r, act, 20, -1, 1);
+  ck_assert_int_eq(wsrl_qensemble_predict(q, WSRL_QENSEMBLE_ONLINE, 10, obs, act, qv), WSRL_OK);
+  for (int b = 0; b < 10; b++) {
+    ck_assert_int_eq(wsrl_qensemble_predict(q, WSRL_QENSEMBLE_TARGET, 1, obs + b * 4, act + b * 2, one), WSRL_OK);
+    for (int e = 0; e < 3; e++)
+      ck_assert_float_eq_tol(one[e], qv[e * 10 + b], 1e-5);
+  }
+  const int32_t members[2] = {2, 0};
+  ck_assert_int_eq(wsrl_qensemble_predict_min(q, WSRL_QENSEMBLE_ONLINE, 10, obs, act, members, 2, mn), WSRL_OK);
+  for (int b = 0; b < 10; b++)
+    ck_assert_float_eq_tol(mn[b], fminf(qv[20 + b], qv[b]), 1e-6);
+  ck_assert_int_eq(wsrl_qensemble_predict_min(q, WSRL_QENSEMBLE_ONLINE, 10, obs, act, NULL, 0, mn), WSRL_OK);
+  for (int b = 0; b < 10; b++)
+    ck_assert_float_eq_tol(mn[b], fminf(fminf(qv[b], qv[10 + b]), qv[20 + b]), 1e-6);
+  /* Subsample: a pure function of the seed, indices in range. */
+  int32_t s1[8], s2[8];
+  ck_assert_int_eq(wsrl_qensemble_subsample(q, 99, 8, s1), WSRL_OK);
+  ck_assert_int_eq(wsrl_qensemble_subsample(q, 99, 8, s2), WSRL_OK);
+  ck_assert_int_eq(memcmp(s1, s2, sizeof s1), 0);
+  for (int j = 0; j < 8; j++)
+    ck_assert(s1[j] >= 0 && s1[j] < 3);
+  /* Parameters: round trip, Polyak, sync. */
+  float *p = malloc(sizeof(float) * (size_t)np), *t = malloc(sizeof(float) * (size_t)np);
+  ck_assert_int_eq(wsrl_qensemble_get_params(q, WSRL_QENSEMBLE_ONLINE, p, np), WSRL_OK);
+  for (int64_t i = 0; i < np; i++)
+    p[i] += 1.0f;
+  ck_assert_int_eq(wsrl_qensemble_set_params(q, WSRL_QENSEMBLE_ONLINE, p, np), WSRL_OK);
+  ck_assert_int_eq(wsrl_qensemble_polyak_update(q, 0.5), WSRL_OK);
+  ck_assert_int_eq(wsrl_qensemble_get_params(q, WSRL_QENSEMBLE_TARGET, t, np), WSRL_OK);
+  for (int64_t i = 0; i < np; i++)
+    ck_assert_float_eq_tol(t[i], p[i] - 0.5f, 1e-5);
+  ck_assert_int_eq(wsrl_qensemble_sync_targets(q), WSRL_OK);
+  ck_assert_int_eq(wsrl_qensemble_get_params(q, WSRL_QENSEMBLE_TARGET, t, np), WSRL_OK);
+  ck_assert_int_eq(memcmp(p, t, sizeof(float) * (size_t)np), 0);
+  uint64_t bytes = 0;
+  ck_assert_int_eq(wsrl_qensemble_memory_usage(q, &bytes), WSRL_OK);
+  ck_assert(bytes > (uint64_t)np * 4 * sizeof(float));
+  free(p), free(t);
+  wsrl_qensemble_destroy(q);
+  wsrl_qensemble_destroy(NULL);
+  ck_assert_int_eq(wsrl_live_handles(), live);
+}
+END_TEST
+
+START_TEST(public_qensemble_errors) {
+  wsrl_qensemble_t *q = NULL;
+  ck_assert_int_eq(wsrl_qensemble_create(NULL, NULL, 4, 2, 8), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_msg_has("q_out");
+  ck_assert_int_eq(wsrl_qensemble_create(&q, NULL, 0, 2, 8), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_msg_has("obs_dim");
+  ck_assert_int_eq(wsrl_qensemble_create(&q, NULL, 4, 2, 0), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_msg_has("max_batch");
+  ck_assert_ptr_null(q);
+  q = public_q(4);
+  float obs[4] = {0}, act[2] = {0}, out[3], p[4] = {0};
+  int32_t members[2] = {0, 3};
+  ck_assert_int_eq(wsrl_qensemble_predict(NULL, 0, 1, obs, act, out), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_msg_has("'q'");
+  ck_assert_int_eq(wsrl_qensemble_predict(q, 0, 1, NULL, act, out), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_msg_has("'obs'");
+  ck_assert_int_eq(wsrl_qensemble_predict(q, 2, 1, obs, act, out), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_msg_has("which");
+  ck_assert_int_eq(wsrl_qensemble_predict(q, 0, 0, obs, act, out), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_msg_has("batch");
+  ck_assert_int_eq(wsrl_qensemble_predict_min(q, 0, 1, obs, act, members, 2, out), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_msg_has("members[1] = 3");
+  ck_assert_int_eq(wsrl_qensemble_predict_min(q, 0, 1, obs, act, members, 0, out), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wsrl_qensemble_subsample(q, 1, 0, members), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_msg_has("k must be");
+  ck_assert_int_eq(wsrl_qensemble_polyak_update(q, -0.1), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wsrl_qensemble_polyak_update(q, NAN), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_msg_has("tau");
+  ck_assert_int_eq(wsrl_qensemble_get_params(q, 0, p, 4), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_msg_has("count is 4");
+  ck_assert_int_eq(wsrl_qensemble_set_params(q, 1, p, 4), WSRL_ERR_INVALID_ARGUMENT);
+  int64_t np;
+  wsrl_qensemble_info(q, NULL, NULL, NULL, &np);
+  float *big = calloc((size_t)np, sizeof(float));
+  big[np / 2] = INFINITY;
+  ck_assert_int_eq(wsrl_qensemble_set_params(q, 0, big, np), WSRL_ERR_NON_FINITE);
+  ck_assert_msg_has("not finite");
+  ck_assert_int_eq(wsrl_qensemble_get_params(q, 7, big, np), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wsrl_qensemble_sync_targets(NULL), WSRL_ERR_INVALID_ARGUMENT);
+  uint64_t bytes;
+  ck_assert_int_eq(wsrl_qensemble_memory_usage(q, NULL), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wsrl_qensemble_memory_usage(NULL, &bytes), WSRL_ERR_INVALID_ARGUMENT);
+  free(big);
+  wsrl_qensemble_destroy(q);
+}
+END_TEST
+
+Suite *wsrl_test_suite_nn(void) {
+  Suite *s = suite_create("nn");
+  TCase *tc = tcase_create("layers");
+  tcase_set_timeout(tc, 60);
+  tcase_add_test(tc, known_answer_dense);
+  tcase_add_test(tc, known_answer_layernorm);
+  tcase_add_test(tc, reference_agreement);
+  tcase_add_test(tc, init_gains);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("optimizer");
+  tcase_set_timeout(tc, 60);
+  tcase_add_test(tc, adam_converges_on_quadratic);
+  tcase_add_test(tc, learned_scalars);
+  tcase_add_test(tc, polyak_formula);
+  tcase_add_test(tc, grad_clip_matches_scaled_gradient);
+  tcase_add_test(tc, nonfinite_gradient_skips_step);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("policy");
+  tcase_set_timeout(tc, 60);
+  tcase_add_test(tc, policy_closed_forms);
+  tcase_add_test(tc, policy_errors_and_blobs);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("engine");
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, subset_forward_matches_full);
+  tcase_add_test(tc, shape_cache_eviction);
+  tcase_add_loop_test(tc, deterministic_updates, 0, 2);
+  tcase_add_test(tc, no_allocation_in_steady_state);
+  tcase_add_test(tc, thread_count_applied_and_restored);
+  tcase_add_test(tc, mlp_errors);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("qensemble");
+  tcase_set_timeout(tc, 60);
+  tcase_add_test(tc, public_qensemble);
+  tcase_add_test(tc, public_qensemble_errors);
+  suite_add_tcase(s, tc);
+  return s;
+}
