@@ -107,7 +107,8 @@ wsrl_status_t wsrl__qensemble_prepare(wsrl_qensemble_t *q, int64_t batch) {
   return WSRL_OK;
 }
 
-/* Write concat(obs[r / repeat], act[r]) straight into the network's input. */
+/* Write concat(obs[r / repeat], act[r]) for `batch` rows straight into the
+ * network's input. */
 static wsrl_status_t load_input(const wsrl_qensemble_t *q, wsrl__mlp *m, int64_t batch, const float *obs,
                                 int64_t obs_repeat, const float *act) {
   if (obs == NULL || act == NULL)
@@ -141,6 +142,17 @@ wsrl_status_t wsrl__qensemble_forward(wsrl_qensemble_t *q, int32_t which, int64_
                        which);
   WSRL__TRY(load_input(q, m, batch, obs, obs_repeat, act));
   return wsrl__mlp_forward(m, batch, WSRL__MLP_SHARED, NULL, q_out);
+}
+
+wsrl_status_t wsrl__qensemble_forward_rows(wsrl_qensemble_t *q, int32_t which, int64_t batch, int64_t rows,
+                                           const float *obs, const float *act) {
+  WSRL__CHECK_NULL(q);
+  wsrl__mlp *m = pick(q, which);
+  if (m == NULL || rows < 1 || rows > batch)
+    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "qensemble: bad which (%d) or rows (%lld of %lld)", which,
+                       (long long)rows, (long long)batch);
+  WSRL__TRY(load_input(q, m, rows, obs, 1, act));
+  return wsrl__mlp_forward(m, batch, WSRL__MLP_SHARED, NULL, NULL);
 }
 
 const float *wsrl__qensemble_output(const wsrl_qensemble_t *q, int32_t which) {
@@ -184,15 +196,15 @@ void wsrl__qensemble_draw_subset(wsrl__rng *rng, int32_t ensemble, int32_t k, in
     members_out[j] = (int32_t)wsrl__rng_below(rng, (uint64_t)ensemble);
 }
 
-void wsrl__qensemble_min(const float *q, int32_t ensemble, int64_t batch, const int32_t *members, int32_t k,
-                         float *min_out, int32_t *argmin_out) {
+void wsrl__qensemble_min_strided(const float *q, int32_t ensemble, int64_t ld, int64_t rows, const int32_t *members,
+                                 int32_t k, float *min_out, int32_t *argmin_out) {
   const int32_t n = members != NULL ? k : ensemble;
-  for (int64_t r = 0; r < batch; r++) {
+  for (int64_t r = 0; r < rows; r++) {
     int32_t best = members != NULL ? members[0] : 0;
-    float v = q[(int64_t)best * batch + r];
+    float v = q[(int64_t)best * ld + r];
     for (int32_t j = 1; j < n; j++) {
       const int32_t e = members != NULL ? members[j] : j;
-      const float x = q[(int64_t)e * batch + r];
+      const float x = q[(int64_t)e * ld + r];
       if (x < v) {
         v = x;
         best = e;
@@ -202,6 +214,11 @@ void wsrl__qensemble_min(const float *q, int32_t ensemble, int64_t batch, const 
     if (argmin_out != NULL)
       argmin_out[r] = best;
   }
+}
+
+void wsrl__qensemble_min(const float *q, int32_t ensemble, int64_t batch, const int32_t *members, int32_t k,
+                         float *min_out, int32_t *argmin_out) {
+  wsrl__qensemble_min_strided(q, ensemble, batch, batch, members, k, min_out, argmin_out);
 }
 
 void wsrl__qensemble_zero_grad(wsrl_qensemble_t *q) { wsrl__mlp_zero_grad(q->online); }

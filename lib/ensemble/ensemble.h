@@ -52,6 +52,12 @@ enum { WSRL__Q_ONLINE = WSRL_QENSEMBLE_ONLINE, WSRL__Q_TARGET = WSRL_QENSEMBLE_T
  * q_out may be NULL (then read wsrl__qensemble_output()). */
 wsrl_status_t wsrl__qensemble_forward(wsrl_qensemble_t *q, int32_t which, int64_t batch, const float *obs,
                                       int64_t obs_repeat, const float *act, float *q_out);
+/* Forward at a batch of `batch` rows of which only the first `rows` are
+ * loaded (the rest hold stale inputs whose outputs the caller ignores):
+ * lets a prediction reuse an already-built larger shape. */
+wsrl_status_t wsrl__qensemble_forward_rows(wsrl_qensemble_t *q, int32_t which, int64_t batch, int64_t rows,
+                                           const float *obs, const float *act);
+
 /* Output [E, B] of the latest forward of `which`. */
 const float *wsrl__qensemble_output(const wsrl_qensemble_t *q, int32_t which);
 
@@ -76,6 +82,10 @@ void wsrl__qensemble_draw_subset(wsrl__rng *rng, int32_t ensemble, int32_t k, in
  * Ties pick the first listed. */
 void wsrl__qensemble_min(const float *q, int32_t ensemble, int64_t batch, const int32_t *members, int32_t k,
                          float *min_out, int32_t *argmin_out);
+
+/* Same over the first `rows` rows of q laid out [E, ld]. */
+void wsrl__qensemble_min_strided(const float *q, int32_t ensemble, int64_t ld, int64_t rows, const int32_t *members,
+                                 int32_t k, float *min_out, int32_t *argmin_out);
 
 void wsrl__qensemble_zero_grad(wsrl_qensemble_t *q);
 /* Adam step of the online critics (see wsrl__mlp_adam_step). */

@@ -83,16 +83,24 @@ static wsrl_status_t check_predict(const wsrl_qensemble_t *q, int32_t which, int
   return WSRL_OK;
 }
 
-/* Run chunks of at most max_batch rows; after each, consume(ctx, r0, n, q_chunk [E, n]). */
-typedef void (*chunk_fn)(void *user, int64_t r0, int64_t n, const float *q_chunk);
+/* Run chunks of at most max_batch rows; after each, consume(user, r0, n,
+ * q_chunk, ld) with q_chunk [E, ld]. A chunk runs at the smallest shape
+ * already built that holds it (extra rows are ignored: rows are
+ * independent), so predictions on a lent ensemble do not evict the
+ * agent's prepared shapes. */
+typedef void (*chunk_fn)(void *user, int64_t r0, int64_t n, const float *q_chunk, int64_t ld);
 
 static wsrl_status_t run_chunks(wsrl_qensemble_t *q, int32_t which, int64_t batch, const float *obs, const float *act,
                                 chunk_fn consume, void *user) {
   const int64_t O = q->spec.obs_dim, A = q->spec.act_dim;
+  wsrl__mlp *m = wsrl__qensemble_mlp(q, which);
   for (int64_t r0 = 0; r0 < batch; r0 += q->spec.max_batch) {
     const int64_t n = batch - r0 < q->spec.max_batch ? batch - r0 : q->spec.max_batch;
-    WSRL__TRY(wsrl__qensemble_forward(q, which, n, obs + r0 * O, 1, act + r0 * A, NULL));
-    consume(user, r0, n, wsrl__qensemble_output(q, which));
+    int64_t run = wsrl__mlp_cached_batch(m, n, WSRL__MLP_SHARED);
+    if (run == 0)
+      run = n;
+    WSRL__TRY(wsrl__qensemble_forward_rows(q, which, run, n, obs + r0 * O, act + r0 * A));
+    consume(user, r0, n, wsrl__qensemble_output(q, which), run);
   }
   return WSRL_OK;
 }
@@ -105,15 +113,15 @@ typedef struct {
   int32_t k;
 } sink;
 
-static void copy_chunk(void *user, int64_t r0, int64_t n, const float *qc) {
+static void copy_chunk(void *user, int64_t r0, int64_t n, const float *qc, int64_t ld) {
   sink *s = user;
   for (int32_t e = 0; e < s->ensemble; e++)
-    memcpy(s->out + (int64_t)e * s->batch + r0, qc + (int64_t)e * n, (size_t)n * sizeof(float));
+    memcpy(s->out + (int64_t)e * s->batch + r0, qc + (int64_t)e * ld, (size_t)n * sizeof(float));
 }
 
-static void min_chunk(void *user, int64_t r0, int64_t n, const float *qc) {
+static void min_chunk(void *user, int64_t r0, int64_t n, const float *qc, int64_t ld) {
   sink *s = user;
-  wsrl__qensemble_min(qc, s->ensemble, n, s->members, s->k, s->out + r0, NULL);
+  wsrl__qensemble_min_strided(qc, s->ensemble, ld, n, s->members, s->k, s->out + r0, NULL);
 }
 
 wsrl_status_t wsrl_qensemble_predict(const wsrl_qensemble_t *q, int32_t which, int64_t batch, const float *obs,

@@ -144,6 +144,12 @@ wsrl_status_t wsrl__nn_matmul_init(wsrl__nn_matmul *mm, wsrl__nn_ctx *ctx, const
     STEP(dnnl_primitive_attr_set_post_ops(attr, ops));
   }
   STEP(dnnl_primitive_desc_create(&pd, &desc, attr, ctx->engine, NULL));
+  /* A layout oneDNN has no fast kernel for falls back to "ref:any", about
+   * 1000x slower (measured): say so loudly rather than silently crawl. */
+  const char *impl = NULL;
+  if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl != NULL &&
+      strncmp(impl, "ref", 3) == 0)
+    wsrl__log(WSRL_LOG_WARN, "oneDNN chose its reference matmul kernel (%s): this layer will be very slow", impl);
   STEP(dnnl_primitive_create(&mm->prim, pd));
   const dnnl_memory_desc_t *smd = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
   if (smd == NULL) {

@@ -362,6 +362,17 @@ wsrl_status_t wsrl__mlp_prepare(wsrl__mlp *m, int64_t batch, int32_t mode) {
   return rc;
 }
 
+int64_t wsrl__mlp_cached_batch(const wsrl__mlp *m, int64_t batch, int32_t mode) {
+  mode = normalize_mode(m, mode);
+  int64_t best = 0;
+  for (int32_t i = 0; i < WSRL__NN_SHAPE_SLOTS; i++) {
+    const slot *s = &m->slots[i];
+    if (s->batch >= batch && s->mode == mode && (best == 0 || s->batch < best))
+      best = s->batch;
+  }
+  return best;
+}
+
 float *wsrl__mlp_input(wsrl__mlp *m, int64_t batch, int32_t mode, int64_t *ld_out) {
   if (ld_out != NULL)
     *ld_out = m->fan_in[0] + 1;

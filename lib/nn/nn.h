@@ -132,6 +132,11 @@ size_t wsrl__mlp_memory_usage(const wsrl__mlp *m);
  * that later calls with this shape do not allocate. */
 wsrl_status_t wsrl__mlp_prepare(wsrl__mlp *m, int64_t batch, int32_t mode);
 
+/* Smallest batch >= `batch` whose primitives are already built for this
+ * mode, or 0 if none: callers that may pad rows (predictions) use it to
+ * avoid building a new shape. */
+int64_t wsrl__mlp_cached_batch(const wsrl__mlp *m, int64_t batch, int32_t mode);
+
 /* The internal input buffer of a forward with (batch, mode): rows of in_dim
  * floats with row stride *ld_out (B rows, or E*B rows per member). Writing
  * the input here and calling forward with x = NULL avoids a copy (the

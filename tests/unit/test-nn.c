@@ -539,6 +539,29 @@ START_TEST(shape_cache_eviction) {
 }
 END_TEST
 
+/* Public predictions reuse an already-built larger shape (padding rows)
+ * rather than building, and maybe evicting, shapes of a lent ensemble. */
+START_TEST(predict_reuses_prepared_shape) {
+  wsrl__nn_ctx *ctx = make_ctx(1);
+  wsrl_qensemble_t *q = small_q(ctx, 6, 0);
+  ck_assert_int_eq(wsrl__qensemble_prepare(q, 16), WSRL_OK);
+  float obs[5 * 3], act[5 * 2], small[4 * 5], full[4 * 16];
+  wsrl__rng r;
+  wsrl__rng_seed(&r, 8, 0);
+  wsrl__rng_fill_normal(&r, obs, 15);
+  wsrl__rng_fill_uniform(&r, act, 10, -1, 1);
+  ck_assert_int_eq(wsrl_qensemble_predict(q, WSRL_QENSEMBLE_ONLINE, 5, obs, act, small), WSRL_OK);
+  wsrl__mlp *on = wsrl__qensemble_mlp(q, WSRL__Q_ONLINE);
+  ck_assert_int_eq(wsrl__mlp_cached_batch(on, 5, WSRL__MLP_SHARED), 16);
+  ck_assert_int_eq(wsrl__mlp_cached_batch(on, 17, WSRL__MLP_SHARED), 0);
+  ck_assert_int_eq(wsrl__qensemble_forward(q, WSRL__Q_ONLINE, 5, obs, 1, act, full), WSRL_OK);
+  for (int i = 0; i < 4 * 5; i++)
+    ck_assert_float_eq_tol(small[i], full[i], 1e-5);
+  wsrl__qensemble_free(q);
+  wsrl__nn_ctx_destroy(ctx);
+}
+END_TEST
+
 /* ---- counting allocator: after prepare, updates allocate nothing ---- */
 static long n_allocs;
 static void *count_alloc(void *u, size_t n) { (void)u, n_allocs++; return malloc(n); }
@@ -886,6 +909,7 @@ Suite *wsrl_test_suite_nn(void) {
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, subset_forward_matches_full);
   tcase_add_test(tc, shape_cache_eviction);
+  tcase_add_test(tc, predict_reuses_prepared_shape);
   tcase_add_loop_test(tc, deterministic_updates, 0, 2);
   tcase_add_test(tc, no_allocation_in_steady_state);
   tcase_add_test(tc, thread_count_applied_and_restored);
