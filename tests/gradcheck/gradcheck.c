@@ -57,6 +57,13 @@ static double max_err(const double *a, const double *n, int64_t count) {
   return worst;
 }
 
+static double weighted_sum(const double *c, const double *y, int64_t n) {
+  double f = 0.0;
+  for (int64_t i = 0; i < n; i++)
+    f += c[i] * y[i];
+  return f;
+}
+
 /* Finite differences over a float parameter vector read by get/set. */
 typedef struct fd_target {
   int64_t count;
@@ -128,9 +135,7 @@ static double mlp_loss(void *user) {
   mlp_case *k = user;
   double *y = malloc(sizeof(double) * (size_t)k->ny);
   nnref_mlp_forward(k->m, k->batch, k->mode, k->x, y);
-  double f = 0.0;
-  for (int64_t i = 0; i < k->ny; i++)
-    f += k->c[i] * y[i];
+  const double f = weighted_sum(k->c, y, k->ny);
   free(y);
   return f;
 }
@@ -316,12 +321,7 @@ static double pol_sample_loss(void *user) {
   const int64_t rows = k->batch * k->n;
   double *a = malloc(sizeof(double) * (size_t)(rows * A)), *lp = malloc(sizeof(double) * (size_t)rows);
   nnref_policy_sample(k->p, k->batch, k->obs, k->n, k->eps, a, lp);
-  double f = 0.0;
-  for (int64_t i = 0; i < rows; i++) {
-    f += k->cl[i] * lp[i];
-    for (int32_t j = 0; j < A; j++)
-      f += k->ca[i * A + j] * a[i * A + j];
-  }
+  const double f = weighted_sum(k->cl, lp, rows) + weighted_sum(k->ca, a, rows * A);
   free(a), free(lp);
   return f;
 }
@@ -330,9 +330,7 @@ static double pol_logprob_loss(void *user) {
   pol_case *k = user;
   double *lp = malloc(sizeof(double) * (size_t)k->batch);
   nnref_policy_log_prob(k->p, k->batch, k->obs, k->a_given, lp);
-  double f = 0.0;
-  for (int64_t i = 0; i < k->batch; i++)
-    f += k->cl[i] * lp[i];
+  const double f = weighted_sum(k->cl, lp, k->batch);
   free(lp);
   return f;
 }

@@ -481,14 +481,19 @@ END_TEST
 
 /* -------------------------------------------------------- Q-ensemble, cache */
 
+/* Gaussian observations and uniform unit actions from a seeded stream. */
+static void random_inputs(uint64_t seed, float *obs, size_t n_obs, float *act, size_t n_act) {
+  wsrl__rng r;
+  wsrl__rng_seed(&r, seed, 0);
+  wsrl__rng_fill_normal(&r, obs, n_obs);
+  wsrl__rng_fill_uniform(&r, act, n_act, -1, 1);
+}
+
 START_TEST(subset_forward_matches_full) {
   wsrl__nn_ctx *ctx = make_ctx(1);
   wsrl_qensemble_t *q = small_q(ctx, 12, 3);
   float obs[5 * 3], act[10 * 2], full[4 * 10], sub[3 * 10];
-  wsrl__rng r;
-  wsrl__rng_seed(&r, 4, 0);
-  wsrl__rng_fill_normal(&r, obs, 15);
-  wsrl__rng_fill_uniform(&r, act, 20, -1, 1);
+  random_inputs(4, obs, 15, act, 20);
   /* Make the target differ from the online critics first. */
   wsrl__mlp *tg = wsrl__qensemble_mlp(q, WSRL__Q_TARGET);
   *W(tg, WSRL__MLP_B, 2, 1, 0, 0) = 0.75f;
@@ -520,10 +525,7 @@ START_TEST(shape_cache_eviction) {
   wsrl__nn_ctx *ctx = make_ctx(1);
   wsrl_qensemble_t *q = small_q(ctx, 3, 0);
   float obs[16 * 3], act[16 * 2], first[4 * 16], again[4 * 16];
-  wsrl__rng r;
-  wsrl__rng_seed(&r, 5, 0);
-  wsrl__rng_fill_normal(&r, obs, 48);
-  wsrl__rng_fill_uniform(&r, act, 32, -1, 1);
+  random_inputs(5, obs, 48, act, 32);
   ck_assert_int_eq(wsrl__qensemble_forward(q, WSRL__Q_ONLINE, 16, obs, 1, act, first), WSRL_OK);
   for (int64_t b = 1; b <= 15; b++)
     ck_assert_int_eq(wsrl__qensemble_forward(q, WSRL__Q_ONLINE, b, obs, 1, act, again), WSRL_OK);
@@ -546,10 +548,7 @@ START_TEST(predict_reuses_prepared_shape) {
   wsrl_qensemble_t *q = small_q(ctx, 6, 0);
   ck_assert_int_eq(wsrl__qensemble_prepare(q, 16), WSRL_OK);
   float obs[5 * 3], act[5 * 2], small[4 * 5], full[4 * 16];
-  wsrl__rng r;
-  wsrl__rng_seed(&r, 8, 0);
-  wsrl__rng_fill_normal(&r, obs, 15);
-  wsrl__rng_fill_uniform(&r, act, 10, -1, 1);
+  random_inputs(8, obs, 15, act, 10);
   ck_assert_int_eq(wsrl_qensemble_predict(q, WSRL_QENSEMBLE_ONLINE, 5, obs, act, small), WSRL_OK);
   wsrl__mlp *on = wsrl__qensemble_mlp(q, WSRL__Q_ONLINE);
   ck_assert_int_eq(wsrl__mlp_cached_batch(on, 5, WSRL__MLP_SHARED), 16);
@@ -789,10 +788,7 @@ START_TEST(public_qensemble) {
   ck_assert_int_eq(wsrl_qensemble_info(q, NULL, NULL, NULL, NULL), WSRL_OK);
   /* Chunked prediction (batch 10 > max_batch 4) equals row-by-row. */
   float obs[10 * 4], act[10 * 2], qv[3 * 10], one[3], mn[10];
-  wsrl__rng r;
-  wsrl__rng_seed(&r, 3, 0);
-  wsrl__rng_fill_normal(&r, obs, 40);
-  wsrl__rng_fill_uniform(&r, act, 20, -1, 1);
+  random_inputs(3, obs, 40, act, 20);
   ck_assert_int_eq(wsrl_qensemble_predict(q, WSRL_QENSEMBLE_ONLINE, 10, obs, act, qv), WSRL_OK);
   for (int b = 0; b < 10; b++) {
     ck_assert_int_eq(wsrl_qensemble_predict(q, WSRL_QENSEMBLE_TARGET, 1, obs + b * 4, act + b * 2, one), WSRL_OK);
