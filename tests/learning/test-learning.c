@@ -125,6 +125,22 @@ static wsrl_replay_t *behaviour_dataset(double *behaviour_return_out) {
   return data;
 }
 
+/* An agent of `extra` (E = 4) pretrained for 3000 updates on the behaviour
+ * dataset, which is freed again (WSRL fine-tunes without it); its
+ * evaluation return and the behaviour policy's come back. */
+static wsrl_agent_t *pretrained_agent(const char *extra, wsrl_env_t *eval_env, double *behaviour_return_out,
+                                      double *return_out) {
+  wsrl_replay_t *data = behaviour_dataset(behaviour_return_out);
+  wsrl_config_t *c = config("critic.ensemble_size = 4\n");
+  OK(wsrl_config_parse_string(c, extra));
+  wsrl_agent_t *agent = agent_for(c, eval_env);
+  OK(wsrl_pretrain(agent, data, 3000, NULL, NULL));
+  *return_out = eval_return(agent, eval_env);
+  wsrl_config_destroy(c);
+  wsrl_replay_destroy(data);
+  return agent;
+}
+
 /* Lowest periodic evaluation reported by wsrl_finetune (after its first). */
 typedef struct evals {
   int n;
@@ -182,21 +198,15 @@ START_TEST(cql_beats_behaviour) {
   /* CQL (alpha 5, max-target backup, E = 4), 3000 updates of batch 64.
    * Measured: behaviour -20.41 (50 episodes); pretrained -7.77 .. -11.06
    * (seeds 0-5), so the bar behaviour + 5 = -15.41 keeps a margin of 4.3. */
-  double behaviour_return = 0;
-  wsrl_replay_t *data = behaviour_dataset(&behaviour_return);
-  wsrl_config_t *c = config("agent.algorithm = cql\ncritic.ensemble_size = 4\n");
   wsrl_env_t *eval_env = point();
-  wsrl_agent_t *agent = agent_for(c, eval_env);
-  OK(wsrl_pretrain(agent, data, 3000, NULL, NULL));
-  const double ret = eval_return(agent, eval_env);
+  double behaviour_return = 0, ret = 0;
+  wsrl_agent_t *agent = pretrained_agent("agent.algorithm = cql\n", eval_env, &behaviour_return, &ret);
   printf("cql_beats_behaviour: behaviour %.2f, CQL %.2f\n", behaviour_return, ret);
   ck_assert_double_lt(behaviour_return, -15.0); /* the dataset really is poor */
   ck_assert_msg(ret >= behaviour_return + 5.0, "CQL %.2f does not beat the behaviour policy %.2f by 5", ret,
                 behaviour_return);
   wsrl_agent_destroy(agent);
   wsrl_env_destroy(eval_env);
-  wsrl_config_destroy(c);
-  wsrl_replay_destroy(data);
 }
 END_TEST
 
@@ -208,19 +218,14 @@ START_TEST(calql_then_wsrl) {
    * (bar: behaviour + 5 = -15.41), fine-tuned -5.58 .. -5.96 (bar -7.5),
    * improvement 2.19 .. 6.64 (bar 1.0); the lowest periodic evaluation
    * (10 episodes) was -7.45 .. -16.30, above the behaviour policy's -20.41. */
-  double behaviour_return = 0;
-  wsrl_replay_t *data = behaviour_dataset(&behaviour_return);
-  wsrl_config_t *c = config("agent.algorithm = calql\ncritic.ensemble_size = 4\nfinetune.warmup_steps = 500\n"
-                            "eval.interval = 500\n");
   wsrl_env_t *env = point(), *eval_env = point();
-  wsrl_agent_t *agent = agent_for(c, eval_env);
-  OK(wsrl_pretrain(agent, data, 3000, NULL, NULL));
-  const double pretrained = eval_return(agent, eval_env);
+  double behaviour_return = 0, pretrained = 0;
+  wsrl_agent_t *agent = pretrained_agent("agent.algorithm = calql\nfinetune.warmup_steps = 500\n"
+                                         "eval.interval = 500\n", eval_env, &behaviour_return, &pretrained);
   char path[64];
   snprintf(path, sizeof path, "/tmp/wsrl-learning-%ld.ckpt", (long)getpid());
   OK(wsrl_agent_save(agent, path));
   wsrl_agent_destroy(agent);
-  wsrl_replay_destroy(data); /* WSRL fine-tunes without the offline data */
 
   agent = NULL;
   OK(wsrl_agent_create_from_checkpoint(&agent, path, NULL));
@@ -245,7 +250,6 @@ START_TEST(calql_then_wsrl) {
   wsrl_agent_destroy(agent);
   wsrl_env_destroy(eval_env);
   wsrl_env_destroy(env);
-  wsrl_config_destroy(c);
 }
 END_TEST
 

@@ -1166,30 +1166,32 @@ START_TEST(baselines_run) {
 }
 END_TEST
 
+/* Every case: the log fixture, a scratch directory, 60 s (small nets, but
+ * loaded machines). */
+static TCase *add_case(Suite *s, const char *name) {
+  TCase *t = tcase_create(name);
+  tcase_add_checked_fixture(t, setup, teardown);
+  tcase_set_timeout(t, 60);
+  suite_add_tcase(s, t);
+  return t;
+}
+
 Suite *wsrl_test_suite_train(void) {
   Suite *s = suite_create("train");
-  TCase *api = tcase_create("api");
-  tcase_add_checked_fixture(api, setup, teardown);
-  tcase_set_timeout(api, 60);
+  TCase *api = add_case(s, "api");
   tcase_add_test(api, init_functions);
   tcase_add_test(api, create_rejects_invalid);
   tcase_add_test(api, null_arguments);
-  suite_add_tcase(s, api);
 
-  TCase *phase = tcase_create("session");
-  tcase_add_checked_fixture(phase, setup, teardown);
-  tcase_set_timeout(phase, 60);
+  TCase *phase = add_case(s, "session");
   tcase_add_test(phase, warmup_k_transitions_no_update);
   tcase_add_test(phase, finetune_warmup_then_one_update_per_step);
   tcase_add_test(phase, updates_due_counting);
   tcase_add_test(phase, start_updates_after_rule);
   tcase_add_test(phase, mixed_sampling_fraction);
   tcase_add_test(phase, append_and_none_sampling);
-  suite_add_tcase(s, phase);
 
-  TCase *loop = tcase_create("finetune");
-  tcase_add_checked_fixture(loop, setup, teardown);
-  tcase_set_timeout(loop, 60);
+  TCase *loop = add_case(s, "finetune");
   tcase_add_test(loop, env_callback_error_keeps_counters);
   tcase_add_test(loop, nan_observation_error_vs_skip_reset);
   tcase_add_test(loop, cancel_from_progress_and_resume);
@@ -1199,15 +1201,11 @@ Suite *wsrl_test_suite_train(void) {
   tcase_add_test(loop, finetune_split_equals_uninterrupted);
   tcase_add_test(loop, evaluate_deterministic);
   tcase_add_test(loop, baselines_run);
-  suite_add_tcase(s, loop);
 
-  TCase *ck = tcase_create("pretrain-checkpoint");
-  tcase_add_checked_fixture(ck, setup, teardown);
-  tcase_set_timeout(ck, 60);
+  TCase *ck = add_case(s, "pretrain-checkpoint");
   tcase_add_test(ck, pretrain_arguments_and_cancel);
   tcase_add_test(ck, pretrain_split_and_checkpoint_resume_bitwise);
   tcase_add_test(ck, session_save_load_resume_bitwise);
   tcase_add_test(ck, session_load_rejects_bad_files);
-  suite_add_tcase(s, ck);
   return s;
 }
