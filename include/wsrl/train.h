@@ -149,9 +149,12 @@ typedef enum wsrl_session_phase {
  */
 typedef struct wsrl_session_options {
   uint32_t struct_size;
+  /** 1: the online buffer applies the sparse-reward MC rule (see replay.h). */
+  int32_t mc_sparse;
   /** Keys finetune.*, replay.*, env.nonfinite, eval.*, log.* (copied at
    *  create); NULL uses the agent's config. `finetune.online_algorithm`
-   *  must match the agent's. */
+   *  must match the agent's; keys that shape the agent (sac.*, critic.*,
+   *  ...) are always the agent's. */
   const wsrl_config_t *config;
   /** Offline dataset for `finetune.offline_data` = mixed or append
    *  (borrowed; with mixed it must outlive the session); ignored with none. */
@@ -159,14 +162,11 @@ typedef struct wsrl_session_options {
   /** Episode length for Cal-QL's start rule; 0 = unknown (wsrl_finetune()
    *  then takes its env's max_episode_steps). */
   int64_t max_episode_steps;
-  /** 1: the online buffer applies the sparse-reward MC rule (see replay.h). */
-  int32_t mc_sparse;
-  int32_t reserved0;        /**< zero */
   /** r_neg of the sparse rule, in raw reward units. */
   double mc_sparse_reward;
 } wsrl_session_options_t;
 
-#define WSRL_SESSION_OPTIONS_INIT {(uint32_t)sizeof(wsrl_session_options_t), 0, 0, 0, 0, 0, 0.0}
+#define WSRL_SESSION_OPTIONS_INIT {(uint32_t)sizeof(wsrl_session_options_t), 0, 0, 0, 0, 0.0}
 
 /**
  * @brief State of a session. The caller sets struct_size
