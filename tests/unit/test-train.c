@@ -647,8 +647,7 @@ START_TEST(nan_observation_error_vs_skip_reset) {
   wsrl_config_destroy(c);
   wsrl_env_destroy(env);
 
-  eo.nan_obs_step = 0;
-  eo.nan_reward_step = 15;
+  /* the same NaN observation under skip_reset */
   env = point_env(&eo);
   c = small_config("sac");
   ck_assert_int_eq(wsrl_config_set(c, "env.nonfinite", "skip_reset"), WSRL_OK);
@@ -667,6 +666,21 @@ START_TEST(nan_observation_error_vs_skip_reset) {
   ck_assert_int_eq(wsrl_replay_open_length(wsrl_session_replay(s), &open), WSRL_OK);
   ck_assert_int_eq(eps, 1);
   ck_assert_int_eq(open, 15);
+  wsrl_session_destroy(s);
+  wsrl_agent_destroy(agent);
+  wsrl_config_destroy(c);
+  wsrl_env_destroy(env);
+
+  /* a NaN reward under error stops the loop too */
+  toy_env_options_t ro = {0};
+  ro.nan_reward_step = 3;
+  env = point_env(&ro);
+  c = small_config("sac");
+  agent = make_agent(c, env);
+  s = make_session(agent, c, NULL);
+  ck_assert_int_eq(wsrl_finetune(s, env, NULL, 10, NULL, NULL), WSRL_ERR_NON_FINITE);
+  ck_assert_msg_has("reward");
+  ck_assert_int_eq(info_of(s).env_steps, 2);
   wsrl_session_destroy(s);
   wsrl_agent_destroy(agent);
   wsrl_config_destroy(c);
