@@ -126,10 +126,10 @@ wsrl_status_t wsrl_session_create(wsrl_session_t **session_out, wsrl_agent_t *ag
   s->last_eval_step = -1;
   s->last_eval.return_mean = NAN;
 
-  /* Seeds: one draw from the agent's loop stream, so a session is
-   * reproducible from the agent's state. */
-  wsrl__rng seeder;
-  wsrl__rng_seed(&seeder, wsrl__rng_next(wsrl__agent_rng(agent, WSRL__AGENT_RNG_LOOP)), SESSION_RNG_STREAM);
+  /* Seeds: one draw from the agent's loop stream (committed on success),
+   * so a session is reproducible from the agent's state. */
+  wsrl__rng loop = *wsrl__agent_rng(agent, WSRL__AGENT_RNG_LOOP), seeder;
+  wsrl__rng_seed(&seeder, wsrl__rng_next(&loop), SESSION_RNG_STREAM);
   wsrl__rng_split(&seeder, &s->rng);
   wsrl__rng_split(&seeder, &s->offline_rng);
   s->eval_seed = wsrl__rng_next(&seeder) >> 1;
@@ -180,6 +180,7 @@ wsrl_status_t wsrl_session_create(wsrl_session_t **session_out, wsrl_agent_t *ag
   st = wsrl__agent_switch_online(agent);
   if (st != WSRL_OK)
     goto fail;
+  *wsrl__agent_rng(agent, WSRL__AGENT_RNG_LOOP) = loop;
   wsrl__session_resolve_start(s);
   wsrl__handle_created();
   *session_out = s;

@@ -177,6 +177,7 @@ START_TEST(create_rejects_invalid) {
   wsrl_agent_t *agent = make_agent(c, env);
   wsrl_session_t *s = (wsrl_session_t *)0x1;
   wsrl_session_options_t o = WSRL_SESSION_OPTIONS_INIT;
+  const wsrl__rng loop = *wsrl__agent_rng(agent, WSRL__AGENT_RNG_LOOP);
 
   ck_assert_int_eq(wsrl_session_create(NULL, agent, NULL), WSRL_ERR_INVALID_ARGUMENT);
   ck_assert_int_eq(wsrl_session_create(&s, NULL, NULL), WSRL_ERR_INVALID_ARGUMENT);
@@ -222,6 +223,7 @@ START_TEST(create_rejects_invalid) {
   int32_t phase = -1;
   ck_assert_int_eq(wsrl_agent_phase(agent, &phase), WSRL_OK);
   ck_assert_int_eq(phase, WSRL_AGENT_OFFLINE);
+  ck_assert_mem_eq(wsrl__agent_rng(agent, WSRL__AGENT_RNG_LOOP), &loop, sizeof loop);
 
   /* an older, shorter options struct: absent fields are defaults */
   o.config = c;
