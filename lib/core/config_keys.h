@@ -59,7 +59,7 @@
   X(FLOAT,    "finetune.offline_ratio",     finetune_offline_ratio, "0.5",    0, 1, "", "Fraction of each batch drawn from offline data when offline_data = mixed.") \
   X(ENUM,     "finetune.online_algorithm",  finetune_online_algorithm, "sac", 0, 0, "sac|same", "sac: switch to the SAC-ensemble learner (WSRL); same: keep the pretraining loss online (CQL/Cal-QL/IQL baselines).") \
   X(BOOL,     "finetune.reset_optimizer",   finetune_reset_optimizer, "0",    0, 1, "", "Reset Adam moments at the switch (the reference keeps them).") \
-  X(INT,      "finetune.start_updates_after", finetune_start_updates_after, "0", 0, 1e12, "", "Online transitions required before the first update (Cal-QL online uses max(batch, episode length)).") \
+  X(INT,      "finetune.start_updates_after", finetune_start_updates_after, "0", 0, 1e12, "", "Online transitions required before the first update; 0 = automatic: max(utd*batch_size, episode length) for a Cal-QL agent kept online (finetune.online_algorithm = same), else none.") \
   X(INT,      "replay.capacity",            replay_capacity,        "1000000", 1, 1e10, "", "Online replay buffer capacity (transitions).") \
   X(FLOAT,    "replay.reward_scale",        replay_reward_scale,    "1.0",    -1e9, 1e9, "", "Reward transform on insert: r * scale + bias (10 for sparse goal tasks).") \
   X(FLOAT,    "replay.reward_bias",         replay_reward_bias,     "0.0",    -1e9, 1e9, "", "Reward transform on insert: r * scale + bias (-5 for sparse goal tasks).") \
