@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# meson test 'trainer-demo' (suite examples): run `wsrl-train demo --smoke`
+# and check every file it must write, then eval, resume and CLI errors.
+# Usage: test-demo.sh path/to/wsrl-train
+set -euo pipefail
+W=${1:?usage: test-demo.sh WSRL_TRAIN}
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/wsrl-train-test.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+rows() { tail -n +2 "$1" | wc -l; }
+col() { head -1 "$1" | tr ',' '\n' | grep -qx "$2" || fail "$1 has no column $2"; }
+
+echo "== demo --smoke"
+"$W" demo --smoke --out "$tmp/demo" > "$tmp/demo.out" 2> "$tmp/demo.err" || {
+  cat "$tmp/demo.err" >&2; fail "demo exited with $?"; }
+cat "$tmp/demo.out"
+d=$tmp/demo
+for f in config.txt command.txt summary.txt collect/medium.hdf5 collect/medium-replay.hdf5 collect/expert.hdf5 \
+         collect/normalisation.json collect/medium.ckpt collect/expert.ckpt collect/train.csv collect/eval.csv \
+         pretrain/pretrained.ckpt pretrain/train.csv pretrain/eval.csv pretrain/summary.json \
+         finetune-wsrl/final.ckpt finetune-wsrl/train.csv finetune-wsrl/eval.csv finetune-wsrl/summary.json \
+         finetune-nowarmup/final.ckpt finetune-nowarmup/train.csv finetune-nowarmup/eval.csv; do
+  [ -s "$d/$f" ] || fail "missing or empty: $f"
+done
+for h in medium medium-replay expert; do
+  head -c 8 "$d/collect/$h.hdf5" | od -An -c | grep -q 'H   D   F' || fail "$h.hdf5 is not HDF5"
+done
+grep -q '"random_return"' "$d/collect/normalisation.json" || fail "normalisation.json: no random_return"
+grep -q '"expert_return"' "$d/collect/normalisation.json" || fail "normalisation.json: no expert_return"
+# smoke budgets: 800 fine-tuning steps logged every 100, evaluations every 400 (+ the switch)
+for r in finetune-wsrl finetune-nowarmup; do
+  [ "$(rows "$d/$r/train.csv")" -eq 8 ] || fail "$r/train.csv: $(rows "$d/$r/train.csv") rows, expected 8"
+  [ "$(rows "$d/$r/eval.csv")" -eq 3 ] || fail "$r/eval.csv: $(rows "$d/$r/eval.csv") rows, expected 3"
+  for c in step phase q_mean critic_loss actor_loss temperature episode_return updates; do col "$d/$r/train.csv" $c; done
+  for c in step phase return_mean return_std normalized; do col "$d/$r/eval.csv" $c; done
+done
+[ "$(rows "$d/pretrain/train.csv")" -eq 3 ] || fail "pretrain/train.csv: expected 3 rows"
+[ "$(rows "$d/pretrain/eval.csv")" -eq 2 ] || fail "pretrain/eval.csv: expected 2 rows"
+# WSRL: 400 warmup steps without updates, then one update per step
+grep -q '^300,warmup,300,0,' "$d/finetune-wsrl/train.csv" || fail "WSRL: no update-free warmup row at step 300"
+grep -q '^400,online,400,0,' "$d/finetune-wsrl/train.csv" || fail "WSRL: updates before the end of the warmup"
+grep -q '^800,online,800,400,' "$d/finetune-wsrl/train.csv" || fail "WSRL: expected 400 updates at step 800"
+grep -q ',warmup,' "$d/finetune-nowarmup/train.csv" && fail "no-warmup run logged warmup rows"
+grep -q '^800,online,800,800,' "$d/finetune-nowarmup/train.csv" || fail "no warmup: expected 800 updates at step 800"
+grep -q 'finetune WSRL' "$tmp/demo.out" || fail "no summary table"
+if command -v gnuplot > /dev/null; then
+  [ -s "$d/compare.png" ] || fail "gnuplot is installed but compare.png is missing"
+fi
+
+echo "== eval"
+"$W" eval "$d/finetune-wsrl/final.ckpt" --episodes 2 > "$tmp/eval.out" || fail "eval exited with $?"
+grep -q 'return' "$tmp/eval.out" || fail "eval printed no return"
+
+echo "== finetune, stopped and resumed"
+ft=(finetune --checkpoint "$d/pretrain/pretrained.ckpt" --set finetune.steps=1600 --set eval.interval=400
+    --set run.checkpoint_interval=400 --set log.interval=100 --set eval.episodes=2 --out "$tmp/ft" --quiet)
+rc=0; "$W" "${ft[@]}" --set run.stop_at=500 > /dev/null 2>&1 || rc=$?
+[ $rc -eq 3 ] || fail "finetune stopped by run.stop_at exited with $rc, expected 3"
+[ -s "$tmp/ft/session.ckpt" ] || fail "no session.ckpt after the stop"
+[ ! -e "$tmp/ft/final.ckpt" ] || fail "final.ckpt written by a stopped run"
+[ "$(tail -1 "$tmp/ft/train.csv" | cut -d, -f1)" = 500 ] || fail "stopped run did not stop at step 500"
+"$W" "${ft[@]}" --resume --set run.stop_at=1100 > /dev/null 2>&1 || rc=$?
+[ $rc -eq 3 ] || fail "second stop exited with $rc"
+"$W" "${ft[@]}" --resume > /dev/null || fail "resumed finetune exited with $?"
+[ -s "$tmp/ft/final.ckpt" ] || fail "resumed run wrote no final.ckpt"
+[ ! -e "$tmp/ft/session.ckpt" ] || fail "session.ckpt left after the run finished"
+[ "$(rows "$tmp/ft/train.csv")" -eq 16 ] || fail "resumed train.csv: $(rows "$tmp/ft/train.csv") rows, expected 16"
+[ "$(tail -1 "$tmp/ft/train.csv" | cut -d, -f1)" = 1600 ] || fail "resumed run did not reach step 1600"
+[ "$(cut -d, -f1 "$tmp/ft/train.csv" | sort | uniq -d | wc -l)" -eq 0 ] || fail "duplicate steps in train.csv"
+
+echo "== command-line errors"
+set +e
+"$W" finetune --set critic.hiden=64 > /dev/null 2> "$tmp/err1"; rc1=$?
+"$W" demo --bogus > /dev/null 2> "$tmp/err2"; rc2=$?
+"$W" pretrain --set pretrain.steps=many > /dev/null 2> "$tmp/err3"; rc3=$?
+"$W" pretrain --set pretrain.dataset=/nonexistent.hdf5 --out "$tmp/bad" > /dev/null 2> "$tmp/err4"; rc4=$?
+"$W" nosuchcommand > /dev/null 2>&1; rc5=$?
+set -e
+[ $rc1 -eq 2 ] && grep -q 'critic.hiden' "$tmp/err1" || fail "unknown key: rc $rc1: $(cat "$tmp/err1")"
+[ $rc2 -eq 2 ] && grep -q -- '--bogus' "$tmp/err2" || fail "unknown flag: rc $rc2: $(cat "$tmp/err2")"
+[ $rc3 -eq 2 ] && grep -q 'pretrain.steps' "$tmp/err3" || fail "bad value: rc $rc3: $(cat "$tmp/err3")"
+[ $rc4 -eq 1 ] && grep -q 'nonexistent.hdf5' "$tmp/err4" || fail "missing dataset: rc $rc4: $(cat "$tmp/err4")"
+[ $rc5 -eq 2 ] || fail "unknown command: rc $rc5"
+"$W" demo --help | grep -q 'usage: wsrl-train demo' || fail "demo --help"
+echo "OK"
