@@ -162,8 +162,8 @@ int tr_run_collect(tr_ctx_t *ctx, const char *dir, tr_collect_result_t *res) {
   /* Collect trains SAC online from scratch, with no offline data. */
   char cap[32];
   const int64_t total = tr_int(ctx, "collect.steps");
-  snprintf(cap, sizeof cap, "%lld", (long long)(total > tr_cfg_int(ctx, "replay.capacity") ? total
-                                                                                        : tr_cfg_int(ctx, "replay.capacity")));
+  snprintf(cap, sizeof cap, "%lld",
+           (long long)(total > tr_cfg_int(ctx, "replay.capacity") ? total : tr_cfg_int(ctx, "replay.capacity")));
   char start[32];
   snprintf(start, sizeof start, "%lld", (long long)tr_int(ctx, "collect.start_steps"));
   if (tr_cfg_set(ctx, "agent.algorithm", "sac") || tr_cfg_set(ctx, "finetune.offline_data", "none") ||
@@ -193,8 +193,8 @@ int tr_run_collect(tr_ctx_t *ctx, const char *dir, tr_collect_result_t *res) {
   if ((rc = tr_make_env(ctx, &env, &info)) != 0 || (rc = tr_make_env(ctx, &eval_env, NULL)) != 0)
     goto out;
   snprintf(norm.task, sizeof norm.task, "%s", info->name);
-  norm.random_return = !isnan(tr_float(ctx, "norm.random_return")) ? tr_float(ctx, "norm.random_return")
-                                                                    : info->random_return;
+  norm.random_return =
+      !isnan(tr_float(ctx, "norm.random_return")) ? tr_float(ctx, "norm.random_return") : info->random_return;
   norm.expert_return = norm.medium_return = NAN;
 
   wsrl_env_spec_t spec = WSRL_ENV_SPEC_INIT;
@@ -275,14 +275,14 @@ int tr_run_collect(tr_ctx_t *ctx, const char *dir, tr_collect_result_t *res) {
     rc = tr_fail(st, expert->path);
     goto out;
   }
-  rc = tr_evaluate(ctx, ev, eval_env, ref_episodes, 5000000u + 1000u * (uint64_t)seed, &norm.expert_return, &sd,
-                   NULL);
+  rc = tr_evaluate(ctx, ev, eval_env, ref_episodes, 5000000u + 1000u * (uint64_t)seed, &norm.expert_return, &sd, NULL);
   wsrl_agent_destroy(ev);
   if (rc)
     goto out;
   double threshold = tr_float(ctx, "collect.medium_return");
   if (isnan(threshold))
-    threshold = norm.random_return + tr_float(ctx, "collect.medium_fraction") * (norm.expert_return - norm.random_return);
+    threshold =
+        norm.random_return + tr_float(ctx, "collect.medium_fraction") * (norm.expert_return - norm.random_return);
   int mi = n_snaps - 1;
   for (int i = 0; i < n_snaps; i++)
     if (snaps[i].ret >= threshold) {
@@ -292,15 +292,20 @@ int tr_run_collect(tr_ctx_t *ctx, const char *dir, tr_collect_result_t *res) {
   const snapshot_t *medium = &snaps[mi];
   norm.have = norm.expert_return > norm.random_return;
   if (!norm.have)
-    tr_log(&sink.prog, "[collect] warning: the expert (%.2f) is no better than the random policy (%.2f): "
-           "normalised scores are unavailable; raise collect.steps", norm.expert_return, norm.random_return);
-  tr_log(&sink.prog, "[collect] expert: step %lld, return %.2f +- %.2f (%lld episodes); medium: step %lld, eval %.2f "
-         "(threshold %.2f)", (long long)expert->step, norm.expert_return, sd, (long long)ref_episodes,
-         (long long)medium->step, medium->ret, threshold);
+    tr_log(&sink.prog,
+           "[collect] warning: the expert (%.2f) is no better than the random policy (%.2f): "
+           "normalised scores are unavailable; raise collect.steps",
+           norm.expert_return, norm.random_return);
+  tr_log(&sink.prog,
+         "[collect] expert: step %lld, return %.2f +- %.2f (%lld episodes); medium: step %lld, eval %.2f "
+         "(threshold %.2f)",
+         (long long)expert->step, norm.expert_return, sd, (long long)ref_episodes, (long long)medium->step, medium->ret,
+         threshold);
 
   /* Keep the two policies under fixed names; drop the other snapshots. */
   char medium_ckpt[TR_PATH], expert_ckpt[TR_PATH];
-  if (tr_join(medium_ckpt, sizeof medium_ckpt, dir, "medium.ckpt") || tr_join(expert_ckpt, sizeof expert_ckpt, dir, "expert.ckpt")) {
+  if (tr_join(medium_ckpt, sizeof medium_ckpt, dir, "medium.ckpt") ||
+      tr_join(expert_ckpt, sizeof expert_ckpt, dir, "expert.ckpt")) {
     rc = TR_EXIT_FAIL;
     goto out;
   }
@@ -329,8 +334,8 @@ int tr_run_collect(tr_ctx_t *ctx, const char *dir, tr_collect_result_t *res) {
     rc = tr_fail(st, medium_ckpt);
     goto out;
   }
-  rc = tr_evaluate(ctx, mev, eval_env, ref_episodes, 5000000u + 1000u * (uint64_t)seed, &norm.medium_return, NULL,
-                   NULL);
+  rc =
+      tr_evaluate(ctx, mev, eval_env, ref_episodes, 5000000u + 1000u * (uint64_t)seed, &norm.medium_return, NULL, NULL);
   wsrl_agent_destroy(mev);
   if (rc)
     goto out;
@@ -355,30 +360,25 @@ int tr_run_collect(tr_ctx_t *ctx, const char *dir, tr_collect_result_t *res) {
   if ((rc = tr_norm_write(res->norm_file, &norm)) != 0)
     goto out;
   res->norm = norm;
-  if (tr_join(path, sizeof path, dir, "summary.json") == 0) {
-    FILE *f = fopen(path, "w");
-    if (f) {
-      fprintf(f,
-              "{\n  \"command\": \"collect\",\n  \"task\": \"%s\",\n  \"steps\": %lld,\n"
-              "  \"random_return\": %.6g,\n  \"expert_return\": %.6g,\n  \"expert_step\": %lld,\n"
-              "  \"medium_return\": %.6g,\n  \"medium_step\": %lld,\n  \"medium_threshold\": %.6g,\n"
-              "  \"medium_dataset\": {\"file\": \"medium.hdf5\", \"transitions\": %lld, \"episode_return\": %.6g},\n"
-              "  \"medium_replay_dataset\": {\"file\": \"medium-replay.hdf5\", \"transitions\": %lld},\n"
-              "  \"expert_dataset\": {\"file\": \"expert.hdf5\", \"transitions\": %lld, \"episode_return\": %.6g}\n}\n",
-              info->name, (long long)done, norm.random_return, norm.expert_return, (long long)expert->step,
-              norm.medium_return, (long long)medium->step, threshold, (long long)dsteps, medium_data_return,
-              (long long)medium->step, (long long)dsteps, expert_data_return);
-      fclose(f);
-    }
-  }
-  tr_log(&sink.prog, "[collect] datasets: medium %lld transitions (episode return %.2f), medium-replay %lld, expert %lld "
-         "(episode return %.2f)", (long long)dsteps, medium_data_return, (long long)medium->step, (long long)dsteps,
-         expert_data_return);
-  if (tr_bool(ctx, "run.plot") && tr_join(path, sizeof path, dir, "curve.png") == 0) {
-    tr_series_t top[] = {{sink.eval_path, "deterministic evaluation", "return_mean", NULL},
-                         {sink.train_path, "training episodes", "episode_return", NULL}};
-    tr_series_t bottom[] = {{sink.train_path, "Q mean", "q_mean", NULL}};
-    tr_plot(path, "collect: SAC from scratch", "return", top, 2, "Q mean", bottom, 1, ctx->quiet);
+  tr_write_file(
+      dir, "summary.json",
+      "{\n  \"command\": \"collect\",\n  \"task\": \"%s\",\n  \"steps\": %lld,\n"
+      "  \"random_return\": %.6g,\n  \"expert_return\": %.6g,\n  \"expert_step\": %lld,\n"
+      "  \"medium_return\": %.6g,\n  \"medium_step\": %lld,\n  \"medium_threshold\": %.6g,\n"
+      "  \"medium_dataset\": {\"file\": \"medium.hdf5\", \"transitions\": %lld, \"episode_return\": %.6g},\n"
+      "  \"medium_replay_dataset\": {\"file\": \"medium-replay.hdf5\", \"transitions\": %lld},\n"
+      "  \"expert_dataset\": {\"file\": \"expert.hdf5\", \"transitions\": %lld, \"episode_return\": %.6g}\n}\n",
+      info->name, (long long)done, norm.random_return, norm.expert_return, (long long)expert->step, norm.medium_return,
+      (long long)medium->step, threshold, (long long)dsteps, medium_data_return, (long long)medium->step,
+      (long long)dsteps, expert_data_return);
+  tr_log(&sink.prog,
+         "[collect] datasets: medium %lld transitions (episode return %.2f), medium-replay %lld, expert %lld "
+         "(episode return %.2f)",
+         (long long)dsteps, medium_data_return, (long long)medium->step, (long long)dsteps, expert_data_return);
+  {
+    const tr_series_t top[] = {{sink.eval_path, "deterministic evaluation", "return_mean", NULL},
+                               {sink.train_path, "training episodes", "episode_return", NULL}};
+    tr_plot_run(ctx, dir, &sink, "collect: SAC from scratch", "return", top, 2);
   }
 out:
   tr_sink_close(&sink);
@@ -390,21 +390,14 @@ out:
   return rc;
 }
 
-int tr_cmd_collect(int argc, char **argv) {
-  tr_ctx_t ctx;
-  int rc = tr_parse(&ctx, &command, argc, argv, NULL);
-  if (rc == 0) {
-    char dir[TR_PATH], name[160];
-    snprintf(name, sizeof name, "collect-%s", tr_str(&ctx, "task"));
-    rc = tr_make_run_dir(&ctx, name, dir, sizeof dir);
-    tr_collect_result_t res;
-    if (rc == 0)
-      rc = tr_run_collect(&ctx, dir, &res);
-    if (rc == 0)
-      printf("random return %.2f, expert return %.2f, medium return %.2f\ndatasets: %s %s %s\nrun folder: %s\n",
-             res.norm.random_return, res.norm.expert_return, res.norm.medium_return, res.medium, res.medium_replay,
-             res.expert, dir);
-  }
-  tr_ctx_free(&ctx);
-  return rc < 0 ? TR_EXIT_OK : rc;
+static int collect_main(tr_ctx_t *ctx, const char *dir) {
+  tr_collect_result_t res;
+  int rc = tr_run_collect(ctx, dir, &res);
+  if (rc == 0)
+    printf("random return %.2f, expert return %.2f, medium return %.2f\ndatasets: %s %s %s\nrun folder: %s\n",
+           res.norm.random_return, res.norm.expert_return, res.norm.medium_return, res.medium, res.medium_replay,
+           res.expert, dir);
+  return rc;
 }
+
+int tr_cmd_collect(int argc, char **argv) { return tr_main(argc, argv, &command, collect_main); }

@@ -17,48 +17,46 @@
 /* The demo's configuration: small networks, short budgets; any key can be
  * overridden on the command line (--set, --config). Measured timings are in
  * docs/results.md. */
-static const char demo_preset[] =
-    "task = pendulum\n"
-    "critic.hidden = 64,64\n"
-    "actor.hidden = 64,64\n"
-    "critic.ensemble_size = 10\n"
-    "sac.batch_size = 64\n"
-    "sac.utd = 4\n"
-    "agent.threads = 1\n"
-    "collect.steps = 12000\n"
-    "collect.start_steps = 1000\n"
-    "collect.dataset_steps = 20000\n"
-    "collect.medium_fraction = 0.5\n"
-    "eval.interval = 1000\n"
-    "eval.episodes = 5\n"
-    "log.interval = 200\n"
-    "agent.algorithm = calql\n"
-    "cql.n_actions = 4\n"
-    "replay.reward_scale = 0.1\n"
-    "optim.critic_lr = 1e-3\n"
-    "pretrain.steps = 12000\n"
-    "pretrain.eval_interval = 2000\n"
-    "finetune.steps = 8000\n"
-    "finetune.warmup_steps = 1000\n"
-    "run.checkpoint_interval = 0\n";
+static const char demo_preset[] = "task = pendulum\n"
+                                  "critic.hidden = 64,64\n"
+                                  "actor.hidden = 64,64\n"
+                                  "critic.ensemble_size = 10\n"
+                                  "sac.batch_size = 64\n"
+                                  "sac.utd = 4\n"
+                                  "agent.threads = 1\n"
+                                  "collect.steps = 12000\n"
+                                  "collect.start_steps = 1000\n"
+                                  "collect.dataset_steps = 20000\n"
+                                  "collect.medium_fraction = 0.5\n"
+                                  "eval.interval = 1000\n"
+                                  "eval.episodes = 5\n"
+                                  "log.interval = 200\n"
+                                  "agent.algorithm = calql\n"
+                                  "cql.n_actions = 4\n"
+                                  "replay.reward_scale = 0.1\n"
+                                  "optim.critic_lr = 1e-3\n"
+                                  "pretrain.steps = 12000\n"
+                                  "pretrain.eval_interval = 2000\n"
+                                  "finetune.steps = 8000\n"
+                                  "finetune.warmup_steps = 1000\n"
+                                  "run.checkpoint_interval = 0\n";
 
 /* --smoke: a tiny run for the test suite (tens of seconds). */
-static const char smoke_preset[] =
-    "critic.hidden = 32,32\n"
-    "actor.hidden = 32,32\n"
-    "critic.ensemble_size = 4\n"
-    "sac.batch_size = 32\n"
-    "collect.steps = 1200\n"
-    "collect.start_steps = 400\n"
-    "collect.dataset_steps = 1000\n"
-    "eval.interval = 400\n"
-    "eval.episodes = 2\n"
-    "log.interval = 100\n"
-    "pretrain.steps = 300\n"
-    "pretrain.eval_interval = 150\n"
-    "finetune.steps = 800\n"
-    "finetune.warmup_steps = 400\n"
-    "run.checkpoint_interval = 400\n";
+static const char smoke_preset[] = "critic.hidden = 32,32\n"
+                                   "actor.hidden = 32,32\n"
+                                   "critic.ensemble_size = 4\n"
+                                   "sac.batch_size = 32\n"
+                                   "collect.steps = 1200\n"
+                                   "collect.start_steps = 400\n"
+                                   "collect.dataset_steps = 1000\n"
+                                   "eval.interval = 400\n"
+                                   "eval.episodes = 2\n"
+                                   "log.interval = 100\n"
+                                   "pretrain.steps = 300\n"
+                                   "pretrain.eval_interval = 150\n"
+                                   "finetune.steps = 800\n"
+                                   "finetune.warmup_steps = 400\n"
+                                   "run.checkpoint_interval = 400\n";
 
 static const tr_alias_t aliases[] = {
     {"--smoke", NULL, "tiny budgets (tens of seconds): what the test suite runs"},
@@ -76,7 +74,7 @@ static const tr_command_t command = {
     "4. finetune: the same without warmup, for contrast\n"
     "Prints a summary table and writes compare.png (learning curves and Q mean of 3 and 4),\n"
     "summary.txt and one subfolder per stage into the run folder (runs/demo-<timestamp>/).\n"
-    "About 5 minutes on 2 cores; --smoke takes well under a minute.\n",
+    "About 3 minutes on 2 cores (docs/results.md); --smoke takes seconds.\n",
     aliases,
     NULL,
     NULL};
@@ -137,7 +135,8 @@ int tr_cmd_demo(int argc, char **argv) {
     fprintf(stderr, "wsrl-train demo: task %s, run folder %s\n", tr_str(&ctx, "task"), dir);
 
   stage(&ctx, 1, "collect: SAC from scratch, then medium / medium-replay / expert datasets");
-  /* collect changes agent.algorithm & co. in its own copy of the settings */
+  /* collect sets agent.algorithm = sac & co. in ctx.cfg; the tr_apply_ops()
+   * calls below rebuild the config from the recorded settings. */
   tr_ctx_t *c = &ctx;
   if ((rc = tr_run_collect(c, d_collect, &col)) != 0)
     goto out;
@@ -151,14 +150,14 @@ int tr_cmd_demo(int argc, char **argv) {
   t_stage[2] = tr_now() - t0;
 
   stage(&ctx, 3, "finetune: WSRL (warmup, then online updates on online data only)");
-  if ((rc = tr_push_op(c, "finetune.checkpoint", pre.checkpoint, "demo")) != 0 ||
-      (rc = tr_apply_ops(c, NULL)) != 0 || (rc = tr_run_finetune(c, d_wsrl, "wsrl", &ws)) != 0)
+  if ((rc = tr_push_op(c, "finetune.checkpoint", pre.checkpoint, "demo")) != 0 || (rc = tr_apply_ops(c, NULL)) != 0 ||
+      (rc = tr_run_finetune(c, d_wsrl, "wsrl", &ws)) != 0)
     goto out;
   t_stage[3] = tr_now() - t0;
 
   stage(&ctx, 4, "finetune: no warmup (K = 0), for contrast");
-  if ((rc = tr_push_op(c, "finetune.warmup_steps", "0", "demo")) != 0 ||
-      (rc = tr_apply_ops(c, NULL)) != 0 || (rc = tr_run_finetune(c, d_now, "no-warmup", &nw)) != 0)
+  if ((rc = tr_push_op(c, "finetune.warmup_steps", "0", "demo")) != 0 || (rc = tr_apply_ops(c, NULL)) != 0 ||
+      (rc = tr_run_finetune(c, d_now, "no-warmup", &nw)) != 0)
     goto out;
   t_stage[4] = tr_now() - t0;
 
@@ -179,8 +178,8 @@ int tr_cmd_demo(int argc, char **argv) {
     ADD("%-22s %10s %10s %10s %10lld %8.0f\n", "collect: expert", "-", "-", a, (long long)col.steps, t_stage[1]);
     ADD("%-22s %10s %10s %10s %10s %8s\n", "collect: medium", "-", "-", b, "-", "");
     fmt(a, sizeof a, have ? pre.eval_normalized : pre.eval_return, 1);
-    ADD("%-22s %10s %10s %10s %10lld %8.0f\n", "pretrain (offline)", "-", "-", a, (long long)tr_int(&ctx, "pretrain.steps"),
-        t_stage[2] - t_stage[1]);
+    ADD("%-22s %10s %10s %10s %10lld %8.0f\n", "pretrain (offline)", "-", "-", a,
+        (long long)tr_int(&ctx, "pretrain.steps"), t_stage[2] - t_stage[1]);
     const tr_finetune_result_t *rows[2] = {&ws, &nw};
     const char *names[2] = {"finetune WSRL", "finetune no warmup"};
     for (int i = 0; i < 2; i++) {
@@ -195,21 +194,15 @@ int tr_cmd_demo(int argc, char **argv) {
         tr_now() - t0);
 #undef ADD
     printf("%s", table);
-    if (tr_join(path, sizeof path, dir, "summary.txt") == 0) {
-      FILE *sf = fopen(path, "w");
-      if (sf) {
-        fputs(table, sf);
-        fclose(sf);
-      }
-    }
+    tr_write_file(dir, "summary.txt", "%s", table);
   }
   if (tr_bool(&ctx, "run.plot") && tr_join(path, sizeof path, dir, "compare.png") == 0) {
     const int z = ws.normalized && nw.normalized;
     const char *y = z ? "normalized" : "return_mean";
     tr_series_t top[] = {{ws.eval_csv, "WSRL (warmup)", y, NULL}, {nw.eval_csv, "no warmup", y, NULL}};
     tr_series_t bottom[] = {{ws.csv, "WSRL (warmup)", "q_mean", NULL}, {nw.csv, "no warmup", "q_mean", NULL}};
-    if (tr_plot(path, "WSRL fine-tuning: warmup vs no warmup", z ? "normalized return" : "return", top,
-                2, "Q mean", bottom, 2, ctx.quiet) == 0)
+    if (tr_plot(path, "WSRL fine-tuning: warmup vs no warmup", z ? "normalized return" : "return", top, 2, "Q mean",
+                bottom, 2, ctx.quiet) == 0)
       printf("learning curves: %s\n", path);
   }
   printf("run folder: %s\n", dir);

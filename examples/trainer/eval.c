@@ -5,10 +5,9 @@
 
 #include "trainer.h"
 
-static const tr_alias_t aliases[] = {
-    {"--task NAME", "task", "task to evaluate on"},
-    {"--episodes N", "eval.episodes", "episodes (default eval.episodes)"},
-    {NULL, NULL, NULL}};
+static const tr_alias_t aliases[] = {{"--task NAME", "task", "task to evaluate on"},
+                                     {"--episodes N", "eval.episodes", "episodes (default eval.episodes)"},
+                                     {NULL, NULL, NULL}};
 
 static const char *const prefixes[] = {"task", "eval.", "norm.", NULL};
 
@@ -80,24 +79,17 @@ int tr_cmd_eval(int argc, char **argv) {
          info->name, r.return_mean, r.return_std, r.return_min, r.return_max, (int)r.episodes, r.length_mean,
          tr_now() - t0);
   if (isfinite(z))
-    printf("normalized score: %.1f (random %.2f = 0, expert %.2f = 100)\n", z, norm.random_return,
-           norm.expert_return);
+    printf("normalized score: %.1f (random %.2f = 0, expert %.2f = 100)\n", z, norm.random_return, norm.expert_return);
   if (ctx.out_dir[0]) {
     char dir[TR_PATH], path[TR_PATH];
     if ((rc = tr_make_run_dir(&ctx, "eval", dir, sizeof dir)) != 0)
       goto out;
-    if (tr_join(path, sizeof path, dir, "summary.json") == 0) {
-      FILE *f = fopen(path, "w");
-      if (f) {
-        fprintf(f,
-                "{\n  \"command\": \"eval\",\n  \"checkpoint\": \"%s\",\n  \"task\": \"%s\",\n  \"episodes\": %d,\n"
-                "  \"return_mean\": %.6g,\n  \"return_std\": %.6g,\n  \"return_min\": %.6g,\n  \"return_max\": %.6g,\n"
-                "  \"length_mean\": %.6g,\n  \"normalized\": %.6g\n}\n",
-                ckpt, info->name, (int)r.episodes, r.return_mean, r.return_std, r.return_min, r.return_max,
-                r.length_mean, z);
-        fclose(f);
-      }
-    }
+    tr_write_file(
+        dir, "summary.json",
+        "{\n  \"command\": \"eval\",\n  \"checkpoint\": \"%s\",\n  \"task\": \"%s\",\n  \"episodes\": %d,\n"
+        "  \"return_mean\": %.6g,\n  \"return_std\": %.6g,\n  \"return_min\": %.6g,\n  \"return_max\": %.6g,\n"
+        "  \"length_mean\": %.6g,\n  \"normalized\": %.6g\n}\n",
+        ckpt, info->name, (int)r.episodes, r.return_mean, r.return_std, r.return_min, r.return_max, r.length_mean, z);
     tr_csv_t csv;
     if (tr_join(path, sizeof path, dir, "eval.csv") == 0 && tr_csv_open(&csv, path, 0) == 0) {
       const char *names[] = {"return_mean", "return_std", "length_mean", "normalized"};

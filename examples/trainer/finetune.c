@@ -216,28 +216,21 @@ int tr_run_finetune(tr_ctx_t *ctx, const char *dir, const char *label, tr_finetu
     snprintf(ex, sizeof ex, "final eval %.2f", res->final_return);
     tr_progress_done(&sink.prog, ex);
   }
-  if (tr_join(path, sizeof path, dir, "summary.json") == 0) {
-    FILE *f = fopen(path, "w");
-    if (f) {
-      fprintf(f,
-              "{\n  \"command\": \"finetune\",\n  \"steps\": %lld,\n  \"warmup_steps\": %lld,\n"
-              "  \"offline_data\": \"%s\",\n  \"seconds\": %.1f,\n  \"switch_return\": %.6g,\n"
-              "  \"min_return_after_warmup\": %.6g,\n  \"best_return\": %.6g,\n  \"final_return\": %.6g,\n"
-              "  \"switch_normalized\": %.6g,\n  \"min_normalized\": %.6g,\n  \"final_normalized\": %.6g,\n"
-              "  \"random_return\": %.6g,\n  \"expert_return\": %.6g\n}\n",
-              (long long)done, (long long)warmup, offline, res->seconds, res->switch_return, res->min_return,
-              res->best_return, res->final_return, res->switch_normalized, res->min_normalized,
-              res->final_normalized, norm.random_return, norm.expert_return);
-      fclose(f);
-    }
+  tr_write_file(dir, "summary.json",
+                "{\n  \"command\": \"finetune\",\n  \"steps\": %lld,\n  \"warmup_steps\": %lld,\n"
+                "  \"offline_data\": \"%s\",\n  \"seconds\": %.1f,\n  \"switch_return\": %.6g,\n"
+                "  \"min_return_after_warmup\": %.6g,\n  \"best_return\": %.6g,\n  \"final_return\": %.6g,\n"
+                "  \"switch_normalized\": %.6g,\n  \"min_normalized\": %.6g,\n  \"final_normalized\": %.6g,\n"
+                "  \"random_return\": %.6g,\n  \"expert_return\": %.6g\n}\n",
+                (long long)done, (long long)warmup, offline, res->seconds, res->switch_return, res->min_return,
+                res->best_return, res->final_return, res->switch_normalized, res->min_normalized, res->final_normalized,
+                norm.random_return, norm.expert_return);
+  {
+    const tr_series_t top[] = {
+        {sink.eval_path, "deterministic evaluation", norm.have ? "normalized" : "return_mean", NULL}};
+    tr_plot_run(ctx, dir, &sink, "online fine-tuning", norm.have ? "normalized return" : "return", top, 1);
   }
-  if (tr_bool(ctx, "run.plot") && tr_join(path, sizeof path, dir, "curve.png") == 0) {
-    tr_series_t top[] = {{sink.eval_path, "deterministic evaluation", norm.have ? "normalized" : "return_mean",
-                          NULL}};
-    tr_series_t bottom[] = {{sink.train_path, "Q mean", "q_mean", NULL}};
-    tr_plot(path, "online fine-tuning", norm.have ? "normalized return" : "return", top, 1, "Q mean", bottom, 1,
-            ctx->quiet);
-  }
+
 out:
   tr_sink_close(&sink);
   wsrl_session_destroy(session);
@@ -248,25 +241,18 @@ out:
   return rc;
 }
 
-int tr_cmd_finetune(int argc, char **argv) {
-  tr_ctx_t ctx;
-  int rc = tr_parse(&ctx, &command, argc, argv, NULL);
+static int finetune_main(tr_ctx_t *ctx, const char *dir) {
+  tr_finetune_result_t res;
+  int rc = tr_run_finetune(ctx, dir, "finetune", &res);
   if (rc == 0) {
-    char dir[TR_PATH], name[160];
-    snprintf(name, sizeof name, "finetune-%s", tr_str(&ctx, "task"));
-    rc = tr_make_run_dir(&ctx, name, dir, sizeof dir);
-    tr_finetune_result_t res;
-    if (rc == 0)
-      rc = tr_run_finetune(&ctx, dir, "finetune", &res);
-    if (rc == 0) {
-      printf("return at the switch: %.2f   lowest after warmup: %.2f   final: %.2f\n", res.switch_return,
-             res.min_return, res.final_return);
-      if (isfinite(res.final_normalized))
-        printf("normalized:           %.1f   lowest after warmup: %.1f   final: %.1f\n", res.switch_normalized,
-               res.min_normalized, res.final_normalized);
-      printf("checkpoint: %s\nrun folder: %s\n", res.checkpoint, dir);
-    }
+    printf("return at the switch: %.2f   lowest after warmup: %.2f   final: %.2f\n", res.switch_return, res.min_return,
+           res.final_return);
+    if (res.normalized)
+      printf("normalized:           %.1f   lowest after warmup: %.1f   final: %.1f\n", res.switch_normalized,
+             res.min_normalized, res.final_normalized);
+    printf("checkpoint: %s\nrun folder: %s\n", res.checkpoint, dir);
   }
-  tr_ctx_free(&ctx);
-  return rc < 0 ? TR_EXIT_OK : rc;
+  return rc;
 }
+
+int tr_cmd_finetune(int argc, char **argv) { return tr_main(argc, argv, &command, finetune_main); }

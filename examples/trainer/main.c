@@ -28,9 +28,10 @@ static const subcommand_t subcommands[] = {
 };
 
 static void usage(FILE *f) {
-  fprintf(f, "usage: wsrl-train COMMAND [options] [KEY=VALUE ...]\n\n"
-             "The example trainer of libwsrl %s (WSRL: warm-start RL fine-tuning without offline data).\n\n"
-             "Commands:\n",
+  fprintf(f,
+          "usage: wsrl-train COMMAND [options] [KEY=VALUE ...]\n\n"
+          "The example trainer of libwsrl %s (WSRL: warm-start RL fine-tuning without offline data).\n\n"
+          "Commands:\n",
           wsrl_version_string());
   for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
     fprintf(f, "  %-9s %s\n", subcommands[i].name, subcommands[i].summary);

@@ -46,8 +46,7 @@ static const tkey_t tkeys[] = {
     {"pretrain.eval_interval", TK_INT, "10000", "Updates between evaluations while pretraining (0: only at the end)."},
     {"finetune.checkpoint", TK_STRING, "",
      "Pretrained checkpoint to fine-tune; empty: start from scratch (SAC, or RLPD with finetune.dataset)."},
-    {"finetune.dataset", TK_STRING, "",
-     "Offline dataset kept online (finetune.offline_data = mixed | append, RLPD)."},
+    {"finetune.dataset", TK_STRING, "", "Offline dataset kept online (finetune.offline_data = mixed | append, RLPD)."},
     {"finetune.steps", TK_INT, "50000", "Online environment steps, warmup included."},
     {"eval.checkpoint", TK_STRING, "", "Checkpoint to evaluate (eval)."},
     {"norm.file", TK_STRING, "",
@@ -308,9 +307,7 @@ static const tr_alias_t common_flags[] = {
     {"--help", NULL, "this help; --help-keys lists every key"},
     {NULL, NULL, NULL}};
 
-static void print_flag(FILE *f, const char *flag, const char *help) {
-  fprintf(f, "  %-24s %s\n", flag, help);
-}
+static void print_flag(FILE *f, const char *flag, const char *help) { fprintf(f, "  %-24s %s\n", flag, help); }
 
 static void print_keys(FILE *f, const tr_command_t *cmd, int all) {
   fprintf(f, "\nTrainer keys (key = default: meaning):\n");
@@ -397,11 +394,11 @@ int tr_parse(tr_ctx_t *ctx, const tr_command_t *cmd, int argc, char **argv, cons
   for (int i = 1; i < argc && !rc; i++) {
     const char *a = argv[i];
     const char *next = i + 1 < argc ? argv[i + 1] : NULL;
-#define NEED_VALUE()                                                                                             \
-  do {                                                                                                           \
-    if (!next)                                                                                                   \
-      return tr_usage_error(cmd, "%s needs a value", a);                                                        \
-    i++;                                                                                                         \
+#define NEED_VALUE()                                                                                                   \
+  do {                                                                                                                 \
+    if (!next)                                                                                                         \
+      return tr_usage_error(cmd, "%s needs a value", a);                                                               \
+    i++;                                                                                                               \
   } while (0)
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
       tr_usage(stdout, cmd, 1);

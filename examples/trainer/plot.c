@@ -29,8 +29,9 @@ static void plot_series(FILE *f, const tr_series_t *s, int n, int style_offset) 
   fprintf(f, "plot ");
   for (int i = 0; i < n; i++) {
     if (s[i].phase)
-      fprintf(f, "%s'%s' using \"step\":(strcol(\"phase\") eq \"%s\" ? column(\"%s\") : NaN) with lines ls %d "
-                 "title \"%s\"",
+      fprintf(f,
+              "%s'%s' using \"step\":(strcol(\"phase\") eq \"%s\" ? column(\"%s\") : NaN) with lines ls %d "
+              "title \"%s\"",
               i ? ", \\\n     " : "", s[i].path, s[i].phase, s[i].ycol, i + 1 + style_offset, s[i].title);
     else
       fprintf(f, "%s'%s' using \"step\":\"%s\" with lines ls %d title \"%s\"", i ? ", \\\n     " : "", s[i].path,

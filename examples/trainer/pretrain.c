@@ -7,13 +7,12 @@
 
 #include "trainer.h"
 
-static const tr_alias_t aliases[] = {
-    {"--dataset FILE", "pretrain.dataset", "dataset to pretrain on (HDF5, D4RL keys)"},
-    {"--steps N", "pretrain.steps", "offline updates"},
-    {"--algorithm NAME", "agent.algorithm", "cql | calql | iql"},
-    {"--task NAME", "task", "task the dataset belongs to (for evaluation)"},
-    {"--resume", NULL, "continue the run in --out from its checkpoint"},
-    {NULL, NULL, NULL}};
+static const tr_alias_t aliases[] = {{"--dataset FILE", "pretrain.dataset", "dataset to pretrain on (HDF5, D4RL keys)"},
+                                     {"--steps N", "pretrain.steps", "offline updates"},
+                                     {"--algorithm NAME", "agent.algorithm", "cql | calql | iql"},
+                                     {"--task NAME", "task", "task the dataset belongs to (for evaluation)"},
+                                     {"--resume", NULL, "continue the run in --out from its checkpoint"},
+                                     {NULL, NULL, NULL}};
 
 static const char *const prefixes[] = {"task", "pretrain.", "norm.", "run.", NULL};
 
@@ -116,8 +115,8 @@ int tr_run_pretrain(tr_ctx_t *ctx, const char *dir, const char *label, tr_pretra
     int64_t size = 0;
     wsrl_replay_size(data, &size);
     tr_log(&sink.prog, "[%s] %s on %s (%lld transitions), %lld updates", label,
-           wsrl_config_get(ctx->cfg, "agent.algorithm", path, sizeof path, NULL) == WSRL_OK ? path : "?",
-           dataset_path, (long long)size, (long long)total);
+           wsrl_config_get(ctx->cfg, "agent.algorithm", path, sizeof path, NULL) == WSRL_OK ? path : "?", dataset_path,
+           (long long)size, (long long)total);
   }
   while (done < total) {
     int64_t n = chunk - done % chunk; /* keep evaluations on multiples of the interval */
@@ -155,20 +154,12 @@ int tr_run_pretrain(tr_ctx_t *ctx, const char *dir, const char *label, tr_pretra
     char ex[96];
     snprintf(ex, sizeof ex, "eval return %.2f", sink.last_eval);
     tr_progress_done(&sink.prog, ex);
-    if (tr_join(path, sizeof path, dir, "summary.json") == 0) {
-      FILE *f = fopen(path, "w");
-      if (f) {
-        fprintf(f, "{\n  \"command\": \"pretrain\",\n  \"updates\": %lld,\n  \"eval_return\": %.6g,\n"
-                   "  \"eval_normalized\": %.6g,\n  \"checkpoint\": \"%s\"\n}\n",
-                (long long)done, res->eval_return, res->eval_normalized, res->checkpoint);
-        fclose(f);
-      }
-    }
-    if (tr_bool(ctx, "run.plot") && tr_join(path, sizeof path, dir, "curve.png") == 0) {
-      tr_series_t top[] = {{sink.eval_path, "deterministic evaluation", "return_mean", NULL}};
-      tr_series_t bottom[] = {{sink.train_path, "Q mean", "q_mean", NULL}};
-      tr_plot(path, "offline pretraining", "return", top, 1, "Q mean", bottom, 1, ctx->quiet);
-    }
+    tr_write_file(dir, "summary.json",
+                  "{\n  \"command\": \"pretrain\",\n  \"updates\": %lld,\n  \"eval_return\": %.6g,\n"
+                  "  \"eval_normalized\": %.6g,\n  \"checkpoint\": \"%s\"\n}\n",
+                  (long long)done, res->eval_return, res->eval_normalized, res->checkpoint);
+    const tr_series_t top[] = {{sink.eval_path, "deterministic evaluation", "return_mean", NULL}};
+    tr_plot_run(ctx, dir, &sink, "offline pretraining", "return", top, 1);
   }
 out:
   tr_sink_close(&sink);
@@ -178,21 +169,13 @@ out:
   return rc;
 }
 
-int tr_cmd_pretrain(int argc, char **argv) {
-  tr_ctx_t ctx;
-  int rc = tr_parse(&ctx, &command, argc, argv, NULL);
-  if (rc == 0) {
-    char dir[TR_PATH];
-    char name[160];
-    snprintf(name, sizeof name, "pretrain-%s", tr_str(&ctx, "task"));
-    rc = tr_make_run_dir(&ctx, name, dir, sizeof dir);
-    tr_pretrain_result_t res;
-    if (rc == 0)
-      rc = tr_run_pretrain(&ctx, dir, "pretrain", &res);
-    if (rc == 0)
-      printf("checkpoint: %s\neval return: %.2f (normalized %.1f)\nrun folder: %s\n", res.checkpoint,
-             res.eval_return, res.eval_normalized, dir);
-  }
-  tr_ctx_free(&ctx);
-  return rc < 0 ? TR_EXIT_OK : rc;
+static int pretrain_main(tr_ctx_t *ctx, const char *dir) {
+  tr_pretrain_result_t res;
+  int rc = tr_run_pretrain(ctx, dir, "pretrain", &res);
+  if (rc == 0)
+    printf("checkpoint: %s\neval return: %.2f (normalized %.1f)\nrun folder: %s\n", res.checkpoint, res.eval_return,
+           res.eval_normalized, dir);
+  return rc;
 }
+
+int tr_cmd_pretrain(int argc, char **argv) { return tr_main(argc, argv, &command, pretrain_main); }

@@ -53,9 +53,8 @@ static void render(tr_progress_t *p, int64_t step, const char *extra, char *buf,
   tr_format_duration(left, eta, sizeof eta);
   tr_format_duration(elapsed, el, sizeof el);
   double pct = p->total > 0 ? 100.0 * (double)step / (double)p->total : 0;
-  snprintf(buf, size, "[%s] %lld/%lld (%.0f%%)  %.0f steps/s  elapsed %s  ETA %s%s%s", p->label,
-           (long long)step, (long long)p->total, pct, p->rate, el, eta, extra && *extra ? "  " : "",
-           extra ? extra : "");
+  snprintf(buf, size, "[%s] %lld/%lld (%.0f%%)  %.0f steps/s  elapsed %s  ETA %s%s%s", p->label, (long long)step,
+           (long long)p->total, pct, p->rate, el, eta, extra && *extra ? "  " : "", extra ? extra : "");
 }
 
 void tr_progress_update(tr_progress_t *p, int64_t step, const char *extra, int force) {
@@ -89,9 +88,8 @@ void tr_progress_done(tr_progress_t *p, const char *extra) {
   clear_line(p);
   double elapsed = tr_now() - p->t0;
   tr_format_duration(elapsed, el, sizeof el);
-  snprintf(buf, sizeof buf, "[%s] done: %lld steps in %s (%.0f steps/s)%s%s", p->label, (long long)p->last_step,
-           el, elapsed > 0 ? (double)p->last_step / elapsed : 0.0, extra && *extra ? "  " : "",
-           extra ? extra : "");
+  snprintf(buf, sizeof buf, "[%s] done: %lld steps in %s (%.0f steps/s)%s%s", p->label, (long long)p->last_step, el,
+           elapsed > 0 ? (double)p->last_step / elapsed : 0.0, extra && *extra ? "  " : "", extra ? extra : "");
   fprintf(stderr, "%s\n", buf);
 }
 

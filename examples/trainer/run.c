@@ -2,6 +2,7 @@
  * (task env, replay options, datasets). */
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -187,8 +188,8 @@ void tr_norm_resolve(const tr_ctx_t *ctx, const char *near_path, tr_norm_t *norm
   if (!isnan(tr_float(ctx, "norm.expert_return")))
     norm->expert_return = tr_float(ctx, "norm.expert_return");
   /* An "expert" no better than random gives no usable scale. */
-  norm->have = isfinite(norm->random_return) && isfinite(norm->expert_return) &&
-               norm->expert_return > norm->random_return;
+  norm->have =
+      isfinite(norm->random_return) && isfinite(norm->expert_return) && norm->expert_return > norm->random_return;
 }
 
 double tr_normalize(const tr_norm_t *norm, double ret) {
@@ -232,8 +233,8 @@ void tr_replay_options(const tr_ctx_t *ctx, const wsrl_example_task_info_t *info
   if (info) {
     o.mc_sparse = info->sparse;
     o.mc_sparse_reward = 0.0; /* sparse tasks: 0 everywhere but the goal */
-    o.max_episode_steps = tr_int(ctx, "task.max_episode_steps") > 0 ? tr_int(ctx, "task.max_episode_steps")
-                                                                   : info->max_episode_steps;
+    o.max_episode_steps =
+        tr_int(ctx, "task.max_episode_steps") > 0 ? tr_int(ctx, "task.max_episode_steps") : info->max_episode_steps;
   }
   *opt = o;
 }
@@ -246,8 +247,8 @@ int tr_load_dataset(const tr_ctx_t *ctx, const wsrl_example_task_info_t *info, c
   if (st != WSRL_OK)
     return tr_fail(st, path);
   if (info && (obs_dim != info->obs_dim || act_dim != info->act_dim)) {
-    fprintf(stderr, "wsrl-train: %s: dataset has obs %d act %d but task %s has obs %d act %d\n", path,
-            (int)obs_dim, (int)act_dim, info->name, (int)info->obs_dim, (int)info->act_dim);
+    fprintf(stderr, "wsrl-train: %s: dataset has obs %d act %d but task %s has obs %d act %d\n", path, (int)obs_dim,
+            (int)act_dim, info->name, (int)info->obs_dim, (int)info->act_dim);
     return TR_EXIT_FAIL;
   }
   wsrl_replay_options_t opt;
@@ -264,4 +265,43 @@ int tr_load_dataset(const tr_ctx_t *ctx, const wsrl_example_task_info_t *info, c
   }
   *replay_out = rb;
   return 0;
+}
+
+int tr_write_file(const char *dir, const char *name, const char *fmt, ...) {
+  char path[TR_PATH];
+  if (tr_join(path, sizeof path, dir, name) != 0)
+    return TR_EXIT_FAIL;
+  FILE *f = fopen(path, "w");
+  if (!f) {
+    fprintf(stderr, "wsrl-train: %s: %s\n", path, strerror(errno));
+    return TR_EXIT_FAIL;
+  }
+  va_list ap;
+  va_start(ap, fmt);
+  vfprintf(f, fmt, ap);
+  va_end(ap);
+  return fclose(f) == 0 ? 0 : TR_EXIT_FAIL;
+}
+
+int tr_main(int argc, char **argv, const tr_command_t *cmd, int (*body)(tr_ctx_t *ctx, const char *dir)) {
+  tr_ctx_t ctx;
+  int rc = tr_parse(&ctx, cmd, argc, argv, NULL);
+  if (rc == 0) {
+    char dir[TR_PATH], name[160];
+    snprintf(name, sizeof name, "%s-%s", cmd->name, tr_str(&ctx, "task"));
+    rc = tr_make_run_dir(&ctx, name, dir, sizeof dir);
+    if (rc == 0)
+      rc = body(&ctx, dir);
+  }
+  tr_ctx_free(&ctx);
+  return rc < 0 ? TR_EXIT_OK : rc;
+}
+
+void tr_plot_run(const tr_ctx_t *ctx, const char *dir, const tr_sink_t *sink, const char *title, const char *ylabel,
+                 const tr_series_t *top, int n) {
+  char path[TR_PATH];
+  if (!tr_bool(ctx, "run.plot") || tr_join(path, sizeof path, dir, "curve.png") != 0)
+    return;
+  const tr_series_t bottom[] = {{sink->train_path, "Q mean (training batches)", "q_mean", NULL}};
+  tr_plot(path, title, ylabel, top, n, "Q mean", bottom, 1, ctx->quiet);
 }

@@ -48,10 +48,10 @@ typedef struct tr_alias {
 typedef struct tr_command {
   const char *name;
   const char *summary;
-  const char *usage_extra;     /* after "wsrl-train NAME [options]" */
-  const char *description;     /* paragraph(s) for --help */
-  const tr_alias_t *aliases;   /* terminated by {NULL} */
-  const char *positional_key;  /* key of one positional argument, or NULL */
+  const char *usage_extra;         /* after "wsrl-train NAME [options]" */
+  const char *description;         /* paragraph(s) for --help */
+  const tr_alias_t *aliases;       /* terminated by {NULL} */
+  const char *positional_key;      /* key of one positional argument, or NULL */
   const char *const *key_prefixes; /* trainer-key sections listed by --help, NULL-terminated */
 } tr_command_t;
 
@@ -68,9 +68,9 @@ typedef struct tr_ctx {
   char out_dir[TR_PATH]; /* --out, or "" for runs/<name>-<timestamp> */
   char name[128];        /* --name */
   int quiet;
-  int smoke;             /* demo --smoke */
-  int resume;            /* --resume: continue the run in --out */
-  int tty;               /* stderr is a terminal */
+  int smoke;  /* demo --smoke */
+  int resume; /* --resume: continue the run in --out */
+  int tty;    /* stderr is a terminal */
   int argc;
   char **argv;
 } tr_ctx_t;
@@ -209,19 +209,19 @@ int tr_interrupted(void);
  * progress line of one run. */
 typedef struct tr_sink {
   char label[64];
-  const char *phase;        /* CSV phase of the next rows ("offline", "warmup", "online") */
-  int64_t step_offset;      /* added to the loop's step in the CSVs */
+  const char *phase;   /* CSV phase of the next rows ("offline", "warmup", "online") */
+  int64_t step_offset; /* added to the loop's step in the CSVs */
   const tr_norm_t *norm;
   tr_progress_t prog;
   tr_csv_t train, eval;
   char train_path[TR_PATH], eval_path[TR_PATH];
   double t0;
-  double last_return;       /* last finished training episode */
+  double last_return; /* last finished training episode */
   double first_eval, last_eval, min_eval, best_eval;
   int64_t n_evals;
-  int64_t stop_at;          /* run.stop_at (0: never) */
-  double deadline;          /* tr_now() + run.time_limit (inf: none) */
-  int stopped;              /* the sink asked the loop to stop */
+  int64_t stop_at; /* run.stop_at (0: never) */
+  double deadline; /* tr_now() + run.time_limit (inf: none) */
+  int stopped;     /* the sink asked the loop to stop */
 } tr_sink_t;
 
 int tr_sink_open(tr_sink_t *s, const char *dir, const char *label, int64_t total, const tr_ctx_t *ctx,
@@ -247,6 +247,15 @@ typedef struct tr_series {
 int tr_plot(const char *png, const char *title, const char *ylabel, const tr_series_t *series, int n,
             const char *series2_ylabel, const tr_series_t *series2, int n2, int quiet);
 int tr_have_gnuplot(void);
+
+/* A subcommand's main: parse, create the run folder runs/<command>-<task>-<time>
+ * (or --out), run @p body there, free; returns the exit code. */
+int tr_main(int argc, char **argv, const tr_command_t *cmd, int (*body)(tr_ctx_t *ctx, const char *dir));
+/* Write formatted text to dir/name (summary.json and the like). */
+int tr_write_file(const char *dir, const char *name, const char *fmt, ...);
+/* curve.png of a run: @p top curves above, the Q mean of train.csv below (if run.plot). */
+void tr_plot_run(const tr_ctx_t *ctx, const char *dir, const tr_sink_t *sink, const char *title, const char *ylabel,
+                 const tr_series_t *top, int n);
 
 /* ------------------------------------------------------------- subcommands */
 
