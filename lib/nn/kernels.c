@@ -30,6 +30,10 @@
 #define FWD_ROWS 16 /* rows per forward task */
 #define BWD_ROWS 64 /* rows per backward task (= one parameter partial) */
 
+/* max(x, 0) as a compare-select: fmaxf() is a libm call without -ffast-math
+ * and would stop vectorisation. */
+static inline float relu(float x) { return x > 0.0f ? x : 0.0f; }
+
 static int64_t chunks(int64_t batch, int64_t rows) { return (batch + rows - 1) / rows; }
 
 /* Partial sums of one backward task: dgamma, dbeta (n each), head (n + 1). */
@@ -39,54 +43,96 @@ size_t wsrl__nn_ln_partial_floats(int32_t ensemble, int64_t max_batch, int64_t n
   return (size_t)((int64_t)ensemble * chunks(max_batch, BWD_ROWS) * partial_stride(n));
 }
 
+/* 16-float vectors (GCC vector extensions): each clone lowers them to its
+ * widest registers. Row sums use fixed lanes and a fixed lane order, so a
+ * clone always rounds the same way. (`#pragma omp simd reduction` compiled
+ * to stack-resident lane arrays here and ran 3x slower.) */
+#if defined(__GNUC__) && !defined(__clang__)
+/* The helpers below are always inlined: no vector crosses a call, so the
+ * note about the AVX-512 calling convention does not apply. */
+#  pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+typedef float v16 __attribute__((vector_size(64)));
+typedef int32_t m16 __attribute__((vector_size(64)));
+#define V 16
+#define INL static inline __attribute__((always_inline))
+INL v16 vld(const float *p) {
+  v16 v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+INL void vst(float *p, v16 v) { memcpy(p, &v, sizeof v); }
+INL v16 vdup(float x) { return (v16){0} + x; }
+INL v16 vrelu(v16 z) { return (v16)((m16)z & (z > (v16){0})); }
+/* x where o > 0, else 0 (the ReLU mask of the forward output o). */
+INL v16 vmask(v16 o, v16 x) { return (v16)((m16)x & (o > (v16){0})); }
+typedef float v8 __attribute__((vector_size(32)));
+typedef float v4 __attribute__((vector_size(16)));
+/* Horizontal sum as a fixed tree (halves, then quarters): short latency,
+ * same order every time. */
+INL float vsum(v16 v) {
+  v8 lo, hi;
+  memcpy(&lo, &v, sizeof lo);
+  memcpy(&hi, (const char *)&v + sizeof lo, sizeof hi);
+  const v8 a = lo + hi;
+  v4 alo, ahi;
+  memcpy(&alo, &a, sizeof alo);
+  memcpy(&ahi, (const char *)&a + sizeof alo, sizeof ahi);
+  const v4 b = alo + ahi;
+  return (b[0] + b[2]) + (b[1] + b[3]);
+}
+
 WSRL__CLONES
 static void fwd_rows(const wsrl__ln_args *a, int64_t e, int64_t b0, int64_t b1) {
-  const int64_t n = a->n;
-  const float *restrict g = a->gamma != NULL ? a->gamma + e * n : NULL;
-  const float *restrict be = a->beta != NULL ? a->beta + e * n : NULL;
-  const float *restrict hw = a->head_w != NULL ? a->head_w + e * (n + 1) : NULL;
+  const int64_t n = a->n, nv = n / V * V;
+  const float *g = a->gamma != NULL ? a->gamma + e * n : NULL;
+  const float *be = a->beta != NULL ? a->beta + e * n : NULL;
+  const float *hw = a->head_w != NULL ? a->head_w + e * (n + 1) : NULL;
   for (int64_t b = b0; b < b1; b++) {
     const int64_t r = e * a->batch + b;
-    const float *restrict y = a->y + e * a->y_es + b * a->y_bs;
-    float *restrict o = a->out + r * a->ld_out;
-    float q = 0.0f;
+    const float *y = a->y + e * a->y_es + b * a->y_bs;
+    float *o = a->out + r * a->ld_out;
+    float mean = 0.0f, rstd = 1.0f;
     if (g != NULL) {
-      float s = 0.0f, ss = 0.0f;
-#pragma omp simd reduction(+ : s, ss)
-      for (int64_t i = 0; i < n; i++) {
-        s += y[i];
-        ss += y[i] * y[i];
+      v16 s0 = {0}, s1 = {0}, q0 = {0}, q1 = {0};
+      int64_t i = 0;
+      for (; i + 2 * V <= n; i += 2 * V) {
+        const v16 u = vld(y + i), w = vld(y + i + V);
+        s0 += u, s1 += w, q0 += u * u, q1 += w * w;
       }
-      const float mean = s / (float)n;
-      const float var = fmaxf(ss / (float)n - mean * mean, 0.0f);
-      const float rstd = 1.0f / sqrtf(var + LN_EPS);
+      for (; i + V <= n; i += V) {
+        const v16 u = vld(y + i);
+        s0 += u, q0 += u * u;
+      }
+      float s = vsum(s0 + s1), ss = vsum(q0 + q1);
+      for (; i < n; i++)
+        s += y[i], ss += y[i] * y[i];
+      mean = s / (float)n;
+      rstd = 1.0f / sqrtf(relu(ss / (float)n - mean * mean) + LN_EPS);
       if (a->rstd != NULL) {
         a->mean[r] = mean;
         a->rstd[r] = rstd;
       }
-      if (hw != NULL) {
-#pragma omp simd reduction(+ : q)
-        for (int64_t i = 0; i < n; i++) {
-          const float z = fmaxf(g[i] * ((y[i] - mean) * rstd) + be[i], 0.0f);
-          o[i] = z;
-          q += z * hw[i];
-        }
-      } else {
-#pragma omp simd
-        for (int64_t i = 0; i < n; i++)
-          o[i] = fmaxf(g[i] * ((y[i] - mean) * rstd) + be[i], 0.0f);
-      }
-    } else if (hw != NULL) {
-#pragma omp simd reduction(+ : q)
-      for (int64_t i = 0; i < n; i++) {
-        const float z = fmaxf(y[i], 0.0f);
-        o[i] = z;
+    }
+    /* z = relu(gamma * xhat + beta) (or relu(y)); q = z . w_head */
+    const v16 mv = vdup(mean), rv = vdup(rstd);
+    v16 qv = {0};
+    int64_t i = 0;
+    for (; i < nv; i += V) {
+      v16 z = vld(y + i);
+      if (g != NULL)
+        z = vld(g + i) * ((z - mv) * rv) + vld(be + i);
+      z = vrelu(z);
+      vst(o + i, z);
+      if (hw != NULL)
+        qv += z * vld(hw + i);
+    }
+    float q = vsum(qv);
+    for (; i < n; i++) {
+      const float z = relu(g != NULL ? g[i] * ((y[i] - mean) * rstd) + be[i] : y[i]);
+      o[i] = z;
+      if (hw != NULL)
         q += z * hw[i];
-      }
-    } else {
-#pragma omp simd
-      for (int64_t i = 0; i < n; i++)
-        o[i] = fmaxf(y[i], 0.0f);
     }
     if (hw != NULL)
       a->head_q[r] = q + hw[n];
@@ -102,60 +148,97 @@ void wsrl__nn_ln_relu_fwd(const wsrl__ln_args *a) {
   }
 }
 
+INL int row_is_zero(const float *x, int64_t n) {
+  m16 acc = {0};
+  int64_t i = 0;
+  for (; i + V <= n; i += V) {
+    const v16 v = vld(x + i);
+    acc |= (m16)v & ~(m16)vdup(-0.0f); /* -0 counts as zero */
+  }
+  int32_t bits = 0;
+  for (int k = 0; k < V; k++)
+    bits |= acc[k];
+  for (; i < n; i++)
+    bits |= x[i] != 0.0f;
+  return bits == 0;
+}
+
 /* One backward task: rows [b0, b1) of member e; parameter sums into p
  * (dgamma | dbeta | head), which this task owns. */
 WSRL__CLONES
 static void bwd_rows(const wsrl__ln_args *a, int64_t e, int64_t b0, int64_t b1, const float *dout, int64_t ld_dout,
-                     const float *head_dq, float *dy_base, float *restrict p, int want_ln, int want_head) {
-  const int64_t n = a->n;
-  const float *restrict g = a->gamma != NULL ? a->gamma + e * n : NULL;
-  const float *restrict hw = a->head_w != NULL ? a->head_w + e * (n + 1) : NULL;
-  float *restrict pg = p, *restrict pb = p + n, *restrict ph = p + 2 * n;
+                     const float *head_dq, float *dy_base, float *p, int want_ln, int want_head) {
+  const int64_t n = a->n, nv = n / V * V;
+  const float *g = a->gamma != NULL ? a->gamma + e * n : NULL;
+  const float *hw = a->head_w != NULL ? a->head_w + e * (n + 1) : NULL;
+  float *pg = p, *pb = p + n, *ph = p + 2 * n;
   memset(p, 0, sizeof(float) * (size_t)(3 * n + 1));
   for (int64_t b = b0; b < b1; b++) {
     const int64_t r = e * a->batch + b, off = e * a->y_es + b * a->y_bs;
-    const float *restrict o = a->out + r * a->ld_out;
-    const float *restrict y = a->y + off;
-    float *restrict dy = dy_base + off;
+    const float *o = a->out + r * a->ld_out;
+    const float *y = a->y + off;
+    float *dy = dy_base + off;
     /* dLoss/dout of this row: a matmul's output, or the head's dq * w. */
-    const float *restrict dr = dout != NULL ? dout + r * ld_dout : hw;
+    const float *dr = dout != NULL ? dout + r * ld_dout : hw;
     const float scale = dout != NULL ? 1.0f : head_dq[r];
-    if (want_head) {
-#pragma omp simd
-      for (int64_t i = 0; i < n; i++)
-        ph[i] += scale * o[i];
-      ph[n] += scale; /* bias: the ones column */
+    const v16 sv = vdup(scale);
+    int64_t i;
+    /* A row whose incoming gradient is zero has dy = 0 and adds nothing to
+     * the parameters: skip its (cache-cold) activation and input. The
+     * actor's loss reaches each row through one critic only, so this skips
+     * most rows of its backward through the ensemble. */
+    if (dout != NULL ? row_is_zero(dr, n) : scale == 0.0f) {
+      memset(dy, 0, sizeof(float) * (size_t)n);
+      continue;
     }
+    if (want_head && g == NULL) { /* with LayerNorm this joins the first pass below */
+      for (i = 0; i < nv; i += V)
+        vst(ph + i, vld(ph + i) + sv * vld(o + i));
+      for (; i < n; i++)
+        ph[i] += scale * o[i];
+    }
+    if (want_head)
+      ph[n] += scale; /* bias: the ones column */
     if (g == NULL) {
-#pragma omp simd
-      for (int64_t i = 0; i < n; i++)
+      for (i = 0; i < nv; i += V)
+        vst(dy + i, vmask(vld(o + i), sv * vld(dr + i)));
+      for (; i < n; i++)
         dy[i] = o[i] > 0.0f ? scale * dr[i] : 0.0f;
       continue;
     }
     const float mean = a->mean[r], rstd = a->rstd[r];
-    float s1 = 0.0f, s2 = 0.0f;
-    if (want_ln) {
-#pragma omp simd reduction(+ : s1, s2)
-      for (int64_t i = 0; i < n; i++) {
-        const float gi = o[i] > 0.0f ? scale * dr[i] : 0.0f;
-        const float xh = (y[i] - mean) * rstd;
-        const float dxh = gi * g[i];
-        s1 += dxh;
-        s2 += dxh * xh;
-        pg[i] += gi * xh;
-        pb[i] += gi;
+    const v16 mv = vdup(mean), rv = vdup(rstd);
+    v16 a1 = {0}, a2 = {0};
+    for (i = 0; i < nv; i += V) {
+      const v16 ov = vld(o + i);
+      const v16 gi = vmask(ov, sv * vld(dr + i));
+      const v16 xh = (vld(y + i) - mv) * rv;
+      const v16 dxh = gi * vld(g + i);
+      a1 += dxh, a2 += dxh * xh;
+      if (want_ln) {
+        vst(pg + i, vld(pg + i) + gi * xh);
+        vst(pb + i, vld(pb + i) + gi);
       }
-    } else {
-#pragma omp simd reduction(+ : s1, s2)
-      for (int64_t i = 0; i < n; i++) {
-        const float dxh = o[i] > 0.0f ? scale * dr[i] * g[i] : 0.0f;
-        s1 += dxh;
-        s2 += dxh * ((y[i] - mean) * rstd);
-      }
+      if (want_head)
+        vst(ph + i, vld(ph + i) + sv * ov);
+    }
+    float s1 = vsum(a1), s2 = vsum(a2);
+    for (; i < n; i++) {
+      const float gi = o[i] > 0.0f ? scale * dr[i] : 0.0f;
+      const float xh = (y[i] - mean) * rstd, dxh = gi * g[i];
+      s1 += dxh, s2 += dxh * xh;
+      if (want_ln)
+        pg[i] += gi * xh, pb[i] += gi;
+      if (want_head)
+        ph[i] += scale * o[i];
     }
     const float m1 = s1 / (float)n, m2 = s2 / (float)n;
-#pragma omp simd
-    for (int64_t i = 0; i < n; i++) {
+    const v16 m1v = vdup(m1), m2v = vdup(m2);
+    for (i = 0; i < nv; i += V) {
+      const v16 dxh = vmask(vld(o + i), sv * vld(dr + i)) * vld(g + i);
+      vst(dy + i, rv * (dxh - m1v - ((vld(y + i) - mv) * rv) * m2v));
+    }
+    for (; i < n; i++) {
       const float dxh = o[i] > 0.0f ? scale * dr[i] * g[i] : 0.0f;
       dy[i] = rstd * (dxh - m1 - ((y[i] - mean) * rstd) * m2);
     }
@@ -163,9 +246,11 @@ static void bwd_rows(const wsrl__ln_args *a, int64_t e, int64_t b0, int64_t b1, 
 }
 
 WSRL__CLONES
-static void add_rows(float *restrict dst, const float *restrict src, int64_t n) {
-#pragma omp simd
-  for (int64_t i = 0; i < n; i++)
+static void add_rows(float *dst, const float *src, int64_t n) {
+  int64_t i = 0;
+  for (; i + V <= n; i += V)
+    vst(dst + i, vld(dst + i) + vld(src + i));
+  for (; i < n; i++)
     dst[i] += src[i];
 }
 

@@ -1,18 +1,22 @@
-/* Ensemble MLP: E members evaluated as batched oneDNN matmuls.
+/* Ensemble MLP: E members on oneDNN matmuls.
  *
- * Layout choices (docs/performance.md has the measurements):
+ * Layout and schedule (docs/performance.md has the measurements):
  * - Biases are folded into the weights: every layer input carries a
  *   constant ones column (index fan_in) and every kernel an extra last row
  *   holding the bias. A per-member bias argument would send oneDNN's
  *   batched matmul to its reference kernel; the folded bias costs one
  *   extra K row and its gradient falls out of the weight-gradient matmul.
- * - Layer 0 with a shared input is ONE 2-D matmul [B, in+1] x [in+1, E*N]
- *   (kernel stored [in+1][E][N]), so the input is read once and dX summed
- *   over members comes out of one matmul too. Per-member input reads the
- *   same kernel through strides.
- * - Deeper layers are batched matmuls [E,B,K+1] x [E,K+1,N].
- * - A one-unit output (critics, value) is a fused dot product, not a
- *   matmul with N = 1.
+ * - Members run one after the other, depth first: member e's layer-0
+ *   matmul, LayerNorm/ReLU, next matmul... on about 1 MB that stays in L2.
+ *   Running each layer for all members at once (one batched matmul, or for
+ *   layer 0 one [B, in+1] x [in+1, E*N] matmul) streamed 2.6 MB per layer
+ *   through L3 between the matmuls and the element-wise kernels, which then
+ *   took a quarter of an update (docs/performance.md).
+ * - The layer-0 kernel is stored [in+1][E][N] (each member a strided
+ *   slice): a shared input's dX sums the members' dY W0^T in one buffer
+ *   through an accumulating matmul, members in a fixed order.
+ * - A one-unit output (critics, value) is fused into the last LayerNorm/
+ *   ReLU kernel, not a matmul with N = 1.
  * - oneDNN has no matmul backward: dW = X^T dY and dX = dY W^T are matmuls
  *   over transposed (strided) descriptors; dW accumulates via a sum post-op.
  */
@@ -30,6 +34,7 @@ typedef struct slot {
   int32_t mode;
   uint64_t stamp;
   wsrl__nn_matmul fwd[MAX_LAYERS], bww[MAX_LAYERS], bwd[MAX_LAYERS];
+  wsrl__nn_matmul bwd0_acc; /* layer 0 dX += dY W0^T (shared input, members after the first) */
 } slot;
 
 struct wsrl__mlp {
@@ -54,7 +59,7 @@ struct wsrl__mlp {
   float *y[WSRL__NN_MAX_HIDDEN];                  /* pre-activation (matmul output) */
   float *mean[WSRL__NN_MAX_HIDDEN], *rstd[WSRL__NN_MAX_HIDDEN]; /* LayerNorm row statistics */
   float *out;                                     /* [E, B, out] */
-  float *dact, *dy;                               /* backward ping-pong */
+  float *dact, *dy;                               /* one member's backward ping-pong */
   float *partial;                                 /* parameter-gradient chunk sums */
   slot slots[WSRL__NN_SHAPE_SLOTS];
   uint64_t clock;
@@ -104,20 +109,22 @@ static int64_t plan(wsrl__mlp *m, float *base) {
   int64_t widest = m->fan_out[m->nl - 1];
   for (int32_t l = 0; l < L; l++)
     widest = m->fan_out[l] > widest ? m->fan_out[l] : widest;
+  const int64_t member_rows = m->spec.max_batch;
   m->xin = take(base, &off, rows * (m->fan_in[0] + 1));
-  float *shared_y = trainable ? NULL : take(base, &off, rows * widest);
+  /* A forward-only net needs y only inside one member's chain. */
+  float *chain_y = trainable ? NULL : take(base, &off, member_rows * widest);
   for (int32_t l = 0; l < L; l++) {
     m->act[l] = take(base, &off, rows * (m->fan_out[l] + 1));
-    m->y[l] = trainable ? take(base, &off, rows * m->fan_out[l]) : shared_y;
+    m->y[l] = trainable ? take(base, &off, rows * m->fan_out[l]) : chain_y;
     m->mean[l] = trainable && m->spec.layer_norm ? take(base, &off, rows) : NULL;
     m->rstd[l] = trainable && m->spec.layer_norm ? take(base, &off, rows) : NULL;
   }
   m->out = take(base, &off, rows * m->fan_out[m->nl - 1]);
-  m->dact = trainable ? take(base, &off, rows * widest) : NULL;
-  m->dy = trainable ? take(base, &off, rows * widest) : NULL;
+  m->dact = trainable ? take(base, &off, member_rows * widest) : NULL;
+  m->dy = trainable ? take(base, &off, member_rows * widest) : NULL;
   int64_t part = 0;
   for (int32_t l = 0; l < L && trainable; l++) {
-    int64_t f = (int64_t)wsrl__nn_ln_partial_floats(m->spec.ensemble, m->spec.max_batch, m->fan_out[l]);
+    int64_t f = (int64_t)wsrl__nn_ln_partial_floats(1, m->spec.max_batch, m->fan_out[l]);
     part = f > part ? f : part;
   }
   m->partial = trainable ? take(base, &off, part) : NULL;
@@ -236,6 +243,7 @@ static void slot_clear(slot *s) {
     wsrl__nn_matmul_fini(&s->bww[l]);
     wsrl__nn_matmul_fini(&s->bwd[l]);
   }
+  wsrl__nn_matmul_fini(&s->bwd0_acc);
   s->batch = 0;
 }
 
@@ -253,56 +261,37 @@ size_t wsrl__mlp_memory_usage(const wsrl__mlp *m) { return m->bytes; }
 
 /* ---- primitives per shape ---- */
 
-/* Descriptor of a [E?, r, c] matrix with strides (se, sr, sc); rank 2 when E == 1. */
-static wsrl_status_t md3(dnnl_memory_desc_t *md, int64_t E, int64_t r, int64_t c, int64_t se, int64_t sr, int64_t sc) {
-  if (E == 1) {
-    int64_t d[2] = {r, c}, s[2] = {sr, sc};
-    return wsrl__nn_md(md, 2, d, s);
-  }
-  int64_t d[3] = {E, r, c}, s[3] = {se, sr, sc};
-  return wsrl__nn_md(md, 3, d, s);
+/* Descriptor of an r x c matrix with strides (sr, sc). */
+static wsrl_status_t md2(dnnl_memory_desc_t *md, int64_t r, int64_t c, int64_t sr, int64_t sc) {
+  int64_t d[2] = {r, c}, st[2] = {sr, sc};
+  return wsrl__nn_md(md, 2, d, st);
 }
 
-/* Build forward (and, when trainable, both backward) matmuls of layer l. */
+/* Build forward (and, when trainable, both backward) matmuls of layer l
+ * for one member; they run E times on shifted pointers. */
 static wsrl_status_t build_layer(wsrl__mlp *m, slot *s, int32_t l) {
-  const int64_t E = m->spec.ensemble, B = s->batch;
-  const int64_t K = m->fan_in[l], K1 = K + 1, N = m->fan_out[l];
-  const int train = m->spec.trainable;
+  const int64_t B = s->batch, K = m->fan_in[l], K1 = K + 1, N = m->fan_out[l];
+  const int64_t ldw = l == 0 ? m->spec.ensemble * N : N; /* kernel rows: [K1][E][N] or [E][K1][N] */
   dnnl_memory_desc_t src, wei, dst;
-  if (l == 0 && s->mode == WSRL__MLP_SHARED) {
-    /* One 2-D matmul over all members: [B, K1] x [K1, E*N]. */
-    const int64_t EN = E * N;
-    WSRL__TRY(md3(&src, 1, B, K1, 0, K1, 1));
-    WSRL__TRY(md3(&wei, 1, K1, EN, 0, EN, 1));
-    WSRL__TRY(md3(&dst, 1, B, EN, 0, EN, 1));
-    WSRL__TRY(wsrl__nn_matmul_init(&s->fwd[l], m->ctx, &src, &wei, &dst, 0));
-    if (!train)
-      return WSRL_OK;
-    WSRL__TRY(md3(&src, 1, K1, B, 0, 1, K1));
-    WSRL__TRY(md3(&wei, 1, B, EN, 0, EN, 1));
-    WSRL__TRY(md3(&dst, 1, K1, EN, 0, EN, 1));
-    WSRL__TRY(wsrl__nn_matmul_init(&s->bww[l], m->ctx, &src, &wei, &dst, 1));
-    WSRL__TRY(md3(&src, 1, B, EN, 0, EN, 1));
-    WSRL__TRY(md3(&wei, 1, EN, K, 0, 1, EN));
-    WSRL__TRY(md3(&dst, 1, B, K, 0, K, 1));
-    return wsrl__nn_matmul_init(&s->bwd[l], m->ctx, &src, &wei, &dst, 0);
-  }
-  /* Kernel strides: layer 0 is stored [K1][E][N], the others [E][K1][N]. */
-  const int64_t w_se = l == 0 ? N : K1 * N, w_sk = l == 0 ? E * N : N;
-  WSRL__TRY(md3(&src, E, B, K1, B * K1, K1, 1));
-  WSRL__TRY(md3(&wei, E, K1, N, w_se, w_sk, 1));
-  WSRL__TRY(md3(&dst, E, B, N, B * N, N, 1));
+  WSRL__TRY(md2(&src, B, K1, K1, 1));
+  WSRL__TRY(md2(&wei, K1, N, ldw, 1));
+  WSRL__TRY(md2(&dst, B, N, N, 1));
   WSRL__TRY(wsrl__nn_matmul_init(&s->fwd[l], m->ctx, &src, &wei, &dst, 0));
-  if (!train)
+  if (!m->spec.trainable)
     return WSRL_OK;
-  WSRL__TRY(md3(&src, E, K1, B, B * K1, 1, K1));
-  WSRL__TRY(md3(&wei, E, B, N, B * N, N, 1));
-  WSRL__TRY(md3(&dst, E, K1, N, w_se, w_sk, 1));
+  /* dW (+)= X^T dY: X read transposed; dW written where the kernel lives. */
+  WSRL__TRY(md2(&src, K1, B, 1, K1));
+  WSRL__TRY(md2(&wei, B, N, N, 1));
+  WSRL__TRY(md2(&dst, K1, N, ldw, 1));
   WSRL__TRY(wsrl__nn_matmul_init(&s->bww[l], m->ctx, &src, &wei, &dst, 1));
-  WSRL__TRY(md3(&src, E, B, N, B * N, N, 1));
-  WSRL__TRY(md3(&wei, E, N, K, w_se, 1, w_sk));
-  WSRL__TRY(md3(&dst, E, B, K, B * K, K, 1));
-  return wsrl__nn_matmul_init(&s->bwd[l], m->ctx, &src, &wei, &dst, 0);
+  /* dX = dY W^T without the bias row. */
+  WSRL__TRY(md2(&src, B, N, N, 1));
+  WSRL__TRY(md2(&wei, N, K, 1, ldw));
+  WSRL__TRY(md2(&dst, B, K, K, 1));
+  WSRL__TRY(wsrl__nn_matmul_init(&s->bwd[l], m->ctx, &src, &wei, &dst, 0));
+  if (l == 0 && s->mode == WSRL__MLP_SHARED && m->spec.ensemble > 1)
+    WSRL__TRY(wsrl__nn_matmul_init(&s->bwd0_acc, m->ctx, &src, &wei, &dst, 1));
+  return WSRL_OK;
 }
 
 static int normalize_mode(const wsrl__mlp *m, int32_t mode) {
@@ -381,30 +370,38 @@ float *wsrl__mlp_input(wsrl__mlp *m, int64_t batch, int32_t mode, int64_t *ld_ou
   return m->xin;
 }
 
-/* LayerNorm/ReLU arguments of hidden layer l for the slot's shape. */
-static void ln_args(const wsrl__mlp *m, const slot *s, int32_t l, wsrl__ln_args *a) {
-  const int64_t E = m->spec.ensemble, N = m->fan_out[l];
-  a->ensemble = (int32_t)E;
-  a->batch = s->batch;
+/* LayerNorm/ReLU arguments of hidden layer l for member e. */
+static void ln_args(const wsrl__mlp *m, const slot *s, int32_t l, int64_t e, wsrl__ln_args *a) {
+  const int64_t E = m->spec.ensemble, N = m->fan_out[l], B = s->batch;
+  memset(a, 0, sizeof *a);
+  a->ensemble = 1;
+  a->batch = B;
   a->n = N;
-  a->y = m->y[l];
-  if (l == 0 && s->mode == WSRL__MLP_SHARED) {
-    a->y_es = N;
-    a->y_bs = E * N;
-  } else {
-    a->y_es = s->batch * N;
-    a->y_bs = N;
-  }
-  a->out = m->act[l];
+  a->y = m->spec.trainable ? m->y[l] + e * B * N : m->y[l];
+  a->y_bs = N;
+  a->out = m->act[l] + e * B * (N + 1);
   a->ld_out = N + 1;
-  a->gamma = m->spec.layer_norm ? m->params + m->ln_off[l] : NULL;
-  a->beta = m->spec.layer_norm ? m->params + m->ln_off[l] + E * N : NULL;
-  a->mean = m->mean[l];
-  a->rstd = m->rstd[l];
+  if (m->spec.layer_norm) {
+    a->gamma = m->params + m->ln_off[l] + e * N;
+    a->beta = m->params + m->ln_off[l] + (E + e) * N;
+  }
+  a->mean = m->mean[l] != NULL ? m->mean[l] + e * B : NULL;
+  a->rstd = m->rstd[l] != NULL ? m->rstd[l] + e * B : NULL;
   /* A one-unit output is fused into the last hidden layer's kernels. */
-  const int head = l == m->spec.n_hidden - 1 && m->fan_out[m->nl - 1] == 1;
-  a->head_w = head ? m->params + m->w_off[m->nl - 1] : NULL;
-  a->head_q = head ? m->out : NULL;
+  const int32_t L = m->spec.n_hidden;
+  if (l == L - 1 && m->fan_out[L] == 1) {
+    a->head_w = m->params + w_index(m, L, e, 0, 0);
+    a->head_q = m->out + e * B;
+  }
+}
+
+/* Input rows of layer l for member e: the shared or per-member input for
+ * layer 0, else the previous layer's activation. */
+static const float *layer_src(const wsrl__mlp *m, const slot *s, int32_t l, int64_t e) {
+  const int64_t K1 = m->fan_in[l] + 1;
+  if (l > 0)
+    return m->act[l - 1] + e * s->batch * K1;
+  return s->mode == WSRL__MLP_PER_MEMBER ? m->xin + e * s->batch * K1 : m->xin;
 }
 
 static wsrl_status_t forward(wsrl__mlp *m, slot *s, const float *x) {
@@ -414,15 +411,18 @@ static wsrl_status_t forward(wsrl__mlp *m, slot *s, const float *x) {
     for (int64_t r = 0; r < rows; r++)
       memcpy(m->xin + r * (k + 1), x + r * k, (size_t)k * sizeof(float));
   }
-  for (int32_t l = 0; l < L; l++) {
-    const float *src = l == 0 ? m->xin : m->act[l - 1];
-    WSRL__TRY(wsrl__nn_matmul_run(&s->fwd[l], m->ctx, src, m->params + m->w_off[l], m->y[l]));
-    wsrl__ln_args a;
-    ln_args(m, s, l, &a);
-    wsrl__nn_ln_relu_fwd(&a);
+  for (int64_t e = 0; e < E; e++) {
+    for (int32_t l = 0; l < L; l++) {
+      wsrl__ln_args a;
+      ln_args(m, s, l, e, &a);
+      WSRL__TRY(wsrl__nn_matmul_run(&s->fwd[l], m->ctx, layer_src(m, s, l, e), m->params + w_index(m, l, e, 0, 0),
+                                    (float *)a.y));
+      wsrl__nn_ln_relu_fwd(&a);
+    }
+    if (m->fan_out[L] != 1) /* else computed by the last LayerNorm/ReLU kernel */
+      WSRL__TRY(wsrl__nn_matmul_run(&s->fwd[L], m->ctx, layer_src(m, s, L, e), m->params + w_index(m, L, e, 0, 0),
+                                    m->out + e * B * m->fan_out[L]));
   }
-  if (m->fan_out[L] != 1) /* else computed by the last LayerNorm/ReLU kernel */
-    WSRL__TRY(wsrl__nn_matmul_run(&s->fwd[L], m->ctx, m->act[L - 1], m->params + m->w_off[L], m->out));
   WSRL__DNNL(dnnl_stream_wait(m->ctx->stream));
   return WSRL_OK;
 }
@@ -450,30 +450,40 @@ const float *wsrl__mlp_output(const wsrl__mlp *m) { return m->out; }
 int64_t wsrl__mlp_last_batch(const wsrl__mlp *m) { return m->last != NULL ? m->last->batch : 0; }
 
 static wsrl_status_t backward(wsrl__mlp *m, slot *s, const float *dy, float *dx_out, int32_t param_grads) {
-  const int64_t E = m->spec.ensemble;
+  const int64_t E = m->spec.ensemble, B = s->batch;
   const int32_t L = m->spec.n_hidden;
   float *gw = param_grads ? m->grads : NULL;
-  /* Output layer: a matmul into dact, or (one unit) fused below. */
   const int head = m->fan_out[L] == 1;
-  if (!head) {
-    if (gw != NULL)
-      WSRL__TRY(wsrl__nn_matmul_run(&s->bww[L], m->ctx, m->act[L - 1], dy, gw + m->w_off[L]));
-    WSRL__TRY(wsrl__nn_matmul_run(&s->bwd[L], m->ctx, dy, m->params + m->w_off[L], m->dact));
-  }
-  for (int32_t l = L - 1; l >= 0; l--) {
-    wsrl__ln_args a;
-    ln_args(m, s, l, &a);
-    float *dg = gw != NULL && m->spec.layer_norm ? gw + m->ln_off[l] : NULL;
-    const int fused = head && l == L - 1;
-    wsrl__nn_ln_relu_bwd(&a, fused ? NULL : m->dact, m->fan_out[l], fused ? dy : NULL, m->dy, dg,
-                         dg != NULL ? dg + E * m->fan_out[l] : NULL, fused && gw != NULL ? gw + m->w_off[L] : NULL,
-                         m->partial);
-    if (gw != NULL)
-      WSRL__TRY(wsrl__nn_matmul_run(&s->bww[l], m->ctx, l == 0 ? m->xin : m->act[l - 1], m->dy, gw + m->w_off[l]));
-    if (l > 0)
-      WSRL__TRY(wsrl__nn_matmul_run(&s->bwd[l], m->ctx, m->dy, m->params + m->w_off[l], m->dact));
-    else if (dx_out != NULL)
-      WSRL__TRY(wsrl__nn_matmul_run(&s->bwd[0], m->ctx, m->dy, m->params + m->w_off[0], dx_out));
+  for (int64_t e = 0; e < E; e++) {
+    /* Output layer: a matmul into dact, or (one unit) fused below. */
+    if (!head) {
+      const float *dye = dy + e * B * m->fan_out[L];
+      if (gw != NULL)
+        WSRL__TRY(wsrl__nn_matmul_run(&s->bww[L], m->ctx, layer_src(m, s, L, e), dye, gw + w_index(m, L, e, 0, 0)));
+      WSRL__TRY(wsrl__nn_matmul_run(&s->bwd[L], m->ctx, dye, m->params + w_index(m, L, e, 0, 0), m->dact));
+    }
+    for (int32_t l = L - 1; l >= 0; l--) {
+      const int64_t N = m->fan_out[l];
+      wsrl__ln_args a;
+      ln_args(m, s, l, e, &a);
+      const int fused = head && l == L - 1;
+      float *dg = gw != NULL && m->spec.layer_norm ? gw + m->ln_off[l] + e * N : NULL;
+      wsrl__nn_ln_relu_bwd(&a, fused ? NULL : m->dact, N, fused ? dy + e * B : NULL, m->dy, dg,
+                           dg != NULL ? dg + E * N : NULL, fused && gw != NULL ? gw + w_index(m, L, e, 0, 0) : NULL,
+                           m->partial);
+      if (gw != NULL)
+        WSRL__TRY(wsrl__nn_matmul_run(&s->bww[l], m->ctx, layer_src(m, s, l, e), m->dy, gw + w_index(m, l, e, 0, 0)));
+      if (l > 0) {
+        WSRL__TRY(wsrl__nn_matmul_run(&s->bwd[l], m->ctx, m->dy, m->params + w_index(m, l, e, 0, 0), m->dact));
+      } else if (dx_out != NULL) {
+        /* Per-member inputs get their own dX; a shared input sums the
+         * members' contributions, in member order. */
+        const int per_member = s->mode == WSRL__MLP_PER_MEMBER;
+        const wsrl__nn_matmul *mm = per_member || e == 0 ? &s->bwd[0] : &s->bwd0_acc;
+        WSRL__TRY(wsrl__nn_matmul_run(mm, m->ctx, m->dy, m->params + w_index(m, 0, e, 0, 0),
+                                      dx_out + (per_member ? e * B * m->fan_in[0] : 0)));
+      }
+    }
   }
   WSRL__DNNL(dnnl_stream_wait(m->ctx->stream));
   return WSRL_OK;
