@@ -29,7 +29,8 @@ static const char demo_preset[] = "task = pendulum\n"
                                   "collect.dataset_steps = 20000\n"
                                   "collect.medium_fraction = 0.5\n"
                                   "eval.interval = 1000\n"
-                                  "eval.episodes = 5\n"
+                                  "eval.episodes = 10\n"
+                                  "run.dip_window = 3000\n"
                                   "log.interval = 200\n"
                                   "agent.algorithm = calql\n"
                                   "cql.n_actions = 4\n"
@@ -189,9 +190,9 @@ int tr_cmd_demo(int argc, char **argv) {
       fmt(f, sizeof f, have ? r->final_normalized : r->final_return, 1);
       ADD("%-22s %10s %10s %10s %10lld %8.0f\n", names[i], d, e, f, (long long)r->steps, r->seconds);
     }
-    ADD("\n'start' is the pretrained policy at the switch, 'lowest' the worst evaluation after the\n"
-        "warmup (the dip), 'final' the last evaluation. Total time %.0f s.\n",
-        tr_now() - t0);
+    ADD("\n'start' is the pretrained policy at the switch, 'lowest' the worst evaluation in the first %lld\n"
+        "steps after the warmup (the dip), 'final' the last evaluation. Total time %.0f s.\n",
+        (long long)tr_int(&ctx, "run.dip_window"), tr_now() - t0);
 #undef ADD
     printf("%s", table);
     tr_write_file(dir, "summary.txt", "%s", table);

@@ -42,7 +42,8 @@ static const tr_command_t command = {
     prefixes};
 
 /* Summary numbers from eval.csv (which spans every resumed part of the run). */
-static void summarize(const char *eval_csv, int64_t warmup, tr_finetune_result_t *res, const tr_norm_t *norm) {
+static void summarize(const char *eval_csv, int64_t warmup, int64_t window, tr_finetune_result_t *res,
+                      const tr_norm_t *norm) {
   enum { CAP = 100000 };
   double *v = malloc(CAP * sizeof *v);
   int64_t *s = malloc(CAP * sizeof *s);
@@ -51,8 +52,8 @@ static void summarize(const char *eval_csv, int64_t warmup, tr_finetune_result_t
   for (int i = 0; i < n; i++) {
     if (s[i] == 0)
       res->switch_return = v[i];
-    /* The dip: the lowest evaluation after the warmup's end. */
-    if (s[i] >= warmup && (isnan(res->min_return) || v[i] < res->min_return))
+    /* The dip: the lowest evaluation in the window after the warmup's end. */
+    if (s[i] > warmup && s[i] <= warmup + window && (isnan(res->min_return) || v[i] < res->min_return))
       res->min_return = v[i];
     if (isnan(res->best_return) || v[i] > res->best_return)
       res->best_return = v[i];
@@ -210,7 +211,7 @@ int tr_run_finetune(tr_ctx_t *ctx, const char *dir, const char *label, tr_finetu
   snprintf(res->eval_csv, sizeof res->eval_csv, "%s", sink.eval_path);
   tr_csv_close(&sink.train);
   tr_csv_close(&sink.eval);
-  summarize(sink.eval_path, warmup, res, &norm);
+  summarize(sink.eval_path, warmup, tr_int(ctx, "run.dip_window"), res, &norm);
   {
     char ex[128];
     snprintf(ex, sizeof ex, "final eval %.2f", res->final_return);
@@ -219,12 +220,14 @@ int tr_run_finetune(tr_ctx_t *ctx, const char *dir, const char *label, tr_finetu
   tr_write_file(dir, "summary.json",
                 "{\n  \"command\": \"finetune\",\n  \"steps\": %lld,\n  \"warmup_steps\": %lld,\n"
                 "  \"offline_data\": \"%s\",\n  \"seconds\": %.1f,\n  \"switch_return\": %.6g,\n"
-                "  \"min_return_after_warmup\": %.6g,\n  \"best_return\": %.6g,\n  \"final_return\": %.6g,\n"
+                "  \"dip_window\": %lld,\n  \"min_return_after_warmup\": %.6g,\n  \"best_return\": %.6g,\n  "
+                "\"final_return\": %.6g,\n"
                 "  \"switch_normalized\": %.6g,\n  \"min_normalized\": %.6g,\n  \"final_normalized\": %.6g,\n"
                 "  \"random_return\": %.6g,\n  \"expert_return\": %.6g\n}\n",
-                (long long)done, (long long)warmup, offline, res->seconds, res->switch_return, res->min_return,
-                res->best_return, res->final_return, res->switch_normalized, res->min_normalized, res->final_normalized,
-                norm.random_return, norm.expert_return);
+                (long long)done, (long long)warmup, offline, res->seconds, res->switch_return,
+                (long long)tr_int(ctx, "run.dip_window"), res->min_return, res->best_return, res->final_return,
+                res->switch_normalized, res->min_normalized, res->final_normalized, norm.random_return,
+                norm.expert_return);
   {
     const tr_series_t top[] = {
         {sink.eval_path, "deterministic evaluation", norm.have ? "normalized" : "return_mean", NULL}};
@@ -245,11 +248,11 @@ static int finetune_main(tr_ctx_t *ctx, const char *dir) {
   tr_finetune_result_t res;
   int rc = tr_run_finetune(ctx, dir, "finetune", &res);
   if (rc == 0) {
-    printf("return at the switch: %.2f   lowest after warmup: %.2f   final: %.2f\n", res.switch_return, res.min_return,
-           res.final_return);
+    printf("return at the switch: %.2f   lowest in run.dip_window after warmup: %.2f   final: %.2f\n",
+           res.switch_return, res.min_return, res.final_return);
     if (res.normalized)
-      printf("normalized:           %.1f   lowest after warmup: %.1f   final: %.1f\n", res.switch_normalized,
-             res.min_normalized, res.final_normalized);
+      printf("normalized:           %.1f   lowest in run.dip_window after warmup: %.1f   final: %.1f\n",
+             res.switch_normalized, res.min_normalized, res.final_normalized);
     printf("checkpoint: %s\nrun folder: %s\n", res.checkpoint, dir);
   }
   return rc;

@@ -56,6 +56,8 @@ static const tkey_t tkeys[] = {
     {"run.checkpoint_interval", TK_INT, "10000",
      "Steps between resumable checkpoints of pretrain/finetune (0: only at the end)."},
     {"run.plot", TK_BOOL, "1", "Write learning-curve PNGs with gnuplot when it is installed."},
+    {"run.dip_window", TK_INT, "20000",
+     "Summaries: the dip is the lowest evaluation within this many steps after the warmup ends."},
     {"run.stop_at", TK_INT, "0",
      "Stop pretrain/finetune cleanly at this step, as on Ctrl-C (resumable with --resume; exit 3); 0: never."},
     {"run.time_limit", TK_FLOAT, "auto",
