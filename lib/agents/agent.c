@@ -167,9 +167,10 @@ static wsrl_status_t prepare_shapes(wsrl_agent_t *ag, int32_t n_rep_max, int64_t
   for (size_t i = 0; i < sizeof pol / sizeof pol[0]; i++)
     WSRL__TRY(wsrl__policy_prepare(ag->pi, pol[i]));
   const int64_t qs[] = {B, M, B * n_rep_max, Rq, B * ag->n_actions};
+  const size_t max_backup = sizeof qs / sizeof qs[0] - 1;
   for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++) {
-    if (qs[i] == B * ag->n_actions && n_rep_max == 1)
-      continue; /* the max-backup shape is not used */
+    if (i == max_backup && n_rep_max == 1)
+      continue; /* the max-backup shape is not used (by position: M may equal it) */
     WSRL__TRY(wsrl__qensemble_prepare(ag->q, qs[i]));
   }
   if (ag->value != NULL) {
