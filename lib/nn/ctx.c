@@ -38,6 +38,16 @@ int32_t wsrl__nn_enter(const wsrl__nn_ctx *ctx) {
 #endif
 }
 
+int32_t wsrl__nn_single_thread_begin(void) {
+#ifdef _OPENMP
+  int32_t saved = (int32_t)omp_get_max_threads();
+  omp_set_num_threads(1);
+  return saved;
+#else
+  return 1;
+#endif
+}
+
 void wsrl__nn_leave(int32_t saved) {
 #ifdef _OPENMP
   if (omp_get_max_threads() != saved)
@@ -58,15 +68,19 @@ wsrl_status_t wsrl__nn_ctx_create(wsrl__nn_ctx **ctx_out, const wsrl__alloc *all
     return wsrl__error(WSRL_ERR_OUT_OF_MEMORY, "allocating the oneDNN context");
   ctx->alloc = *alloc;
   ctx->threads = threads;
+  const int32_t t = wsrl__nn_ctx_threads(ctx);
+  ctx->team = t < 1 ? 1 : t > WSRL__NN_MAX_TEAM ? WSRL__NN_MAX_TEAM : t;
   dnnl_status_t st = dnnl_engine_create(&ctx->engine, dnnl_cpu, 0);
   if (st != dnnl_success) {
     wsrl__nn_ctx_destroy(ctx);
     return wsrl__nn_dnnl_error(st, "dnnl_engine_create(cpu)");
   }
-  st = dnnl_stream_create(&ctx->stream, ctx->engine, dnnl_stream_in_order);
-  if (st != dnnl_success) {
-    wsrl__nn_ctx_destroy(ctx);
-    return wsrl__nn_dnnl_error(st, "dnnl_stream_create");
+  for (int32_t i = 0; i < ctx->team; i++) {
+    st = dnnl_stream_create(&ctx->streams[i], ctx->engine, dnnl_stream_in_order);
+    if (st != dnnl_success) {
+      wsrl__nn_ctx_destroy(ctx);
+      return wsrl__nn_dnnl_error(st, "dnnl_stream_create");
+    }
   }
   *ctx_out = ctx;
   return WSRL_OK;
@@ -75,8 +89,9 @@ wsrl_status_t wsrl__nn_ctx_create(wsrl__nn_ctx **ctx_out, const wsrl__alloc *all
 void wsrl__nn_ctx_destroy(wsrl__nn_ctx *ctx) {
   if (ctx == NULL)
     return;
-  if (ctx->stream != NULL)
-    dnnl_stream_destroy(ctx->stream);
+  for (int32_t i = 0; i < WSRL__NN_MAX_TEAM; i++)
+    if (ctx->streams[i] != NULL)
+      dnnl_stream_destroy(ctx->streams[i]);
   if (ctx->engine != NULL)
     dnnl_engine_destroy(ctx->engine);
   wsrl__aligned_free(&ctx->alloc, ctx->scratch);
@@ -97,14 +112,21 @@ int32_t wsrl__nn_ctx_threads(const wsrl__nn_ctx *ctx) {
 const wsrl__alloc *wsrl__nn_ctx_alloc(const wsrl__nn_ctx *ctx) { return &ctx->alloc; }
 
 wsrl_status_t wsrl__nn_ctx_reserve_scratch(wsrl__nn_ctx *ctx, size_t size) {
-  if (size <= ctx->scratch_size)
+  size = (size + 63) / 64 * 64;
+  if (size <= ctx->scratch_stride)
     return WSRL_OK;
-  void *p = wsrl__aligned_alloc(&ctx->alloc, size);
+  void *p = wsrl__aligned_alloc(&ctx->alloc, size * (size_t)ctx->team);
   if (p == NULL)
-    return wsrl__error(WSRL_ERR_OUT_OF_MEMORY, "allocating a %zu-byte oneDNN scratchpad", size);
+    return wsrl__error(WSRL_ERR_OUT_OF_MEMORY, "allocating %d oneDNN scratchpads of %zu bytes", ctx->team, size);
   wsrl__aligned_free(&ctx->alloc, ctx->scratch);
   ctx->scratch = p;
-  ctx->scratch_size = size;
+  ctx->scratch_stride = size;
+  return WSRL_OK;
+}
+
+wsrl_status_t wsrl__nn_ctx_wait(wsrl__nn_ctx *ctx) {
+  for (int32_t i = 0; i < ctx->team; i++)
+    WSRL__DNNL(dnnl_stream_wait(ctx->streams[i]));
   return WSRL_OK;
 }
 
@@ -119,8 +141,11 @@ wsrl_status_t wsrl__nn_md(dnnl_memory_desc_t *md, int rank, const int64_t *dims,
 }
 
 wsrl_status_t wsrl__nn_matmul_init(wsrl__nn_matmul *mm, wsrl__nn_ctx *ctx, const dnnl_memory_desc_t *src,
-                                   const dnnl_memory_desc_t *wei, const dnnl_memory_desc_t *dst, int accumulate) {
+                                   const dnnl_memory_desc_t *wei, const dnnl_memory_desc_t *dst, int accumulate,
+                                   int32_t team) {
   memset(mm, 0, sizeof *mm);
+  if (team < 1 || team > ctx->team)
+    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "matmul team %d outside [1, %d]", team, ctx->team);
   dnnl_matmul_desc_t desc;
   dnnl_primitive_attr_t attr = NULL;
   dnnl_post_ops_t ops = NULL;
@@ -159,11 +184,19 @@ wsrl_status_t wsrl__nn_matmul_init(wsrl__nn_matmul *mm, wsrl__nn_ctx *ctx, const
   rc = wsrl__nn_ctx_reserve_scratch(ctx, dnnl_memory_desc_get_size(smd));
   if (rc != WSRL_OK)
     goto out;
+  mm->mem = wsrl__calloc(&ctx->alloc, (size_t)team, sizeof *mm->mem);
+  if (mm->mem == NULL) {
+    rc = wsrl__error(WSRL_ERR_OUT_OF_MEMORY, "allocating matmul memory objects");
+    goto out;
+  }
+  mm->team = team;
   /* Handles are bound at every run; DNNL_MEMORY_NONE avoids oneDNN buffers. */
-  STEP(dnnl_memory_create(&mm->src, src, ctx->engine, DNNL_MEMORY_NONE));
-  STEP(dnnl_memory_create(&mm->wei, wei, ctx->engine, DNNL_MEMORY_NONE));
-  STEP(dnnl_memory_create(&mm->dst, dst, ctx->engine, DNNL_MEMORY_NONE));
-  STEP(dnnl_memory_create(&mm->scratch, smd, ctx->engine, DNNL_MEMORY_NONE));
+  for (int32_t t = 0; t < team; t++) {
+    STEP(dnnl_memory_create(&mm->mem[t][0], src, ctx->engine, DNNL_MEMORY_NONE));
+    STEP(dnnl_memory_create(&mm->mem[t][1], wei, ctx->engine, DNNL_MEMORY_NONE));
+    STEP(dnnl_memory_create(&mm->mem[t][2], dst, ctx->engine, DNNL_MEMORY_NONE));
+    STEP(dnnl_memory_create(&mm->mem[t][3], smd, ctx->engine, DNNL_MEMORY_NONE));
+  }
 #undef STEP
 out:
   if (pd != NULL)
@@ -173,30 +206,36 @@ out:
   if (attr != NULL)
     dnnl_primitive_attr_destroy(attr);
   if (rc != WSRL_OK)
-    wsrl__nn_matmul_fini(mm);
+    wsrl__nn_matmul_fini(mm, ctx);
   return rc;
 }
 
-wsrl_status_t wsrl__nn_matmul_run(const wsrl__nn_matmul *mm, wsrl__nn_ctx *ctx, const float *src, const float *wei,
-                                  float *dst) {
-  WSRL__DNNL(dnnl_memory_set_data_handle_v2(mm->src, (void *)src, ctx->stream));
-  WSRL__DNNL(dnnl_memory_set_data_handle_v2(mm->wei, (void *)wei, ctx->stream));
-  WSRL__DNNL(dnnl_memory_set_data_handle_v2(mm->dst, dst, ctx->stream));
-  WSRL__DNNL(dnnl_memory_set_data_handle_v2(mm->scratch, ctx->scratch, ctx->stream));
-  dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, mm->src},
-                             {DNNL_ARG_WEIGHTS, mm->wei},
-                             {DNNL_ARG_DST, mm->dst},
-                             {DNNL_ARG_SCRATCHPAD, mm->scratch}};
-  WSRL__DNNL(dnnl_primitive_execute(mm->prim, ctx->stream, 4, args));
+wsrl_status_t wsrl__nn_matmul_run(const wsrl__nn_matmul *mm, wsrl__nn_ctx *ctx, int32_t tid, const float *src,
+                                  const float *wei, float *dst) {
+  dnnl_stream_t stream = ctx->streams[tid];
+  dnnl_memory_t *mem = mm->mem[tid];
+  WSRL__DNNL(dnnl_memory_set_data_handle_v2(mem[0], (void *)src, stream));
+  WSRL__DNNL(dnnl_memory_set_data_handle_v2(mem[1], (void *)wei, stream));
+  WSRL__DNNL(dnnl_memory_set_data_handle_v2(mem[2], dst, stream));
+  WSRL__DNNL(dnnl_memory_set_data_handle_v2(mem[3], (char *)ctx->scratch + (size_t)tid * ctx->scratch_stride,
+                                            stream));
+  dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, mem[0]},
+                             {DNNL_ARG_WEIGHTS, mem[1]},
+                             {DNNL_ARG_DST, mem[2]},
+                             {DNNL_ARG_SCRATCHPAD, mem[3]}};
+  WSRL__DNNL(dnnl_primitive_execute(mm->prim, stream, 4, args));
   return WSRL_OK;
 }
 
-void wsrl__nn_matmul_fini(wsrl__nn_matmul *mm) {
+void wsrl__nn_matmul_fini(wsrl__nn_matmul *mm, wsrl__nn_ctx *ctx) {
   if (mm->prim != NULL)
     dnnl_primitive_destroy(mm->prim);
-  dnnl_memory_t *mems[4] = {&mm->src, &mm->wei, &mm->dst, &mm->scratch};
-  for (int i = 0; i < 4; i++)
-    if (*mems[i] != NULL)
-      dnnl_memory_destroy(*mems[i]);
+  if (mm->mem != NULL) {
+    for (int32_t t = 0; t < mm->team; t++)
+      for (int i = 0; i < 4; i++)
+        if (mm->mem[t][i] != NULL)
+          dnnl_memory_destroy(mm->mem[t][i]);
+    wsrl__free(&ctx->alloc, mm->mem);
+  }
   memset(mm, 0, sizeof *mm);
 }

@@ -12,16 +12,28 @@
  *   layer 0 one [B, in+1] x [in+1, E*N] matmul) streamed 2.6 MB per layer
  *   through L3 between the matmuls and the element-wise kernels, which then
  *   took a quarter of an update (docs/performance.md).
- * - The layer-0 kernel is stored [in+1][E][N] (each member a strided
- *   slice): a shared input's dX sums the members' dY W0^T in one buffer
- *   through an accumulating matmul, members in a fixed order.
+ * - With T > 1 threads and E >= T members, members run in parallel, one
+ *   thread each, on single-threaded primitives: no fork/join inside a
+ *   member's chain (hundreds per update otherwise) and every matmul keeps
+ *   its whole working set in its own core's L2. Smaller ensembles (the
+ *   actor, E = 1) split each primitive across threads instead.
+ * - Each member's result is computed by one thread in a fixed order, and a
+ *   shared input's dX sums the members' contributions in member order, so
+ *   numbers do not depend on the thread count (given oneDNN's kernels do
+ *   not; they did not here).
+ * - The layer-0 kernel is stored [in+1][E][N] (each member a strided slice).
  * - A one-unit output (critics, value) is fused into the last LayerNorm/
  *   ReLU kernel, not a matmul with N = 1.
  * - oneDNN has no matmul backward: dW = X^T dY and dX = dY W^T are matmuls
  *   over transposed (strided) descriptors; dW accumulates via a sum post-op.
  */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
+
+#ifdef _OPENMP
+#  include <omp.h>
+#endif
 
 #include "nn_internal.h"
 
@@ -34,7 +46,6 @@ typedef struct slot {
   int32_t mode;
   uint64_t stamp;
   wsrl__nn_matmul fwd[MAX_LAYERS], bww[MAX_LAYERS], bwd[MAX_LAYERS];
-  wsrl__nn_matmul bwd0_acc; /* layer 0 dX += dY W0^T (shared input, members after the first) */
 } slot;
 
 struct wsrl__mlp {
@@ -43,6 +54,7 @@ struct wsrl__mlp {
   wsrl__adam_cfg adam;
   int64_t adam_t;
   int32_t nl;                                     /* layers incl. output = n_hidden + 1 */
+  int32_t team;                                   /* threads running members in parallel (1: none) */
   int64_t fan_in[MAX_LAYERS], fan_out[MAX_LAYERS];
   /* parameter tensors (offsets into params/grads) */
   int64_t w_off[MAX_LAYERS], ln_off[MAX_LAYERS];  /* ln: gamma [E,N] then beta [E,N] */
@@ -59,8 +71,12 @@ struct wsrl__mlp {
   float *y[WSRL__NN_MAX_HIDDEN];                  /* pre-activation (matmul output) */
   float *mean[WSRL__NN_MAX_HIDDEN], *rstd[WSRL__NN_MAX_HIDDEN]; /* LayerNorm row statistics */
   float *out;                                     /* [E, B, out] */
-  float *dact, *dy;                               /* one member's backward ping-pong */
+  /* Per team thread, one member's worth: */
+  float *chain_y;                                 /* y of a forward-only net */
+  float *dact, *dy;                               /* backward ping-pong */
   float *partial;                                 /* parameter-gradient chunk sums */
+  int64_t chain_stride, grad_stride, partial_stride; /* floats between threads' copies */
+  float *dxp;                                     /* [E, B, in] members' dX of a shared input */
   slot slots[WSRL__NN_SHAPE_SLOTS];
   uint64_t clock;
   slot *last;                                     /* slot of the latest forward */
@@ -109,25 +125,29 @@ static int64_t plan(wsrl__mlp *m, float *base) {
   int64_t widest = m->fan_out[m->nl - 1];
   for (int32_t l = 0; l < L; l++)
     widest = m->fan_out[l] > widest ? m->fan_out[l] : widest;
-  const int64_t member_rows = m->spec.max_batch;
+  const int64_t member = round_up(m->spec.max_batch * widest), T = m->team;
   m->xin = take(base, &off, rows * (m->fan_in[0] + 1));
   /* A forward-only net needs y only inside one member's chain. */
-  float *chain_y = trainable ? NULL : take(base, &off, member_rows * widest);
+  m->chain_stride = trainable ? 0 : member;
+  m->chain_y = trainable ? NULL : take(base, &off, T * member);
   for (int32_t l = 0; l < L; l++) {
     m->act[l] = take(base, &off, rows * (m->fan_out[l] + 1));
-    m->y[l] = trainable ? take(base, &off, rows * m->fan_out[l]) : chain_y;
+    m->y[l] = trainable ? take(base, &off, rows * m->fan_out[l]) : NULL;
     m->mean[l] = trainable && m->spec.layer_norm ? take(base, &off, rows) : NULL;
     m->rstd[l] = trainable && m->spec.layer_norm ? take(base, &off, rows) : NULL;
   }
   m->out = take(base, &off, rows * m->fan_out[m->nl - 1]);
-  m->dact = trainable ? take(base, &off, member_rows * widest) : NULL;
-  m->dy = trainable ? take(base, &off, member_rows * widest) : NULL;
+  m->grad_stride = trainable ? member : 0;
+  m->dact = trainable ? take(base, &off, T * member) : NULL;
+  m->dy = trainable ? take(base, &off, T * member) : NULL;
   int64_t part = 0;
   for (int32_t l = 0; l < L && trainable; l++) {
     int64_t f = (int64_t)wsrl__nn_ln_partial_floats(1, m->spec.max_batch, m->fan_out[l]);
     part = f > part ? f : part;
   }
-  m->partial = trainable ? take(base, &off, part) : NULL;
+  m->partial_stride = round_up(part);
+  m->partial = trainable ? take(base, &off, T * m->partial_stride) : NULL;
+  m->dxp = trainable && m->spec.ensemble > 1 ? take(base, &off, rows * m->fan_in[0]) : NULL;
   return off;
 }
 
@@ -210,6 +230,8 @@ wsrl_status_t wsrl__mlp_create(wsrl__mlp **mlp_out, wsrl__nn_ctx *ctx, const wsr
   if (adam != NULL)
     m->adam = *adam;
   m->nl = spec->n_hidden + 1;
+  /* Members in parallel only when there are enough of them to share. */
+  m->team = ctx->team > 1 && spec->ensemble >= ctx->team ? ctx->team : 1;
   for (int32_t l = 0; l < m->nl; l++) {
     m->fan_in[l] = l == 0 ? spec->in_dim : spec->hidden[l - 1];
     m->fan_out[l] = l < spec->n_hidden ? spec->hidden[l] : spec->out_dim;
@@ -237,13 +259,12 @@ wsrl_status_t wsrl__mlp_create(wsrl__mlp **mlp_out, wsrl__nn_ctx *ctx, const wsr
   return WSRL_OK;
 }
 
-static void slot_clear(slot *s) {
+static void slot_clear(slot *s, wsrl__nn_ctx *ctx) {
   for (int32_t l = 0; l < MAX_LAYERS; l++) {
-    wsrl__nn_matmul_fini(&s->fwd[l]);
-    wsrl__nn_matmul_fini(&s->bww[l]);
-    wsrl__nn_matmul_fini(&s->bwd[l]);
+    wsrl__nn_matmul_fini(&s->fwd[l], ctx);
+    wsrl__nn_matmul_fini(&s->bww[l], ctx);
+    wsrl__nn_matmul_fini(&s->bwd[l], ctx);
   }
-  wsrl__nn_matmul_fini(&s->bwd0_acc);
   s->batch = 0;
 }
 
@@ -251,7 +272,7 @@ void wsrl__mlp_destroy(wsrl__mlp *m) {
   if (m == NULL)
     return;
   for (int32_t i = 0; i < WSRL__NN_SHAPE_SLOTS; i++)
-    slot_clear(&m->slots[i]);
+    slot_clear(&m->slots[i], m->ctx);
   wsrl__aligned_free(&m->ctx->alloc, m->arena);
   wsrl__free(&m->ctx->alloc, m);
 }
@@ -276,22 +297,19 @@ static wsrl_status_t build_layer(wsrl__mlp *m, slot *s, int32_t l) {
   WSRL__TRY(md2(&src, B, K1, K1, 1));
   WSRL__TRY(md2(&wei, K1, N, ldw, 1));
   WSRL__TRY(md2(&dst, B, N, N, 1));
-  WSRL__TRY(wsrl__nn_matmul_init(&s->fwd[l], m->ctx, &src, &wei, &dst, 0));
+  WSRL__TRY(wsrl__nn_matmul_init(&s->fwd[l], m->ctx, &src, &wei, &dst, 0, m->team));
   if (!m->spec.trainable)
     return WSRL_OK;
   /* dW (+)= X^T dY: X read transposed; dW written where the kernel lives. */
   WSRL__TRY(md2(&src, K1, B, 1, K1));
   WSRL__TRY(md2(&wei, B, N, N, 1));
   WSRL__TRY(md2(&dst, K1, N, ldw, 1));
-  WSRL__TRY(wsrl__nn_matmul_init(&s->bww[l], m->ctx, &src, &wei, &dst, 1));
+  WSRL__TRY(wsrl__nn_matmul_init(&s->bww[l], m->ctx, &src, &wei, &dst, 1, m->team));
   /* dX = dY W^T without the bias row. */
   WSRL__TRY(md2(&src, B, N, N, 1));
   WSRL__TRY(md2(&wei, N, K, 1, ldw));
   WSRL__TRY(md2(&dst, B, K, K, 1));
-  WSRL__TRY(wsrl__nn_matmul_init(&s->bwd[l], m->ctx, &src, &wei, &dst, 0));
-  if (l == 0 && s->mode == WSRL__MLP_SHARED && m->spec.ensemble > 1)
-    WSRL__TRY(wsrl__nn_matmul_init(&s->bwd0_acc, m->ctx, &src, &wei, &dst, 1));
-  return WSRL_OK;
+  return wsrl__nn_matmul_init(&s->bwd[l], m->ctx, &src, &wei, &dst, 0, m->team);
 }
 
 static int normalize_mode(const wsrl__mlp *m, int32_t mode) {
@@ -324,16 +342,24 @@ static wsrl_status_t get_slot(wsrl__mlp *m, int64_t batch, int32_t mode, slot **
   }
   if (m->last == victim)
     m->last = NULL;
-  slot_clear(victim);
+  slot_clear(victim, m->ctx);
   victim->batch = batch;
   victim->mode = mode;
   const int32_t n_mm = m->fan_out[m->nl - 1] == 1 ? m->nl - 1 : m->nl; /* a 1-unit head is not a matmul */
-  for (int32_t l = 0; l < n_mm; l++) {
-    wsrl_status_t rc = build_layer(m, victim, l);
-    if (rc != WSRL_OK) {
-      slot_clear(victim);
-      return wsrl__error_wrap(rc, "building layer %d for batch %lld: ", l, (long long)batch);
-    }
+  /* Primitives that run one per thread must be built for one thread:
+   * oneDNN splits a primitive's work by the thread count it saw at creation. */
+  const int32_t saved = m->team > 1 ? wsrl__nn_single_thread_begin() : 0;
+  wsrl_status_t rc = WSRL_OK;
+  for (int32_t l = 0; l < n_mm && rc == WSRL_OK; l++) {
+    rc = build_layer(m, victim, l);
+    if (rc != WSRL_OK)
+      rc = wsrl__error_wrap(rc, "building layer %d for batch %lld: ", l, (long long)batch);
+  }
+  if (m->team > 1)
+    wsrl__nn_leave(saved);
+  if (rc != WSRL_OK) {
+    slot_clear(victim, m->ctx);
+    return rc;
   }
   victim->stamp = ++m->clock;
   *out = victim;
@@ -370,14 +396,14 @@ float *wsrl__mlp_input(wsrl__mlp *m, int64_t batch, int32_t mode, int64_t *ld_ou
   return m->xin;
 }
 
-/* LayerNorm/ReLU arguments of hidden layer l for member e. */
-static void ln_args(const wsrl__mlp *m, const slot *s, int32_t l, int64_t e, wsrl__ln_args *a) {
+/* LayerNorm/ReLU arguments of hidden layer l for member e on team thread tid. */
+static void ln_args(const wsrl__mlp *m, const slot *s, int32_t l, int64_t e, int32_t tid, wsrl__ln_args *a) {
   const int64_t E = m->spec.ensemble, N = m->fan_out[l], B = s->batch;
   memset(a, 0, sizeof *a);
   a->ensemble = 1;
   a->batch = B;
   a->n = N;
-  a->y = m->spec.trainable ? m->y[l] + e * B * N : m->y[l];
+  a->y = m->spec.trainable ? m->y[l] + e * B * N : m->chain_y + tid * m->chain_stride;
   a->y_bs = N;
   a->out = m->act[l] + e * B * (N + 1);
   a->ld_out = N + 1;
@@ -404,27 +430,73 @@ static const float *layer_src(const wsrl__mlp *m, const slot *s, int32_t l, int6
   return s->mode == WSRL__MLP_PER_MEMBER ? m->xin + e * s->batch * K1 : m->xin;
 }
 
+/* Member e's forward chain on team thread tid. */
+static wsrl_status_t forward_member(wsrl__mlp *m, slot *s, int64_t e, int32_t tid, const void *unused) {
+  (void)unused;
+  const int32_t L = m->spec.n_hidden;
+  for (int32_t l = 0; l < L; l++) {
+    wsrl__ln_args a;
+    ln_args(m, s, l, e, tid, &a);
+    WSRL__TRY(wsrl__nn_matmul_run(&s->fwd[l], m->ctx, tid, layer_src(m, s, l, e), m->params + w_index(m, l, e, 0, 0),
+                                  (float *)a.y));
+    wsrl__nn_ln_relu_fwd(&a);
+  }
+  if (m->fan_out[L] != 1) /* else computed by the last LayerNorm/ReLU kernel */
+    WSRL__TRY(wsrl__nn_matmul_run(&s->fwd[L], m->ctx, tid, layer_src(m, s, L, e), m->params + w_index(m, L, e, 0, 0),
+                                  m->out + e * s->batch * m->fan_out[L]));
+  return WSRL_OK;
+}
+
+typedef wsrl_status_t (*member_fn)(wsrl__mlp *m, slot *s, int64_t e, int32_t tid, const void *arg);
+
+/* Run fn for every member: in parallel, one member per thread at a time,
+ * when the MLP has a team; else in order on the calling thread (each
+ * primitive then splits across the threads). The first failing member's
+ * status and message are reported on the calling thread. */
+static wsrl_status_t each_member(wsrl__mlp *m, slot *s, member_fn fn, const void *arg) {
+  const int64_t E = m->spec.ensemble;
+#ifdef _OPENMP
+  if (m->team > 1) {
+    wsrl_status_t first = WSRL_OK;
+    int64_t first_e = E;
+    char msg[512] = "";
+#  pragma omp parallel num_threads(m->team)
+    {
+      /* Regions nested below (our kernels, oneDNN's) stay on this thread. */
+      omp_set_num_threads(1);
+      const int32_t tid = (int32_t)omp_get_thread_num();
+#  pragma omp for schedule(static, 1)
+      for (int64_t e = 0; e < E; e++) {
+        const wsrl_status_t st = fn(m, s, e, tid, arg);
+        if (st != WSRL_OK) {
+#  pragma omp critical(wsrl__mlp_member_error)
+          if (e < first_e) {
+            first_e = e;
+            first = st;
+            snprintf(msg, sizeof msg, "%s", wsrl_last_error_message());
+          }
+        }
+      }
+    }
+    if (first != WSRL_OK)
+      return wsrl__error(first, "ensemble member %lld: %s", (long long)first_e, msg);
+    return WSRL_OK;
+  }
+#endif
+  for (int64_t e = 0; e < E; e++)
+    WSRL__TRY(fn(m, s, e, 0, arg));
+  return WSRL_OK;
+}
+
 static wsrl_status_t forward(wsrl__mlp *m, slot *s, const float *x) {
-  const int64_t E = m->spec.ensemble, B = s->batch, L = m->spec.n_hidden;
+  const int64_t E = m->spec.ensemble, B = s->batch;
   if (x != NULL) {
     const int64_t rows = s->mode == WSRL__MLP_PER_MEMBER ? E * B : B, k = m->fan_in[0];
     for (int64_t r = 0; r < rows; r++)
       memcpy(m->xin + r * (k + 1), x + r * k, (size_t)k * sizeof(float));
   }
-  for (int64_t e = 0; e < E; e++) {
-    for (int32_t l = 0; l < L; l++) {
-      wsrl__ln_args a;
-      ln_args(m, s, l, e, &a);
-      WSRL__TRY(wsrl__nn_matmul_run(&s->fwd[l], m->ctx, layer_src(m, s, l, e), m->params + w_index(m, l, e, 0, 0),
-                                    (float *)a.y));
-      wsrl__nn_ln_relu_fwd(&a);
-    }
-    if (m->fan_out[L] != 1) /* else computed by the last LayerNorm/ReLU kernel */
-      WSRL__TRY(wsrl__nn_matmul_run(&s->fwd[L], m->ctx, layer_src(m, s, L, e), m->params + w_index(m, L, e, 0, 0),
-                                    m->out + e * B * m->fan_out[L]));
-  }
-  WSRL__DNNL(dnnl_stream_wait(m->ctx->stream));
-  return WSRL_OK;
+  WSRL__TRY(each_member(m, s, forward_member, NULL));
+  return wsrl__nn_ctx_wait(m->ctx);
 }
 
 wsrl_status_t wsrl__mlp_forward(wsrl__mlp *m, int64_t batch, int32_t mode, const float *x, float *y_out) {
@@ -449,43 +521,65 @@ wsrl_status_t wsrl__mlp_forward(wsrl__mlp *m, int64_t batch, int32_t mode, const
 const float *wsrl__mlp_output(const wsrl__mlp *m) { return m->out; }
 int64_t wsrl__mlp_last_batch(const wsrl__mlp *m) { return m->last != NULL ? m->last->batch : 0; }
 
-static wsrl_status_t backward(wsrl__mlp *m, slot *s, const float *dy, float *dx_out, int32_t param_grads) {
+typedef struct backward_arg {
+  const float *dy; /* dLoss/d output [E, B, out] */
+  float *dx;       /* dLoss/d input, or NULL */
+  float *gw;       /* gradient buffer, or NULL: no parameter gradients */
+} backward_arg;
+
+/* Member e's backward chain on team thread tid. */
+static wsrl_status_t backward_member(wsrl__mlp *m, slot *s, int64_t e, int32_t tid, const void *arg) {
+  const backward_arg *ba = arg;
   const int64_t E = m->spec.ensemble, B = s->batch;
   const int32_t L = m->spec.n_hidden;
-  float *gw = param_grads ? m->grads : NULL;
+  float *gw = ba->gw, *dact = m->dact + tid * m->grad_stride, *dyl = m->dy + tid * m->grad_stride;
   const int head = m->fan_out[L] == 1;
-  for (int64_t e = 0; e < E; e++) {
-    /* Output layer: a matmul into dact, or (one unit) fused below. */
-    if (!head) {
-      const float *dye = dy + e * B * m->fan_out[L];
-      if (gw != NULL)
-        WSRL__TRY(wsrl__nn_matmul_run(&s->bww[L], m->ctx, layer_src(m, s, L, e), dye, gw + w_index(m, L, e, 0, 0)));
-      WSRL__TRY(wsrl__nn_matmul_run(&s->bwd[L], m->ctx, dye, m->params + w_index(m, L, e, 0, 0), m->dact));
-    }
-    for (int32_t l = L - 1; l >= 0; l--) {
-      const int64_t N = m->fan_out[l];
-      wsrl__ln_args a;
-      ln_args(m, s, l, e, &a);
-      const int fused = head && l == L - 1;
-      float *dg = gw != NULL && m->spec.layer_norm ? gw + m->ln_off[l] + e * N : NULL;
-      wsrl__nn_ln_relu_bwd(&a, fused ? NULL : m->dact, N, fused ? dy + e * B : NULL, m->dy, dg,
-                           dg != NULL ? dg + E * N : NULL, fused && gw != NULL ? gw + w_index(m, L, e, 0, 0) : NULL,
-                           m->partial);
-      if (gw != NULL)
-        WSRL__TRY(wsrl__nn_matmul_run(&s->bww[l], m->ctx, layer_src(m, s, l, e), m->dy, gw + w_index(m, l, e, 0, 0)));
-      if (l > 0) {
-        WSRL__TRY(wsrl__nn_matmul_run(&s->bwd[l], m->ctx, m->dy, m->params + w_index(m, l, e, 0, 0), m->dact));
-      } else if (dx_out != NULL) {
-        /* Per-member inputs get their own dX; a shared input sums the
-         * members' contributions, in member order. */
-        const int per_member = s->mode == WSRL__MLP_PER_MEMBER;
-        const wsrl__nn_matmul *mm = per_member || e == 0 ? &s->bwd[0] : &s->bwd0_acc;
-        WSRL__TRY(wsrl__nn_matmul_run(mm, m->ctx, m->dy, m->params + w_index(m, 0, e, 0, 0),
-                                      dx_out + (per_member ? e * B * m->fan_in[0] : 0)));
-      }
+  /* Output layer: a matmul into dact, or (one unit) fused below. */
+  if (!head) {
+    const float *dye = ba->dy + e * B * m->fan_out[L];
+    if (gw != NULL)
+      WSRL__TRY(wsrl__nn_matmul_run(&s->bww[L], m->ctx, tid, layer_src(m, s, L, e), dye, gw + w_index(m, L, e, 0, 0)));
+    WSRL__TRY(wsrl__nn_matmul_run(&s->bwd[L], m->ctx, tid, dye, m->params + w_index(m, L, e, 0, 0), dact));
+  }
+  for (int32_t l = L - 1; l >= 0; l--) {
+    const int64_t N = m->fan_out[l];
+    wsrl__ln_args a;
+    ln_args(m, s, l, e, tid, &a);
+    const int fused = head && l == L - 1;
+    float *dg = gw != NULL && m->spec.layer_norm ? gw + m->ln_off[l] + e * N : NULL;
+    wsrl__nn_ln_relu_bwd(&a, fused ? NULL : dact, N, fused ? ba->dy + e * B : NULL, dyl, dg,
+                         dg != NULL ? dg + E * N : NULL, fused && gw != NULL ? gw + w_index(m, L, e, 0, 0) : NULL,
+                         m->partial + tid * m->partial_stride);
+    if (gw != NULL)
+      WSRL__TRY(wsrl__nn_matmul_run(&s->bww[l], m->ctx, tid, layer_src(m, s, l, e), dyl, gw + w_index(m, l, e, 0, 0)));
+    if (l > 0) {
+      WSRL__TRY(wsrl__nn_matmul_run(&s->bwd[l], m->ctx, tid, dyl, m->params + w_index(m, l, e, 0, 0), dact));
+    } else if (ba->dx != NULL) {
+      /* Per-member inputs get their own dX; a shared input's is summed
+       * over members afterwards (members' parts in dxp). */
+      const int64_t K = m->fan_in[0];
+      float *dx = s->mode == WSRL__MLP_PER_MEMBER ? ba->dx + e * B * K : E > 1 ? m->dxp + e * B * K : ba->dx;
+      WSRL__TRY(wsrl__nn_matmul_run(&s->bwd[0], m->ctx, tid, dyl, m->params + w_index(m, 0, e, 0, 0), dx));
     }
   }
-  WSRL__DNNL(dnnl_stream_wait(m->ctx->stream));
+  return WSRL_OK;
+}
+
+static wsrl_status_t backward(wsrl__mlp *m, slot *s, const float *dy, float *dx_out, int32_t param_grads) {
+  const int64_t E = m->spec.ensemble, B = s->batch, K = m->fan_in[0];
+  const backward_arg ba = {dy, dx_out, param_grads ? m->grads : NULL};
+  WSRL__TRY(each_member(m, s, backward_member, &ba));
+  WSRL__TRY(wsrl__nn_ctx_wait(m->ctx));
+  if (dx_out != NULL && s->mode == WSRL__MLP_SHARED && E > 1) {
+    /* Members added in order: the same bits for any thread count. */
+    const int64_t n = B * K;
+    memcpy(dx_out, m->dxp, (size_t)n * sizeof(float));
+    for (int64_t e = 1; e < E; e++) {
+      const float *p = m->dxp + e * n;
+      for (int64_t i = 0; i < n; i++)
+        dx_out[i] += p[i];
+    }
+  }
   return WSRL_OK;
 }
 

@@ -9,15 +9,20 @@
 
 #include "nn.h"
 
+/* Most threads a context runs members on (more are used intra-op only). */
+#define WSRL__NN_MAX_TEAM 64
+
 struct wsrl__nn_ctx {
   wsrl__alloc alloc;
   dnnl_engine_t engine;
-  dnnl_stream_t stream;
   int32_t threads; /* configured; 0 = runtime default */
-  /* One user scratchpad shared by every primitive of the context: a context
-   * runs one primitive at a time. Grown only while building primitives. */
+  int32_t team;    /* threads at create, 1 .. WSRL__NN_MAX_TEAM: one stream and scratchpad each */
+  dnnl_stream_t streams[WSRL__NN_MAX_TEAM];
+  /* One user scratchpad per team thread, shared by every primitive of the
+   * context (a thread runs one primitive at a time): team * stride bytes,
+   * grown only while building primitives. */
   void *scratch;
-  size_t scratch_size;
+  size_t scratch_stride;
 };
 
 /* Map a failed dnnl call to WSRL_ERR_BACKEND naming it. */
@@ -32,26 +37,34 @@ wsrl_status_t wsrl__nn_dnnl_error(dnnl_status_t st, const char *call);
 /* Run with the context's thread count on this thread; restore on leave. */
 int32_t wsrl__nn_enter(const wsrl__nn_ctx *ctx);
 void wsrl__nn_leave(int32_t saved);
+/* One OpenMP thread until wsrl__nn_leave(returned value). */
+int32_t wsrl__nn_single_thread_begin(void);
 
-/* Make the shared scratchpad at least `size` bytes (only at build time). */
+/* Make every thread's scratchpad at least `size` bytes (only at build time). */
 wsrl_status_t wsrl__nn_ctx_reserve_scratch(wsrl__nn_ctx *ctx, size_t size);
 
 /* Plain f32 descriptor from dims and strides (rank 2 or 3). */
 wsrl_status_t wsrl__nn_md(dnnl_memory_desc_t *md, int rank, const int64_t *dims, const int64_t *strides);
 
-/* One matmul primitive with its memory objects. Data pointers are bound at
- * every run (cheap), so the same primitive serves any buffers. */
+/* One matmul primitive with a set of memory objects per team thread. Data
+ * pointers are bound at every run (cheap), so the same primitive serves
+ * any buffers, and threads 0 .. team-1 may run it concurrently. */
 typedef struct wsrl__nn_matmul {
   dnnl_primitive_t prim;
-  dnnl_memory_t src, wei, dst, scratch;
+  int32_t team;
+  dnnl_memory_t (*mem)[4]; /* [team][src, weights, dst, scratchpad] */
 } wsrl__nn_matmul;
 
-/* dst = src x wei (accumulate: dst += src x wei). */
+/* dst = src x wei (accumulate: dst += src x wei), runnable by `team` threads. */
 wsrl_status_t wsrl__nn_matmul_init(wsrl__nn_matmul *mm, wsrl__nn_ctx *ctx, const dnnl_memory_desc_t *src,
-                                   const dnnl_memory_desc_t *wei, const dnnl_memory_desc_t *dst, int accumulate);
-wsrl_status_t wsrl__nn_matmul_run(const wsrl__nn_matmul *mm, wsrl__nn_ctx *ctx, const float *src, const float *wei,
-                                  float *dst);
-void wsrl__nn_matmul_fini(wsrl__nn_matmul *mm);
+                                   const dnnl_memory_desc_t *wei, const dnnl_memory_desc_t *dst, int accumulate,
+                                   int32_t team);
+/* Run on team thread tid's memory objects, stream and scratchpad. */
+wsrl_status_t wsrl__nn_matmul_run(const wsrl__nn_matmul *mm, wsrl__nn_ctx *ctx, int32_t tid, const float *src,
+                                  const float *wei, float *dst);
+void wsrl__nn_matmul_fini(wsrl__nn_matmul *mm, wsrl__nn_ctx *ctx);
+/* Wait for every team stream (CPU streams run synchronously; kept for form). */
+wsrl_status_t wsrl__nn_ctx_wait(wsrl__nn_ctx *ctx);
 
 /* ---- fused element-wise kernels (kernels.c), OpenMP-parallel ----
  * A layer's pre-activation y of member e, row b, lives at

@@ -36,12 +36,12 @@ wsrl_status_t wsrl__nn_matmul_rate(wsrl__nn_ctx *ctx, int64_t E, int64_t M, int6
     pb[i] = 1e-3f * (float)(i % 5);
   int32_t saved = wsrl__nn_enter(ctx);
   wsrl__nn_matmul mm;
-  wsrl_status_t rc = wsrl__nn_matmul_init(&mm, ctx, &a, &b, &c, 0);
+  wsrl_status_t rc = wsrl__nn_matmul_init(&mm, ctx, &a, &b, &c, 0, 1);
   if (rc == WSRL_OK) {
     int64_t runs = 0;
     double t0 = 0.0, t = 0.0;
     for (int64_t i = 0; rc == WSRL_OK; i++) {
-      rc = wsrl__nn_matmul_run(&mm, ctx, pa, pb, pc);
+      rc = wsrl__nn_matmul_run(&mm, ctx, 0, pa, pb, pc);
       if (i == 2)
         t0 = now(); /* after warm-up runs */
       if (i > 2) {
@@ -53,7 +53,7 @@ wsrl_status_t wsrl__nn_matmul_rate(wsrl__nn_ctx *ctx, int64_t E, int64_t M, int6
     }
     if (rc == WSRL_OK)
       *gflops_out = 2.0 * (double)(E * M * K * N) * (double)runs / (t - t0) * 1e-9;
-    wsrl__nn_matmul_fini(&mm);
+    wsrl__nn_matmul_fini(&mm, ctx);
   }
   wsrl__nn_leave(saved);
   wsrl__aligned_free(&ctx->alloc, buf);

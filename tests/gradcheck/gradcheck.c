@@ -22,13 +22,16 @@
 #define BOUND 1e-2
 #define FD_STEP 1e-6
 
-static wsrl__nn_ctx *make_ctx(void) {
+/* Ensembles are checked on 2 threads, which run members in parallel. */
+static wsrl__nn_ctx *make_ctx_threads(int32_t threads) {
   wsrl__alloc a;
   wsrl__alloc_resolve(&a, NULL);
   wsrl__nn_ctx *ctx = NULL;
-  ck_assert_int_eq(wsrl__nn_ctx_create(&ctx, &a, 1), WSRL_OK);
+  ck_assert_int_eq(wsrl__nn_ctx_create(&ctx, &a, threads), WSRL_OK);
   return ctx;
 }
+
+static wsrl__nn_ctx *make_ctx(void) { return make_ctx_threads(2); }
 
 static void fill(wsrl__rng *r, double *x, int64_t n, double scale) {
   for (int64_t i = 0; i < n; i++)
@@ -140,8 +143,8 @@ static double mlp_loss(void *user) {
   return f;
 }
 
-static void check_mlp(int32_t E, int32_t ln, int32_t out, int32_t mode, int32_t n_hidden) {
-  wsrl__nn_ctx *ctx = make_ctx();
+static void check_mlp(int32_t E, int32_t ln, int32_t out, int32_t mode, int32_t n_hidden, int32_t threads) {
+  wsrl__nn_ctx *ctx = make_ctx_threads(threads);
   wsrl__rng r;
   wsrl__rng_seed(&r, 1234 + (uint64_t)(E * 100 + ln * 10 + out + mode * 1000 + n_hidden * 7), 0);
   wsrl__mlp_spec s = {.ensemble = E, .in_dim = 5, .out_dim = out, .n_hidden = n_hidden, .hidden = {7, 6},
@@ -205,8 +208,9 @@ static void check_mlp(int32_t E, int32_t ln, int32_t out, int32_t mode, int32_t 
     dxn[i] = (fp - fm) / (2.0 * FD_STEP);
   }
   const double err_x = max_err(dxa, dxn, k.nx);
-  printf("gradcheck mlp E=%d ln=%d out=%d mode=%s hidden=%d: %lld params max rel err %.2e, dx %.2e, fwd %.1e\n", E,
-         ln, out, mode == WSRL__MLP_PER_MEMBER ? "per-member" : "shared", n_hidden, (long long)np, err_p, err_x, fwd);
+  printf("gradcheck mlp E=%d ln=%d out=%d mode=%s hidden=%d threads=%d: %lld params max rel err %.2e, dx %.2e, "
+         "fwd %.1e\n", E, ln, out, mode == WSRL__MLP_PER_MEMBER ? "per-member" : "shared", n_hidden, threads,
+         (long long)np, err_p, err_x, fwd);
   ck_assert_msg(err_p < BOUND, "parameter gradient error %g", err_p);
   ck_assert_msg(err_x < BOUND, "input gradient error %g", err_x);
   free(k.x), free(k.c), free(xf), free(cf), free(yf), free(dxf), free(yref), free(gf), free(ga), free(gn);
@@ -215,17 +219,18 @@ static void check_mlp(int32_t E, int32_t ln, int32_t out, int32_t mode, int32_t 
   wsrl__nn_ctx_destroy(ctx);
 }
 
-START_TEST(mlp_single) {
-  /* _i: bit 0 LayerNorm, bit 1 out 4 (matmul head) vs 1 (fused head), bit 2 one hidden layer. */
-  check_mlp(1, _i & 1, _i & 2 ? 4 : 1, WSRL__MLP_SHARED, _i & 4 ? 1 : 2);
+/* _i: bit 0 LayerNorm, bit 1 out 4 (matmul head) vs 1 (fused head), bit 2
+ * one hidden layer, bit 3 two threads (members in parallel for ensembles). */
+START_TEST(mlp_single) { check_mlp(1, _i & 1, _i & 2 ? 4 : 1, WSRL__MLP_SHARED, _i & 4 ? 1 : 2, _i & 8 ? 2 : 1); }
+END_TEST
+
+START_TEST(mlp_ensemble_shared) {
+  check_mlp(3, _i & 1, _i & 2 ? 4 : 1, WSRL__MLP_SHARED, _i & 4 ? 1 : 2, _i & 8 ? 2 : 1);
 }
 END_TEST
 
-START_TEST(mlp_ensemble_shared) { check_mlp(3, _i & 1, _i & 2 ? 4 : 1, WSRL__MLP_SHARED, _i & 4 ? 1 : 2); }
-END_TEST
-
 START_TEST(mlp_ensemble_per_member) {
-  check_mlp(3, _i & 1, _i & 2 ? 4 : 1, WSRL__MLP_PER_MEMBER, _i & 4 ? 1 : 2);
+  check_mlp(3, _i & 1, _i & 2 ? 4 : 1, WSRL__MLP_PER_MEMBER, _i & 4 ? 1 : 2, _i & 8 ? 2 : 1);
 }
 END_TEST
 
@@ -234,8 +239,8 @@ END_TEST
  * a random direction d, (L(p + h d) - L(p - h d)) / 2h = g . d, and the
  * input gradient the same way. */
 START_TEST(locomotion_shape_directional) {
-  const int32_t mode = _i ? WSRL__MLP_PER_MEMBER : WSRL__MLP_SHARED;
-  wsrl__nn_ctx *ctx = make_ctx();
+  const int32_t mode = _i & 1 ? WSRL__MLP_PER_MEMBER : WSRL__MLP_SHARED, threads = _i & 2 ? 2 : 1;
+  wsrl__nn_ctx *ctx = make_ctx_threads(threads);
   wsrl__rng r;
   wsrl__rng_seed(&r, 31337 + (uint64_t)_i, 0);
   wsrl__mlp_spec s = {.ensemble = 10, .in_dim = 23, .out_dim = 1, .n_hidden = 2, .hidden = {256, 256},
@@ -296,8 +301,8 @@ START_TEST(locomotion_shape_directional) {
   const double fxm = mlp_loss(&k);
   const double err_x = fabs((fxp - fxm) - dxd) / (fabs(fxp - fxm) + fabs(dxd));
   printf("  detail: dparam num %.6e ana %.6e; dx num %.6e ana %.6e\n", fp - fm, gd, fxp - fxm, dxd);
-  printf("gradcheck locomotion critic shape (E=10, 23-256-256-1, LN, B=48, %s): directional rel err params %.2e, "
-         "input %.2e\n", mode == WSRL__MLP_PER_MEMBER ? "per-member" : "shared", err_p, err_x);
+  printf("gradcheck locomotion critic shape (E=10, 23-256-256-1, LN, B=48, %s, %d thread(s)): directional rel err "
+         "params %.2e, input %.2e\n", mode == WSRL__MLP_PER_MEMBER ? "per-member" : "shared", threads, err_p, err_x);
   ck_assert_msg(err_p < BOUND, "directional parameter gradient error %g", err_p);
   ck_assert_msg(err_x < BOUND, "directional input gradient error %g", err_x);
   free(k.x), free(k.c), free(xf), free(cf), free(dxf), free(p0), free(g), free(pp), free(pm), free(xd), free(dir);
@@ -675,11 +680,11 @@ static Suite *gradcheck_suite(void) {
   Suite *s = suite_create("gradcheck");
   TCase *tc = tcase_create("layers");
   tcase_set_timeout(tc, 120);
-  tcase_add_loop_test(tc, mlp_single, 0, 8);
-  tcase_add_loop_test(tc, mlp_ensemble_shared, 0, 8);
-  tcase_add_loop_test(tc, mlp_ensemble_per_member, 0, 8);
+  tcase_add_loop_test(tc, mlp_single, 0, 16);
+  tcase_add_loop_test(tc, mlp_ensemble_shared, 0, 16);
+  tcase_add_loop_test(tc, mlp_ensemble_per_member, 0, 16);
   tcase_add_loop_test(tc, policy_heads, 0, 4);
-  tcase_add_loop_test(tc, locomotion_shape_directional, 0, 2);
+  tcase_add_loop_test(tc, locomotion_shape_directional, 0, 4);
   suite_add_tcase(s, tc);
   tc = tcase_create("losses");
   tcase_set_timeout(tc, 120);

@@ -658,6 +658,46 @@ START_TEST(deterministic_updates) {
 }
 END_TEST
 
+/* With 2 threads an ensemble runs its members in parallel (one thread
+ * each); the numbers must be the same bits as with 1 thread: outputs,
+ * parameter gradients and input gradients, both input modes. */
+START_TEST(members_in_parallel_match_serial) {
+  const int32_t mode = _i;
+  float *res[2][3];
+  int64_t n_out = 0, n_par = 0, n_dx = 0;
+  for (int t = 0; t < 2; t++) {
+    wsrl__nn_ctx *ctx = make_ctx(t + 1);
+    wsrl__rng r;
+    wsrl__rng_seed(&r, 21, 0);
+    wsrl__mlp_spec s = {.ensemble = 5, .in_dim = 7, .out_dim = 1, .n_hidden = 2, .hidden = {64, 48},
+                        .layer_norm = 1, .max_batch = 40, .trainable = 1};
+    wsrl__mlp *m;
+    ck_assert_int_eq(wsrl__mlp_create(&m, ctx, &s, &ADAM, &r), WSRL_OK);
+    const int64_t B = 40, rows = mode ? 5 * B : B;
+    n_out = 5 * B, n_par = wsrl__mlp_param_count(m), n_dx = rows * 7;
+    float *x = malloc(sizeof(float) * (size_t)n_dx), *dy = malloc(sizeof(float) * (size_t)n_out);
+    wsrl__rng_fill_normal(&r, x, (size_t)n_dx);
+    wsrl__rng_fill_normal(&r, dy, (size_t)n_out);
+    res[t][0] = malloc(sizeof(float) * (size_t)n_out);
+    res[t][1] = malloc(sizeof(float) * (size_t)n_par);
+    res[t][2] = malloc(sizeof(float) * (size_t)n_dx);
+    ck_assert_int_eq(wsrl__mlp_forward(m, B, mode, x, res[t][0]), WSRL_OK);
+    wsrl__mlp_zero_grad(m);
+    ck_assert_int_eq(wsrl__mlp_backward(m, dy, res[t][2], 1), WSRL_OK);
+    ck_assert_int_eq(wsrl__mlp_get_grads(m, res[t][1], n_par), WSRL_OK);
+    free(x), free(dy);
+    wsrl__mlp_destroy(m);
+    wsrl__nn_ctx_destroy(ctx);
+  }
+  ck_assert_msg(memcmp(res[0][0], res[1][0], sizeof(float) * (size_t)n_out) == 0, "outputs differ");
+  ck_assert_msg(memcmp(res[0][1], res[1][1], sizeof(float) * (size_t)n_par) == 0, "parameter gradients differ");
+  ck_assert_msg(memcmp(res[0][2], res[1][2], sizeof(float) * (size_t)n_dx) == 0, "input gradients differ");
+  for (int t = 0; t < 2; t++)
+    for (int k = 0; k < 3; k++)
+      free(res[t][k]);
+}
+END_TEST
+
 START_TEST(no_allocation_in_steady_state) {
   wsrl__alloc counting = {count_alloc, count_realloc, count_free, NULL};
   wsrl__nn_ctx *ctx;
@@ -907,6 +947,7 @@ Suite *wsrl_test_suite_nn(void) {
   tcase_add_test(tc, shape_cache_eviction);
   tcase_add_test(tc, predict_reuses_prepared_shape);
   tcase_add_loop_test(tc, deterministic_updates, 0, 2);
+  tcase_add_loop_test(tc, members_in_parallel_match_serial, 0, 2);
   tcase_add_test(tc, no_allocation_in_steady_state);
   tcase_add_test(tc, thread_count_applied_and_restored);
   tcase_add_test(tc, mlp_errors);
