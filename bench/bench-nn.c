@@ -10,7 +10,10 @@
  *   (d) WSRL env-steps/s: 4 critic updates on 256-row minibatches + 1 actor
  *       update on the 1024 rows (UTD 4, no environment), against the bound
  *       FLOPs per env-step / measured ensemble-matmul rate;
- *   (e) single-observation act() latency (forward + sample).
+ *   (e) single-observation act() latency (forward + sample);
+ *   (f) the same env-step through the public agent (wsrl_agent_update of a
+ *       SAC agent in its online phase: UTD 4 x 256 rows), which adds the
+ *       agent's own work (metrics, reference-mode optimizer steps).
  * It ends with one line per figure, `name value unit`, for scripts.
  * Obs 17, act 6, 10 critics and an actor of 256x256 with LayerNorm.
  * FLOPs count the matmuls (2 per multiply-add, bias row included). */
@@ -23,6 +26,7 @@
 #include "ensemble/ensemble.h"
 #include "nn/nn.h"
 #include "policy/policy.h"
+#include "wsrl/wsrl.h"
 
 enum { OBS = 17, ACT = 6, ENS = 10, HID = 256, B_CRITIC = 256, B_TOTAL = 1024, UTD = 4, SUBSET = 2 };
 
@@ -209,9 +213,52 @@ static double rate(learner *L, work_fn fn, int64_t arg, double seconds) {
   return (double)n / (t - t0);
 }
 
+/* Updates/s of a public SAC agent in its online phase (one update = one env-step). */
+static double agent_rate(int32_t threads, double seconds) {
+  wsrl_config_t *cfg;
+  CHECK(wsrl_config_create(&cfg));
+  CHECK(wsrl_config_set(cfg, "agent.algorithm", "sac"));
+  CHECK(wsrl_config_set_int(cfg, "agent.threads", threads));
+  CHECK(wsrl_config_set_int(cfg, "sac.utd", UTD));
+  CHECK(wsrl_config_set_int(cfg, "sac.batch_size", B_CRITIC));
+  wsrl_env_spec_t spec = WSRL_ENV_SPEC_INIT;
+  spec.obs_dim = OBS;
+  spec.act_dim = ACT;
+  wsrl_agent_t *ag;
+  CHECK(wsrl_agent_create(&ag, cfg, &spec));
+  wsrl_config_destroy(cfg);
+  CHECK(wsrl_agent_switch_online(ag));
+  int64_t rows;
+  CHECK(wsrl_agent_batch_rows(ag, &rows));
+  float *obs = fbuf((size_t)(rows * OBS)), *next = fbuf((size_t)(rows * OBS)), *act = fbuf((size_t)(rows * ACT));
+  float *rew = fbuf((size_t)rows), *mask = fbuf((size_t)rows);
+  wsrl__rng r;
+  wsrl__rng_seed(&r, 7, 0);
+  wsrl__rng_fill_normal(&r, obs, (size_t)(rows * OBS));
+  wsrl__rng_fill_normal(&r, next, (size_t)(rows * OBS));
+  wsrl__rng_fill_uniform(&r, act, (size_t)(rows * ACT), -1.0f, 1.0f);
+  wsrl__rng_fill_normal(&r, rew, (size_t)rows);
+  for (int64_t i = 0; i < rows; i++)
+    mask[i] = 1.0f;
+  wsrl_batch_t b = WSRL_BATCH_INIT;
+  b.size = rows, b.obs = obs, b.action = act, b.reward = rew, b.next_obs = next, b.mask = mask;
+  CHECK(wsrl_agent_update(ag, &b)); /* warm-up */
+  int64_t n = 0;
+  const double t0 = now();
+  double t;
+  do {
+    CHECK(wsrl_agent_update(ag, &b));
+    n++;
+    t = now();
+  } while (t - t0 < seconds);
+  wsrl_agent_destroy(ag);
+  free(obs), free(next), free(act), free(rew), free(mask);
+  return (double)n / (t - t0);
+}
+
 typedef struct result {
   int32_t threads;
-  double peak, ens_rate, critic256, critic1024, actor, env, act_us;
+  double peak, ens_rate, critic256, critic1024, actor, env, act_us, agent;
 } result;
 
 static result run(int32_t threads, double seconds) {
@@ -226,6 +273,7 @@ static result run(int32_t threads, double seconds) {
   R.env = rate(&L, w_env, 0, 2 * seconds);
   R.act_us = 1e6 / rate(&L, w_act, 1, seconds);
   learner_free(&L);
+  R.agent = agent_rate(threads, 2 * seconds);
   return R;
 }
 
@@ -261,9 +309,12 @@ int main(int argc, char **argv) {
     printf("(d) WSRL env-steps: %.2f/s (%.1f GFLOP/s); bound %.2f/s -> %.0f%% of bound\n", R.env,
            R.env * fenv * 1e-9, bound, 100.0 * R.env / bound);
     printf("(e) act() latency, 1 observation: %.1f us\n", R.act_us);
+    printf("(f) public SAC agent, wsrl_agent_update (UTD %d x %d): %.2f env-steps/s -> %.0f%% of bound\n", UTD,
+           B_CRITIC, R.agent, 100.0 * R.agent / bound);
   }
   if (n_counts >= 2 && res[0].threads == 1)
-    printf("\nscaling %d vs 1 thread(s): env-steps x%.2f\n", res[1].threads, res[1].env / res[0].env);
+    printf("\nscaling %d vs 1 thread(s): env-steps x%.2f, agent x%.2f\n", res[1].threads, res[1].env / res[0].env,
+           res[1].agent / res[0].agent);
   printf("\n");
   printf("flops_critic_update_256 %.0f FLOP\n", fc256);
   printf("flops_critic_update_1024 %.0f FLOP\n", fc1024);
@@ -283,6 +334,7 @@ int main(int argc, char **argv) {
     printf("env_steps_bound_t%d %.2f 1/s\n", t, R->ens_rate * 1e9 / fenv);
     printf("env_steps_of_bound_t%d %.1f %%\n", t, 100.0 * R->env / (R->ens_rate * 1e9 / fenv));
     printf("act_latency_t%d %.1f us\n", t, R->act_us);
+    printf("agent_env_steps_t%d %.2f 1/s\n", t, R->agent);
   }
   if (n_counts >= 2 && res[0].threads == 1)
     printf("env_steps_scaling_t%d %.2f x\n", res[1].threads, res[1].env / res[0].env);

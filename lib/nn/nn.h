@@ -3,7 +3,7 @@
  * includes dnnl.h; everything above it sees plain float buffers.
  *
  * Pieces:
- *   wsrl__nn_ctx   oneDNN engine + stream + thread count + shared scratchpad.
+ *   wsrl__nn_ctx   oneDNN engine, thread count, per-thread streams and scratchpads.
  *   wsrl__mlp      an ensemble of E identical MLPs (E = 1 for actor / value):
  *                  per hidden layer Dense -> LayerNorm (optional) -> ReLU,
  *                  then an output Dense. Forward caches what backward needs.
@@ -15,7 +15,9 @@
  * Threading: a context and everything created from it are used by one
  * thread at a time. Calls that run oneDNN or OpenMP work set the calling
  * thread's OpenMP thread count to the context's (when > 0) and restore it
- * on return.
+ * on return. With T threads an ensemble of E >= T members runs its members
+ * in parallel (one thread each); smaller ones split each primitive. Results
+ * do not depend on T (tested for ensembles: same bits for 1 and 2).
  *
  * Memory: create allocates every buffer for max_batch rows; each distinct
  * (batch, input mode) gets its primitives built once, on first use or by

@@ -723,12 +723,20 @@ START_TEST(thread_count_applied_and_restored) {
   wsrl__nn_ctx *ctx = make_ctx(1);
   ck_assert_int_eq(wsrl__nn_ctx_threads(ctx), 1);
 #ifdef _OPENMP
-  omp_set_num_threads(2);
-  wsrl_qensemble_t *q = small_q(ctx, 1, 0);
-  float obs[3] = {0}, act[2] = {0}, qv[4];
-  ck_assert_int_eq(wsrl__qensemble_forward(q, WSRL__Q_ONLINE, 1, obs, 1, act, qv), WSRL_OK);
-  ck_assert_int_eq(omp_get_max_threads(), 2);
-  wsrl__qensemble_free(q);
+  /* The caller's OpenMP setting survives calls with 1 thread and with a
+   * 2-thread context whose ensemble runs members in parallel. */
+  wsrl__nn_ctx *ctx2 = make_ctx(2);
+  for (int k = 0; k < 2; k++) {
+    omp_set_num_threads(3);
+    wsrl_qensemble_t *q = small_q(k ? ctx2 : ctx, 1, 0);
+    float obs[3] = {0}, act[2] = {0}, qv[4], dq[4] = {1, 1, 1, 1}, da[2];
+    ck_assert_int_eq(wsrl__qensemble_forward(q, WSRL__Q_ONLINE, 1, obs, 1, act, qv), WSRL_OK);
+    ck_assert_int_eq(wsrl__qensemble_backward(q, dq, da, 1), WSRL_OK);
+    ck_assert_int_eq(wsrl__qensemble_adam_step(q, NULL), WSRL_OK);
+    ck_assert_int_eq(omp_get_max_threads(), 3);
+    wsrl__qensemble_free(q);
+  }
+  wsrl__nn_ctx_destroy(ctx2);
 #endif
   wsrl__nn_ctx_destroy(ctx);
   wsrl__nn_ctx *bad = NULL;
