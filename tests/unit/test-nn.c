@@ -671,6 +671,20 @@ START_TEST(members_in_parallel_match_serial) {
     wsrl__rng_seed(&r, 21, 0);
     wsrl__mlp_spec s = {.ensemble = 5, .in_dim = 7, .out_dim = 1, .n_hidden = 2, .hidden = {64, 48},
                         .layer_norm = 1, .max_batch = 40, .trainable = 1};
+    if (t == 1) {
+      /* A single network of the same layer shapes first builds oneDNN
+       * primitives split across 2 threads; the members' one-thread
+       * primitives must not be confused with them (oneDNN's cache keys on
+       * the thread count). */
+      wsrl__mlp_spec one = s;
+      one.ensemble = 1;
+      wsrl__mlp *m1;
+      wsrl__rng r1;
+      wsrl__rng_seed(&r1, 1, 0);
+      ck_assert_int_eq(wsrl__mlp_create(&m1, ctx, &one, &ADAM, &r1), WSRL_OK);
+      ck_assert_int_eq(wsrl__mlp_prepare(m1, 40, WSRL__MLP_SHARED), WSRL_OK);
+      wsrl__mlp_destroy(m1);
+    }
     wsrl__mlp *m;
     ck_assert_int_eq(wsrl__mlp_create(&m, ctx, &s, &ADAM, &r), WSRL_OK);
     const int64_t B = 40, rows = mode ? 5 * B : B;
