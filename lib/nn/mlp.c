@@ -67,7 +67,7 @@ struct wsrl__mlp {
   float *params, *grads, *adam_m, *adam_v;
   /* workspace, sized for max_batch rows per member */
   float *xin;                                     /* [rows, in+1], ones column */
-  float *act[WSRL__NN_MAX_HIDDEN];                /* [E*B, N+1], ones column */
+  float *act[WSRL__NN_MAX_HIDDEN];                /* [E*B, N+1], ones column; forward-only: [B, N+1] per thread */
   float *y[WSRL__NN_MAX_HIDDEN];                  /* pre-activation (matmul output) */
   float *mean[WSRL__NN_MAX_HIDDEN], *rstd[WSRL__NN_MAX_HIDDEN]; /* LayerNorm row statistics */
   float *out;                                     /* [E, B, out] */
@@ -131,7 +131,9 @@ static int64_t plan(wsrl__mlp *m, float *base) {
   m->chain_stride = trainable ? 0 : member;
   m->chain_y = trainable ? NULL : take(base, &off, T * member);
   for (int32_t l = 0; l < L; l++) {
-    m->act[l] = take(base, &off, rows * (m->fan_out[l] + 1));
+    /* A forward-only net keeps no activations: one member's rows per thread,
+     * which stay in that core's L2 between the kernel and the next matmul. */
+    m->act[l] = take(base, &off, (trainable ? rows : T * m->spec.max_batch) * (m->fan_out[l] + 1));
     m->y[l] = trainable ? take(base, &off, rows * m->fan_out[l]) : NULL;
     m->mean[l] = trainable && m->spec.layer_norm ? take(base, &off, rows) : NULL;
     m->rstd[l] = trainable && m->spec.layer_norm ? take(base, &off, rows) : NULL;
@@ -203,8 +205,8 @@ static wsrl_status_t init_params(wsrl__mlp *m, wsrl__rng *rng) {
 
 /* The constant ones columns of every layer input, for all rows. */
 static void set_ones(wsrl__mlp *m) {
-  const int64_t rows = max_rows(m);
   for (int32_t l = 0; l <= m->spec.n_hidden; l++) {
+    const int64_t rows = l == 0 || m->spec.trainable ? max_rows(m) : m->team * m->spec.max_batch;
     float *buf = l == 0 ? m->xin : m->act[l - 1];
     const int64_t k = m->fan_in[l], k1 = k + 1;
     for (int64_t r = 0; r < rows; r++)
@@ -405,7 +407,7 @@ static void ln_args(const wsrl__mlp *m, const slot *s, int32_t l, int64_t e, int
   a->n = N;
   a->y = m->spec.trainable ? m->y[l] + e * B * N : m->chain_y + tid * m->chain_stride;
   a->y_bs = N;
-  a->out = m->act[l] + e * B * (N + 1);
+  a->out = m->act[l] + (m->spec.trainable ? e : tid) * B * (N + 1);
   a->ld_out = N + 1;
   if (m->spec.layer_norm) {
     a->gamma = m->params + m->ln_off[l] + e * N;
@@ -421,12 +423,12 @@ static void ln_args(const wsrl__mlp *m, const slot *s, int32_t l, int64_t e, int
   }
 }
 
-/* Input rows of layer l for member e: the shared or per-member input for
- * layer 0, else the previous layer's activation. */
-static const float *layer_src(const wsrl__mlp *m, const slot *s, int32_t l, int64_t e) {
+/* Input rows of layer l for member e (on team thread tid): the shared or
+ * per-member input for layer 0, else the previous layer's activation. */
+static const float *layer_src(const wsrl__mlp *m, const slot *s, int32_t l, int64_t e, int32_t tid) {
   const int64_t K1 = m->fan_in[l] + 1;
   if (l > 0)
-    return m->act[l - 1] + e * s->batch * K1;
+    return m->act[l - 1] + (m->spec.trainable ? e : tid) * s->batch * K1;
   return s->mode == WSRL__MLP_PER_MEMBER ? m->xin + e * s->batch * K1 : m->xin;
 }
 
@@ -437,13 +439,13 @@ static wsrl_status_t forward_member(wsrl__mlp *m, slot *s, int64_t e, int32_t ti
   for (int32_t l = 0; l < L; l++) {
     wsrl__ln_args a;
     ln_args(m, s, l, e, tid, &a);
-    WSRL__TRY(wsrl__nn_matmul_run(&s->fwd[l], m->ctx, tid, layer_src(m, s, l, e), m->params + w_index(m, l, e, 0, 0),
-                                  (float *)a.y));
+    WSRL__TRY(wsrl__nn_matmul_run(&s->fwd[l], m->ctx, tid, layer_src(m, s, l, e, tid),
+                                  m->params + w_index(m, l, e, 0, 0), (float *)a.y));
     wsrl__nn_ln_relu_fwd(&a);
   }
   if (m->fan_out[L] != 1) /* else computed by the last LayerNorm/ReLU kernel */
-    WSRL__TRY(wsrl__nn_matmul_run(&s->fwd[L], m->ctx, tid, layer_src(m, s, L, e), m->params + w_index(m, L, e, 0, 0),
-                                  m->out + e * s->batch * m->fan_out[L]));
+    WSRL__TRY(wsrl__nn_matmul_run(&s->fwd[L], m->ctx, tid, layer_src(m, s, L, e, tid),
+                                  m->params + w_index(m, L, e, 0, 0), m->out + e * s->batch * m->fan_out[L]));
   return WSRL_OK;
 }
 
@@ -538,7 +540,8 @@ static wsrl_status_t backward_member(wsrl__mlp *m, slot *s, int64_t e, int32_t t
   if (!head) {
     const float *dye = ba->dy + e * B * m->fan_out[L];
     if (gw != NULL)
-      WSRL__TRY(wsrl__nn_matmul_run(&s->bww[L], m->ctx, tid, layer_src(m, s, L, e), dye, gw + w_index(m, L, e, 0, 0)));
+      WSRL__TRY(wsrl__nn_matmul_run(&s->bww[L], m->ctx, tid, layer_src(m, s, L, e, tid), dye,
+                                    gw + w_index(m, L, e, 0, 0)));
     WSRL__TRY(wsrl__nn_matmul_run(&s->bwd[L], m->ctx, tid, dye, m->params + w_index(m, L, e, 0, 0), dact));
   }
   for (int32_t l = L - 1; l >= 0; l--) {
@@ -551,7 +554,8 @@ static wsrl_status_t backward_member(wsrl__mlp *m, slot *s, int64_t e, int32_t t
                          dg != NULL ? dg + E * N : NULL, fused && gw != NULL ? gw + w_index(m, L, e, 0, 0) : NULL,
                          m->partial + tid * m->partial_stride);
     if (gw != NULL)
-      WSRL__TRY(wsrl__nn_matmul_run(&s->bww[l], m->ctx, tid, layer_src(m, s, l, e), dyl, gw + w_index(m, l, e, 0, 0)));
+      WSRL__TRY(wsrl__nn_matmul_run(&s->bww[l], m->ctx, tid, layer_src(m, s, l, e, tid), dyl,
+                                    gw + w_index(m, l, e, 0, 0)));
     if (l > 0) {
       WSRL__TRY(wsrl__nn_matmul_run(&s->bwd[l], m->ctx, tid, dyl, m->params + w_index(m, l, e, 0, 0), dact));
     } else if (ba->dx != NULL) {

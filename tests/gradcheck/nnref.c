@@ -46,7 +46,8 @@ void nnref_mlp_forward(wsrl__mlp *m, int64_t batch, int32_t mode, const double *
           var /= nout;
           const double rstd = 1.0 / sqrt(var + 1e-6);
           for (int32_t n = 0; n < nout; n++)
-            z[n] = w_at(m, WSRL__MLP_LN_SCALE, l, e, 0, n) * (z[n] - mu) * rstd + w_at(m, WSRL__MLP_LN_BIAS, l, e, 0, n);
+            z[n] = w_at(m, WSRL__MLP_LN_SCALE, l, e, 0, n) * (z[n] - mu) * rstd +
+                   w_at(m, WSRL__MLP_LN_BIAS, l, e, 0, n);
         }
         for (int32_t n = 0; n < nout; n++)
           h[n] = z[n] > 0.0 ? z[n] : 0.0;
