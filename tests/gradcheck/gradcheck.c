@@ -474,17 +474,21 @@ static double critic_loss(void *user) {
   return f / (ENS * BATCH);
 }
 
+/* min over members of row b of qv [ENS, BATCH]. */
+static double row_min(const double *qv, int b) {
+  double m = qv[b];
+  for (int e = 1; e < ENS; e++)
+    m = fmin(m, qv[e * BATCH + b]);
+  return m;
+}
+
 /* -mean_b min_i Q_i(s, a), the action term of the actor loss. */
 static double min_q_loss(void *user) {
   critic_case *k = user;
   double qv[ENS * BATCH], f = 0.0;
   ref_q(k->q, k->s, k->a, qv);
-  for (int b = 0; b < BATCH; b++) {
-    double m = qv[b];
-    for (int e = 1; e < ENS; e++)
-      m = fmin(m, qv[e * BATCH + b]);
-    f -= m;
-  }
+  for (int b = 0; b < BATCH; b++)
+    f -= row_min(qv, b);
   return f / BATCH;
 }
 
@@ -561,12 +565,8 @@ static double actor_loss(void *user) {
   double a[BATCH * ACT], lp[BATCH], qv[ENS * BATCH], f = 0.0;
   nnref_policy_sample(k->p, BATCH, k->s, 1, k->eps, a, lp);
   ref_q(k->q, k->s, a, qv);
-  for (int b = 0; b < BATCH; b++) {
-    double m = qv[b];
-    for (int e = 1; e < ENS; e++)
-      m = fmin(m, qv[e * BATCH + b]);
-    f += k->alpha * lp[b] - m;
-  }
+  for (int b = 0; b < BATCH; b++)
+    f += k->alpha * lp[b] - row_min(qv, b);
   return f / BATCH;
 }
 
