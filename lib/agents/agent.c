@@ -15,19 +15,9 @@
 
 /* ------------------------------------------------------------ init helpers */
 
-wsrl_status_t wsrl_batch_init(wsrl_batch_t *batch) {
-  WSRL__CHECK_NULL(batch);
-  const wsrl_batch_t init = WSRL_BATCH_INIT;
-  *batch = init;
-  return WSRL_OK;
-}
+WSRL__DEFINE_STRUCT_INIT(wsrl_batch_init, wsrl_batch_t, batch, WSRL_BATCH_INIT)
 
-wsrl_status_t wsrl_agent_counters_init(wsrl_agent_counters_t *counters) {
-  WSRL__CHECK_NULL(counters);
-  const wsrl_agent_counters_t init = WSRL_AGENT_COUNTERS_INIT;
-  *counters = init;
-  return WSRL_OK;
-}
+WSRL__DEFINE_STRUCT_INIT(wsrl_agent_counters_init, wsrl_agent_counters_t, counters, WSRL_AGENT_COUNTERS_INIT)
 
 /* ------------------------------------------------------------------ create */
 

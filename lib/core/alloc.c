@@ -13,12 +13,7 @@ static void default_free(void *user, void *p) { (void)user; free(p); }
 static wsrl__alloc process_alloc = {default_alloc, default_realloc, default_free, NULL};
 static atomic_llong live_handles;
 
-wsrl_status_t wsrl_allocator_init(wsrl_allocator_t *allocator) {
-  WSRL__CHECK_NULL(allocator);
-  memset(allocator, 0, sizeof *allocator);
-  allocator->struct_size = (uint32_t)sizeof *allocator;
-  return WSRL_OK;
-}
+WSRL__DEFINE_STRUCT_INIT(wsrl_allocator_init, wsrl_allocator_t, allocator, WSRL_ALLOCATOR_INIT)
 
 /* Validate a host allocator struct (shared with wsrl_config_set_allocator). */
 static wsrl_status_t check_allocator(const wsrl_allocator_t *a, const char *fn) {

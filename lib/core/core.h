@@ -113,6 +113,16 @@ void wsrl__config_defaults(wsrl__config_values *v);
 wsrl_status_t wsrl__struct_copy_in(void *dst, size_t known, const void *src, uint32_t size, const char *what,
                                    const char *init_macro);
 
+/* Define the public init function of a versioned struct from its _INIT
+ * macro (the FFI twin of the macro): `wsrl_status_t fn(type *arg)`. */
+#define WSRL__DEFINE_STRUCT_INIT(fn, type, arg, init_macro) \
+  wsrl_status_t fn(type *arg) {                            \
+    WSRL__CHECK_NULL(arg);                                 \
+    const type init_ = init_macro;                         \
+    *arg = init_;                                          \
+    return WSRL_OK;                                        \
+  }
+
 /* ---- small helpers ---- */
 int wsrl__all_finite(const float *x, size_t n);
 

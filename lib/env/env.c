@@ -60,19 +60,9 @@ void wsrl_set_callback_error(const char *message) {
 
 /* ---- init functions (for FFI) ---- */
 
-wsrl_status_t wsrl_env_callbacks_init(wsrl_env_callbacks_t *callbacks) {
-  WSRL__CHECK_NULL(callbacks);
-  const wsrl_env_callbacks_t init = WSRL_ENV_CALLBACKS_INIT;
-  *callbacks = init;
-  return WSRL_OK;
-}
+WSRL__DEFINE_STRUCT_INIT(wsrl_env_callbacks_init, wsrl_env_callbacks_t, callbacks, WSRL_ENV_CALLBACKS_INIT)
 
-wsrl_status_t wsrl_env_spec_init(wsrl_env_spec_t *spec) {
-  WSRL__CHECK_NULL(spec);
-  const wsrl_env_spec_t init = WSRL_ENV_SPEC_INIT;
-  *spec = init;
-  return WSRL_OK;
-}
+WSRL__DEFINE_STRUCT_INIT(wsrl_env_spec_init, wsrl_env_spec_t, spec, WSRL_ENV_SPEC_INIT)
 
 /* ---- create / destroy ---- */
 

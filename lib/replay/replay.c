@@ -9,19 +9,9 @@
 /* Stream id of replay RNGs, so a replay and another module seeded alike differ. */
 #define REPLAY_RNG_STREAM 0x7265706c6179ull /* "replay" */
 
-wsrl_status_t wsrl_replay_options_init(wsrl_replay_options_t *options) {
-  WSRL__CHECK_NULL(options);
-  const wsrl_replay_options_t d = WSRL_REPLAY_OPTIONS_INIT;
-  *options = d;
-  return WSRL_OK;
-}
+WSRL__DEFINE_STRUCT_INIT(wsrl_replay_options_init, wsrl_replay_options_t, options, WSRL_REPLAY_OPTIONS_INIT)
 
-wsrl_status_t wsrl_replay_report_init(wsrl_replay_report_t *report) {
-  WSRL__CHECK_NULL(report);
-  const wsrl_replay_report_t d = WSRL_REPLAY_REPORT_INIT;
-  *report = d;
-  return WSRL_OK;
-}
+WSRL__DEFINE_STRUCT_INIT(wsrl_replay_report_init, wsrl_replay_report_t, report, WSRL_REPLAY_REPORT_INIT)
 
 wsrl_status_t wsrl__replay_report_check(const wsrl_replay_report_t *report, const char *fn) {
   if (report == NULL)

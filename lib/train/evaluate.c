@@ -6,12 +6,7 @@
 #include "env/env_internal.h"
 #include "train_internal.h"
 
-wsrl_status_t wsrl_eval_result_init(wsrl_eval_result_t *result) {
-  WSRL__CHECK_NULL(result);
-  const wsrl_eval_result_t init = WSRL_EVAL_RESULT_INIT;
-  *result = init;
-  return WSRL_OK;
-}
+WSRL__DEFINE_STRUCT_INIT(wsrl_eval_result_init, wsrl_eval_result_t, result, WSRL_EVAL_RESULT_INIT)
 
 wsrl_status_t wsrl__evaluate_run(wsrl_agent_t *agent, wsrl_env_t *env, int32_t episodes, uint64_t seed,
                                  int32_t nonfinite_policy, float *obs, float *next_obs, float *act,

@@ -11,19 +11,9 @@
  * with the agent's own streams. */
 #define SESSION_RNG_STREAM 0x73657373696f6eull /* "session" */
 
-wsrl_status_t wsrl_session_options_init(wsrl_session_options_t *options) {
-  WSRL__CHECK_NULL(options);
-  const wsrl_session_options_t init = WSRL_SESSION_OPTIONS_INIT;
-  *options = init;
-  return WSRL_OK;
-}
+WSRL__DEFINE_STRUCT_INIT(wsrl_session_options_init, wsrl_session_options_t, options, WSRL_SESSION_OPTIONS_INIT)
 
-wsrl_status_t wsrl_session_info_init(wsrl_session_info_t *info) {
-  WSRL__CHECK_NULL(info);
-  const wsrl_session_info_t init = WSRL_SESSION_INFO_INIT;
-  *info = init;
-  return WSRL_OK;
-}
+WSRL__DEFINE_STRUCT_INIT(wsrl_session_info_init, wsrl_session_info_t, info, WSRL_SESSION_INFO_INIT)
 
 /* ------------------------------------------------------------------ create */
 
