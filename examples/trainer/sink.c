@@ -62,7 +62,7 @@ void tr_sink_eval(tr_sink_t *s, int64_t step, double mean, double std, double le
   s->n_evals++;
   char extra[160];
   extra_text(s, extra, sizeof extra);
-  if (!s->prog.tty && !s->prog.quiet) {
+  if (!s->prog.quiet) { /* a line per evaluation, also on a terminal (scrollback) */
     if (isfinite(z))
       tr_log(&s->prog, "[%s] step %lld: eval return %.2f +- %.2f (normalized %.1f)", s->label, (long long)step, mean,
              std, z);
