@@ -256,6 +256,7 @@ int tr_run_collect(tr_ctx_t *ctx, const char *dir, tr_collect_result_t *res) {
       break;
     }
   }
+  sink.prog.last_step = done;
   tr_progress_done(&sink.prog, NULL);
   res->steps = done;
   if (n_snaps == 0) {

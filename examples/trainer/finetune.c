@@ -215,6 +215,7 @@ int tr_run_finetune(tr_ctx_t *ctx, const char *dir, const char *label, tr_finetu
   {
     char ex[128];
     snprintf(ex, sizeof ex, "final eval %.2f", res->final_return);
+    sink.prog.last_step = done;
     tr_progress_done(&sink.prog, ex);
   }
   tr_write_file(dir, "summary.json",

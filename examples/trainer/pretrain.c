@@ -153,6 +153,7 @@ int tr_run_pretrain(tr_ctx_t *ctx, const char *dir, const char *label, tr_pretra
     res->eval_normalized = tr_normalize(&norm, sink.last_eval);
     char ex[96];
     snprintf(ex, sizeof ex, "eval return %.2f", sink.last_eval);
+    sink.prog.last_step = done; /* also when no progress record came (log.interval > steps) */
     tr_progress_done(&sink.prog, ex);
     tr_write_file(dir, "summary.json",
                   "{\n  \"command\": \"pretrain\",\n  \"updates\": %lld,\n  \"eval_return\": %.6g,\n"
