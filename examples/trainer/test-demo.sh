@@ -68,6 +68,15 @@ rc=0; "$W" "${ft[@]}" --set run.stop_at=500 > /dev/null 2>&1 || rc=$?
 [ "$(tail -1 "$tmp/ft/train.csv" | cut -d, -f1)" = 1600 ] || fail "resumed run did not reach step 1600"
 [ "$(cut -d, -f1 "$tmp/ft/train.csv" | sort | uniq -d | wc -l)" -eq 0 ] || fail "duplicate steps in train.csv"
 
+echo "== pretrain, stopped and resumed"
+pt=(pretrain --dataset "$d/collect/medium.hdf5" --config "$d/pretrain/config.txt" --set pretrain.steps=600
+    --set pretrain.eval_interval=200 --set log.interval=100 --out "$tmp/pt" --quiet)
+rc=0; "$W" "${pt[@]}" --set run.stop_at=300 > /dev/null 2>&1 || rc=$?
+[ $rc -eq 3 ] || fail "pretrain stopped by run.stop_at exited with $rc, expected 3"
+"$W" "${pt[@]}" --resume > /dev/null || fail "resumed pretrain exited with $?"
+[ "$(cut -d, -f1 "$tmp/pt/train.csv" | tr '\n' ' ')" = "step 100 200 300 400 500 600 " ] || fail "resumed pretrain: steps $(cut -d, -f1 "$tmp/pt/train.csv" | tr '\n' ' ')"
+[ "$(rows "$tmp/pt/eval.csv")" -eq 3 ] || fail "resumed pretrain: $(rows "$tmp/pt/eval.csv") evaluations, expected 3"
+
 echo "== command-line errors"
 set +e
 "$W" finetune --set critic.hiden=64 > /dev/null 2> "$tmp/err1"; rc1=$?
