@@ -34,6 +34,9 @@
 #   rlpd          RLPD: SAC from scratch with 50/50 offline batches (no pretraining)
 #   scratch       SAC from scratch, no offline data (finetune.warmup_steps initial-policy steps)
 set -euo pipefail
+# One brace group: bash reads it whole before running, so editing this file
+# while a sweep runs cannot change the running sweep.
+{
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 jobs=2 out=runs/sweep tasks=pendulum datasets=medium seeds="0 1 2 3 4" build=build dry=0
@@ -77,8 +80,8 @@ mk=$out/Makefile
     cfg=()
     for c in "${configs[@]}"; do cfg+=(--config "$c"); done
     [ -f "$root/examples/configs/task-$task.conf" ] && cfg+=(--config "$root/examples/configs/task-$task.conf")
-    base=(--set "task=$task" "${cfg[@]}")
     col=$out/$task/collect
+    base=(--set "task=$task" "${cfg[@]}" --set "norm.file=$col/normalisation.json")
     echo "$col/summary.json:"
     echo "	@mkdir -p $col && echo '[start] $task collect' && \\"
     echo "	\$(W) collect $(q "${base[@]}" --seed 0 --out "$col" "${extra[@]}") > $col/log.txt 2>&1 && echo '[done]  $task collect'"
@@ -123,3 +126,4 @@ status=0
 make -f "$mk" -j "$jobs" -k all || status=$?
 echo "sweep: finished in $(( $(date +%s) - start )) s with status $status; aggregate with: /usr/bin/python3 $root/examples/aggregate.py $out"
 exit $status
+}
