@@ -1,5 +1,6 @@
-/* D4RL-format HDF5 import and export through the HDF5 C API. Built as stubs
- * returning WSRL_ERR_UNSUPPORTED when meson found no HDF5 (-Dhdf5=disabled).
+/* D4RL-format HDF5 import and export through the HDF5 C API. Without HDF5
+ * (-Dhdf5=disabled) the same calls validate nothing and return
+ * WSRL_ERR_UNSUPPORTED, so hosts can probe for the feature.
  *
  * Import follows D4RL's qlearning_dataset() (d4rl/__init__.py) when the file
  * has no next_observations: for i in [0, N-1): next_obs = observations[i+1];
