@@ -112,6 +112,10 @@ void wsrl__config_defaults(wsrl__config_values *v);
  * what: the argument's name in messages, e.g. "spec". */
 wsrl_status_t wsrl__struct_copy_in(void *dst, size_t known, const void *src, uint32_t size, const char *what,
                                    const char *init_macro);
+/* The size check alone, for structs the library fills (out-structs). */
+wsrl_status_t wsrl__struct_check_size(uint32_t size, size_t known, const char *what, const char *init_macro);
+/* Write the caller's prefix (size <= sizeof *full, checked) of a filled struct. */
+void wsrl__struct_copy_out(void *dst, const void *full, uint32_t size);
 
 /* Define the public init function of a versioned struct from its _INIT
  * macro (the FFI twin of the macro): `wsrl_status_t fn(type *arg)`. */

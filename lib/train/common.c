@@ -23,22 +23,3 @@ wsrl_status_t wsrl__progress_emit(wsrl_progress_fn fn, void *user, int64_t step,
                        "later call continues", what, (long long)step);
   return WSRL_OK;
 }
-
-wsrl_status_t wsrl__struct_check_out(uint32_t size, size_t known, const char *fn, const char *what,
-                                     const char *init_macro) {
-  if (size < sizeof(uint32_t))
-    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT,
-                       "%s: %s->struct_size is %u: initialise it with %s (or its init function)", fn, what,
-                       (unsigned)size, init_macro);
-  if (size > known)
-    return wsrl__error(WSRL_ERR_VERSION_MISMATCH,
-                       "%s: %s->struct_size is %u bytes but this library knows %zu: the host was built against "
-                       "newer libwsrl headers than the library it runs with", fn, what, (unsigned)size, known);
-  return WSRL_OK;
-}
-
-void wsrl__struct_copy_out(void *dst, const void *full, uint32_t size) {
-  /* Fields end at the caller's struct_size (checked <= ours): copy that prefix. */
-  memcpy(dst, full, size);
-  memcpy(dst, &size, sizeof size);
-}

@@ -57,8 +57,8 @@ wsrl_status_t wsrl_evaluate(wsrl_agent_t *agent, wsrl_env_t *env, int32_t episod
   WSRL__CHECK_NULL(agent);
   WSRL__CHECK_NULL(env);
   WSRL__CHECK_NULL(result_out);
-  WSRL__TRY(wsrl__struct_check_out(result_out->struct_size, sizeof(wsrl_eval_result_t), "wsrl_evaluate",
-                                   "result_out", "WSRL_EVAL_RESULT_INIT"));
+  WSRL__TRY(wsrl__struct_check_size(result_out->struct_size, sizeof(wsrl_eval_result_t),
+                                    "wsrl_evaluate: result_out", "WSRL_EVAL_RESULT_INIT"));
   if (episodes < 1)
     return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "wsrl_evaluate: episodes must be >= 1 (got %d)", (int)episodes);
   const int32_t O = wsrl__env_obs_dim(env), A = wsrl__env_act_dim(env);

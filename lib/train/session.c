@@ -233,8 +233,8 @@ wsrl_status_t wsrl_session_updates_due(const wsrl_session_t *session, int64_t *d
 wsrl_status_t wsrl_session_info(const wsrl_session_t *session, wsrl_session_info_t *info_out) {
   WSRL__CHECK_NULL(session);
   WSRL__CHECK_NULL(info_out);
-  WSRL__TRY(wsrl__struct_check_out(info_out->struct_size, sizeof(wsrl_session_info_t), "wsrl_session_info",
-                                   "info_out", "WSRL_SESSION_INFO_INIT"));
+  WSRL__TRY(wsrl__struct_check_size(info_out->struct_size, sizeof(wsrl_session_info_t),
+                                    "wsrl_session_info: info_out", "WSRL_SESSION_INFO_INIT"));
   const wsrl_session_t *s = session;
   int64_t size = 0;
   wsrl_replay_size(s->online, &size);

@@ -46,13 +46,6 @@ void wsrl__progress_add_agent(wsrl__progress *p, const wsrl_agent_t *agent);
 wsrl_status_t wsrl__progress_emit(wsrl_progress_fn fn, void *user, int64_t step, const wsrl__progress *p,
                                   const char *what);
 
-/* Fill a caller's struct_size'd output struct: check its size (>= 4, <= known),
- * then copy that prefix of `full`. fn/what/init name the call, argument and
- * init macro in messages. */
-wsrl_status_t wsrl__struct_check_out(uint32_t size, size_t known, const char *fn, const char *what,
-                                     const char *init_macro);
-void wsrl__struct_copy_out(void *dst, const void *full, uint32_t size);
-
 /* ---- evaluation core (evaluate.c) ----
  * Deterministic episodes with reset seeds seed, seed + 1, ...; obs, next_obs
  * ([obs_dim]) and act ([act_dim]) are the caller's scratch. The result is

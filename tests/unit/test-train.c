@@ -149,6 +149,14 @@ static void probe(wsrl_agent_t *a, float out[2]) {
 
 /* ---- init functions, arguments ---- */
 
+/* Tear down what a case built (any of them may be NULL). */
+static void destroy_all(wsrl_session_t *s, wsrl_agent_t *agent, wsrl_config_t *c, wsrl_env_t *env) {
+  wsrl_session_destroy(s);
+  wsrl_agent_destroy(agent);
+  wsrl_config_destroy(c);
+  wsrl_env_destroy(env);
+}
+
 START_TEST(init_functions) {
   wsrl_session_options_t o;
   wsrl_session_info_t i;
@@ -314,10 +322,7 @@ START_TEST(null_arguments) {
   ck_assert_int_eq(wsrl_session_load(s, NULL), WSRL_ERR_INVALID_ARGUMENT);
 
   wsrl_env_destroy(pend);
-  wsrl_session_destroy(s);
-  wsrl_agent_destroy(agent);
-  wsrl_config_destroy(c);
-  wsrl_env_destroy(env);
+  destroy_all(s, agent, c, env);
 }
 END_TEST
 
@@ -371,10 +376,7 @@ START_TEST(warmup_k_transitions_no_update) {
   ck_assert_int_eq(counters_of(agent).online_updates, 1);
   ck_assert_int_eq(counters_of(agent).offline_updates, 0);
 
-  wsrl_session_destroy(s);
-  wsrl_agent_destroy(agent);
-  wsrl_config_destroy(c);
-  wsrl_env_destroy(env);
+  destroy_all(s, agent, c, env);
 }
 END_TEST
 
@@ -406,10 +408,7 @@ START_TEST(finetune_warmup_then_one_update_per_step) {
   /* 37 point-mass steps: the first episode (50 steps) is still running */
   ck_assert_int_le(i.episodes, 1);
 
-  wsrl_session_destroy(s);
-  wsrl_agent_destroy(agent);
-  wsrl_config_destroy(c);
-  wsrl_env_destroy(env);
+  destroy_all(s, agent, c, env);
 }
 END_TEST
 
@@ -437,10 +436,7 @@ START_TEST(updates_due_counting) {
   ck_assert_int_eq(ac.critic_steps, 5 * 4);
   ck_assert_int_eq(ac.actor_steps, 5);
   ck_assert_int_eq(info_of(s).updates_done, 5);
-  wsrl_session_destroy(s);
-  wsrl_agent_destroy(agent);
-  wsrl_config_destroy(c);
-  wsrl_env_destroy(env);
+  destroy_all(s, agent, c, env);
 }
 END_TEST
 
@@ -482,10 +478,7 @@ START_TEST(start_updates_after_rule) {
   ck_assert_int_eq(wsrl_finetune(s, env, NULL, 3, NULL, NULL), WSRL_OK);
   ck_assert_int_eq(info_of(s).updates_done, 3);
   ck_assert_int_eq(counters_of(agent).online_updates, 3);
-  wsrl_session_destroy(s);
-  wsrl_agent_destroy(agent);
-  wsrl_config_destroy(c);
-  wsrl_env_destroy(env);
+  destroy_all(s, agent, c, env);
 }
 END_TEST
 
@@ -608,10 +601,7 @@ START_TEST(env_callback_error_keeps_counters) {
   int64_t eps = 0;
   ck_assert_int_eq(wsrl_replay_episode_count(wsrl_session_replay(s), &eps), WSRL_OK);
   ck_assert_int_eq(eps, 1);
-  wsrl_session_destroy(s);
-  wsrl_agent_destroy(agent);
-  wsrl_config_destroy(c);
-  wsrl_env_destroy(env);
+  destroy_all(s, agent, c, env);
 
   /* a failing reset is reported the same way */
   toy_env_options_t ro = {0};
@@ -626,10 +616,7 @@ START_TEST(env_callback_error_keeps_counters) {
   ck_assert_int_eq(info_of(s).env_steps, 0);
   ck_assert_int_eq(wsrl_finetune(s, env, NULL, 5, NULL, NULL), WSRL_OK);
   ck_assert_int_eq(info_of(s).env_steps, 5);
-  wsrl_session_destroy(s);
-  wsrl_agent_destroy(agent);
-  wsrl_config_destroy(c);
-  wsrl_env_destroy(env);
+  destroy_all(s, agent, c, env);
 }
 END_TEST
 
@@ -644,10 +631,7 @@ START_TEST(nan_observation_error_vs_skip_reset) {
   ck_assert_int_eq(info_of(s).env_steps, 14);
   ck_assert_int_eq(info_of(s).buffer_size, 14);
   ck_assert_int_eq(info_of(s).updates_done, 4);
-  wsrl_session_destroy(s);
-  wsrl_agent_destroy(agent);
-  wsrl_config_destroy(c);
-  wsrl_env_destroy(env);
+  destroy_all(s, agent, c, env);
 
   /* the same NaN observation under skip_reset */
   env = point_env(&eo);
@@ -668,10 +652,7 @@ START_TEST(nan_observation_error_vs_skip_reset) {
   ck_assert_int_eq(wsrl_replay_open_length(wsrl_session_replay(s), &open), WSRL_OK);
   ck_assert_int_eq(eps, 1);
   ck_assert_int_eq(open, 15);
-  wsrl_session_destroy(s);
-  wsrl_agent_destroy(agent);
-  wsrl_config_destroy(c);
-  wsrl_env_destroy(env);
+  destroy_all(s, agent, c, env);
 
   /* a NaN reward under error stops the loop too */
   toy_env_options_t ro = {0};
@@ -683,10 +664,7 @@ START_TEST(nan_observation_error_vs_skip_reset) {
   ck_assert_int_eq(wsrl_finetune(s, env, NULL, 10, NULL, NULL), WSRL_ERR_NON_FINITE);
   ck_assert_msg_has("reward");
   ck_assert_int_eq(info_of(s).env_steps, 2);
-  wsrl_session_destroy(s);
-  wsrl_agent_destroy(agent);
-  wsrl_config_destroy(c);
-  wsrl_env_destroy(env);
+  destroy_all(s, agent, c, env);
 }
 END_TEST
 
@@ -751,10 +729,7 @@ START_TEST(cancel_from_progress_and_resume) {
   ck_assert_int_eq(info_of(s).updates_done, 90);
   ck_assert_int_ge(info_of(s).episodes, 2); /* 50-step episodes, or shorter when the goal is reached */
   ck_assert_int_eq(r.log_calls, 10);
-  wsrl_session_destroy(s);
-  wsrl_agent_destroy(agent);
-  wsrl_config_destroy(c);
-  wsrl_env_destroy(env);
+  destroy_all(s, agent, c, env);
 }
 END_TEST
 
@@ -772,10 +747,7 @@ START_TEST(reentry_from_callback_refused) {
   ck_assert_int_eq(r.reenter_save, WSRL_ERR_WRONG_STATE);
   ck_assert_int_eq(r.reenter_finetune, WSRL_ERR_WRONG_STATE);
   ck_assert_int_eq(info_of(s).env_steps, 10);
-  wsrl_session_destroy(s);
-  wsrl_agent_destroy(agent);
-  wsrl_config_destroy(c);
-  wsrl_env_destroy(env);
+  destroy_all(s, agent, c, env);
 }
 END_TEST
 
@@ -801,10 +773,7 @@ START_TEST(finetune_evaluations_and_logs) {
   ck_assert_double_eq(e.return_mean, i.last_eval_return);
   /* evaluation does not disturb the training episode or the agent's streams */
   ck_assert_int_eq(counters_of(agent).act_calls, 45);
-  wsrl_session_destroy(s);
-  wsrl_agent_destroy(agent);
-  wsrl_config_destroy(c);
-  wsrl_env_destroy(env);
+  destroy_all(s, agent, c, env);
   wsrl_env_destroy(eval_env);
 }
 END_TEST
@@ -844,10 +813,7 @@ START_TEST(no_allocation_per_step) {
   ck_assert_int_eq(wsrl_finetune(s, env, eval_env, 60, record, &r), WSRL_OK);
   ck_assert_int_eq(allocs, before);
   ck_assert_int_gt(info_of(s).updates_done, 40);
-  wsrl_session_destroy(s);
-  wsrl_agent_destroy(agent);
-  wsrl_config_destroy(c);
-  wsrl_env_destroy(env);
+  destroy_all(s, agent, c, env);
   wsrl_env_destroy(eval_env);
 }
 END_TEST
