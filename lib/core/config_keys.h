@@ -20,7 +20,7 @@
   X(INT_LIST, "critic.hidden",              critic_hidden,          "256,256", 1, 65536, "", "Hidden layer widths of each critic MLP.") \
   X(BOOL,     "critic.layer_norm",          critic_layer_norm,      "1",      0, 1, "", "LayerNorm after every hidden Dense of the critics.") \
   X(FLOAT,    "critic.kernel_scale_final",  critic_kernel_scale_final, "0.01", 0, 1e3, "", "Orthogonal-init gain of the last hidden layer of the critics; 0 uses sqrt(2) like the others.") \
-  X(BOOL,     "critic.evaluate_all_targets", critic_evaluate_all_targets, "1", 0, 1, "", "Evaluate all E target critics then pick the subset (reference); 0 evaluates only the drawn members (same result, faster).") \
+  X(BOOL,     "critic.evaluate_all_targets", critic_evaluate_all_targets, "0", 0, 1, "", "1: evaluate all E target critics, then pick the drawn subset (the reference's work); 0: evaluate only the drawn members (the same numbers, less work).") \
   X(INT_LIST, "actor.hidden",               actor_hidden,           "256,256", 1, 65536, "", "Hidden layer widths of the actor MLP.") \
   X(BOOL,     "actor.layer_norm",           actor_layer_norm,       "1",      0, 1, "", "LayerNorm after every hidden Dense of the actor.") \
   X(FLOAT,    "actor.kernel_scale_final",   actor_kernel_scale_final, "0.01", 0, 1e3, "", "Orthogonal-init gain of the actor's last hidden layer; 0 uses sqrt(2).") \

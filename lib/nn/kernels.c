@@ -174,10 +174,12 @@ static void bwd_rows(const wsrl__ln_args *a, int64_t e, int64_t b0, int64_t b1, 
   float *pg = p, *pb = p + n, *ph = p + 2 * n;
   memset(p, 0, sizeof(float) * (size_t)(3 * n + 1));
   for (int64_t b = b0; b < b1; b++) {
-    const int64_t r = e * a->batch + b, off = e * a->y_es + b * a->y_bs;
-    const float *o = a->out + r * a->ld_out;
-    const float *y = a->y + off;
-    float *dy = dy_base + off;
+    /* Cached state lives at the source row; gradients are at row b. */
+    const int64_t src = a->gather != NULL ? a->gather[b] : b;
+    const int64_t r = e * a->batch + b, rs = e * a->batch + src;
+    const float *o = a->out + rs * a->ld_out;
+    const float *y = a->y + e * a->y_es + src * a->y_bs;
+    float *dy = dy_base + e * a->y_es + b * a->y_bs;
     /* dLoss/dout of this row: a matmul's output, or the head's dq * w. */
     const float *dr = dout != NULL ? dout + r * ld_dout : hw;
     const float scale = dout != NULL ? 1.0f : head_dq[r];
@@ -206,7 +208,7 @@ static void bwd_rows(const wsrl__ln_args *a, int64_t e, int64_t b0, int64_t b1, 
         dy[i] = o[i] > 0.0f ? scale * dr[i] : 0.0f;
       continue;
     }
-    const float mean = a->mean[r], rstd = a->rstd[r];
+    const float mean = a->mean[rs], rstd = a->rstd[rs];
     const v16 mv = vdup(mean), rv = vdup(rstd);
     v16 a1 = {0}, a2 = {0};
     for (i = 0; i < nv; i += V) {

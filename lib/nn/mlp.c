@@ -40,6 +40,8 @@
 #define MAX_LAYERS (WSRL__NN_MAX_HIDDEN + 1)
 #define MAX_TENSORS (3 * MAX_LAYERS)
 #define ALIGN_FLOATS 16 /* 64 bytes */
+/* Rows per matmul of the sparse input-gradient backward (see sparse_member). */
+#define SPARSE_CHUNK 32
 
 typedef struct slot {
   int64_t batch; /* 0: empty */
@@ -76,7 +78,15 @@ struct wsrl__mlp {
   float *dact, *dy;                               /* backward ping-pong */
   float *partial;                                 /* parameter-gradient chunk sums */
   int64_t chain_stride, grad_stride, partial_stride; /* floats between threads' copies */
-  float *dxp;                                     /* [E, B, in] members' dX of a shared input */
+  float *dxp;                                     /* [E, Bp, in] members' dX (Bp: max_batch padded to a chunk) */
+  /* Sparse input-gradient backward (ensembles with a one-unit head): per
+   * member the rows with a non-zero dQ, their dQ, their count, and dX
+   * matmuls over SPARSE_CHUNK rows that serve any row count. */
+  int32_t *gidx;                                  /* [E, max_batch] */
+  float *gdq;                                     /* [E, max_batch] */
+  int32_t *gcount;                                /* [E] */
+  int64_t gpad;                                   /* Bp */
+  wsrl__nn_matmul chunk_dx[WSRL__NN_MAX_HIDDEN];
   slot slots[WSRL__NN_SHAPE_SLOTS];
   uint64_t clock;
   slot *last;                                     /* slot of the latest forward */
@@ -92,6 +102,13 @@ static float *take(float *base, int64_t *off, int64_t n) {
 }
 
 static int64_t max_rows(const wsrl__mlp *m) { return (int64_t)m->spec.ensemble * m->spec.max_batch; }
+
+/* The sparse backward serves trainable ensembles whose output is the fused
+ * one-unit head (critics): the actor's loss reaches each row of them
+ * through one member only. */
+static int has_sparse(const wsrl__mlp *m) {
+  return m->spec.trainable && m->spec.ensemble > 1 && m->fan_out[m->nl - 1] == 1;
+}
 
 /* Place every array; returns the total floats. Called twice (measure, place). */
 static int64_t plan(wsrl__mlp *m, float *base) {
@@ -125,7 +142,9 @@ static int64_t plan(wsrl__mlp *m, float *base) {
   int64_t widest = m->fan_out[m->nl - 1];
   for (int32_t l = 0; l < L; l++)
     widest = m->fan_out[l] > widest ? m->fan_out[l] : widest;
-  const int64_t member = round_up(m->spec.max_batch * widest), T = m->team;
+  /* Room for max_batch rows padded to whole chunks (sparse backward). */
+  m->gpad = (m->spec.max_batch + SPARSE_CHUNK - 1) / SPARSE_CHUNK * SPARSE_CHUNK;
+  const int64_t member = round_up(m->gpad * widest), T = m->team;
   m->xin = take(base, &off, rows * (m->fan_in[0] + 1));
   /* A forward-only net needs y only inside one member's chain. */
   m->chain_stride = trainable ? 0 : member;
@@ -149,7 +168,13 @@ static int64_t plan(wsrl__mlp *m, float *base) {
   }
   m->partial_stride = round_up(part);
   m->partial = trainable ? take(base, &off, T * m->partial_stride) : NULL;
-  m->dxp = trainable && m->spec.ensemble > 1 ? take(base, &off, rows * m->fan_in[0]) : NULL;
+  m->dxp = trainable && m->spec.ensemble > 1 ? take(base, &off, m->spec.ensemble * m->gpad * m->fan_in[0]) : NULL;
+  const int sparse = has_sparse(m);
+  /* int32 arrays in the float arena: same size, and malloc'd memory takes
+   * the type of what is stored in it. */
+  m->gidx = sparse ? (int32_t *)take(base, &off, rows) : NULL;
+  m->gdq = sparse ? take(base, &off, rows) : NULL;
+  m->gcount = sparse ? (int32_t *)take(base, &off, m->spec.ensemble) : NULL;
   return off;
 }
 
@@ -214,6 +239,8 @@ static void set_ones(wsrl__mlp *m) {
   }
 }
 
+static wsrl_status_t build_sparse(wsrl__mlp *m);
+
 wsrl_status_t wsrl__mlp_create(wsrl__mlp **mlp_out, wsrl__nn_ctx *ctx, const wsrl__mlp_spec *spec,
                                const wsrl__adam_cfg *adam, wsrl__rng *rng) {
   WSRL__CHECK_NULL(mlp_out);
@@ -253,6 +280,8 @@ wsrl_status_t wsrl__mlp_create(wsrl__mlp **mlp_out, wsrl__nn_ctx *ctx, const wsr
   plan(m, m->arena); /* wsrl__aligned_alloc zeroes: padding, grads, moments start at 0 */
   set_ones(m);
   wsrl_status_t rc = init_params(m, rng);
+  if (rc == WSRL_OK && has_sparse(m))
+    rc = build_sparse(m);
   if (rc != WSRL_OK) {
     wsrl__mlp_destroy(m);
     return rc;
@@ -275,6 +304,8 @@ void wsrl__mlp_destroy(wsrl__mlp *m) {
     return;
   for (int32_t i = 0; i < WSRL__NN_SHAPE_SLOTS; i++)
     slot_clear(&m->slots[i], m->ctx);
+  for (int32_t l = 0; l < WSRL__NN_MAX_HIDDEN; l++)
+    wsrl__nn_matmul_fini(&m->chunk_dx[l], m->ctx);
   wsrl__aligned_free(&m->ctx->alloc, m->arena);
   wsrl__free(&m->ctx->alloc, m);
 }
@@ -312,6 +343,29 @@ static wsrl_status_t build_layer(wsrl__mlp *m, slot *s, int32_t l) {
   WSRL__TRY(md2(&wei, N, K, 1, ldw));
   WSRL__TRY(md2(&dst, B, K, K, 1));
   return wsrl__nn_matmul_init(&s->bwd[l], m->ctx, &src, &wei, &dst, 0, m->team);
+}
+
+/* dX = dY W^T on SPARSE_CHUNK rows for every hidden layer (sparse_member);
+ * built once, they serve any row count. */
+static wsrl_status_t build_sparse(wsrl__mlp *m) {
+  const int32_t entered = wsrl__nn_enter(m->ctx);
+  const int32_t saved = m->team > 1 ? wsrl__nn_single_thread_begin() : 0;
+  wsrl_status_t rc = WSRL_OK;
+  for (int32_t l = 0; l < m->spec.n_hidden && rc == WSRL_OK; l++) {
+    const int64_t K = m->fan_in[l], N = m->fan_out[l], ldw = l == 0 ? m->spec.ensemble * N : N;
+    dnnl_memory_desc_t src, wei, dst;
+    rc = md2(&src, SPARSE_CHUNK, N, N, 1);
+    if (rc == WSRL_OK)
+      rc = md2(&wei, N, K, 1, ldw);
+    if (rc == WSRL_OK)
+      rc = md2(&dst, SPARSE_CHUNK, K, K, 1);
+    if (rc == WSRL_OK)
+      rc = wsrl__nn_matmul_init(&m->chunk_dx[l], m->ctx, &src, &wei, &dst, 0, m->team);
+  }
+  if (m->team > 1)
+    wsrl__nn_leave(saved);
+  wsrl__nn_leave(entered);
+  return rc;
 }
 
 static int normalize_mode(const wsrl__mlp *m, int32_t mode) {
@@ -569,8 +623,80 @@ static wsrl_status_t backward_member(wsrl__mlp *m, slot *s, int64_t e, int32_t t
   return WSRL_OK;
 }
 
+/* Member e's input gradient through only its rows with a non-zero dQ
+ * (gathered by sparse_backward): the LayerNorm/ReLU kernels read the
+ * cached rows in place and write compact gradients; the dX matmuls run on
+ * SPARSE_CHUNK-row blocks (the last one padded with zero rows). */
+static wsrl_status_t sparse_member(wsrl__mlp *m, slot *s, int64_t e, int32_t tid, const void *unused) {
+  (void)unused;
+  const int64_t n = m->gcount[e], P = (n + SPARSE_CHUNK - 1) / SPARSE_CHUNK * SPARSE_CHUNK;
+  const int64_t maxb = m->spec.max_batch;
+  const int32_t L = m->spec.n_hidden;
+  float *dact = m->dact + tid * m->grad_stride, *dyl = m->dy + tid * m->grad_stride;
+  for (int32_t l = L - 1; l >= 0 && n > 0; l--) {
+    const int64_t N = m->fan_out[l], K = m->fan_in[l];
+    wsrl__ln_args a;
+    ln_args(m, s, l, e, tid, &a);
+    a.gather = m->gidx + e * maxb;
+    a.batch = n;
+    const int head = l == L - 1;
+    wsrl__nn_ln_relu_bwd(&a, head ? NULL : dact, N, head ? m->gdq + e * maxb : NULL, dyl, NULL, NULL, NULL,
+                         m->partial + tid * m->partial_stride);
+    memset(dyl + n * N, 0, (size_t)((P - n) * N) * sizeof(float));
+    float *dst = l > 0 ? dact : m->dxp + e * m->gpad * K;
+    const float *w = m->params + w_index(m, l, e, 0, 0);
+    for (int64_t c = 0; c < P; c += SPARSE_CHUNK)
+      WSRL__TRY(wsrl__nn_matmul_run(&m->chunk_dx[l], m->ctx, tid, dyl + c * N, w, dst + c * K));
+  }
+  return WSRL_OK;
+}
+
+/* Input gradient (no parameter gradients) of a one-unit-head ensemble when
+ * at most half of the [E, B] dQ is non-zero: the actor's loss reaches each
+ * row through its argmin member only, so this does about 1/E of the dense
+ * backward's dX work. Members' rows are added into dx in member order, as
+ * in the dense path. Returns 0 (nothing done) when dQ is too dense. */
+static int sparse_gather(wsrl__mlp *m, const slot *s, const float *dy) {
+  const int64_t E = m->spec.ensemble, B = s->batch, maxb = m->spec.max_batch;
+  int64_t total = 0;
+  for (int64_t e = 0; e < E; e++) {
+    int32_t c = 0;
+    for (int64_t b = 0; b < B; b++)
+      if (dy[e * B + b] != 0.0f) {
+        m->gidx[e * maxb + c] = (int32_t)b;
+        m->gdq[e * maxb + c++] = dy[e * B + b];
+      }
+    m->gcount[e] = c;
+    total += c;
+  }
+  return 2 * total <= E * B;
+}
+
+static wsrl_status_t sparse_backward(wsrl__mlp *m, slot *s, float *dx_out) {
+  const int64_t E = m->spec.ensemble, B = s->batch, K = m->fan_in[0], maxb = m->spec.max_batch;
+  WSRL__TRY(each_member(m, s, sparse_member, NULL));
+  WSRL__TRY(wsrl__nn_ctx_wait(m->ctx));
+  const int shared = s->mode == WSRL__MLP_SHARED;
+  if (shared)
+    memset(dx_out, 0, (size_t)(B * K) * sizeof(float));
+  for (int64_t e = 0; e < E; e++) {
+    float *out = shared ? dx_out : dx_out + e * B * K;
+    if (!shared)
+      memset(out, 0, (size_t)(B * K) * sizeof(float));
+    const float *src = m->dxp + e * m->gpad * K;
+    for (int64_t j = 0; j < m->gcount[e]; j++) {
+      float *row = out + (int64_t)m->gidx[e * maxb + j] * K;
+      for (int64_t k = 0; k < K; k++)
+        row[k] += src[j * K + k];
+    }
+  }
+  return WSRL_OK;
+}
+
 static wsrl_status_t backward(wsrl__mlp *m, slot *s, const float *dy, float *dx_out, int32_t param_grads) {
   const int64_t E = m->spec.ensemble, B = s->batch, K = m->fan_in[0];
+  if (!param_grads && dx_out != NULL && has_sparse(m) && sparse_gather(m, s, dy))
+    return sparse_backward(m, s, dx_out);
   const backward_arg ba = {dy, dx_out, param_grads ? m->grads : NULL};
   WSRL__TRY(each_member(m, s, backward_member, &ba));
   WSRL__TRY(wsrl__nn_ctx_wait(m->ctx));

@@ -84,6 +84,10 @@ typedef struct wsrl__ln_args {
   float *mean, *rstd;     /* [E * B] row statistics, or NULL (forward-only nets) */
   const float *head_w;    /* [E, n + 1] one-unit head on this layer (bias last), or NULL */
   float *head_q;          /* forward: [E, B] head output */
+  /* Backward only, ensemble 1: row b of the call is cached row gather[b]
+   * (y, out, mean, rstd are read there) while dout, head_dq and dy are
+   * compact (row b). NULL: row b is row b. */
+  const int32_t *gather;
 } wsrl__ln_args;
 
 /* out = relu(LN(y)) (or relu(y)); with a head, head_q = out . w + bias. */

@@ -712,6 +712,54 @@ START_TEST(members_in_parallel_match_serial) {
 }
 END_TEST
 
+/* The actor's backward through the critics (input gradient only, dQ
+ * non-zero for one member per row) takes the sparse path: gathered rows,
+ * chunked matmuls. It must give the dense path's input gradient, leave the
+ * parameter gradients alone, and give the same bits for 1 and 2 threads.
+ * B = 67 leaves a partial chunk; one row reaches two members, one none. */
+START_TEST(sparse_input_grad_matches_dense) {
+  const int32_t mode = _i;
+  enum { E = 5, IN = 7, B = 67 };
+  const int64_t rows = mode ? E * B : B;
+  float *sparse[2];
+  for (int t = 0; t < 2; t++) {
+    wsrl__nn_ctx *ctx = make_ctx(t + 1);
+    wsrl__rng r;
+    wsrl__rng_seed(&r, 33, 0);
+    wsrl__mlp_spec s = {.ensemble = E, .in_dim = IN, .out_dim = 1, .n_hidden = 2, .hidden = {64, 48},
+                        .layer_norm = 1, .max_batch = 70, .trainable = 1};
+    wsrl__mlp *m;
+    ck_assert_int_eq(wsrl__mlp_create(&m, ctx, &s, &ADAM, &r), WSRL_OK);
+    const int64_t n_par = wsrl__mlp_param_count(m);
+    float *x = malloc(sizeof(float) * (size_t)(rows * IN)), *dq = calloc(E * B, sizeof(float));
+    float *dense = malloc(sizeof(float) * (size_t)(rows * IN)), *g = malloc(sizeof(float) * (size_t)n_par);
+    sparse[t] = malloc(sizeof(float) * (size_t)(rows * IN));
+    wsrl__rng_fill_normal(&r, x, (size_t)(rows * IN));
+    for (int64_t b = 0; b < B; b++)
+      if (b != 5)
+        dq[(int64_t)(wsrl__rng_next(&r) % E) * B + b] = 0.5f + (float)b / B;
+    dq[0 * B + 9] = -0.25f, dq[3 * B + 9] = 0.75f;
+    ck_assert_int_eq(wsrl__mlp_forward(m, B, mode, x, NULL), WSRL_OK);
+    wsrl__mlp_zero_grad(m);
+    ck_assert_int_eq(wsrl__mlp_backward(m, dq, sparse[t], 0), WSRL_OK);
+    ck_assert_int_eq(wsrl__mlp_get_grads(m, g, n_par), WSRL_OK);
+    for (int64_t i = 0; i < n_par; i++)
+      ck_assert_msg(g[i] == 0.0f, "parameter gradient %lld touched", (long long)i);
+    ck_assert_int_eq(wsrl__mlp_backward(m, dq, dense, 1), WSRL_OK);
+    for (int64_t i = 0; i < rows * IN; i++)
+      ck_assert_msg(fabsf(sparse[t][i] - dense[i]) <= 1e-5f * (1.0f + fabsf(dense[i])), "dx[%lld]: %.9g vs %.9g",
+                    (long long)i, (double)sparse[t][i], (double)dense[i]);
+    for (int64_t k = 0; k < IN && !mode; k++)
+      ck_assert_msg(sparse[t][5 * IN + k] == 0.0f, "row without gradient got one");
+    free(x), free(dq), free(dense), free(g);
+    wsrl__mlp_destroy(m);
+    wsrl__nn_ctx_destroy(ctx);
+  }
+  ck_assert_msg(memcmp(sparse[0], sparse[1], sizeof(float) * (size_t)(rows * IN)) == 0, "1 vs 2 threads differ");
+  free(sparse[0]), free(sparse[1]);
+}
+END_TEST
+
 START_TEST(no_allocation_in_steady_state) {
   wsrl__alloc counting = {count_alloc, count_realloc, count_free, NULL};
   wsrl__nn_ctx *ctx;
@@ -970,6 +1018,7 @@ Suite *wsrl_test_suite_nn(void) {
   tcase_add_test(tc, predict_reuses_prepared_shape);
   tcase_add_loop_test(tc, deterministic_updates, 0, 2);
   tcase_add_loop_test(tc, members_in_parallel_match_serial, 0, 2);
+  tcase_add_loop_test(tc, sparse_input_grad_matches_dense, 0, 2);
   tcase_add_test(tc, no_allocation_in_steady_state);
   tcase_add_test(tc, thread_count_applied_and_restored);
   tcase_add_test(tc, mlp_errors);
