@@ -6,6 +6,8 @@
  *   calql_then_wsrl         Cal-QL pretrained on it beats the behaviour
  *                           policy; WSRL fine-tuning from its checkpoint
  *                           improves it further without collapsing
+ *   iql_then_wsrl           IQL (Gaussian actor) pretrained on it, then
+ *                           WSRL fine-tuning switches it to SAC
  *
  * Thresholds come from measurements over agent seeds 0-5 (docs/training.md
  * lists them); each keeps a margin below the worst seed measured, so a
@@ -253,13 +255,47 @@ START_TEST(calql_then_wsrl) {
 }
 END_TEST
 
+START_TEST(iql_then_wsrl) {
+  /* IQL as ALGORITHMS.md §4 (Gaussian actor without tanh, one learned
+   * log-std vector, expectile 0.7, temperature 3), 3000 updates; then WSRL
+   * fine-tuning switches it to the SAC-ensemble learner (K = 500, 2500
+   * updates). Measured (seeds 0-5, 20 eval episodes): IQL -4.93 .. -6.31
+   * (bar: behaviour + 10 = -10.41), fine-tuned -4.07 .. -4.13 (bar -6),
+   * improvement 0.83 .. 2.18 (bar: no worse than pretrained), lowest
+   * periodic evaluation -4.01 .. -9.99 (bar: above the behaviour's -20.41). */
+  wsrl_env_t *env = point(), *eval_env = point();
+  double behaviour_return = 0, pretrained = 0;
+  wsrl_agent_t *agent = pretrained_agent("agent.algorithm = iql\nactor.tanh_squash = 0\n"
+                                         "actor.std_parameterization = uniform\nfinetune.warmup_steps = 500\n"
+                                         "eval.interval = 500\n", eval_env, &behaviour_return, &pretrained);
+  wsrl_session_t *s = NULL;
+  OK(wsrl_session_create(&s, agent, NULL));
+  evals e = {0};
+  OK(wsrl_finetune(s, env, eval_env, 3000, on_progress, &e));
+  const double finetuned = eval_return(agent, eval_env);
+  printf("iql_then_wsrl: behaviour %.2f, IQL %.2f, WSRL %.2f (lowest periodic eval %.2f)\n", behaviour_return,
+         pretrained, finetuned, e.min_after_first);
+  ck_assert_msg(pretrained >= behaviour_return + 10.0, "IQL %.2f does not beat the behaviour policy %.2f by 10",
+                pretrained, behaviour_return);
+  ck_assert_msg(finetuned >= -6.0, "WSRL after IQL reached %.2f, expected >= -6", finetuned);
+  ck_assert_msg(finetuned >= pretrained, "WSRL %.2f fell below the IQL policy %.2f", finetuned, pretrained);
+  ck_assert_msg(e.min_after_first > behaviour_return, "fine-tuning collapsed to %.2f (behaviour %.2f)",
+                e.min_after_first, behaviour_return);
+  wsrl_session_destroy(s);
+  wsrl_agent_destroy(agent);
+  wsrl_env_destroy(eval_env);
+  wsrl_env_destroy(env);
+}
+END_TEST
+
 /* One case per test so meson runs them in parallel (CK_RUN_CASE=<name>). */
 static Suite *learning_suite(void) {
   Suite *s = suite_create("learning");
   const struct {
     const char *name;
     const TTest *test;
-  } cases[] = {{"sac", sac_learns_point_mass}, {"cql", cql_beats_behaviour}, {"calql-wsrl", calql_then_wsrl}};
+  } cases[] = {{"sac", sac_learns_point_mass}, {"cql", cql_beats_behaviour}, {"calql-wsrl", calql_then_wsrl},
+                 {"iql-wsrl", iql_then_wsrl}};
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     TCase *t = tcase_create(cases[i].name);
     /* Seconds of CPU each; generous for loaded machines. */
