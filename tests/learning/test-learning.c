@@ -163,6 +163,16 @@ static int32_t on_progress(void *user, int64_t step, int32_t n, const char *cons
   return 0;
 }
 
+/* WSRL fine-tuning of `agent` for `steps` env steps (a session of its
+ * own); returns the final evaluation. */
+static double finetune(wsrl_agent_t *agent, wsrl_env_t *env, wsrl_env_t *eval_env, int64_t steps, evals *e) {
+  wsrl_session_t *s = NULL;
+  OK(wsrl_session_create(&s, agent, NULL));
+  OK(wsrl_finetune(s, env, eval_env, steps, on_progress, e));
+  wsrl_session_destroy(s);
+  return eval_return(agent, eval_env);
+}
+
 /* ---- SAC-ensemble from scratch ---- */
 
 START_TEST(sac_learns_point_mass) {
@@ -233,11 +243,8 @@ START_TEST(calql_then_wsrl) {
   OK(wsrl_agent_create_from_checkpoint(&agent, path, NULL));
   remove(path);
   ck_assert_double_eq(eval_return(agent, eval_env), pretrained);
-  wsrl_session_t *s = NULL;
-  OK(wsrl_session_create(&s, agent, NULL));
   evals e = {0};
-  OK(wsrl_finetune(s, env, eval_env, 3000, on_progress, &e));
-  const double finetuned = eval_return(agent, eval_env);
+  const double finetuned = finetune(agent, env, eval_env, 3000, &e);
   printf("calql_then_wsrl: behaviour %.2f, Cal-QL %.2f, WSRL %.2f (lowest periodic eval %.2f)\n",
          behaviour_return, pretrained, finetuned, e.min_after_first);
   ck_assert_msg(pretrained >= behaviour_return + 5.0, "Cal-QL %.2f does not beat the behaviour policy %.2f by 5",
@@ -248,7 +255,6 @@ START_TEST(calql_then_wsrl) {
   ck_assert_int_ge(e.n, 7);
   ck_assert_msg(e.min_after_first > behaviour_return, "fine-tuning collapsed to %.2f (behaviour %.2f)",
                 e.min_after_first, behaviour_return);
-  wsrl_session_destroy(s);
   wsrl_agent_destroy(agent);
   wsrl_env_destroy(eval_env);
   wsrl_env_destroy(env);
@@ -268,11 +274,8 @@ START_TEST(iql_then_wsrl) {
   wsrl_agent_t *agent = pretrained_agent("agent.algorithm = iql\nactor.tanh_squash = 0\n"
                                          "actor.std_parameterization = uniform\nfinetune.warmup_steps = 500\n"
                                          "eval.interval = 500\n", eval_env, &behaviour_return, &pretrained);
-  wsrl_session_t *s = NULL;
-  OK(wsrl_session_create(&s, agent, NULL));
   evals e = {0};
-  OK(wsrl_finetune(s, env, eval_env, 3000, on_progress, &e));
-  const double finetuned = eval_return(agent, eval_env);
+  const double finetuned = finetune(agent, env, eval_env, 3000, &e);
   printf("iql_then_wsrl: behaviour %.2f, IQL %.2f, WSRL %.2f (lowest periodic eval %.2f)\n", behaviour_return,
          pretrained, finetuned, e.min_after_first);
   ck_assert_msg(pretrained >= behaviour_return + 10.0, "IQL %.2f does not beat the behaviour policy %.2f by 10",
@@ -281,7 +284,6 @@ START_TEST(iql_then_wsrl) {
   ck_assert_msg(finetuned >= pretrained, "WSRL %.2f fell below the IQL policy %.2f", finetuned, pretrained);
   ck_assert_msg(e.min_after_first > behaviour_return, "fine-tuning collapsed to %.2f (behaviour %.2f)",
                 e.min_after_first, behaviour_return);
-  wsrl_session_destroy(s);
   wsrl_agent_destroy(agent);
   wsrl_env_destroy(eval_env);
   wsrl_env_destroy(env);
