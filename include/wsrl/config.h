@@ -105,7 +105,9 @@ WSRL_API wsrl_status_t wsrl_config_parse_file(wsrl_config_t *config, const char 
 /**
  * @brief Write every key as "key = value" text into @p buf.
  * @param[out] needed_out bytes needed including the NUL (may be NULL).
- * @return WSRL_ERR_INVALID_ARGUMENT if @p buf_size is too small.
+ * @return WSRL_OK; with @p buf NULL and @p buf_size 0 only the size is
+ * reported (WSRL_OK, nothing written); WSRL_ERR_INVALID_ARGUMENT if a
+ * @p buf_size > 0 is too small or @p buf is NULL with @p buf_size > 0.
  * Nullable: @p buf when @p buf_size is 0; @p needed_out.
  */
 WSRL_API wsrl_status_t wsrl_config_write_string(const wsrl_config_t *config, char *buf,

@@ -135,7 +135,7 @@ wsrl_status_t wsrl__agent_write_sections(const wsrl_agent_t *agent, wsrl__secwri
 
   /* The config as text ("key = value" lines), NUL excluded. */
   size_t need = 0;
-  (void)wsrl_config_write_string(ag->config, NULL, 0, &need);
+  WSRL__TRY(wsrl_config_write_string(ag->config, NULL, 0, &need)); /* size query */
   char *text = wsrl__malloc(&ag->alloc, need + 1);
   if (text == NULL)
     return wsrl__error(WSRL_ERR_OUT_OF_MEMORY, "agent checkpoint: allocating %zu bytes for the config", need + 1);

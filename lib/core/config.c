@@ -591,6 +591,8 @@ wsrl_status_t wsrl_config_write_string(const wsrl_config_t *config, char *buf, s
     if (pass == 0) {
       if (needed_out != NULL)
         *needed_out = need;
+      if (buf == NULL && buf_size == 0)
+        return WSRL_OK; /* a size query, not an error: the last message stays */
       if (buf == NULL || buf_size < need)
         return wsrl__error(WSRL_ERR_INVALID_ARGUMENT,
                            "wsrl_config_write_string: buf_size %zu is too small (%zu bytes needed)", buf_size,
@@ -649,7 +651,7 @@ wsrl_status_t wsrl_config_write_file(const wsrl_config_t *config, const char *pa
   WSRL__CHECK_NULL(config);
   WSRL__CHECK_NULL(path);
   size_t need = 0;
-  wsrl_config_write_string(config, NULL, 0, &need);
+  WSRL__TRY(wsrl_config_write_string(config, NULL, 0, &need)); /* size query */
   char *text = wsrl__malloc(&config->alloc, need);
   if (text == NULL)
     return wsrl__error(WSRL_ERR_OUT_OF_MEMORY, "wsrl_config_write_file: out of memory");

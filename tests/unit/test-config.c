@@ -184,9 +184,17 @@ START_TEST(write_and_parse_round_trip) {
   wsrl_config_set(cfg, "agent.algorithm", "cql");
   wsrl_config_set(cfg, "sac.discount", "0.987654321");
   size_t need = 0;
-  ck_assert_int_eq(wsrl_config_write_string(cfg, NULL, 0, &need), WSRL_ERR_INVALID_ARGUMENT);
+  /* A size query succeeds and leaves the last error message alone. */
+  ck_assert_int_eq(wsrl_config_set(cfg, "no.such.key", "1"), WSRL_ERR_INVALID_ARGUMENT);
+  char before[256];
+  snprintf(before, sizeof before, "%s", wsrl_last_error_message());
+  ck_assert_int_eq(wsrl_config_write_string(cfg, NULL, 0, &need), WSRL_OK);
+  ck_assert_str_eq(wsrl_last_error_message(), before);
   ck_assert_uint_gt(need, 100);
   char *text = malloc(need);
+  ck_assert_int_eq(wsrl_config_write_string(cfg, text, need - 1, NULL), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_ptr_nonnull(strstr(wsrl_last_error_message(), "too small"));
+  ck_assert_int_eq(wsrl_config_write_string(cfg, NULL, 8, NULL), WSRL_ERR_INVALID_ARGUMENT);
   ck_assert_int_eq(wsrl_config_write_string(cfg, text, need, NULL), WSRL_OK);
   ck_assert_uint_eq(strlen(text) + 1, need);
   wsrl_config_t *other;

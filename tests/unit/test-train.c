@@ -722,6 +722,13 @@ START_TEST(cancel_from_progress_and_resume) {
   ck_assert_double_eq(r.last_phase, WSRL_SESSION_ONLINE);
   ck_assert_int_eq(info_of(s).env_steps, 20);
   ck_assert_int_eq(info_of(s).updates_done, 10);
+  /* Saving after the stop succeeds and keeps the stop's message (a
+   * successful call never rewrites it). */
+  char path[64];
+  snprintf(path, sizeof path, "/tmp/wsrl-cancel-%ld.sess", (long)getpid());
+  ck_assert_int_eq(wsrl_session_save(s, path, WSRL_SESSION_SAVE_REPLAY), WSRL_OK);
+  remove(path);
+  ck_assert_msg_has("progress callback asked to stop");
   /* resumable: the rest of the steps, same episode */
   r.stop_at = 0;
   ck_assert_int_eq(wsrl_finetune(s, env, NULL, 80, record, &r), WSRL_OK);
