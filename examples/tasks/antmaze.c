@@ -20,6 +20,31 @@ static int init(mjtask *t) {
   return 0;
 }
 
+/* The corridors' centre line from the start cell to the goal cell. */
+static const double PATH[][2] = {{0, 0}, {6, 0}, {6, 6}, {0, 6}};
+#define PATH_POINTS (sizeof PATH / sizeof PATH[0])
+
+/* Minus the path length left to the goal: the torso's xy (obs[0], obs[1])
+ * is projected onto the nearest segment of the centre line (the walls
+ * keep each corridor nearest to its own segment). */
+static double potential(const float *obs) {
+  double best_d2 = INFINITY, left = 0.0;
+  for (size_t i = 0; i + 1 < PATH_POINTS; i++) {
+    const double ax = PATH[i][0], ay = PATH[i][1], dx = PATH[i + 1][0] - ax, dy = PATH[i + 1][1] - ay;
+    const double len = hypot(dx, dy);
+    double u = ((obs[0] - ax) * dx + (obs[1] - ay) * dy) / (len * len);
+    u = u < 0.0 ? 0.0 : u > 1.0 ? 1.0 : u;
+    const double ex = obs[0] - (ax + u * dx), ey = obs[1] - (ay + u * dy), d2 = ex * ex + ey * ey;
+    if (d2 < best_d2) {
+      best_d2 = d2;
+      left = (1.0 - u) * len;
+      for (size_t j = i + 1; j + 1 < PATH_POINTS; j++)
+        left += hypot(PATH[j + 1][0] - PATH[j][0], PATH[j + 1][1] - PATH[j][1]);
+    }
+  }
+  return -left;
+}
+
 static void step(mjtask *t, const float *action, double *reward, int32_t *terminated) {
   mjtask_simulate(t, action);
   const mjtNum *p = t->d->xpos + 3 * t->body;
@@ -46,4 +71,5 @@ const mjtask_def wsrl_task_antmaze = {
     .reset_qvel_noise = 0.1,
     .reset_qvel_normal = 1,
     .step = step,
+    .potential = potential,
 };

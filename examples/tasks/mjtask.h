@@ -44,6 +44,9 @@ typedef struct mjtask_def {
   void (*observe)(const mjtask *t, float *obs);
   int obs_qpos_skip;
   double obs_vel_clip;
+
+  /* Optional shaping potential (tasks.h, wsrl_example_task_potential). */
+  wsrl_example_potential_fn potential;
 } mjtask_def;
 
 struct mjtask {

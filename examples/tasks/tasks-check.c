@@ -1,8 +1,8 @@
 /* wsrl-tasks-check: load every example task (or the ones named), run
  * uniform random actions and print the sizes and the mean random return.
  * Fails (exit 1) when a task does not load, its sizes disagree with the
- * registry, a step fails, or an episode does not replay identically from its
- * seed. */
+ * registry, a step fails, an episode does not replay identically from its
+ * seed, or a shaping potential misses its known values. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,6 +91,38 @@ static int check_task(const wsrl_example_task_info_t *info, int episodes, int64_
   return st != WSRL_OK || bad;
 }
 
+/* Known values of the shaping potentials (docs/tasks.md): antmaze is minus
+ * the corridor centre line's length left from the torso's (x, y). */
+static const struct {
+  const char *task;
+  float x, y;
+  double phi;
+} potential_points[] = {
+    {"antmaze", 0, 0, -18}, {"antmaze", 6, 0, -12}, {"antmaze", 6, 3, -9}, {"antmaze", 3, 6.5f, -3},
+    {"antmaze", 0, 6, 0},   {"antmaze", -1, 6, 0},
+};
+
+static int check_potentials(void) {
+  int bad = 0;
+  float obs[64] = {0};
+  for (size_t i = 0; i < sizeof potential_points / sizeof potential_points[0]; i++) {
+    wsrl_example_potential_fn phi = wsrl_example_task_potential(potential_points[i].task);
+    obs[0] = potential_points[i].x;
+    obs[1] = potential_points[i].y;
+    const double got = phi != NULL ? phi(obs) : NAN;
+    if (!(fabs(got - potential_points[i].phi) < 1e-9)) {
+      fprintf(stderr, "%s: potential at (%g, %g) is %g, expected %g\n", potential_points[i].task,
+              (double)obs[0], (double)obs[1], got, potential_points[i].phi);
+      bad = 1;
+    }
+  }
+  if (wsrl_example_task_potential("hopper") != NULL || wsrl_example_task_potential("no-such-task") != NULL) {
+    fprintf(stderr, "a dense or unknown task reports a shaping potential\n");
+    bad = 1;
+  }
+  return bad;
+}
+
 int main(int argc, char **argv) {
   int episodes = 10, named = 0, failures = 0;
   int64_t max_steps = 0;
@@ -131,5 +163,6 @@ int main(int argc, char **argv) {
     rng_state = 12345;
     failures += check_task(wsrl_example_task_at(i), episodes, max_steps);
   }
+  failures += check_potentials();
   return failures == 0 ? 0 : 1;
 }

@@ -38,6 +38,11 @@ const wsrl_example_task_info_t *wsrl_example_task_find(const char *name) {
   return def ? &def->info : NULL;
 }
 
+wsrl_example_potential_fn wsrl_example_task_potential(const char *name) {
+  const mjtask_def *def = find_def(name);
+  return def ? def->potential : NULL;
+}
+
 static int has_file(const char *dir, const char *file) {
   char path[4096];
   if (dir == NULL || dir[0] == '\0')

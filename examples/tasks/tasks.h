@@ -42,6 +42,21 @@ typedef struct wsrl_example_task_info {
   double random_return;      /**< mean return of uniform random actions (wsrl-tasks-check --episodes 100) */
 } wsrl_example_task_info_t;
 
+/**
+ * @brief Shaping potential phi(obs) of a task (NULL: the task has none).
+ *
+ * For potential-based reward shaping (Ng, Harada & Russell, 1999): learning
+ * from r + gamma * phi(s') - phi(s), with phi(s') = 0 when s' is terminal,
+ * leaves the optimal policies unchanged. `wsrl-train collect` uses it
+ * (collect.shaping) to train its data-collecting SAC on a sparse task; the
+ * datasets keep the task's own reward. antmaze: minus the remaining path
+ * length to the goal along the maze's corridors, in metres.
+ */
+typedef double (*wsrl_example_potential_fn)(const float *obs);
+
+/** @brief The potential of task @p name, or NULL (unknown task or none). */
+wsrl_example_potential_fn wsrl_example_task_potential(const char *name);
+
 /** @brief Options for wsrl_example_task_create(); zero-initialise for defaults. */
 typedef struct wsrl_example_task_options {
   const char *model_dir;     /**< NULL: search as described above */

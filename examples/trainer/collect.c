@@ -134,6 +134,8 @@ static int replay_slice(const tr_ctx_t *ctx, const wsrl_example_task_info_t *inf
   if (st == WSRL_OK) {
     for (int64_t i = 0; i < rows; i++) /* stored rewards are transformed: undo it */
       rew[i] = (float)((rew[i] - bias) / (scale != 0 ? scale : 1.0));
+    if ((rc = tr_shaping_undo(ctx, info, rows, obs, next, te, rew)) != 0)
+      goto out;
     if (!te[rows - 1])
       tr[rows - 1] = 1;
     wsrl_replay_options_t opt;
@@ -192,13 +194,16 @@ int tr_run_collect(tr_ctx_t *ctx, const char *dir, tr_collect_result_t *res) {
   memset(&norm, 0, sizeof norm);
   if ((rc = tr_make_env(ctx, &env, &info)) != 0 || (rc = tr_make_env(ctx, &eval_env, NULL)) != 0)
     goto out;
+  /* The time limit and sparse rule come from the task env, shaped or not. */
+  wsrl_env_spec_t spec = WSRL_ENV_SPEC_INIT;
+  wsrl_status_t st = wsrl_env_get_spec(env, &spec);
+  if (st == WSRL_OK && (rc = tr_shaping_wrap(ctx, info, &env)) != 0)
+    goto out;
   snprintf(norm.task, sizeof norm.task, "%s", info->name);
   norm.random_return =
       !isnan(tr_float(ctx, "norm.random_return")) ? tr_float(ctx, "norm.random_return") : info->random_return;
   norm.expert_return = norm.medium_return = NAN;
 
-  wsrl_env_spec_t spec = WSRL_ENV_SPEC_INIT;
-  wsrl_status_t st = wsrl_env_get_spec(env, &spec);
   if (st == WSRL_OK)
     st = wsrl_agent_create(&agent, ctx->cfg, &spec);
   wsrl_session_options_t so = WSRL_SESSION_OPTIONS_INIT;
@@ -352,10 +357,11 @@ int tr_run_collect(tr_ctx_t *ctx, const char *dir, tr_collect_result_t *res) {
     goto out;
   }
   tr_log(&sink.prog, "[collect] writing %s, %s, %s", res->medium, res->medium_replay, res->expert);
-  if ((rc = rollouts(ctx, info, env, medium_ckpt, dsteps, 20000000u + 100000u * (uint64_t)seed, res->medium,
+  /* Rollouts run on the plain task env (the training env may be shaped). */
+  if ((rc = rollouts(ctx, info, eval_env, medium_ckpt, dsteps, 20000000u + 100000u * (uint64_t)seed, res->medium,
                      &medium_data_return)) != 0 ||
       (rc = replay_slice(ctx, info, wsrl_session_replay(session), medium->step, res->medium_replay)) != 0 ||
-      (rc = rollouts(ctx, info, env, expert_ckpt, dsteps, 30000000u + 100000u * (uint64_t)seed, res->expert,
+      (rc = rollouts(ctx, info, eval_env, expert_ckpt, dsteps, 30000000u + 100000u * (uint64_t)seed, res->expert,
                      &expert_data_return)) != 0)
     goto out;
   if ((rc = tr_norm_write(res->norm_file, &norm)) != 0)

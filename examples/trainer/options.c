@@ -41,6 +41,9 @@ static const tkey_t tkeys[] = {
      "Medium policy: the first evaluated snapshot reaching random + fraction * (expert - random)."},
     {"collect.medium_return", TK_FLOAT, "auto", "Medium policy threshold as a return (overrides the fraction)."},
     {"collect.dataset_steps", TK_INT, "100000", "Transitions in the medium and expert datasets (D4RL has 1M)."},
+    {"collect.shaping", TK_BOOL, "0",
+     "Train the collecting SAC on the task's potential-based shaped reward (sparse tasks: antmaze); "
+     "datasets and evaluations keep the task's own reward."},
     {"pretrain.dataset", TK_STRING, "", "D4RL-format HDF5 dataset to pretrain on (e.g. a collect run's medium.hdf5)."},
     {"pretrain.steps", TK_INT, "100000", "Offline gradient updates."},
     {"pretrain.eval_interval", TK_INT, "10000", "Updates between evaluations while pretraining (0: only at the end)."},

@@ -11,8 +11,8 @@ rows() { tail -n +2 "$1" | wc -l; }
 col() { head -1 "$1" | tr ',' '\n' | grep -qx "$2" || fail "$1 has no column $2"; }
 
 echo "== demo --smoke"
-"$W" demo --smoke --out "$tmp/demo" > "$tmp/demo.out" 2> "$tmp/demo.err" || {
-  cat "$tmp/demo.err" >&2; fail "demo exited with $?"; }
+"$W" demo --smoke --out "$tmp/demo" > "$tmp/demo.out" 2> "$tmp/demo.err" || { rc=$?;
+  cat "$tmp/demo.err" >&2; fail "demo exited with $rc"; }
 cat "$tmp/demo.out"
 d=$tmp/demo
 for f in config.txt command.txt summary.txt collect/medium.hdf5 collect/medium-replay.hdf5 collect/expert.hdf5 \
@@ -77,6 +77,15 @@ rc=0; "$W" "${pt[@]}" --set run.stop_at=300 > /dev/null 2>&1 || rc=$?
 [ "$(cut -d, -f1 "$tmp/pt/train.csv" | tr '\n' ' ')" = "step 100 200 300 400 500 600 " ] || fail "resumed pretrain: steps $(cut -d, -f1 "$tmp/pt/train.csv" | tr '\n' ' ')"
 [ "$(rows "$tmp/pt/eval.csv")" -eq 3 ] || fail "resumed pretrain: $(rows "$tmp/pt/eval.csv") evaluations, expected 3"
 
+echo "== collect with reward shaping (antmaze)"
+# collect itself fails when the medium-replay rewards do not come back to 0 or 1 without the shaping
+"$W" collect --task antmaze --set collect.shaping=1 --steps 400 --set collect.start_steps=200 \
+  --set eval.interval=200 --set eval.episodes=1 --set collect.dataset_steps=200 --set task.max_episode_steps=100 \
+  --set critic.hidden=16,16 --set actor.hidden=16,16 --set agent.threads=1 --out "$tmp/shaped" \
+  > /dev/null 2> "$tmp/shaped.err" || { rc=$?; cat "$tmp/shaped.err" >&2; fail "collect with shaping exited with $rc"; }
+for h in medium medium-replay expert; do [ -s "$tmp/shaped/$h.hdf5" ] || fail "shaped collect: no $h.hdf5"; done
+grep -q '^collect.shaping = 1' "$tmp/shaped/config.txt" || fail "shaped collect: config.txt lacks collect.shaping"
+
 echo "== command-line errors"
 set +e
 "$W" finetune --set critic.hiden=64 > /dev/null 2> "$tmp/err1"; rc1=$?
@@ -84,11 +93,14 @@ set +e
 "$W" pretrain --set pretrain.steps=many > /dev/null 2> "$tmp/err3"; rc3=$?
 "$W" pretrain --set pretrain.dataset=/nonexistent.hdf5 --out "$tmp/bad" > /dev/null 2> "$tmp/err4"; rc4=$?
 "$W" nosuchcommand > /dev/null 2>&1; rc5=$?
+"$W" collect --task hopper --set collect.shaping=1 --steps 10 --out "$tmp/bad2" > /dev/null 2> "$tmp/err6"; rc6=$?
 set -e
 [ $rc1 -eq 2 ] && grep -q 'critic.hiden' "$tmp/err1" || fail "unknown key: rc $rc1: $(cat "$tmp/err1")"
 [ $rc2 -eq 2 ] && grep -q -- '--bogus' "$tmp/err2" || fail "unknown flag: rc $rc2: $(cat "$tmp/err2")"
 [ $rc3 -eq 2 ] && grep -q 'pretrain.steps' "$tmp/err3" || fail "bad value: rc $rc3: $(cat "$tmp/err3")"
 [ $rc4 -eq 1 ] && grep -q 'nonexistent.hdf5' "$tmp/err4" || fail "missing dataset: rc $rc4: $(cat "$tmp/err4")"
 [ $rc5 -eq 2 ] || fail "unknown command: rc $rc5"
-"$W" demo --help | grep -q 'usage: wsrl-train demo' || fail "demo --help"
+[ $rc6 -eq 2 ] && grep -q 'no shaping potential' "$tmp/err6" || fail "shaping without potential: rc $rc6: $(cat "$tmp/err6")"
+"$W" demo --help > "$tmp/help" || fail "demo --help exited with $?"
+grep -q 'usage: wsrl-train demo' "$tmp/help" || fail "demo --help: no usage line"
 echo "OK"

@@ -149,6 +149,17 @@ int tr_make_env(const tr_ctx_t *ctx, wsrl_env_t **env_out, const wsrl_example_ta
  * untransformed (what collect stores in its datasets). */
 void tr_replay_options(const tr_ctx_t *ctx, const wsrl_example_task_info_t *info, int raw, uint64_t seed,
                        wsrl_replay_options_t *opt);
+/* ------------------------------------------------------------------ shaping.c */
+
+/* With collect.shaping on, replace *env by an env that adds the task's
+ * potential-based shaping to its rewards (and owns the task env). Returns
+ * 0, or an exit code after printing why (no potential: TR_EXIT_USAGE). */
+int tr_shaping_wrap(const tr_ctx_t *ctx, const wsrl_example_task_info_t *info, wsrl_env_t **env);
+/* Take the shaping off `rows` raw rewards recorded through such an env
+ * (sparse tasks: checked to come out 0 or 1; else TR_EXIT_FAIL, printed). */
+int tr_shaping_undo(const tr_ctx_t *ctx, const wsrl_example_task_info_t *info, int64_t rows, const float *obs,
+                    const float *next_obs, const int32_t *terminated, float *reward);
+
 /* Create a buffer holding a D4RL-format HDF5 dataset (transformed per config). */
 int tr_load_dataset(const tr_ctx_t *ctx, const wsrl_example_task_info_t *info, const char *path,
                     wsrl_replay_t **replay_out);
