@@ -16,19 +16,14 @@ WSRL__DEFINE_STRUCT_INIT(wsrl_replay_report_init, wsrl_replay_report_t, report, 
 wsrl_status_t wsrl__replay_report_check(const wsrl_replay_report_t *report, const char *fn) {
   if (report == NULL)
     return WSRL_OK;
-  wsrl_replay_report_t copy;
   char what[96];
   snprintf(what, sizeof what, "%s: report_out", fn);
-  return wsrl__struct_copy_in(&copy, sizeof copy, report, report->struct_size, what, "WSRL_REPLAY_REPORT_INIT");
+  return wsrl__struct_check_size(report->struct_size, sizeof *report, what, "WSRL_REPLAY_REPORT_INIT");
 }
 
 void wsrl__replay_report_out(wsrl_replay_report_t *out, const wsrl_replay_report_t *full) {
-  if (out == NULL)
-    return;
-  /* Fields end at the caller's struct_size (checked <= ours): copy that prefix. */
-  uint32_t size = out->struct_size;
-  memcpy(out, full, size);
-  out->struct_size = size;
+  if (out != NULL) /* fields end at the caller's struct_size (checked <= ours) */
+    wsrl__struct_copy_out(out, full, out->struct_size);
 }
 
 float wsrl__replay_stored_reward(const wsrl_replay_options_t *opt, double raw) {
