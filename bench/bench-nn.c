@@ -359,9 +359,9 @@ int main(int argc, char **argv) {
     printf("act_latency_t%d %.1f us\n", t, R->act_us);
     printf("agent_env_steps_t%d %.2f 1/s\n", t, R->agent);
   }
-  if (n_counts >= 2 && res[0].threads == 1)
+  if (n_counts >= 2 && res[0].threads == 1) {
     printf("env_steps_scaling_t%d %.2f x\n", res[1].threads, res[1].env / res[0].env);
-  if (n_counts >= 2 && res[0].threads == 1)
     printf("agent_env_steps_scaling_t%d %.2f x\n", res[1].threads, res[1].agent / res[0].agent);
+  }
   return 0;
 }

@@ -90,6 +90,7 @@ struct wsrl__mlp {
   slot slots[WSRL__NN_SHAPE_SLOTS];
   uint64_t clock;
   slot *last;                                     /* slot of the latest forward */
+  int64_t last_bwd_rows;                          /* rows (over members) of the latest backward */
 };
 
 static int64_t round_up(int64_t n) { return (n + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS; }
@@ -576,6 +577,7 @@ wsrl_status_t wsrl__mlp_forward(wsrl__mlp *m, int64_t batch, int32_t mode, const
 
 const float *wsrl__mlp_output(const wsrl__mlp *m) { return m->out; }
 int64_t wsrl__mlp_last_batch(const wsrl__mlp *m) { return m->last != NULL ? m->last->batch : 0; }
+int64_t wsrl__mlp_last_backward_rows(const wsrl__mlp *m) { return m->last_bwd_rows; }
 
 typedef struct backward_arg {
   const float *dy; /* dLoss/d output [E, B, out] */
@@ -695,8 +697,13 @@ static wsrl_status_t sparse_backward(wsrl__mlp *m, slot *s, float *dx_out) {
 
 static wsrl_status_t backward(wsrl__mlp *m, slot *s, const float *dy, float *dx_out, int32_t param_grads) {
   const int64_t E = m->spec.ensemble, B = s->batch, K = m->fan_in[0];
-  if (!param_grads && dx_out != NULL && has_sparse(m) && sparse_gather(m, s, dy))
+  m->last_bwd_rows = E * B;
+  if (!param_grads && dx_out != NULL && has_sparse(m) && sparse_gather(m, s, dy)) {
+    m->last_bwd_rows = 0;
+    for (int64_t e = 0; e < E; e++)
+      m->last_bwd_rows += m->gcount[e];
     return sparse_backward(m, s, dx_out);
+  }
   const backward_arg ba = {dy, dx_out, param_grads ? m->grads : NULL};
   WSRL__TRY(each_member(m, s, backward_member, &ba));
   WSRL__TRY(wsrl__nn_ctx_wait(m->ctx));

@@ -155,6 +155,10 @@ wsrl_status_t wsrl__mlp_forward(wsrl__mlp *m, int64_t batch, int32_t mode, const
 const float *wsrl__mlp_output(const wsrl__mlp *m);
 /* Batch of the latest successful forward (0 if none). */
 int64_t wsrl__mlp_last_batch(const wsrl__mlp *m);
+/* Rows, summed over members, the latest backward ran through: E * B for
+ * the dense path, the rows with a non-zero dy for the sparse input-gradient
+ * path (actor steps through the critics). */
+int64_t wsrl__mlp_last_backward_rows(const wsrl__mlp *m);
 
 /* Backward pass of the latest forward. dy: dLoss/dy [E, B, out].
  * param_grads != 0 ADDS the parameter gradients into the gradient buffer

@@ -716,7 +716,8 @@ END_TEST
  * non-zero for one member per row) takes the sparse path: gathered rows,
  * chunked matmuls. It must give the dense path's input gradient, leave the
  * parameter gradients alone, and give the same bits for 1 and 2 threads.
- * B = 67 leaves a partial chunk; one row reaches two members, one none. */
+ * B = 67 leaves a partial chunk; one row reaches two members, one none;
+ * the row count shows which path ran. */
 START_TEST(sparse_input_grad_matches_dense) {
   const int32_t mode = _i;
   enum { E = 5, IN = 7, B = 67 };
@@ -738,14 +739,18 @@ START_TEST(sparse_input_grad_matches_dense) {
     for (int64_t b = 0; b < B; b++)
       if (b != 5)
         dq[(int64_t)(wsrl__rng_next(&r) % E) * B + b] = 0.5f + (float)b / B;
+    for (int64_t e = 0; e < E; e++) /* row 9 reaches exactly two members */
+      dq[e * B + 9] = 0.0f;
     dq[0 * B + 9] = -0.25f, dq[3 * B + 9] = 0.75f;
     ck_assert_int_eq(wsrl__mlp_forward(m, B, mode, x, NULL), WSRL_OK);
     wsrl__mlp_zero_grad(m);
     ck_assert_int_eq(wsrl__mlp_backward(m, dq, sparse[t], 0), WSRL_OK);
+    ck_assert_int_eq(wsrl__mlp_last_backward_rows(m), B); /* B - 2 rows with one member, one with two */
     ck_assert_int_eq(wsrl__mlp_get_grads(m, g, n_par), WSRL_OK);
     for (int64_t i = 0; i < n_par; i++)
       ck_assert_msg(g[i] == 0.0f, "parameter gradient %lld touched", (long long)i);
     ck_assert_int_eq(wsrl__mlp_backward(m, dq, dense, 1), WSRL_OK);
+    ck_assert_int_eq(wsrl__mlp_last_backward_rows(m), E * B);
     for (int64_t i = 0; i < rows * IN; i++)
       ck_assert_msg(fabsf(sparse[t][i] - dense[i]) <= 1e-5f * (1.0f + fabsf(dense[i])), "dx[%lld]: %.9g vs %.9g",
                     (long long)i, (double)sparse[t][i], (double)dense[i]);
