@@ -66,6 +66,7 @@ extern const mjtask_def wsrl_task_halfcheetah;
 extern const mjtask_def wsrl_task_walker2d;
 extern const mjtask_def wsrl_task_ant;
 extern const mjtask_def wsrl_task_antmaze;
+extern const mjtask_def wsrl_task_pointmaze;
 
 /* Create the env for def from an already loaded model (takes ownership of m
  * on success and on failure). */

@@ -91,15 +91,15 @@ static int check_task(const wsrl_example_task_info_t *info, int episodes, int64_
   return st != WSRL_OK || bad;
 }
 
-/* Known values of the shaping potentials (docs/tasks.md): antmaze is minus
- * the corridor centre line's length left from the torso's (x, y). */
+/* Known values of the shaping potentials (docs/tasks.md): the maze tasks'
+ * is minus the corridor centre line's length left from the body's (x, y). */
 static const struct {
   const char *task;
   float x, y;
   double phi;
 } potential_points[] = {
     {"antmaze", 0, 0, -18}, {"antmaze", 6, 0, -12}, {"antmaze", 6, 3, -9}, {"antmaze", 3, 6.5f, -3},
-    {"antmaze", 0, 6, 0},   {"antmaze", -1, 6, 0},
+    {"antmaze", 0, 6, 0},   {"antmaze", -1, 6, 0},   {"pointmaze", 0, 0, -18}, {"pointmaze", 6, 4, -8},
 };
 
 static int check_potentials(void) {

@@ -16,7 +16,7 @@
 
 static const mjtask_def *const registry[] = {
     &wsrl_task_pendulum, &wsrl_task_hopper, &wsrl_task_halfcheetah,
-    &wsrl_task_walker2d, &wsrl_task_ant,    &wsrl_task_antmaze,
+    &wsrl_task_walker2d, &wsrl_task_ant,    &wsrl_task_antmaze, &wsrl_task_pointmaze,
 };
 #define NTASKS (sizeof registry / sizeof registry[0])
 

@@ -4,8 +4,8 @@
  * libmujoco, and no MuJoCo type appears in this header either.
  *
  * Tasks: "pendulum" (the fast demo task), "hopper", "halfcheetah",
- * "walker2d", "ant" (dense locomotion rewards, Gymnasium v4 definitions) and
- * "antmaze" (sparse: reward 1 at the goal). docs/tasks.md gives each task's
+ * "walker2d", "ant" (dense locomotion rewards, Gymnasium v4 definitions),
+ * "antmaze" and "pointmaze" (sparse: reward 1 at the goal of a U-maze). docs/tasks.md gives each task's
  * observation and action layout, reward terms, termination and timing.
  *
  * All randomness comes from the seed passed to reset (initial-state noise),
@@ -49,8 +49,8 @@ typedef struct wsrl_example_task_info {
  * from r + gamma * phi(s') - phi(s), with phi(s') = 0 when s' is terminal,
  * leaves the optimal policies unchanged. `wsrl-train collect` uses it
  * (collect.shaping) to train its data-collecting SAC on a sparse task; the
- * datasets keep the task's own reward. antmaze: minus the remaining path
- * length to the goal along the maze's corridors, in metres.
+ * datasets keep the task's own reward. antmaze, pointmaze: minus the
+ * remaining path length to the goal along the maze's corridors, in metres.
  */
 typedef double (*wsrl_example_potential_fn)(const float *obs);
 

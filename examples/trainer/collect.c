@@ -6,9 +6,10 @@
  *   medium-replay.hdf5  the replay buffer up to that snapshot;
  *   expert.hdf5         rollouts of the best evaluated snapshot;
  *   normalisation.json  random and expert returns (scores 0 and 100).
- * Snapshots are kept only when an evaluation sets a new best: the first
- * evaluation above any threshold is such a record, so the medium policy is
- * among them whatever the threshold turns out to be. */
+ * Snapshots are kept only when an evaluation sets or ties the best so far:
+ * the first evaluation above any threshold is such a record, so the medium
+ * policy is among them whatever the threshold turns out to be; the expert is
+ * the latest record. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -238,7 +239,9 @@ int tr_run_collect(tr_ctx_t *ctx, const char *dir, tr_collect_result_t *res) {
     }
     wsrl_session_info(session, &si);
     done = si.env_steps;
-    if (si.last_eval_step == done && si.last_eval_return > best) {
+    /* Ties count as records too: a sparse task's success rate saturates, and
+     * the later of two equal snapshots has trained longer. */
+    if (si.last_eval_step == done && si.last_eval_return >= best) {
       best = si.last_eval_return;
       snapshot_t *s = &snaps[n_snaps];
       char name[64];

@@ -30,7 +30,7 @@ typedef struct tkey {
  * eval.episodes, ...) are documented in docs/config.md. */
 static const tkey_t tkeys[] = {
     {"task", TK_STRING, "pendulum",
-     "Example task: pendulum, hopper, halfcheetah, walker2d, ant, antmaze (docs/tasks.md)."},
+     "Example task: pendulum, hopper, halfcheetah, walker2d, ant, antmaze, pointmaze (docs/tasks.md)."},
     {"task.max_episode_steps", TK_INT, "0", "Time limit override; 0 keeps the task's own."},
     {"collect.steps", TK_INT, "100000", "Online SAC steps (budget) to train the expert policy."},
     {"collect.target_return", TK_FLOAT, "auto",
@@ -42,7 +42,7 @@ static const tkey_t tkeys[] = {
     {"collect.medium_return", TK_FLOAT, "auto", "Medium policy threshold as a return (overrides the fraction)."},
     {"collect.dataset_steps", TK_INT, "100000", "Transitions in the medium and expert datasets (D4RL has 1M)."},
     {"collect.shaping", TK_BOOL, "0",
-     "Train the collecting SAC on the task's potential-based shaped reward (sparse tasks: antmaze); "
+     "Train the collecting SAC on the task's potential-based shaped reward (sparse tasks: antmaze, pointmaze); "
      "datasets and evaluations keep the task's own reward."},
     {"pretrain.dataset", TK_STRING, "", "D4RL-format HDF5 dataset to pretrain on (e.g. a collect run's medium.hdf5)."},
     {"pretrain.steps", TK_INT, "100000", "Offline gradient updates."},

@@ -59,7 +59,7 @@ int tr_shaping_wrap(const tr_ctx_t *ctx, const wsrl_example_task_info_t *info, w
     return 0;
   wsrl_example_potential_fn phi = wsrl_example_task_potential(info->name);
   if (phi == NULL) {
-    fprintf(stderr, "wsrl-train: collect.shaping = 1: task %s has no shaping potential (antmaze has one)\n",
+    fprintf(stderr, "wsrl-train: collect.shaping = 1: task %s has no shaping potential (the maze tasks have one)\n",
             info->name);
     return TR_EXIT_USAGE;
   }
