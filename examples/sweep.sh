@@ -22,7 +22,7 @@
 # A run is finished when its summary.json exists: finished runs are skipped, so a
 # sweep can be stopped (Ctrl-C) and restarted any time; an interrupted pretrain or
 # finetune resumes from its last checkpoint (--resume; checkpoints every
-# run.checkpoint_interval steps). Logs go to RUN/log.txt. Aggregate with
+# run.checkpoint_interval steps; collect too). Logs go to RUN/log.txt. Aggregate with
 # examples/aggregate.py DIR.
 #
 # Methods (ALGORITHMS.md section 6):
@@ -84,7 +84,7 @@ mk=$out/Makefile
     base=(--set "task=$task" "${cfg[@]}" --set "norm.file=$col/normalisation.json")
     echo "$col/summary.json:"
     echo "	@mkdir -p $col && echo '[start] $task collect' && \\"
-    echo "	\$(W) collect $(q "${base[@]}" --seed 0 --out "$col" "${extra[@]}") > $col/log.txt 2>&1 && echo '[done]  $task collect'"
+    echo "	\$(W) collect $(q "${base[@]}" --seed 0 --out "$col" --resume "${extra[@]}") > $col/log.txt 2>&1 && echo '[done]  $task collect'"
     for ds in $datasets; do
       data=$col/$ds.hdf5
       for seed in $seeds; do

@@ -9,7 +9,9 @@
  * Snapshots are kept only when an evaluation sets or ties the best so far:
  * the first evaluation above any threshold is such a record, so the medium
  * policy is among them whatever the threshold turns out to be; the expert is
- * the latest record. */
+ * the latest record. While training, the session (agent, counters, replay
+ * buffer) is saved every run.checkpoint_interval steps and on an
+ * interruption, and snapshots.csv lists the snapshots: --resume continues. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,7 @@ static const tr_alias_t aliases[] = {
     {"--steps N", "collect.steps", "online SAC steps (budget)"},
     {"--target-return R", "collect.target_return", "stop early once an evaluation reaches R"},
     {"--dataset-steps N", "collect.dataset_steps", "transitions in medium.hdf5 and expert.hdf5"},
+    {"--resume", NULL, "continue the run in --out from its session checkpoint"},
     {NULL, NULL, NULL}};
 
 static const char *const prefixes[] = {"task", "collect.", "run.", NULL};
@@ -35,6 +38,8 @@ static const tr_command_t command = {
     "medium-replay.hdf5 and expert.hdf5 (D4RL keys: observations, actions, rewards,\n"
     "next_observations, terminals, timeouts; raw rewards), normalisation.json (random and expert\n"
     "returns for normalised scores), medium.ckpt, expert.ckpt, train.csv, eval.csv and curve.png.\n"
+    "While training, session.ckpt (every run.checkpoint_interval steps and on Ctrl-C, run.stop_at or\n"
+    "run.time_limit) and the kept snapshots let --resume continue an interrupted run.\n"
     "Example:\n"
     "  wsrl-train collect --task hopper --steps 200000 --set critic.hidden=128,128\n",
     aliases,
@@ -160,6 +165,51 @@ out:
   return rc;
 }
 
+/* snapshots.csv: "step,return" of every kept snapshot, so a resumed collect
+ * knows its records (the files are snapshot-<step>.ckpt beside it). */
+static int snapshot_path(char *path, const char *dir, int64_t step) {
+  char name[64];
+  snprintf(name, sizeof name, "snapshot-%09lld.ckpt", (long long)step);
+  return tr_join(path, TR_PATH, dir, name);
+}
+
+static int save_record(wsrl_agent_t *agent, const char *dir, const char *records, int64_t step, double ret,
+                       snapshot_t *s) {
+  if (snapshot_path(s->path, dir, step) != 0)
+    return TR_EXIT_FAIL;
+  s->step = step;
+  s->ret = ret;
+  wsrl_status_t st = wsrl_agent_save(agent, s->path);
+  if (st != WSRL_OK)
+    return tr_fail(st, s->path);
+  FILE *f = fopen(records, "a");
+  if (f == NULL || fprintf(f, "%lld,%.17g\n", (long long)step, ret) < 0 || fclose(f) != 0) {
+    fprintf(stderr, "wsrl-train: cannot append to %s\n", records);
+    return TR_EXIT_FAIL;
+  }
+  return 0;
+}
+
+/* The records up to step `upto` whose snapshot files exist; *best is their
+ * best return (-inf when none). */
+static int load_records(const char *records, const char *dir, int64_t upto, snapshot_t *snaps, int cap,
+                        double *best) {
+  int n = 0;
+  FILE *f = fopen(records, "r");
+  long long step;
+  double ret;
+  while (f != NULL && n < cap && fscanf(f, "%lld,%lf", &step, &ret) == 2)
+    if (step <= upto && snapshot_path(snaps[n].path, dir, step) == 0 && tr_file_exists(snaps[n].path)) {
+      snaps[n].step = step;
+      snaps[n].ret = ret;
+      *best = ret > *best ? ret : *best;
+      n++;
+    }
+  if (f != NULL)
+    fclose(f);
+  return n;
+}
+
 int tr_run_collect(tr_ctx_t *ctx, const char *dir, tr_collect_result_t *res) {
   memset(res, 0, sizeof *res);
   /* Collect trains SAC online from scratch, with no offline data. */
@@ -218,46 +268,76 @@ int tr_run_collect(tr_ctx_t *ctx, const char *dir, tr_collect_result_t *res) {
     goto out;
   }
   snaps = calloc((size_t)(total / eval_every + 2), sizeof *snaps);
-  if (!snaps || (rc = tr_sink_open(&sink, dir, "collect", total, ctx, &norm, 0)) != 0) {
+  char session_path[TR_PATH], records_path[TR_PATH];
+  if (!snaps || tr_join(session_path, sizeof session_path, dir, "session.ckpt") ||
+      tr_join(records_path, sizeof records_path, dir, "snapshots.csv")) {
     rc = TR_EXIT_FAIL;
     goto out;
   }
-  sink.phase = "online";
-  tr_log(&sink.prog, "[collect] SAC on %s: up to %lld steps%s", info->name, (long long)total,
-         isnan(target) ? "" : " or the target return");
   wsrl_session_info_t si = WSRL_SESSION_INFO_INIT;
   double best = -INFINITY;
-  int64_t done = 0;
+  int resumed = 0;
+  if (ctx->resume && tr_file_exists(session_path)) {
+    st = wsrl_session_load(session, session_path);
+    if (st != WSRL_OK) {
+      rc = tr_fail(st, session_path);
+      goto out;
+    }
+    wsrl_session_info(session, &si);
+    resumed = si.env_steps > 0;
+    n_snaps = load_records(records_path, dir, si.env_steps, snaps, (int)(total / eval_every + 2), &best);
+    char p2[TR_PATH];
+    if (tr_join(p2, sizeof p2, dir, "train.csv") == 0)
+      tr_csv_truncate(p2, si.env_steps);
+    if (tr_join(p2, sizeof p2, dir, "eval.csv") == 0)
+      tr_csv_truncate(p2, si.env_steps);
+  }
+  if (!resumed)
+    remove(records_path); /* a fresh run: no records of an earlier one */
+  if ((rc = tr_sink_open(&sink, dir, "collect", total, ctx, &norm, resumed)) != 0)
+    goto out;
+  sink.phase = "online";
+  if (resumed)
+    tr_log(&sink.prog, "[collect] resuming at step %lld of %lld (%d snapshots kept)", (long long)si.env_steps,
+           (long long)total, n_snaps);
+  else
+    tr_log(&sink.prog, "[collect] SAC on %s: up to %lld steps%s", info->name, (long long)total,
+           isnan(target) ? "" : " or the target return");
+  const int64_t ckpt_every = tr_int(ctx, "run.checkpoint_interval");
+  int64_t done = si.env_steps, saved = done;
   while (done < total) {
     int64_t n = eval_every - done % eval_every;
     if (n > total - done)
       n = total - done;
     st = wsrl_finetune(session, env, eval_env, n, tr_sink_progress, &sink);
-    if (st != WSRL_OK) {
-      rc = tr_fail(st, "collect");
-      goto out;
-    }
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", wsrl_last_error_message()); /* before the saves below */
     wsrl_session_info(session, &si);
     done = si.env_steps;
     /* Ties count as records too: a sparse task's success rate saturates, and
      * the later of two equal snapshots has trained longer. */
-    if (si.last_eval_step == done && si.last_eval_return >= best) {
+    if (st == WSRL_OK && si.last_eval_step == done && si.last_eval_return >= best) {
       best = si.last_eval_return;
-      snapshot_t *s = &snaps[n_snaps];
-      char name[64];
-      snprintf(name, sizeof name, "snapshot-%09lld.ckpt", (long long)done);
-      if (tr_join(s->path, sizeof s->path, dir, name) != 0) {
-        rc = TR_EXIT_FAIL;
+      if ((rc = save_record(agent, dir, records_path, done, best, &snaps[n_snaps])) != 0)
         goto out;
-      }
-      s->step = done;
-      s->ret = best;
-      st = wsrl_agent_save(agent, s->path);
-      if (st != WSRL_OK) {
-        rc = tr_fail(st, s->path);
-        goto out;
-      }
       n_snaps++;
+    }
+    /* The session (agent, counters, replay buffer) every
+     * run.checkpoint_interval steps and on an interruption, for --resume. */
+    if ((st == WSRL_ERR_CANCELLED || (ckpt_every > 0 && done / ckpt_every > saved / ckpt_every)) && done < total) {
+      wsrl_status_t sv = wsrl_session_save(session, session_path, WSRL_SESSION_SAVE_REPLAY);
+      if (sv != WSRL_OK) {
+        rc = tr_fail(sv, session_path);
+        goto out;
+      }
+      saved = done;
+    }
+    if (st != WSRL_OK) {
+      if (st == WSRL_ERR_CANCELLED)
+        tr_log(&sink.prog, "[collect] interrupted at step %lld; session saved: rerun with --resume --out %s",
+               (long long)done, dir);
+      rc = tr_fail_msg(st, "collect", msg);
+      goto out;
     }
     if (!isnan(target) && si.last_eval_return >= target) {
       tr_log(&sink.prog, "[collect] target return %.2f reached at step %lld", target, (long long)done);
@@ -369,6 +449,8 @@ int tr_run_collect(tr_ctx_t *ctx, const char *dir, tr_collect_result_t *res) {
     goto out;
   if ((rc = tr_norm_write(res->norm_file, &norm)) != 0)
     goto out;
+  remove(session_path); /* finished: the datasets, checkpoints and CSVs are what stays */
+  remove(records_path);
   res->norm = norm;
   tr_write_file(
       dir, "summary.json",

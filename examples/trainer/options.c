@@ -57,14 +57,14 @@ static const tkey_t tkeys[] = {
     {"norm.random_return", TK_FLOAT, "auto", "Return of the random policy (score 0); auto: norm.file or the task's."},
     {"norm.expert_return", TK_FLOAT, "auto", "Return of the expert policy (score 100); auto: norm.file."},
     {"run.checkpoint_interval", TK_INT, "10000",
-     "Steps between resumable checkpoints of pretrain/finetune (0: only at the end)."},
+     "Steps between resumable checkpoints of collect/pretrain/finetune (0: only at the end or on a stop)."},
     {"run.plot", TK_BOOL, "1", "Write learning-curve PNGs with gnuplot when it is installed."},
     {"run.dip_window", TK_INT, "20000",
      "Summaries: the dip is the lowest evaluation within this many steps after the warmup ends."},
     {"run.stop_at", TK_INT, "0",
-     "Stop pretrain/finetune cleanly at this step, as on Ctrl-C (resumable with --resume; exit 3); 0: never."},
+     "Stop collect/pretrain/finetune cleanly at this step, as on Ctrl-C (resumable with --resume; exit 3); 0: never."},
     {"run.time_limit", TK_FLOAT, "auto",
-     "Stop pretrain/finetune cleanly after this many seconds (resumable; exit 3); auto: no limit."},
+     "Stop collect/pretrain/finetune cleanly after this many seconds (resumable; exit 3); auto: no limit."},
 };
 #define N_TKEYS ((int)(sizeof tkeys / sizeof tkeys[0]))
 

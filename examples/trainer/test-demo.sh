@@ -86,6 +86,26 @@ echo "== collect with reward shaping (antmaze)"
 for h in medium medium-replay expert; do [ -s "$tmp/shaped/$h.hdf5" ] || fail "shaped collect: no $h.hdf5"; done
 grep -q '^collect.shaping = 1' "$tmp/shaped/config.txt" || fail "shaped collect: config.txt lacks collect.shaping"
 
+echo "== collect, stopped and resumed"
+co=(collect --task pendulum --steps 1200 --set collect.start_steps=200 --set eval.interval=200 --set eval.episodes=1
+    --set collect.dataset_steps=200 --set run.checkpoint_interval=400 --set log.interval=100
+    --set critic.hidden=16,16 --set actor.hidden=16,16 --set agent.threads=1 --out "$tmp/co" --quiet)
+rc=0; "$W" "${co[@]}" --set run.stop_at=500 > /dev/null 2>&1 || rc=$?
+[ $rc -eq 3 ] || fail "collect stopped by run.stop_at exited with $rc, expected 3"
+[ -s "$tmp/co/session.ckpt" ] && [ -s "$tmp/co/snapshots.csv" ] || fail "no session.ckpt or snapshots.csv after the stop"
+[ ! -e "$tmp/co/medium.hdf5" ] || fail "a stopped collect wrote datasets"
+rc=0; "$W" "${co[@]}" --resume --set run.stop_at=900 > /dev/null 2>&1 || rc=$?
+[ $rc -eq 3 ] || fail "second collect stop exited with $rc"
+"$W" "${co[@]}" --resume > "$tmp/co.out" 2>&1 || { cat "$tmp/co.out" >&2; fail "resumed collect exited with $?"; }
+for h in medium medium-replay expert; do [ -s "$tmp/co/$h.hdf5" ] || fail "resumed collect: no $h.hdf5"; done
+[ ! -e "$tmp/co/session.ckpt" ] && [ ! -e "$tmp/co/snapshots.csv" ] || fail "session.ckpt or snapshots.csv left after collect"
+ls "$tmp/co" | grep -q '^snapshot-' && fail "snapshot files left after collect"
+[ "$(tail -1 "$tmp/co/train.csv" | cut -d, -f1)" = 1200 ] || fail "resumed collect did not reach step 1200"
+for c in train eval; do
+  [ "$(cut -d, -f1 "$tmp/co/$c.csv" | sort | uniq -d | wc -l)" -eq 0 ] || fail "duplicate steps in collect $c.csv"
+done
+[ "$(rows "$tmp/co/eval.csv")" -ge 6 ] || fail "resumed collect: $(rows "$tmp/co/eval.csv") evaluations, expected 6+"
+
 echo "== command-line errors"
 set +e
 "$W" finetune --set critic.hiden=64 > /dev/null 2> "$tmp/err1"; rc1=$?
