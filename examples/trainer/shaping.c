@@ -5,7 +5,13 @@
  * which keeps the optimal policies but gives SAC a gradient towards the
  * goal. Evaluations and the medium/expert rollouts use the plain task env,
  * and the medium-replay slice has the shaping taken off again, so every
- * dataset holds the task's own reward. */
+ * dataset holds the task's own reward.
+ * collect.shaping_gamma = 1 instead rewards progress, phi(s') - phi(s): not
+ * policy-invariant, but its values do not cancel the shaping. With the
+ * invariant form the learnt values become Q(s, a) - phi(s), the shaping's
+ * action-dependent part cancels, and only the sparse task's own signal
+ * (gamma^steps-to-goal) orders the actions: too weak when the goal is
+ * hundreds of steps away (the quadruped's maze). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +25,13 @@ typedef struct shaped {
   float *obs; /* s of the step to come */
   int32_t obs_dim;
 } shaped_t;
+
+/* The shaping's gamma: collect.shaping_gamma, auto = sac.discount (the
+ * policy-invariant form). */
+static double shaping_gamma(const tr_ctx_t *ctx) {
+  const double g = tr_float(ctx, "collect.shaping_gamma");
+  return isnan(g) ? tr_cfg_float(ctx, "sac.discount") : g;
+}
 
 static int32_t fail_from_inner(wsrl_status_t st) {
   wsrl_set_callback_error(wsrl_last_error_message());
@@ -63,6 +76,11 @@ int tr_shaping_wrap(const tr_ctx_t *ctx, const wsrl_example_task_info_t *info, w
             info->name);
     return TR_EXIT_USAGE;
   }
+  const double gamma = shaping_gamma(ctx);
+  if (!(gamma >= 0.0 && gamma <= 1.0)) {
+    fprintf(stderr, "wsrl-train: collect.shaping_gamma must be in [0, 1], got %g\n", gamma);
+    return TR_EXIT_USAGE;
+  }
   wsrl_env_spec_t spec = WSRL_ENV_SPEC_INIT;
   wsrl_status_t st = wsrl_env_get_spec(*env, &spec);
   if (st != WSRL_OK)
@@ -74,7 +92,7 @@ int tr_shaping_wrap(const tr_ctx_t *ctx, const wsrl_example_task_info_t *info, w
     fprintf(stderr, "wsrl-train: out of memory\n");
     return TR_EXIT_FAIL;
   }
-  *s = (shaped_t){*env, phi, tr_cfg_float(ctx, "sac.discount"), obs, spec.obs_dim};
+  *s = (shaped_t){*env, phi, gamma, obs, spec.obs_dim};
   /* Unit bounds (the inner env scales); the inner env keeps the time limit. */
   wsrl_env_spec_t outer = WSRL_ENV_SPEC_INIT;
   outer.obs_dim = spec.obs_dim;
@@ -98,7 +116,7 @@ int tr_shaping_undo(const tr_ctx_t *ctx, const wsrl_example_task_info_t *info, i
   wsrl_example_potential_fn phi = wsrl_example_task_potential(info->name);
   if (!tr_bool(ctx, "collect.shaping") || phi == NULL)
     return 0;
-  const double gamma = tr_cfg_float(ctx, "sac.discount");
+  const double gamma = shaping_gamma(ctx);
   const int32_t O = info->obs_dim;
   for (int64_t i = 0; i < rows; i++) {
     const double next = terminated[i] ? 0.0 : phi(next_obs + i * O);

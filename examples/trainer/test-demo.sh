@@ -85,6 +85,12 @@ echo "== collect with reward shaping (antmaze)"
   > /dev/null 2> "$tmp/shaped.err" || { rc=$?; cat "$tmp/shaped.err" >&2; fail "collect with shaping exited with $rc"; }
 for h in medium medium-replay expert; do [ -s "$tmp/shaped/$h.hdf5" ] || fail "shaped collect: no $h.hdf5"; done
 grep -q '^collect.shaping = 1' "$tmp/shaped/config.txt" || fail "shaped collect: config.txt lacks collect.shaping"
+# the progress form (gamma 1) on pointmaze: its rewards must come back to 0 or 1 as well
+"$W" collect --task pointmaze --set collect.shaping=1 --set collect.shaping_gamma=1 --steps 400 \
+  --set collect.start_steps=200 --set eval.interval=200 --set eval.episodes=1 --set collect.dataset_steps=200 \
+  --set critic.hidden=16,16 --set actor.hidden=16,16 --set agent.threads=1 --out "$tmp/shaped1" \
+  > /dev/null 2> "$tmp/shaped1.err" || { rc=$?; cat "$tmp/shaped1.err" >&2; fail "collect with shaping_gamma=1 exited with $rc"; }
+[ -s "$tmp/shaped1/medium-replay.hdf5" ] || fail "collect with shaping_gamma=1: no medium-replay.hdf5"
 
 echo "== collect, stopped and resumed"
 co=(collect --task pendulum --steps 1200 --set collect.start_steps=200 --set eval.interval=200 --set eval.episodes=1
@@ -114,6 +120,8 @@ set +e
 "$W" pretrain --set pretrain.dataset=/nonexistent.hdf5 --out "$tmp/bad" > /dev/null 2> "$tmp/err4"; rc4=$?
 "$W" nosuchcommand > /dev/null 2>&1; rc5=$?
 "$W" collect --task hopper --set collect.shaping=1 --steps 10 --out "$tmp/bad2" > /dev/null 2> "$tmp/err6"; rc6=$?
+"$W" collect --task pointmaze --set collect.shaping=1 --set collect.shaping_gamma=2 --steps 10 --out "$tmp/bad3" \
+  > /dev/null 2> "$tmp/err7"; rc7=$?
 set -e
 [ $rc1 -eq 2 ] && grep -q 'critic.hiden' "$tmp/err1" || fail "unknown key: rc $rc1: $(cat "$tmp/err1")"
 [ $rc2 -eq 2 ] && grep -q -- '--bogus' "$tmp/err2" || fail "unknown flag: rc $rc2: $(cat "$tmp/err2")"
@@ -121,6 +129,7 @@ set -e
 [ $rc4 -eq 1 ] && grep -q 'nonexistent.hdf5' "$tmp/err4" || fail "missing dataset: rc $rc4: $(cat "$tmp/err4")"
 [ $rc5 -eq 2 ] || fail "unknown command: rc $rc5"
 [ $rc6 -eq 2 ] && grep -q 'no shaping potential' "$tmp/err6" || fail "shaping without potential: rc $rc6: $(cat "$tmp/err6")"
+[ $rc7 -eq 2 ] && grep -q 'collect.shaping_gamma' "$tmp/err7" || fail "bad shaping_gamma: rc $rc7: $(cat "$tmp/err7")"
 "$W" demo --help > "$tmp/help" || fail "demo --help exited with $?"
 grep -q 'usage: wsrl-train demo' "$tmp/help" || fail "demo --help: no usage line"
 echo "OK"
