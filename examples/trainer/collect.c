@@ -190,23 +190,35 @@ static int save_record(wsrl_agent_t *agent, const char *dir, const char *records
   return 0;
 }
 
-/* The records up to step `upto` whose snapshot files exist; *best is their
- * best return (-inf when none). */
+/* The records up to step `upto` (the resumed session's) whose snapshot files
+ * exist; *best is their best return (-inf when none). Later records belong to
+ * training the session no longer has: their files are removed and the list
+ * is rewritten without them, so they cannot come back twice. */
 static int load_records(const char *records, const char *dir, int64_t upto, snapshot_t *snaps, int cap,
                         double *best) {
   int n = 0;
   FILE *f = fopen(records, "r");
   long long step;
   double ret;
-  while (f != NULL && n < cap && fscanf(f, "%lld,%lf", &step, &ret) == 2)
-    if (step <= upto && snapshot_path(snaps[n].path, dir, step) == 0 && tr_file_exists(snaps[n].path)) {
+  char later[TR_PATH];
+  while (f != NULL && fscanf(f, "%lld,%lf", &step, &ret) == 2) {
+    if (step > upto) {
+      if (snapshot_path(later, dir, step) == 0)
+        remove(later);
+    } else if (n < cap && snapshot_path(snaps[n].path, dir, step) == 0 && tr_file_exists(snaps[n].path)) {
       snaps[n].step = step;
       snaps[n].ret = ret;
       *best = ret > *best ? ret : *best;
       n++;
     }
+  }
   if (f != NULL)
     fclose(f);
+  f = fopen(records, "w");
+  for (int i = 0; f != NULL && i < n; i++)
+    fprintf(f, "%lld,%.17g\n", (long long)snaps[i].step, snaps[i].ret);
+  if (f == NULL || fclose(f) != 0)
+    return -1;
   return n;
 }
 
@@ -286,6 +298,11 @@ int tr_run_collect(tr_ctx_t *ctx, const char *dir, tr_collect_result_t *res) {
     wsrl_session_info(session, &si);
     resumed = si.env_steps > 0;
     n_snaps = load_records(records_path, dir, si.env_steps, snaps, (int)(total / eval_every + 2), &best);
+    if (n_snaps < 0) {
+      fprintf(stderr, "wsrl-train: cannot rewrite %s\n", records_path);
+      rc = TR_EXIT_FAIL;
+      goto out;
+    }
     char p2[TR_PATH];
     if (tr_join(p2, sizeof p2, dir, "train.csv") == 0)
       tr_csv_truncate(p2, si.env_steps);
