@@ -289,25 +289,15 @@ int tr_run_collect(tr_ctx_t *ctx, const char *dir, tr_collect_result_t *res) {
   wsrl_session_info_t si = WSRL_SESSION_INFO_INIT;
   double best = -INFINITY;
   int resumed = 0;
-  if (ctx->resume && tr_file_exists(session_path)) {
-    st = wsrl_session_load(session, session_path);
-    if (st != WSRL_OK) {
-      rc = tr_fail(st, session_path);
-      goto out;
-    }
-    wsrl_session_info(session, &si);
-    resumed = si.env_steps > 0;
+  if ((rc = tr_session_resume(ctx, session, dir, session_path, &si, &resumed)) != 0)
+    goto out;
+  if (resumed) {
     n_snaps = load_records(records_path, dir, si.env_steps, snaps, (int)(total / eval_every + 2), &best);
     if (n_snaps < 0) {
       fprintf(stderr, "wsrl-train: cannot rewrite %s\n", records_path);
       rc = TR_EXIT_FAIL;
       goto out;
     }
-    char p2[TR_PATH];
-    if (tr_join(p2, sizeof p2, dir, "train.csv") == 0)
-      tr_csv_truncate(p2, si.env_steps);
-    if (tr_join(p2, sizeof p2, dir, "eval.csv") == 0)
-      tr_csv_truncate(p2, si.env_steps);
   }
   if (!resumed)
     remove(records_path); /* a fresh run: no records of an earlier one */

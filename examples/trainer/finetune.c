@@ -147,22 +147,8 @@ int tr_run_finetune(tr_ctx_t *ctx, const char *dir, const char *label, tr_finetu
   }
   wsrl_session_info_t si = WSRL_SESSION_INFO_INIT;
   int resumed = 0;
-  if (ctx->resume && tr_file_exists(session_path)) {
-    st = wsrl_session_load(session, session_path);
-    if (st != WSRL_OK) {
-      rc = tr_fail(st, session_path);
-      goto out;
-    }
-    wsrl_session_info(session, &si);
-    resumed = si.env_steps > 0;
-  }
-  char p2[TR_PATH];
-  if (resumed) {
-    if (tr_join(p2, sizeof p2, dir, "train.csv") == 0)
-      tr_csv_truncate(p2, si.env_steps);
-    if (tr_join(p2, sizeof p2, dir, "eval.csv") == 0)
-      tr_csv_truncate(p2, si.env_steps);
-  }
+  if ((rc = tr_session_resume(ctx, session, dir, session_path, &si, &resumed)) != 0)
+    goto out;
   if ((rc = tr_sink_open(&sink, dir, label, total, ctx, &norm, resumed)) != 0)
     goto out;
   sink.phase = warmup > si.env_steps ? "warmup" : "online";

@@ -305,3 +305,21 @@ void tr_plot_run(const tr_ctx_t *ctx, const char *dir, const tr_sink_t *sink, co
   const tr_series_t bottom[] = {{sink->train_path, "Q mean (training batches)", "q_mean", NULL}};
   tr_plot(path, title, ylabel, top, n, "Q mean", bottom, 1, ctx->quiet);
 }
+
+int tr_session_resume(const tr_ctx_t *ctx, wsrl_session_t *session, const char *dir, const char *session_path,
+                      wsrl_session_info_t *si, int *resumed) {
+  *resumed = 0;
+  if (!ctx->resume || !tr_file_exists(session_path))
+    return 0;
+  wsrl_status_t st = wsrl_session_load(session, session_path);
+  if (st != WSRL_OK)
+    return tr_fail(st, session_path);
+  wsrl_session_info(session, si);
+  *resumed = si->env_steps > 0;
+  char path[TR_PATH];
+  if (tr_join(path, sizeof path, dir, "train.csv") == 0)
+    tr_csv_truncate(path, si->env_steps);
+  if (tr_join(path, sizeof path, dir, "eval.csv") == 0)
+    tr_csv_truncate(path, si->env_steps);
+  return 0;
+}

@@ -180,6 +180,12 @@ int tr_csv_row(tr_csv_t *csv, int64_t step, const char *phase, int32_t n, const 
 void tr_csv_close(tr_csv_t *csv);
 /* Drop the rows whose step is above @p max_step (resuming from a checkpoint). */
 int tr_csv_truncate(const char *path, int64_t max_step);
+/* --resume of an online run: load dir's session.ckpt (at session_path) into
+ * session when --resume is given and the file exists, fill *si and cut
+ * train.csv / eval.csv back to its step. *resumed = 1 when it had steps.
+ * Returns 0 or an exit code (the message printed). */
+int tr_session_resume(const tr_ctx_t *ctx, wsrl_session_t *session, const char *dir, const char *session_path,
+                      wsrl_session_info_t *si, int *resumed);
 /* Read the column @p col of a CSV file (rows whose phase matches @p phase,
  * or all rows when NULL): counts rows with a finite value. For summaries. */
 int tr_csv_column(const char *path, const char *phase, const char *col, double *values, int64_t *steps, int cap);
