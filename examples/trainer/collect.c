@@ -165,6 +165,24 @@ out:
   return rc;
 }
 
+/* The kept snapshots, a growable list (a resumed run may bring more records
+ * than its own evaluations would make, e.g. with a different eval.interval). */
+typedef struct snapshots {
+  snapshot_t *at;
+  int n, cap;
+} snapshots_t;
+
+static snapshot_t *snapshots_push(snapshots_t *l) {
+  if (l->n == l->cap) {
+    int cap = l->cap ? 2 * l->cap : 16;
+    snapshot_t *at = realloc(l->at, (size_t)cap * sizeof *at);
+    if (at == NULL)
+      return NULL;
+    l->at = at, l->cap = cap;
+  }
+  return &l->at[l->n];
+}
+
 /* snapshots.csv: "step,return" of every kept snapshot, so a resumed collect
  * knows its records (the files are snapshot-<step>.ckpt beside it). */
 static int snapshot_path(char *path, const char *dir, int64_t step) {
@@ -173,15 +191,19 @@ static int snapshot_path(char *path, const char *dir, int64_t step) {
   return tr_join(path, TR_PATH, dir, name);
 }
 
+/* Save the agent as the snapshot of `step` and append it to the list and to
+ * snapshots.csv. */
 static int save_record(wsrl_agent_t *agent, const char *dir, const char *records, int64_t step, double ret,
-                       snapshot_t *s) {
-  if (snapshot_path(s->path, dir, step) != 0)
+                       snapshots_t *l) {
+  snapshot_t *s = snapshots_push(l);
+  if (s == NULL || snapshot_path(s->path, dir, step) != 0)
     return TR_EXIT_FAIL;
   s->step = step;
   s->ret = ret;
   wsrl_status_t st = wsrl_agent_save(agent, s->path);
   if (st != WSRL_OK)
     return tr_fail(st, s->path);
+  l->n++;
   FILE *f = fopen(records, "a");
   if (f == NULL || fprintf(f, "%lld,%.17g\n", (long long)step, ret) < 0 || fclose(f) != 0) {
     fprintf(stderr, "wsrl-train: cannot append to %s\n", records);
@@ -194,32 +216,37 @@ static int save_record(wsrl_agent_t *agent, const char *dir, const char *records
  * exist; *best is their best return (-inf when none). Later records belong to
  * training the session no longer has: their files are removed and the list
  * is rewritten without them, so they cannot come back twice. */
-static int load_records(const char *records, const char *dir, int64_t upto, snapshot_t *snaps, int cap,
-                        double *best) {
-  int n = 0;
+static int load_records(const char *records, const char *dir, int64_t upto, snapshots_t *l, double *best) {
   FILE *f = fopen(records, "r");
   long long step;
   double ret;
-  char later[TR_PATH];
-  while (f != NULL && fscanf(f, "%lld,%lf", &step, &ret) == 2) {
+  char path[TR_PATH];
+  int rc = 0;
+  while (rc == 0 && f != NULL && fscanf(f, "%lld,%lf", &step, &ret) == 2) {
+    if (snapshot_path(path, dir, step) != 0)
+      continue;
     if (step > upto) {
-      if (snapshot_path(later, dir, step) == 0)
-        remove(later);
-    } else if (n < cap && snapshot_path(snaps[n].path, dir, step) == 0 && tr_file_exists(snaps[n].path)) {
-      snaps[n].step = step;
-      snaps[n].ret = ret;
+      remove(path);
+    } else if (tr_file_exists(path)) {
+      snapshot_t *s = snapshots_push(l);
+      if (s == NULL) {
+        rc = -1;
+        break;
+      }
+      *s = (snapshot_t){.step = step, .ret = ret};
+      memcpy(s->path, path, sizeof path);
       *best = ret > *best ? ret : *best;
-      n++;
+      l->n++;
     }
   }
   if (f != NULL)
     fclose(f);
-  f = fopen(records, "w");
-  for (int i = 0; f != NULL && i < n; i++)
-    fprintf(f, "%lld,%.17g\n", (long long)snaps[i].step, snaps[i].ret);
+  f = rc == 0 ? fopen(records, "w") : NULL;
+  for (int i = 0; f != NULL && i < l->n; i++)
+    fprintf(f, "%lld,%.17g\n", (long long)l->at[i].step, l->at[i].ret);
   if (f == NULL || fclose(f) != 0)
     return -1;
-  return n;
+  return 0;
 }
 
 int tr_run_collect(tr_ctx_t *ctx, const char *dir, tr_collect_result_t *res) {
@@ -249,8 +276,8 @@ int tr_run_collect(tr_ctx_t *ctx, const char *dir, tr_collect_result_t *res) {
   wsrl_agent_t *agent = NULL;
   wsrl_session_t *session = NULL;
   const wsrl_example_task_info_t *info = NULL;
-  snapshot_t *snaps = NULL;
-  int n_snaps = 0, rc;
+  snapshots_t list = {NULL, 0, 0};
+  int rc;
   tr_sink_t sink;
   memset(&sink, 0, sizeof sink);
   tr_norm_t norm;
@@ -279,9 +306,8 @@ int tr_run_collect(tr_ctx_t *ctx, const char *dir, tr_collect_result_t *res) {
     rc = tr_fail(st, "agent");
     goto out;
   }
-  snaps = calloc((size_t)(total / eval_every + 2), sizeof *snaps);
   char session_path[TR_PATH], records_path[TR_PATH];
-  if (!snaps || tr_join(session_path, sizeof session_path, dir, "session.ckpt") ||
+  if (tr_join(session_path, sizeof session_path, dir, "session.ckpt") ||
       tr_join(records_path, sizeof records_path, dir, "snapshots.csv")) {
     rc = TR_EXIT_FAIL;
     goto out;
@@ -291,22 +317,19 @@ int tr_run_collect(tr_ctx_t *ctx, const char *dir, tr_collect_result_t *res) {
   int resumed = 0;
   if ((rc = tr_session_resume(ctx, session, dir, session_path, &si, &resumed)) != 0)
     goto out;
-  if (resumed) {
-    n_snaps = load_records(records_path, dir, si.env_steps, snaps, (int)(total / eval_every + 2), &best);
-    if (n_snaps < 0) {
-      fprintf(stderr, "wsrl-train: cannot rewrite %s\n", records_path);
-      rc = TR_EXIT_FAIL;
-      goto out;
-    }
-  }
-  if (!resumed)
+  if (!resumed) {
     remove(records_path); /* a fresh run: no records of an earlier one */
+  } else if (load_records(records_path, dir, si.env_steps, &list, &best) != 0) {
+    fprintf(stderr, "wsrl-train: cannot read or rewrite %s\n", records_path);
+    rc = TR_EXIT_FAIL;
+    goto out;
+  }
   if ((rc = tr_sink_open(&sink, dir, "collect", total, ctx, &norm, resumed)) != 0)
     goto out;
   sink.phase = "online";
   if (resumed)
     tr_log(&sink.prog, "[collect] resuming at step %lld of %lld (%d snapshots kept)", (long long)si.env_steps,
-           (long long)total, n_snaps);
+           (long long)total, list.n);
   else
     tr_log(&sink.prog, "[collect] SAC on %s: up to %lld steps%s", info->name, (long long)total,
            isnan(target) ? "" : " or the target return");
@@ -325,9 +348,8 @@ int tr_run_collect(tr_ctx_t *ctx, const char *dir, tr_collect_result_t *res) {
      * the later of two equal snapshots has trained longer. */
     if (st == WSRL_OK && si.last_eval_step == done && si.last_eval_return >= best) {
       best = si.last_eval_return;
-      if ((rc = save_record(agent, dir, records_path, done, best, &snaps[n_snaps])) != 0)
+      if ((rc = save_record(agent, dir, records_path, done, best, &list)) != 0)
         goto out;
-      n_snaps++;
     }
     /* The session (agent, counters, replay buffer) every
      * run.checkpoint_interval steps and on an interruption, for --resume. */
@@ -354,6 +376,8 @@ int tr_run_collect(tr_ctx_t *ctx, const char *dir, tr_collect_result_t *res) {
   sink.prog.last_step = done;
   tr_progress_done(&sink.prog, NULL);
   res->steps = done;
+  const snapshot_t *snaps = list.at;
+  const int n_snaps = list.n;
   if (n_snaps == 0) {
     fprintf(stderr, "wsrl-train: collect: no evaluation ran (collect.steps = %lld)\n", (long long)total);
     rc = TR_EXIT_FAIL;
@@ -481,7 +505,7 @@ int tr_run_collect(tr_ctx_t *ctx, const char *dir, tr_collect_result_t *res) {
   }
 out:
   tr_sink_close(&sink);
-  free(snaps);
+  free(list.at);
   wsrl_session_destroy(session);
   wsrl_agent_destroy(agent);
   wsrl_env_destroy(eval_env);

@@ -68,17 +68,18 @@ static void shaped_close(void *user) {
 }
 
 int tr_shaping_wrap(const tr_ctx_t *ctx, const wsrl_example_task_info_t *info, wsrl_env_t **env) {
+  /* Checked with the shaping off too: a bad value is an error, not ignored. */
+  const double gamma = shaping_gamma(ctx);
+  if (!(gamma >= 0.0 && gamma <= 1.0)) {
+    fprintf(stderr, "wsrl-train: collect.shaping_gamma must be in [0, 1], got %g\n", gamma);
+    return TR_EXIT_USAGE;
+  }
   if (!tr_bool(ctx, "collect.shaping"))
     return 0;
   wsrl_example_potential_fn phi = wsrl_example_task_potential(info->name);
   if (phi == NULL) {
     fprintf(stderr, "wsrl-train: collect.shaping = 1: task %s has no shaping potential (the maze tasks have one)\n",
             info->name);
-    return TR_EXIT_USAGE;
-  }
-  const double gamma = shaping_gamma(ctx);
-  if (!(gamma >= 0.0 && gamma <= 1.0)) {
-    fprintf(stderr, "wsrl-train: collect.shaping_gamma must be in [0, 1], got %g\n", gamma);
     return TR_EXIT_USAGE;
   }
   wsrl_env_spec_t spec = WSRL_ENV_SPEC_INIT;

@@ -123,7 +123,7 @@ set +e
 "$W" pretrain --set pretrain.dataset=/nonexistent.hdf5 --out "$tmp/bad" > /dev/null 2> "$tmp/err4"; rc4=$?
 "$W" nosuchcommand > /dev/null 2>&1; rc5=$?
 "$W" collect --task hopper --set collect.shaping=1 --steps 10 --out "$tmp/bad2" > /dev/null 2> "$tmp/err6"; rc6=$?
-"$W" collect --task pointmaze --set collect.shaping=1 --set collect.shaping_gamma=2 --steps 10 --out "$tmp/bad3" \
+"$W" collect --task pointmaze --set collect.shaping=0 --set collect.shaping_gamma=2 --steps 10 --out "$tmp/bad3" \
   > /dev/null 2> "$tmp/err7"; rc7=$?
 set -e
 [ $rc1 -eq 2 ] && grep -q 'critic.hiden' "$tmp/err1" || fail "unknown key: rc $rc1: $(cat "$tmp/err1")"
