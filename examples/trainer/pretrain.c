@@ -99,11 +99,7 @@ int tr_run_pretrain(tr_ctx_t *ctx, const char *dir, const char *label, tr_pretra
     wsrl_agent_counters_t c = WSRL_AGENT_COUNTERS_INIT;
     wsrl_agent_counters(agent, &c);
     done = c.offline_updates;
-    char p2[TR_PATH];
-    if (tr_join(p2, sizeof p2, dir, "train.csv") == 0)
-      tr_csv_truncate(p2, done);
-    if (tr_join(p2, sizeof p2, dir, "eval.csv") == 0)
-      tr_csv_truncate(p2, done);
+    tr_run_truncate(dir, done);
   }
   rc = tr_sink_open(&sink, dir, label, total, ctx, &norm, ctx->resume && done > 0);
   if (rc)

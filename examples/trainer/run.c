@@ -306,6 +306,14 @@ void tr_plot_run(const tr_ctx_t *ctx, const char *dir, const tr_sink_t *sink, co
   tr_plot(path, title, ylabel, top, n, "Q mean", bottom, 1, ctx->quiet);
 }
 
+void tr_run_truncate(const char *dir, int64_t step) {
+  char path[TR_PATH];
+  if (tr_join(path, sizeof path, dir, "train.csv") == 0)
+    tr_csv_truncate(path, step);
+  if (tr_join(path, sizeof path, dir, "eval.csv") == 0)
+    tr_csv_truncate(path, step);
+}
+
 int tr_session_resume(const tr_ctx_t *ctx, wsrl_session_t *session, const char *dir, const char *session_path,
                       wsrl_session_info_t *si, int *resumed) {
   *resumed = 0;
@@ -316,10 +324,6 @@ int tr_session_resume(const tr_ctx_t *ctx, wsrl_session_t *session, const char *
     return tr_fail(st, session_path);
   wsrl_session_info(session, si);
   *resumed = si->env_steps > 0;
-  char path[TR_PATH];
-  if (tr_join(path, sizeof path, dir, "train.csv") == 0)
-    tr_csv_truncate(path, si->env_steps);
-  if (tr_join(path, sizeof path, dir, "eval.csv") == 0)
-    tr_csv_truncate(path, si->env_steps);
+  tr_run_truncate(dir, si->env_steps);
   return 0;
 }
