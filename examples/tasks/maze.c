@@ -50,20 +50,36 @@ static double potential(const float *obs) {
   return -left;
 }
 
-/* pointmaze starts anywhere but the goal cell (as D4RL's maze2d, which
+/* Both tasks start anywhere but the goal cell (as D4RL's maze2d, which
  * starts in a random cell): one of the six other open cells, uniformly,
- * then U(+-0.5 m) around its centre and U(+-0.1 m/s) velocities. The
- * success rate then grades a policy by how far from the goal it copes. */
+ * then U(+-0.5 m) around its centre. The success rate then grades a policy
+ * by how far from the goal it copes, and a learner from scratch meets the
+ * goal from the near cells (the quadruped, from the far start only, did
+ * not within 500K steps: docs/results.md). */
 static const double START_CELLS[][2] = {{0, 0}, {3, 0}, {6, 0}, {6, 3}, {6, 6}, {3, 6}};
 #define START_CELL_COUNT (sizeof START_CELLS / sizeof START_CELLS[0])
 
-static void reset_point(mjtask *t) {
+static const double *start_cell(mjtask *t) {
   size_t cell = (size_t)mjtask_uniform(t, 0, START_CELL_COUNT);
-  cell = cell < START_CELL_COUNT ? cell : START_CELL_COUNT - 1;
+  return START_CELLS[cell < START_CELL_COUNT ? cell : START_CELL_COUNT - 1];
+}
+
+/* The point mass: U(+-0.1 m/s) velocities. */
+static void reset_point(mjtask *t) {
+  const double *cell = start_cell(t);
   for (int i = 0; i < 2; i++) {
-    t->d->qpos[i] = START_CELLS[cell][i] + mjtask_uniform(t, -0.5, 0.5);
+    t->d->qpos[i] = cell[i] + mjtask_uniform(t, -0.5, 0.5);
     t->d->qvel[i] = mjtask_uniform(t, -0.1, 0.1);
   }
+}
+
+/* The quadruped: the noise of ant (U(+-0.1) positions, 0.1 N(0, 1)
+ * velocities), then the torso moved to its start cell. */
+static void reset_ant(mjtask *t) {
+  mjtask_perturb(t, 0.1, 0.1, 1);
+  const double *cell = start_cell(t);
+  for (int i = 0; i < 2; i++)
+    t->d->qpos[i] = cell[i] + mjtask_uniform(t, -0.5, 0.5);
 }
 
 static void step(mjtask *t, const float *action, double *reward, int32_t *terminated) {
@@ -86,11 +102,9 @@ const mjtask_def wsrl_task_antmaze = {
              .sparse = 1,
              .reward_scale = 10,
              .reward_bias = -5,
-             .random_return = 0},
+             .random_return = 0.02},
     .init = init_ant,
-    .reset_qpos_noise = 0.1,
-    .reset_qvel_noise = 0.1,
-    .reset_qvel_normal = 1,
+    .reset = reset_ant,
     .step = step,
     .potential = potential,
 };
