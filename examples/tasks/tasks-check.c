@@ -2,7 +2,8 @@
  * uniform random actions and print the sizes and the mean random return.
  * Fails (exit 1) when a task does not load, its sizes disagree with the
  * registry, a step fails, an episode does not replay identically from its
- * seed, or a shaping potential misses its known values. */
+ * seed, a shaping potential misses its known values, or a maze task starts
+ * outside its start cells. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,6 +124,42 @@ static int check_potentials(void) {
   return bad;
 }
 
+/* Both maze tasks reset into one of the six open cells other than the
+ * goal's, U(+-0.5 m) around its centre (docs/tasks.md): over 300 reset
+ * seeds every start lies in some cell's square and every cell is used. */
+static int check_maze_starts(const char *task) {
+  static const float cells[6][2] = {{0, 0}, {3, 0}, {6, 0}, {6, 3}, {6, 6}, {3, 6}};
+  wsrl_env_t *env = NULL;
+  if (wsrl_example_task_create(&env, task, NULL) != WSRL_OK) {
+    fprintf(stderr, "%s: %s\n", task, wsrl_example_task_error());
+    return 1;
+  }
+  float obs[64];
+  int used[6] = {0}, bad = 0;
+  for (uint64_t seed = 0; seed < 300 && !bad; seed++) {
+    bad = wsrl_env_reset(env, seed, obs) != WSRL_OK;
+    int cell = -1;
+    for (int c = 0; c < 6 && !bad; c++)
+      if (fabsf(obs[0] - cells[c][0]) <= 0.5f && fabsf(obs[1] - cells[c][1]) <= 0.5f)
+        cell = c;
+    if (cell < 0 || bad) {
+      fprintf(stderr, "%s: reset seed %llu starts at (%g, %g), outside the start cells\n", task,
+              (unsigned long long)seed, (double)obs[0], (double)obs[1]);
+      bad = 1;
+    } else {
+      used[cell]++;
+    }
+  }
+  for (int c = 0; c < 6 && !bad; c++)
+    if (used[c] == 0) {
+      fprintf(stderr, "%s: no reset seed of 300 starts in the cell at (%g, %g)\n", task, (double)cells[c][0],
+              (double)cells[c][1]);
+      bad = 1;
+    }
+  wsrl_env_destroy(env);
+  return bad;
+}
+
 int main(int argc, char **argv) {
   int episodes = 10, named = 0, failures = 0;
   int64_t max_steps = 0;
@@ -164,5 +201,6 @@ int main(int argc, char **argv) {
     failures += check_task(wsrl_example_task_at(i), episodes, max_steps);
   }
   failures += check_potentials();
+  failures += check_maze_starts("antmaze") + check_maze_starts("pointmaze");
   return failures == 0 ? 0 : 1;
 }
