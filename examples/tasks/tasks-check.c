@@ -137,12 +137,16 @@ static int check_maze_starts(const char *task) {
   float obs[64];
   int used[6] = {0}, bad = 0;
   for (uint64_t seed = 0; seed < 300 && !bad; seed++) {
-    bad = wsrl_env_reset(env, seed, obs) != WSRL_OK;
+    if (wsrl_env_reset(env, seed, obs) != WSRL_OK) {
+      fprintf(stderr, "%s: reset with seed %llu failed\n", task, (unsigned long long)seed);
+      bad = 1;
+      break;
+    }
     int cell = -1;
-    for (int c = 0; c < 6 && !bad; c++)
+    for (int c = 0; c < 6; c++)
       if (fabsf(obs[0] - cells[c][0]) <= 0.5f && fabsf(obs[1] - cells[c][1]) <= 0.5f)
         cell = c;
-    if (cell < 0 || bad) {
+    if (cell < 0) {
       fprintf(stderr, "%s: reset seed %llu starts at (%g, %g), outside the start cells\n", task,
               (unsigned long long)seed, (double)obs[0], (double)obs[1]);
       bad = 1;
