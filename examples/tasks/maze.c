@@ -53,9 +53,9 @@ static double potential(const float *obs) {
 /* Both tasks start anywhere but the goal cell (as D4RL's maze2d, which
  * starts in a random cell): one of the six other open cells, uniformly,
  * then U(+-0.5 m) around its centre. The success rate then grades a policy
- * by how far from the goal it copes, and a learner from scratch meets the
- * goal from the near cells (the quadruped, from the far start only, did
- * not within 500K steps: docs/results.md). */
+ * by how far from the goal it copes, and a learner from scratch sees
+ * successes from its first episodes (the quadruped, from the far start
+ * only, saw none in 500K steps: docs/results.md). */
 static const double START_CELLS[][2] = {{0, 0}, {3, 0}, {6, 0}, {6, 3}, {6, 6}, {3, 6}};
 #define START_CELL_COUNT (sizeof START_CELLS / sizeof START_CELLS[0])
 
