@@ -73,10 +73,11 @@ static void reset_point(mjtask *t) {
   }
 }
 
-/* The quadruped: the noise of ant (U(+-0.1) positions, 0.1 N(0, 1)
- * velocities), then the torso moved to its start cell. */
+/* The quadruped: the reset noise of ant, then the torso moved to its start
+ * cell. */
 static void reset_ant(mjtask *t) {
-  mjtask_perturb(t, 0.1, 0.1, 1);
+  mjtask_perturb(t, wsrl_task_ant.reset_qpos_noise, wsrl_task_ant.reset_qvel_noise,
+                 wsrl_task_ant.reset_qvel_normal);
   const double *cell = start_cell(t);
   for (int i = 0; i < 2; i++)
     t->d->qpos[i] = cell[i] + mjtask_uniform(t, -0.5, 0.5);

@@ -135,7 +135,11 @@ static int check_maze_starts(const char *task) {
     return 1;
   }
   float obs[64];
-  int used[6] = {0}, bad = 0;
+  wsrl_env_spec_t spec = WSRL_ENV_SPEC_INIT;
+  wsrl_env_get_spec(env, &spec);
+  int used[6] = {0}, bad = spec.obs_dim > 64;
+  if (bad)
+    fprintf(stderr, "%s: obs_dim %d does not fit the check's buffer\n", task, (int)spec.obs_dim);
   for (uint64_t seed = 0; seed < 300 && !bad; seed++) {
     if (wsrl_env_reset(env, seed, obs) != WSRL_OK) {
       fprintf(stderr, "%s: reset with seed %llu failed\n", task, (unsigned long long)seed);

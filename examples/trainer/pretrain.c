@@ -99,7 +99,8 @@ int tr_run_pretrain(tr_ctx_t *ctx, const char *dir, const char *label, tr_pretra
     wsrl_agent_counters_t c = WSRL_AGENT_COUNTERS_INIT;
     wsrl_agent_counters(agent, &c);
     done = c.offline_updates;
-    tr_run_truncate(dir, done);
+    if ((rc = tr_run_truncate(dir, done)) != 0)
+      goto out;
   }
   rc = tr_sink_open(&sink, dir, label, total, ctx, &norm, ctx->resume && done > 0);
   if (rc)

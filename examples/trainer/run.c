@@ -306,12 +306,16 @@ void tr_plot_run(const tr_ctx_t *ctx, const char *dir, const tr_sink_t *sink, co
   tr_plot(path, title, ylabel, top, n, "Q mean", bottom, 1, ctx->quiet);
 }
 
-void tr_run_truncate(const char *dir, int64_t step) {
+int tr_run_truncate(const char *dir, int64_t step) {
+  static const char *const logs[] = {"train.csv", "eval.csv"};
   char path[TR_PATH];
-  if (tr_join(path, sizeof path, dir, "train.csv") == 0)
-    tr_csv_truncate(path, step);
-  if (tr_join(path, sizeof path, dir, "eval.csv") == 0)
-    tr_csv_truncate(path, step);
+  for (size_t i = 0; i < sizeof logs / sizeof logs[0]; i++) {
+    if (tr_join(path, sizeof path, dir, logs[i]) != 0) /* tr_join said why */
+      return TR_EXIT_FAIL;
+    if (tr_csv_truncate(path, step) != 0)
+      return tr_fail_msg(WSRL_ERR_IO, path, "cannot cut the log back to the resumed step (is the folder writable?)");
+  }
+  return 0;
 }
 
 int tr_session_resume(const tr_ctx_t *ctx, wsrl_session_t *session, const char *dir, const char *session_path,
@@ -324,6 +328,5 @@ int tr_session_resume(const tr_ctx_t *ctx, wsrl_session_t *session, const char *
     return tr_fail(st, session_path);
   wsrl_session_info(session, si);
   *resumed = si->env_steps > 0;
-  tr_run_truncate(dir, si->env_steps);
-  return 0;
+  return tr_run_truncate(dir, si->env_steps);
 }

@@ -59,6 +59,13 @@ rc=0; "$W" "${ft[@]}" --set run.stop_at=500 > /dev/null 2>&1 || rc=$?
 [ -s "$tmp/ft/session.ckpt" ] || fail "no session.ckpt after the stop"
 [ ! -e "$tmp/ft/final.ckpt" ] || fail "final.ckpt written by a stopped run"
 [ "$(tail -1 "$tmp/ft/train.csv" | cut -d, -f1)" = 500 ] || fail "stopped run did not stop at step 500"
+# A log that cannot be cut back stops the resume with a message; the session stays.
+mkdir "$tmp/ft/eval.csv.tmp"
+rc=0; "$W" "${ft[@]}" --resume > /dev/null 2> "$tmp/ft.err" || rc=$?
+[ $rc -eq 1 ] || fail "resume with an unwritable log exited with $rc, expected 1"
+grep -q 'eval.csv: .*cannot cut the log back' "$tmp/ft.err" || fail "resume with an unwritable log said: $(cat "$tmp/ft.err")"
+[ -s "$tmp/ft/session.ckpt" ] || fail "session.ckpt lost by the failed resume"
+rmdir "$tmp/ft/eval.csv.tmp"
 "$W" "${ft[@]}" --resume --set run.stop_at=1100 > /dev/null 2>&1 || rc=$?
 [ $rc -eq 3 ] || fail "second stop exited with $rc"
 "$W" "${ft[@]}" --resume > /dev/null || fail "resumed finetune exited with $?"

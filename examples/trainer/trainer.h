@@ -180,8 +180,10 @@ int tr_csv_row(tr_csv_t *csv, int64_t step, const char *phase, int32_t n, const 
 void tr_csv_close(tr_csv_t *csv);
 /* Drop the rows whose step is above @p max_step (resuming from a checkpoint). */
 int tr_csv_truncate(const char *path, int64_t max_step);
-/* Resuming at @p step: cut dir's train.csv and eval.csv back to it. */
-void tr_run_truncate(const char *dir, int64_t step);
+/* Resuming at @p step: cut dir's train.csv and eval.csv back to it (a
+ * missing file is fine). Prints the failure and returns TR_EXIT_FAIL when
+ * a log cannot be rewritten, 0 otherwise. */
+int tr_run_truncate(const char *dir, int64_t step);
 /* --resume of an online run: load dir's session.ckpt (at session_path) into
  * session when --resume is given and the file exists, fill *si and cut
  * train.csv / eval.csv back to its step. *resumed = 1 when it had steps.
