@@ -273,6 +273,7 @@ wsrl_status_t wsrl_agent_create(wsrl_agent_t **agent_out, const wsrl_config_t *c
       ms.hidden[i] = (int32_t)v.critic_hidden.v[i];
     ms.layer_norm = v.critic_layer_norm;
     ms.kernel_scale_final = (float)v.critic_kernel_scale_final;
+    ms.hidden_init = v.critic_kernel_init;
     ms.max_batch = M;
     ms.trainable = 1;
     wsrl__adam_cfg ac;

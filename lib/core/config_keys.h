@@ -20,10 +20,12 @@
   X(INT_LIST, "critic.hidden",              critic_hidden,          "256,256", 1, 65536, "", "Hidden layer widths of each critic MLP.") \
   X(BOOL,     "critic.layer_norm",          critic_layer_norm,      "1",      0, 1, "", "LayerNorm after every hidden Dense of the critics.") \
   X(FLOAT,    "critic.kernel_scale_final",  critic_kernel_scale_final, "0.01", 0, 1e3, "", "Orthogonal-init gain of the last hidden layer of the critics; 0 uses sqrt(2) like the others.") \
+  X(ENUM,     "critic.kernel_init",         critic_kernel_init,     "orthogonal", 0, 0, "orthogonal|var_scaling", "Init of the critics' (and IQL value network's) hidden kernels: orthogonal (gain sqrt(2)) or var_scaling (flax variance_scaling fan_avg uniform, the reference IQL's).") \
   X(BOOL,     "critic.evaluate_all_targets", critic_evaluate_all_targets, "0", 0, 1, "", "1: evaluate all E target critics, then pick the drawn subset (the reference's work); 0: evaluate only the drawn members (the same numbers, less work).") \
   X(INT_LIST, "actor.hidden",               actor_hidden,           "256,256", 1, 65536, "", "Hidden layer widths of the actor MLP.") \
   X(BOOL,     "actor.layer_norm",           actor_layer_norm,       "1",      0, 1, "", "LayerNorm after every hidden Dense of the actor.") \
   X(FLOAT,    "actor.kernel_scale_final",   actor_kernel_scale_final, "0.01", 0, 1e3, "", "Orthogonal-init gain of the actor's last hidden layer; 0 uses sqrt(2).") \
+  X(ENUM,     "actor.kernel_init",          actor_kernel_init,      "orthogonal", 0, 0, "orthogonal|var_scaling", "Init of the actor's hidden kernels: orthogonal (gain sqrt(2)) or var_scaling (flax variance_scaling fan_avg uniform, the reference IQL's).") \
   X(ENUM,     "actor.std_parameterization", actor_std_parameterization, "exp", 0, 0, "exp|uniform", "exp: state-dependent log-std head; uniform: one learned log-std vector.") \
   X(BOOL,     "actor.tanh_squash",          actor_tanh_squash,      "1",      0, 1, "", "Squash actions with tanh (off only for IQL's Gaussian policy).") \
   X(FLOAT,    "optim.actor_lr",             optim_actor_lr,         "1e-4",   0, 1, "", "Adam learning rate of the actor.") \

@@ -15,6 +15,7 @@ void wsrl__qensemble_spec_from_config(wsrl__qensemble_spec *spec, const wsrl__co
     spec->hidden[i] = (int32_t)v->critic_hidden.v[i];
   spec->layer_norm = v->critic_layer_norm;
   spec->kernel_scale_final = (float)v->critic_kernel_scale_final;
+  spec->kernel_init = v->critic_kernel_init;
   spec->max_batch = max_batch;
   spec->subset_size = v->critic_evaluate_all_targets ? 0 : (int32_t)v->critic_subsample;
   wsrl__adam_cfg_from_config(&spec->adam, v, v->optim_critic_lr);
@@ -29,6 +30,7 @@ static void mlp_spec(const wsrl__qensemble_spec *q, int32_t ensemble, int32_t tr
   memcpy(m->hidden, q->hidden, sizeof m->hidden);
   m->layer_norm = q->layer_norm;
   m->kernel_scale_final = q->kernel_scale_final;
+  m->hidden_init = q->kernel_init;
   m->max_batch = q->max_batch;
   m->trainable = trainable;
 }

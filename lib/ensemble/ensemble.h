@@ -22,6 +22,7 @@ typedef struct wsrl__qensemble_spec {
   int32_t hidden[WSRL__NN_MAX_HIDDEN];
   int32_t layer_norm;
   float kernel_scale_final;            /* 0 = sqrt(2) */
+  int32_t kernel_init;                 /* hidden kernels: WSRL__INIT_ORTHOGONAL or WSRL__INIT_VAR_SCALING */
   int64_t max_batch;                   /* max rows (actions) of one forward */
   int32_t subset_size;                 /* k of the target subset forward; 0 = not used */
   wsrl__adam_cfg adam;

@@ -1,4 +1,4 @@
-/* Orthogonal initialisation as flax's nn.initializers.orthogonal(gain):
+/* Kernel initialisers. Orthogonal as flax's nn.initializers.orthogonal(gain):
  * QR of a Gaussian (max x min) matrix with the signs of diag(R) made
  * positive — which is what Gram-Schmidt yields — transposed when the
  * kernel is wider than tall. */
@@ -47,4 +47,12 @@ wsrl_status_t wsrl__nn_orthogonal(const wsrl__alloc *alloc, wsrl__rng *rng, floa
     }
   wsrl__free(alloc, q);
   return WSRL_OK;
+}
+
+void wsrl__nn_var_scaling(wsrl__rng *rng, float scale, int64_t rows, int64_t cols, float *w, int64_t ld_row,
+                          int64_t ld_col) {
+  const double limit = sqrt(3.0 * (double)scale / (0.5 * (double)(rows + cols)));
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t c = 0; c < cols; c++)
+      w[r * ld_row + c * ld_col] = (float)(limit * (2.0 * wsrl__rng_uniform(rng) - 1.0));
 }

@@ -203,6 +203,8 @@ static wsrl_status_t check_spec(const wsrl__mlp_spec *s) {
     return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "mlp: max_batch must be > 0 (got %lld)", (long long)s->max_batch);
   if (!(s->hidden_gain >= 0.0f) || !(s->kernel_scale_final >= 0.0f) || !(s->out_gain >= 0.0f))
     return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "mlp: init gains must be >= 0");
+  if (s->hidden_init != WSRL__INIT_ORTHOGONAL && s->hidden_init != WSRL__INIT_VAR_SCALING)
+    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "mlp: unknown hidden kernel init %d", s->hidden_init);
   return WSRL_OK;
 }
 
@@ -217,9 +219,16 @@ static wsrl_status_t init_params(wsrl__mlp *m, wsrl__rng *rng) {
     if (l == L)
       gain = m->spec.out_gain > 0.0f ? m->spec.out_gain : sqrt2;
     const int64_t ld_row = l == 0 ? (int64_t)m->spec.ensemble * m->fan_out[0] : m->fan_out[l];
-    for (int32_t e = 0; e < m->spec.ensemble; e++)
-      WSRL__TRY(wsrl__nn_orthogonal(&m->ctx->alloc, rng, gain, m->fan_in[l], m->fan_out[l],
-                                    m->params + w_index(m, l, e, 0, 0), ld_row, 1));
+    const int var_scaling = l < L && m->spec.hidden_init == WSRL__INIT_VAR_SCALING;
+    /* var_scaling: flax's scale is a variance, 1 unless the last hidden layer's is set */
+    const float scale = l == L - 1 && m->spec.kernel_scale_final > 0.0f ? m->spec.kernel_scale_final : 1.0f;
+    for (int32_t e = 0; e < m->spec.ensemble; e++) {
+      float *w = m->params + w_index(m, l, e, 0, 0);
+      if (var_scaling)
+        wsrl__nn_var_scaling(rng, scale, m->fan_in[l], m->fan_out[l], w, ld_row, 1);
+      else
+        WSRL__TRY(wsrl__nn_orthogonal(&m->ctx->alloc, rng, gain, m->fan_in[l], m->fan_out[l], w, ld_row, 1));
+    }
     if (l < L && m->spec.layer_norm) {
       float *g = m->params + m->ln_off[l];
       for (int64_t i = 0; i < (int64_t)m->spec.ensemble * m->fan_out[l]; i++)

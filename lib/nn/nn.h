@@ -108,6 +108,8 @@ typedef struct wsrl__mlp_spec {
   float hidden_gain;                      /* orthogonal gain of hidden kernels; 0 = sqrt(2) */
   float kernel_scale_final;               /* gain of the LAST hidden kernel; 0 = hidden_gain */
   float out_gain;                         /* gain of the output kernel; 0 = sqrt(2) */
+  int32_t hidden_init;                    /* hidden kernels: WSRL__INIT_ORTHOGONAL or WSRL__INIT_VAR_SCALING
+                                             (then kernel_scale_final is the variance scale, as flax's) */
   int64_t max_batch;                      /* max rows per member of any forward */
   int32_t trainable;                      /* 0: forward only (targets): no grads, Adam, cache */
 } wsrl__mlp_spec;

@@ -109,4 +109,8 @@ void wsrl__nn_ln_relu_bwd(const wsrl__ln_args *a, const float *dout, int64_t ld_
 wsrl_status_t wsrl__nn_orthogonal(const wsrl__alloc *alloc, wsrl__rng *rng, float gain, int64_t rows,
                                   int64_t cols, float *w, int64_t ld_row, int64_t ld_col);
 
+/* flax's variance_scaling(scale, "fan_avg", "uniform") on the same layout. */
+void wsrl__nn_var_scaling(wsrl__rng *rng, float scale, int64_t rows, int64_t cols, float *w, int64_t ld_row,
+                          int64_t ld_col);
+
 #endif /* WSRL_NN_INTERNAL_H */

@@ -43,6 +43,7 @@ void wsrl__policy_spec_from_config(wsrl__policy_spec *spec, const wsrl__config_v
     spec->hidden[i] = (int32_t)v->actor_hidden.v[i];
   spec->layer_norm = v->actor_layer_norm;
   spec->kernel_scale_final = (float)v->actor_kernel_scale_final;
+  spec->kernel_init = v->actor_kernel_init;
   spec->std_param = v->actor_std_parameterization;
   spec->tanh_squash = v->actor_tanh_squash;
   spec->std_min = 1e-5f;
@@ -92,6 +93,7 @@ wsrl_status_t wsrl__policy_create(wsrl__policy **p_out, wsrl__nn_ctx *ctx, const
   memcpy(ms.hidden, spec->hidden, sizeof ms.hidden);
   ms.layer_norm = spec->layer_norm;
   ms.kernel_scale_final = spec->kernel_scale_final;
+  ms.hidden_init = spec->kernel_init;
   ms.max_batch = spec->max_batch;
   ms.trainable = 1;
   wsrl_status_t rc = wsrl__mlp_create(&p->mlp, ctx, &ms, &spec->adam, rng);

@@ -28,6 +28,7 @@ typedef struct wsrl__policy_spec {
   int32_t hidden[WSRL__NN_MAX_HIDDEN];
   int32_t layer_norm;
   float kernel_scale_final; /* 0 = sqrt(2) */
+  int32_t kernel_init;      /* hidden kernels: WSRL__INIT_ORTHOGONAL or WSRL__INIT_VAR_SCALING */
   int32_t std_param;        /* WSRL__STD_EXP or WSRL__STD_UNIFORM (config_values.h) */
   int32_t tanh_squash;
   float std_min, std_max;   /* 1e-5, 10 */

@@ -185,6 +185,47 @@ START_TEST(init_gains) {
 }
 END_TEST
 
+/* var_scaling (the reference IQL's init): hidden kernels uniform in
+ * +-sqrt(3 scale / fan_avg), scale kernel_scale_final on the last hidden
+ * layer (a variance, as flax's), 1 elsewhere; the output stays orthogonal. */
+START_TEST(init_var_scaling) {
+  wsrl__nn_ctx *ctx = make_ctx(1);
+  wsrl__rng r;
+  wsrl__rng_seed(&r, 5, 0);
+  wsrl__mlp_spec s = {.ensemble = 1, .in_dim = 40, .out_dim = 1, .n_hidden = 2, .hidden = {64, 32},
+                      .max_batch = 1, .trainable = 0, .kernel_scale_final = 0.01f,
+                      .hidden_init = WSRL__INIT_VAR_SCALING};
+  wsrl__mlp *m;
+  ck_assert_int_eq(wsrl__mlp_create(&m, ctx, &s, NULL, &r), WSRL_OK);
+  const int fan_in[2] = {40, 64}, fan_out[2] = {64, 32};
+  const double scale[2] = {1.0, 0.01};
+  for (int l = 0; l < 2; l++) {
+    const double limit = sqrt(3.0 * scale[l] / (0.5 * (fan_in[l] + fan_out[l])));
+    double sum2 = 0.0, wmax = 0.0;
+    for (int k = 0; k < fan_in[l]; k++)
+      for (int c = 0; c < fan_out[l]; c++) {
+        const double w = *W(m, WSRL__MLP_W, l, 0, k, c);
+        sum2 += w * w;
+        wmax = fabs(w) > wmax ? fabs(w) : wmax;
+      }
+    const double n = fan_in[l] * fan_out[l];
+    ck_assert_double_le(wmax, limit);
+    ck_assert_double_ge(wmax, 0.9 * limit);
+    /* variance of U(-limit, limit) is limit^2 / 3; 2048+ draws: within 10 % */
+    ck_assert_double_eq_tol(sum2 / n, limit * limit / 3.0, 0.1 * limit * limit / 3.0);
+  }
+  /* the output kernel (one column, fan_in 32) is orthogonal: norm sqrt(2) */
+  double nrm = 0.0;
+  for (int k = 0; k < 32; k++)
+    nrm += *W(m, WSRL__MLP_W, 2, 0, k, 0) * *W(m, WSRL__MLP_W, 2, 0, k, 0);
+  ck_assert_double_eq_tol(sqrt(nrm), sqrt(2.0), 1e-5);
+  wsrl__mlp_destroy(m);
+  s.hidden_init = 7;
+  ck_assert_int_eq(wsrl__mlp_create(&m, ctx, &s, NULL, &r), WSRL_ERR_INVALID_ARGUMENT);
+  wsrl__nn_ctx_destroy(ctx);
+}
+END_TEST
+
 /* ---------------------------------------------------- optimizer and Polyak */
 
 START_TEST(adam_converges_on_quadratic) {
@@ -1002,6 +1043,7 @@ Suite *wsrl_test_suite_nn(void) {
   tcase_add_test(tc, known_answer_layernorm);
   tcase_add_test(tc, reference_agreement);
   tcase_add_test(tc, init_gains);
+  tcase_add_test(tc, init_var_scaling);
   suite_add_tcase(s, tc);
   tc = tcase_create("optimizer");
   tcase_set_timeout(tc, 60);
