@@ -53,15 +53,18 @@
   X(FLOAT,    "cql.lagrange_lr",            cql_lagrange_lr,        "3e-4",   0, 1, "", "Adam learning rate of the Lagrange multiplier.") \
   X(FLOAT,    "cql.lagrange_init",          cql_lagrange_init,      "1.0",    1e-8, 1e6, "", "Initial Lagrange multiplier.") \
   X(BOOL,     "calql.clip_uniform",         calql_clip_uniform,     "0",      0, 1, "", "Also clip the uniform-sampled Q values by the MC return (Cal-QL).") \
+  X(BOOL,     "calql.online_completed_episodes", calql_online_completed_episodes, "1", 0, 1, "", "Cal-QL kept online (finetune.online_algorithm = same) draws its online rows from completed episodes only, whose MC returns are final (the reference's ReplayBufferMC).") \
   X(FLOAT,    "iql.expectile",              iql_expectile,          "0.7",    0, 1, "", "Expectile tau of the IQL value loss (0.9 for sparse goal tasks).") \
   X(FLOAT,    "iql.temperature",            iql_temperature,        "3.0",    0, 1e6, "", "Advantage temperature of IQL's AWR actor (10 for sparse goal tasks).") \
   X(FLOAT,    "iql.max_weight",             iql_max_weight,         "100",    0, 1e12, "", "Clip of IQL's exp-advantage weights.") \
   X(INT,      "finetune.warmup_steps",      finetune_warmup_steps,  "5000",   0, 1e12, "", "K: environment steps of the pretrained policy before any update (0 = no warmup).") \
   X(ENUM,     "finetune.offline_data",      finetune_offline_data,  "none",   0, 0, "none|mixed|append", "Offline data during fine-tuning: none (WSRL), mixed (a fraction offline_ratio of each batch) or append (copied into the online buffer).") \
   X(FLOAT,    "finetune.offline_ratio",     finetune_offline_ratio, "0.5",    0, 1, "", "Fraction of each batch drawn from offline data when offline_data = mixed.") \
+  X(ENUM,     "finetune.mixed_layout",      finetune_mixed_layout,  "blocks", 0, 0, "blocks|interleaved", "offline_data = mixed: blocks puts the online rows first and the offline rows after (the reference's concatenation: at ratio 0.5 and UTD 4, two all-online then two all-offline critic minibatches); interleaved spreads them so every minibatch keeps the ratio.") \
   X(ENUM,     "finetune.online_algorithm",  finetune_online_algorithm, "sac", 0, 0, "sac|same", "sac: switch to the SAC-ensemble learner (WSRL); same: keep the pretraining loss online (CQL/Cal-QL/IQL baselines).") \
   X(BOOL,     "finetune.reset_optimizer",   finetune_reset_optimizer, "0",    0, 1, "", "Reset Adam moments at the switch (the reference keeps them).") \
-  X(INT,      "finetune.start_updates_after", finetune_start_updates_after, "0", 0, 1e12, "", "Online transitions required before the first update; 0 = automatic: max(utd*batch_size, episode length) for a Cal-QL agent kept online (finetune.online_algorithm = same), else none.") \
+  X(INT,      "finetune.start_updates_after", finetune_start_updates_after, "0", 0, 1e12, "", "Online transitions required before the first update; 0 = automatic (finetune.start_rule).") \
+  X(ENUM,     "finetune.start_rule",        finetune_start_rule,    "reference", 0, 0, "reference|warmup", "Automatic start: reference waits until the online buffer holds more than max(K, online rows of an update) transitions (and the episode length for Cal-QL kept online), as the reference's min_steps_to_update; warmup starts right after the K warmup steps (Cal-QL kept online: max(utd*batch_size, episode length)).") \
   X(INT,      "replay.capacity",            replay_capacity,        "1000000", 1, 1e10, "", "Online replay buffer capacity (transitions).") \
   X(FLOAT,    "replay.reward_scale",        replay_reward_scale,    "1.0",    -1e9, 1e9, "", "Reward transform on insert: r * scale + bias (10 for sparse goal tasks).") \
   X(FLOAT,    "replay.reward_bias",         replay_reward_bias,     "0.0",    -1e9, 1e9, "", "Reward transform on insert: r * scale + bias (-5 for sparse goal tasks).") \

@@ -38,9 +38,16 @@ void wsrl__replay_batch_free(wsrl__replay_batch *batch, const wsrl__alloc *alloc
  * for n < 1 or row_offset < 0, WSRL_ERR_WRONG_STATE for an empty buffer. */
 wsrl_status_t wsrl__replay_sample_into(wsrl_replay_t *replay, int64_t n, int64_t row_offset,
                                        const wsrl__replay_batch *out);
-/* Mixed sampling as wsrl_replay_sample_mixed() into rows [0, n). Never allocates. */
+/* The same from the rows of completed (closed) episodes only, whose MC
+ * returns are final; WSRL_ERR_WRONG_STATE while no episode is closed. */
+wsrl_status_t wsrl__replay_sample_completed_into(wsrl_replay_t *replay, int64_t n, int64_t row_offset,
+                                                 const wsrl__replay_batch *out);
+/* Mixed sampling as wsrl_replay_sample_mixed() into rows [0, n), the online
+ * rows from completed episodes only if online_completed. Never allocates. */
 wsrl_status_t wsrl__replay_sample_mixed_into(wsrl_replay_t *online, wsrl_replay_t *offline, double offline_ratio,
-                                             int64_t n, const wsrl__replay_batch *out);
+                                             int64_t n, int32_t online_completed, const wsrl__replay_batch *out);
+/* Stored rows that belong to closed episodes. */
+int64_t wsrl__replay_completed_rows(const wsrl_replay_t *replay);
 
 /* ---- glue for the agents and checkpoints ---- */
 

@@ -49,7 +49,21 @@ static inline void copy_row(const wsrl_replay_t *r, int64_t s, const wsrl__repla
  * slots: either way a uniform slot below size is a uniform stored row. */
 static inline int64_t draw(wsrl_replay_t *r) { return (int64_t)wsrl__rng_below(&r->rng, (uint64_t)r->size); }
 
-static wsrl_status_t sample(wsrl_replay_t *r, const char *fn, int64_t n, int64_t row_offset,
+/* completed: a uniform row of the closed episodes only (logical rows
+ * [0, size - open_len): the open episode is the newest rows). */
+static inline int64_t draw_row(wsrl_replay_t *r, int32_t completed) {
+  if (!completed)
+    return draw(r);
+  return wsrl__replay_slot(r, (int64_t)wsrl__rng_below(&r->rng, (uint64_t)(r->size - r->open_len)));
+}
+
+static wsrl_status_t check_completed(const wsrl_replay_t *r, int32_t completed, const char *fn) {
+  if (completed && r->size - r->open_len == 0)
+    return wsrl__error(WSRL_ERR_WRONG_STATE, "%s: the buffer holds no completed episode yet", fn);
+  return WSRL_OK;
+}
+
+static wsrl_status_t sample(wsrl_replay_t *r, const char *fn, int64_t n, int64_t row_offset, int32_t completed,
                             const wsrl__replay_batch *out) {
   if (n < 1)
     return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "%s: batch_size must be >= 1 (got %lld)", fn, (long long)n);
@@ -58,11 +72,12 @@ static wsrl_status_t sample(wsrl_replay_t *r, const char *fn, int64_t n, int64_t
                        (long long)row_offset);
   if (r->size == 0)
     return wsrl__error(WSRL_ERR_WRONG_STATE, "%s: the buffer is empty", fn);
+  WSRL__TRY(check_completed(r, completed, fn));
   int64_t slots[BLOCK];
   for (int64_t done = 0; done < n;) {
     int64_t k = n - done < BLOCK ? n - done : BLOCK;
     for (int64_t j = 0; j < k; j++)
-      slots[j] = draw(r);
+      slots[j] = draw_row(r, completed);
     for (int64_t j = 0; j < k && j < AHEAD; j++)
       prefetch_row(r, slots[j]);
     for (int64_t j = 0; j < k; j++) {
@@ -79,18 +94,25 @@ wsrl_status_t wsrl__replay_sample_into(wsrl_replay_t *replay, int64_t n, int64_t
                                        const wsrl__replay_batch *out) {
   WSRL__CHECK_NULL(replay);
   WSRL__CHECK_NULL(out);
-  return sample(replay, __func__, n, row_offset, out);
+  return sample(replay, __func__, n, row_offset, 0, out);
+}
+
+wsrl_status_t wsrl__replay_sample_completed_into(wsrl_replay_t *replay, int64_t n, int64_t row_offset,
+                                                 const wsrl__replay_batch *out) {
+  WSRL__CHECK_NULL(replay);
+  WSRL__CHECK_NULL(out);
+  return sample(replay, __func__, n, row_offset, 1, out);
 }
 
 wsrl_status_t wsrl_replay_sample(wsrl_replay_t *replay, int64_t batch_size, float *obs_out, float *action_out,
                                  float *reward_out, float *next_obs_out, float *mask_out, float *mc_return_out) {
   WSRL__CHECK_NULL(replay);
   const wsrl__replay_batch out = {obs_out, action_out, reward_out, next_obs_out, mask_out, mc_return_out, NULL};
-  return sample(replay, __func__, batch_size, 0, &out);
+  return sample(replay, __func__, batch_size, 0, 0, &out);
 }
 
 static wsrl_status_t sample_mixed(wsrl_replay_t *online, wsrl_replay_t *offline, double ratio, int64_t n,
-                                  const wsrl__replay_batch *out, const char *fn) {
+                                  int32_t completed, const wsrl__replay_batch *out, const char *fn) {
   WSRL__CHECK_NULL(online);
   if (!(ratio >= 0 && ratio <= 1))
     return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "%s: offline_ratio must be in [0, 1] (got %g)", fn, ratio);
@@ -114,12 +136,16 @@ static wsrl_status_t sample_mixed(wsrl_replay_t *online, wsrl_replay_t *offline,
     return wsrl__error(WSRL_ERR_WRONG_STATE, "%s: the offline buffer is empty", fn);
   if (n_off < n && online->size == 0)
     return wsrl__error(WSRL_ERR_WRONG_STATE, "%s: the online buffer is empty", fn);
+  if (n_off < n)
+    WSRL__TRY(check_completed(online, completed, fn));
   /* Row i is offline iff (i * n_off) mod n < n_off: exactly n_off rows, evenly
    * spread (acc tracks (i * n_off) mod n without overflow). */
   int64_t acc = 0;
   for (int64_t i = 0; i < n; i++) {
-    wsrl_replay_t *src = acc < n_off ? offline : online;
-    copy_row(src, draw(src), out, i);
+    if (acc < n_off)
+      copy_row(offline, draw(offline), out, i);
+    else
+      copy_row(online, draw_row(online, completed), out, i);
     acc += n_off;
     if (acc >= n)
       acc -= n;
@@ -128,16 +154,16 @@ static wsrl_status_t sample_mixed(wsrl_replay_t *online, wsrl_replay_t *offline,
 }
 
 wsrl_status_t wsrl__replay_sample_mixed_into(wsrl_replay_t *online, wsrl_replay_t *offline, double offline_ratio,
-                                             int64_t n, const wsrl__replay_batch *out) {
+                                             int64_t n, int32_t online_completed, const wsrl__replay_batch *out) {
   WSRL__CHECK_NULL(out);
-  return sample_mixed(online, offline, offline_ratio, n, out, __func__);
+  return sample_mixed(online, offline, offline_ratio, n, online_completed, out, __func__);
 }
 
 wsrl_status_t wsrl_replay_sample_mixed(wsrl_replay_t *online, wsrl_replay_t *offline, double offline_ratio,
                                        int64_t batch_size, float *obs_out, float *action_out, float *reward_out,
                                        float *next_obs_out, float *mask_out, float *mc_return_out) {
   const wsrl__replay_batch out = {obs_out, action_out, reward_out, next_obs_out, mask_out, mc_return_out, NULL};
-  return sample_mixed(online, offline, offline_ratio, batch_size, &out, __func__);
+  return sample_mixed(online, offline, offline_ratio, batch_size, 0, &out, __func__);
 }
 
 wsrl_status_t wsrl__replay_batch_alloc(wsrl__replay_batch *b, const wsrl__alloc *a, int64_t rows, int32_t obs_dim,
@@ -175,3 +201,5 @@ void wsrl__replay_batch_free(wsrl__replay_batch *b, const wsrl__alloc *a) {
   wsrl__aligned_free(a, b->index);
   memset(b, 0, sizeof *b);
 }
+
+int64_t wsrl__replay_completed_rows(const wsrl_replay_t *replay) { return replay->size - replay->open_len; }

@@ -17,14 +17,31 @@ WSRL__DEFINE_STRUCT_INIT(wsrl_session_info_init, wsrl_session_info_t, info, WSRL
 
 /* ------------------------------------------------------------------ create */
 
+/* Rows of an update drawn from the dataset (mixed) and from the online buffer.
+ * blocks takes int(ratio * rows) like the reference; interleaved rounds. */
+static int64_t offline_rows(const wsrl_session_t *s, int64_t rows) {
+  if (s->mode != WSRL__OFFLINE_MIXED)
+    return 0;
+  const double x = s->ratio * (double)rows;
+  return (int64_t)(s->cfg.finetune_mixed_layout == WSRL__MIXED_BLOCKS ? floor(x) : floor(x + 0.5));
+}
+
 void wsrl__session_resolve_start(wsrl_session_t *s) {
   const wsrl__config_values *acfg = wsrl__agent_config(s->agent);
+  const int calql_online = acfg->agent_algorithm == WSRL__ALGO_CALQL &&
+                           acfg->finetune_online_algorithm == WSRL__ONLINE_SAME;
+  const int64_t rows = wsrl__agent_batch_rows(s->agent);
+  const int64_t ep = calql_online ? s->episode_len_hint : 0;
+  s->completed_only = calql_online && s->cfg.calql_online_completed_episodes;
   if (s->cfg.finetune_start_updates_after > 0) {
     s->start_after = s->cfg.finetune_start_updates_after;
-  } else if (acfg->agent_algorithm == WSRL__ALGO_CALQL && acfg->finetune_online_algorithm == WSRL__ONLINE_SAME) {
-    /* Cal-QL online waits for max(batch, episode length) transitions. */
-    const int64_t rows = wsrl__agent_max_batch_rows(s->agent);
-    s->start_after = rows > s->episode_len_hint ? rows : s->episode_len_hint;
+  } else if (s->cfg.finetune_start_rule == WSRL__START_REFERENCE) {
+    /* The reference's min_steps_to_update: no update until the buffer holds
+     * more than max(K, online rows of an update [, episode length]). */
+    const int64_t m = rows - offline_rows(s, rows);
+    s->start_after = (m > ep ? m : ep) + 1;
+  } else if (calql_online) {
+    s->start_after = rows > ep ? rows : ep;
   } else {
     s->start_after = 0;
   }
@@ -272,7 +289,8 @@ wsrl_status_t wsrl__session_observe_unit(wsrl_session_t *s, const float *obs, co
   s->env_steps++;
   /* Transition n (1-based) makes an update due after the warmup, once the
    * start rule's threshold is reached. */
-  if (s->env_steps > s->warmup && s->env_steps >= s->start_after)
+  if (s->env_steps > s->warmup && s->env_steps >= s->start_after &&
+      (!s->completed_only || wsrl__replay_completed_rows(s->online) > 0))
     s->updates_due++;
   s->ep_return += (double)reward;
   s->ep_length++;
@@ -313,15 +331,30 @@ void wsrl__session_cut_episode(wsrl_session_t *s) {
 
 /* ------------------------------------------------------------------- train */
 
+static wsrl_status_t sample_online(wsrl_session_t *s, int64_t n, int64_t row_offset) {
+  if (s->completed_only)
+    return wsrl__replay_sample_completed_into(s->online, n, row_offset, &s->batch);
+  return wsrl__replay_sample_into(s->online, n, row_offset, &s->batch);
+}
+
 /* One batch for the current phase: online rows only, or mixed with the
- * dataset (whose draws come from the session's own stream). */
+ * dataset (whose draws come from the session's own stream): online rows
+ * first, then the dataset's (blocks), or spread evenly (interleaved). */
 static wsrl_status_t sample_batch(wsrl_session_t *s, int64_t rows) {
   if (s->mode != WSRL__OFFLINE_MIXED)
-    return wsrl__replay_sample_into(s->online, rows, 0, &s->batch);
+    return sample_online(s, rows, 0);
+  const int64_t n_off = offline_rows(s, rows), n_on = rows - n_off;
+  wsrl_status_t st = n_on > 0 && s->cfg.finetune_mixed_layout == WSRL__MIXED_BLOCKS ? sample_online(s, n_on, 0)
+                                                                                    : WSRL_OK;
+  if (st != WSRL_OK)
+    return st;
   wsrl__rng *data_rng = wsrl__replay_rng(s->offline);
   const wsrl__rng saved = *data_rng;
   *data_rng = s->offline_rng;
-  wsrl_status_t st = wsrl__replay_sample_mixed_into(s->online, s->offline, s->ratio, rows, &s->batch);
+  if (s->cfg.finetune_mixed_layout == WSRL__MIXED_BLOCKS)
+    st = n_off > 0 ? wsrl__replay_sample_into(s->offline, n_off, n_on, &s->batch) : WSRL_OK;
+  else
+    st = wsrl__replay_sample_mixed_into(s->online, s->offline, s->ratio, rows, s->completed_only, &s->batch);
   s->offline_rng = *data_rng;
   *data_rng = saved;
   return st;

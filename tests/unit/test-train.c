@@ -60,14 +60,16 @@ static void teardown(void) {
 
 /* ---- helpers ---- */
 
-/* Tiny networks: ensemble 2, batch 8, UTD 2 (16 rows an online update). */
+/* Tiny networks: ensemble 2, batch 8, UTD 2 (16 rows an online update).
+ * finetune.start_rule = warmup: updates right after the K warmup steps, so
+ * the phase cases count from there (the reference's rule: start_rule_*). */
 static wsrl_config_t *small_config(const char *algorithm) {
   wsrl_config_t *c = NULL;
   ck_assert_int_eq(wsrl_config_create(&c), WSRL_OK);
   const char *text = "critic.hidden = 16,16\nactor.hidden = 16,16\ncritic.ensemble_size = 2\n"
                      "critic.subsample = 2\nsac.batch_size = 8\nsac.utd = 2\ncql.n_actions = 2\n"
                      "replay.capacity = 1000\nfinetune.warmup_steps = 10\nlog.interval = 10\n"
-                     "eval.episodes = 2\neval.interval = 0\nagent.threads = 1\n";
+                     "eval.episodes = 2\neval.interval = 0\nagent.threads = 1\nfinetune.start_rule = warmup\n";
   ck_assert_int_eq(wsrl_config_parse_string(c, text), WSRL_OK);
   ck_assert_int_eq(wsrl_config_set(c, "agent.algorithm", algorithm), WSRL_OK);
   return c;
@@ -491,6 +493,117 @@ static int count_marker(const float *reward, int64_t from, int64_t to, float mar
   return n;
 }
 
+/* First transition (1-based) after which an update is due, observing one
+ * at a time (episodes of episode_len, 0 = never ending). */
+static int64_t first_due(wsrl_session_t *s, int64_t limit, int64_t episode_len) {
+  float o[6], a[2], nx[6];
+  for (int64_t i = 0; i < limit; i++) {
+    transition(i, o, a, nx);
+    int32_t tr = episode_len > 0 && (i + 1) % episode_len == 0;
+    ck_assert_int_eq(wsrl_session_observe(s, o, a, 0.0f, nx, 0, tr), WSRL_OK);
+    if (info_of(s).updates_due > 0)
+      return i + 1;
+  }
+  return -1;
+}
+
+/* A session of `algorithm` with K and extra config text; runs first_due. */
+static int64_t first_due_of(const char *algorithm, int64_t k, const char *extra, int64_t max_episode_steps,
+                            int64_t episode_len, int64_t *threshold_out) {
+  wsrl_env_t *env = point_env(NULL);
+  wsrl_config_t *c = small_config(algorithm);
+  ck_assert_int_eq(wsrl_config_set(c, "finetune.start_rule", "reference"), WSRL_OK);
+  ck_assert_int_eq(wsrl_config_set_int(c, "finetune.warmup_steps", k), WSRL_OK);
+  ck_assert_int_eq(wsrl_config_parse_string(c, extra), WSRL_OK);
+  wsrl_replay_t *data = dataset(40, 7.0f);
+  wsrl_agent_t *agent = make_agent(c, env);
+  wsrl_session_options_t o = WSRL_SESSION_OPTIONS_INIT;
+  o.config = c;
+  o.offline = data;
+  o.max_episode_steps = max_episode_steps;
+  wsrl_session_t *s = NULL;
+  ck_assert_int_eq(wsrl_session_create(&s, agent, &o), WSRL_OK);
+  *threshold_out = info_of(s).start_updates_after;
+  const int64_t first = first_due(s, 200, episode_len);
+  wsrl_replay_destroy(data);
+  destroy_all(s, agent, c, env);
+  return first;
+}
+
+/* The reference's start rule (finetune.start_rule = reference, the default):
+ * no update while the buffer holds <= max(K, online rows of an update)
+ * transitions, so K = 0 still waits for a batch of online data. */
+START_TEST(start_rule_reference) {
+  wsrl_config_t *c = NULL;
+  ck_assert_int_eq(wsrl_config_create(&c), WSRL_OK);
+  char v[32];
+  ck_assert_int_eq(wsrl_config_get(c, "finetune.start_rule", v, sizeof v, NULL), WSRL_OK);
+  ck_assert_str_eq(v, "reference");
+  wsrl_config_destroy(c);
+  int64_t t = 0;
+  /* WSRL without warmup: UTD 2 x batch 8 = 16 online rows; first update at 17 */
+  ck_assert_int_eq(first_due_of("sac", 0, "", 0, 0, &t), 17);
+  ck_assert_int_eq(t, 17);
+  /* K above the rows: the warmup decides (update at K + 1) */
+  ck_assert_int_eq(first_due_of("calql", 30, "", 0, 0, &t), 31);
+  /* mixed 50/50: 8 of the 16 rows are online */
+  ck_assert_int_eq(first_due_of("sac", 0, "finetune.offline_data = mixed\n", 0, 0, &t), 9);
+  /* mixed 0.3: int(0.3 * 16) = 4 offline rows, 12 online */
+  ck_assert_int_eq(first_due_of("sac", 0, "finetune.offline_data = mixed\nfinetune.offline_ratio = 0.3\n", 0, 0, &t),
+                   13);
+  /* append counts online steps, not the dataset's rows */
+  ck_assert_int_eq(first_due_of("sac", 0, "finetune.offline_data = append\n", 0, 0, &t), 17);
+  /* Cal-QL kept online: also the episode length (40) */
+  ck_assert_int_eq(first_due_of("calql", 0, "finetune.online_algorithm = same\n", 40, 40, &t), 41);
+  /* the warmup-only rule starts right after K */
+  ck_assert_int_eq(first_due_of("sac", 0, "finetune.start_rule = warmup\n", 0, 0, &t), 1);
+  ck_assert_int_eq(first_due_of("sac", 4, "finetune.start_rule = warmup\n", 0, 0, &t), 5);
+  /* an explicit threshold wins over both */
+  ck_assert_int_eq(first_due_of("sac", 0, "finetune.start_updates_after = 6\n", 0, 0, &t), 6);
+}
+END_TEST
+
+/* Cal-QL kept online draws its online rows from completed episodes only
+ * (calql.online_completed_episodes, the reference's ReplayBufferMC). */
+START_TEST(calql_online_completed_episodes) {
+  wsrl_env_t *env = point_env(NULL);
+  for (int on = 1; on >= 0; on--) {
+    wsrl_config_t *c = small_config("calql");
+    ck_assert_int_eq(wsrl_config_set(c, "finetune.online_algorithm", "same"), WSRL_OK);
+    ck_assert_int_eq(wsrl_config_set_int(c, "finetune.warmup_steps", 0), WSRL_OK);
+    ck_assert_int_eq(wsrl_config_set_int(c, "finetune.start_updates_after", 1), WSRL_OK);
+    ck_assert_int_eq(wsrl_config_set(c, "calql.online_completed_episodes", on ? "1" : "0"), WSRL_OK);
+    wsrl_agent_t *agent = make_agent(c, env);
+    wsrl_session_t *s = make_session(agent, c, NULL);
+    /* an open episode: nothing completed, so no update is due with the rule */
+    observe_n(s, 0, 6, 5.0f, 0);
+    ck_assert_int_eq(info_of(s).updates_due, on ? 0 : 6);
+    int64_t done = 0;
+    ck_assert_int_eq(wsrl_session_train(s, -1, &done), WSRL_OK);
+    /* close it (reward 5), then open another (reward 9) */
+    float o[6], a[2], nx[6];
+    transition(6, o, a, nx);
+    ck_assert_int_eq(wsrl_session_observe(s, o, a, 5.0f, nx, 0, 1), WSRL_OK);
+    observe_n(s, 7, 20, 9.0f, 0);
+    int open_rows = 0;
+    for (int u = 0; u < 20; u++) {
+      ck_assert_int_eq(wsrl_session_train(s, 1, &done), WSRL_OK);
+      ck_assert_int_eq(done, 1);
+      open_rows += count_marker(s->batch.reward, 0, 16, 9.0f);
+    }
+    /* 320 draws, 20 of 27 rows open without the rule */
+    if (on)
+      ck_assert_int_eq(open_rows, 0);
+    else
+      ck_assert_int_gt(open_rows, 150);
+    wsrl_session_destroy(s);
+    wsrl_agent_destroy(agent);
+    wsrl_config_destroy(c);
+  }
+  wsrl_env_destroy(env);
+}
+END_TEST
+
 START_TEST(mixed_sampling_fraction) {
   wsrl_env_t *env = point_env(NULL);
   wsrl_replay_t *data = dataset(60, 7.0f);
@@ -500,6 +613,7 @@ START_TEST(mixed_sampling_fraction) {
   for (int k = 0; k < 3; k++) {
     wsrl_config_t *c = small_config("sac");
     ck_assert_int_eq(wsrl_config_set(c, "finetune.offline_data", "mixed"), WSRL_OK);
+    ck_assert_int_eq(wsrl_config_set(c, "finetune.mixed_layout", "interleaved"), WSRL_OK);
     ck_assert_int_eq(wsrl_config_set_float(c, "finetune.offline_ratio", ratios[k]), WSRL_OK);
     ck_assert_int_eq(wsrl_config_set_int(c, "finetune.warmup_steps", 0), WSRL_OK);
     wsrl_agent_t *agent = make_agent(c, env);
@@ -522,6 +636,39 @@ START_TEST(mixed_sampling_fraction) {
   }
   /* the dataset's own RNG is the host's: the session drew with its own */
   ck_assert_mem_eq(wsrl__replay_rng(data), &data_rng, sizeof data_rng);
+  wsrl_replay_destroy(data);
+  wsrl_env_destroy(env);
+}
+END_TEST
+
+/* finetune.mixed_layout = blocks (the default, the reference's concatenation):
+ * online rows first, then int(ratio * rows) dataset rows, so at 0.5 and UTD 2
+ * the first critic minibatch is all online and the second all offline. */
+START_TEST(mixed_blocks_layout) {
+  wsrl_env_t *env = point_env(NULL);
+  wsrl_replay_t *data = dataset(60, 7.0f);
+  const double ratios[] = {0.5, 0.25, 0.3};
+  const int n_off[] = {8, 4, 4};
+  for (int k = 0; k < 3; k++) {
+    wsrl_config_t *c = small_config("sac");
+    ck_assert_int_eq(wsrl_config_set(c, "finetune.offline_data", "mixed"), WSRL_OK);
+    ck_assert_int_eq(wsrl_config_set_float(c, "finetune.offline_ratio", ratios[k]), WSRL_OK);
+    ck_assert_int_eq(wsrl_config_set_int(c, "finetune.warmup_steps", 0), WSRL_OK);
+    wsrl_agent_t *agent = make_agent(c, env);
+    wsrl_session_t *s = make_session(agent, c, data);
+    for (int64_t step = 0; step < 4; step++) {
+      observe_n(s, step, 1, 0.0f, 0);
+      int64_t done = 0;
+      ck_assert_int_eq(wsrl_session_train(s, -1, &done), WSRL_OK);
+      ck_assert_int_eq(done, 1);
+      const float *r = s->batch.reward;
+      ck_assert_int_eq(count_marker(r, 0, 16 - n_off[k], 0.0f), 16 - n_off[k]);
+      ck_assert_int_eq(count_marker(r, 16 - n_off[k], 16, 7.0f), n_off[k]);
+    }
+    wsrl_session_destroy(s);
+    wsrl_agent_destroy(agent);
+    wsrl_config_destroy(c);
+  }
   wsrl_replay_destroy(data);
   wsrl_env_destroy(env);
 }
@@ -1178,6 +1325,9 @@ Suite *wsrl_test_suite_train(void) {
   tcase_add_test(phase, updates_due_counting);
   tcase_add_test(phase, start_updates_after_rule);
   tcase_add_test(phase, mixed_sampling_fraction);
+  tcase_add_test(phase, start_rule_reference);
+  tcase_add_test(phase, mixed_blocks_layout);
+  tcase_add_test(phase, calql_online_completed_episodes);
   tcase_add_test(phase, append_and_none_sampling);
 
   TCase *loop = add_case(s, "finetune");
