@@ -16,7 +16,11 @@ SWEEP_DIR/aggregate):
   zoom-TASK-DATASET.png      the same over the first --zoom steps
   q-TASK-DATASET.png         Q mean (train.csv q_mean) across the switch
   data/*.dat                 the aggregated curves (step mean lo hi n), for other tools
-Needs numpy; plots need gnuplot (skipped with a notice when missing).
+  runs.csv                   one row per run: its scores at the switch, the dip, each budget
+                             and the last evaluation (the per-seed outcomes behind the tables)
+Needs numpy; plots need gnuplot (skipped with a notice when missing) and are reduced to
+a 64-colour palette with pngquant when it is installed (a quarter of the size). These
+outputs are what docs/results/ keeps in git; the runs' own logs stay in SWEEP_DIR.
 Scores: 100 * (R - R_random) / (R_expert - R_random) with the returns of the task's
 collect run (raw returns when normalisation.json is missing).
 """
@@ -138,6 +142,9 @@ def plot(png, title, ylabel, series, xmax=None):
         parts.append(f"'{dat}' using 1:2 with lines lw 2 lc rgb '{c}' title \"{name}\"")
     lines.append("plot " + ", \\\n     ".join(parts))
     gnuplot("\n".join(lines) + "\n")
+    if shutil.which("pngquant") and os.path.exists(png):
+        subprocess.run(["pngquant", "--force", "--skip-if-larger", "--speed", "1", "--output", png, "64", png],
+                       capture_output=True, check=False)
 
 
 def main():
@@ -204,6 +211,8 @@ def main():
           f"policy before the first online step; 'lowest ≤{a.zoom // 1000}K' the worst evaluation "
           f"in the first {a.zoom} online steps (the dip); budgets take the last evaluation at or "
           "before that step. Unfinished runs count up to where they are.", ""]
+    per_run = [["task", "dataset", "method", "seed", "finished", "switch", f"lowest_{a.zoom}"]
+               + [str(b) for b in budgets] + ["last_step", "last"]]
     for (task, ds), methods in sorted(groups.items()):
         norm = next(iter(methods.values()))[0]["norm"]
         md.append(f"## {task}, {ds}")
@@ -226,6 +235,9 @@ def main():
                 low.append(float(v[w].min()) if w.any() else math.nan)
                 for b in budgets:
                     at[b].append(value_at(s, v, b) if s.size and s[-1] >= b else math.nan)
+                per_run.append([task, ds, meth, r["seed"], int(r["done"]), sw[-1], low[-1]]
+                               + [at[b][-1] for b in budgets]
+                               + [int(s[-1]) if s.size else "", v[-1] if s.size else math.nan])
             done = sum(r["done"] for r in runs)
             cells = [METHOD_TITLE.get(meth, meth), f"{done}/{len(runs)}" if done != len(runs) else str(len(runs)),
                      fmt(*mean_ci(sw)), fmt(*mean_ci(low))] + [fmt(*mean_ci(at[b])) for b in budgets]
@@ -252,6 +264,11 @@ def main():
                 plot(png, f"{task} {ds}: {what[name]} (mean, 95% band)", yl, lst, xmax)
                 md.append(f"![{name} {task} {ds}]({os.path.basename(png)})")
             md.append("")
+    with open(os.path.join(out, "runs.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        for row in per_run:
+            w.writerow(["" if isinstance(x, float) and math.isnan(x) else
+                        (f"{x:.4g}" if isinstance(x, float) else x) for x in row])
     with open(os.path.join(out, "results.md"), "w") as f:
         f.write("\n".join(md) + "\n")
     print("\n".join(md))
