@@ -604,36 +604,48 @@ START_TEST(calql_online_completed_episodes) {
 }
 END_TEST
 
+/* A sac session (warmup-only start, K = 0) over `data` with mixed batches of
+ * the given ratio and layout; observes one transition, runs one update and
+ * returns its batch rewards (16 rows: online ones 0, the dataset's 7), `steps`
+ * times, calling check(rewards, arg) on each. */
+static void mixed_updates(wsrl_env_t *env, wsrl_replay_t *data, double ratio, const char *layout, int steps,
+                          void (*check)(const float *reward, int arg), int arg) {
+  wsrl_config_t *c = small_config("sac");
+  ck_assert_int_eq(wsrl_config_set(c, "finetune.offline_data", "mixed"), WSRL_OK);
+  ck_assert_int_eq(wsrl_config_set(c, "finetune.mixed_layout", layout), WSRL_OK);
+  ck_assert_int_eq(wsrl_config_set_float(c, "finetune.offline_ratio", ratio), WSRL_OK);
+  ck_assert_int_eq(wsrl_config_set_int(c, "finetune.warmup_steps", 0), WSRL_OK);
+  wsrl_agent_t *agent = make_agent(c, env);
+  wsrl_session_t *s = make_session(agent, c, data);
+  ck_assert_int_eq(info_of(s).buffer_size, 0); /* mixed keeps the dataset apart */
+  for (int64_t step = 0; step < steps; step++) {
+    observe_n(s, step, 1, 0.0f, 0);
+    int64_t done = 0;
+    ck_assert_int_eq(wsrl_session_train(s, -1, &done), WSRL_OK);
+    ck_assert_int_eq(done, 1);
+    check(s->batch.reward, arg);
+  }
+  wsrl_session_destroy(s);
+  wsrl_agent_destroy(agent);
+  wsrl_config_destroy(c);
+}
+
+/* interleaved: round(ratio * 16) dataset rows, every UTD minibatch of 8
+ * keeping the ratio */
+static void check_interleaved(const float *r, int n_off) {
+  ck_assert_int_eq(count_marker(r, 0, 16, 7.0f), n_off);
+  ck_assert_int_eq(count_marker(r, 0, 8, 7.0f), n_off / 2);
+  ck_assert_int_eq(count_marker(r, 0, 16, 0.0f), 16 - n_off);
+}
+
 START_TEST(mixed_sampling_fraction) {
   wsrl_env_t *env = point_env(NULL);
   wsrl_replay_t *data = dataset(60, 7.0f);
   wsrl__rng data_rng = *wsrl__replay_rng(data);
   const double ratios[] = {0.25, 0.5, 1.0};
   const int expect[] = {4, 8, 16}; /* of 16 rows: round(ratio * 16) */
-  for (int k = 0; k < 3; k++) {
-    wsrl_config_t *c = small_config("sac");
-    ck_assert_int_eq(wsrl_config_set(c, "finetune.offline_data", "mixed"), WSRL_OK);
-    ck_assert_int_eq(wsrl_config_set(c, "finetune.mixed_layout", "interleaved"), WSRL_OK);
-    ck_assert_int_eq(wsrl_config_set_float(c, "finetune.offline_ratio", ratios[k]), WSRL_OK);
-    ck_assert_int_eq(wsrl_config_set_int(c, "finetune.warmup_steps", 0), WSRL_OK);
-    wsrl_agent_t *agent = make_agent(c, env);
-    wsrl_session_t *s = make_session(agent, c, data);
-    ck_assert_int_eq(info_of(s).buffer_size, 0); /* mixed keeps the dataset apart */
-    for (int64_t step = 0; step < 5; step++) {
-      observe_n(s, step, 1, 0.0f, 0);
-      int64_t done = 0;
-      ck_assert_int_eq(wsrl_session_train(s, -1, &done), WSRL_OK);
-      ck_assert_int_eq(done, 1);
-      const float *r = s->batch.reward;
-      ck_assert_int_eq(count_marker(r, 0, 16, 7.0f), expect[k]);
-      /* every UTD minibatch of 8 keeps the ratio */
-      ck_assert_int_eq(count_marker(r, 0, 8, 7.0f), expect[k] / 2);
-      ck_assert_int_eq(count_marker(r, 0, 16, 0.0f), 16 - expect[k]);
-    }
-    wsrl_session_destroy(s);
-    wsrl_agent_destroy(agent);
-    wsrl_config_destroy(c);
-  }
+  for (int k = 0; k < 3; k++)
+    mixed_updates(env, data, ratios[k], "interleaved", 5, check_interleaved, expect[k]);
   /* the dataset's own RNG is the host's: the session drew with its own */
   ck_assert_mem_eq(wsrl__replay_rng(data), &data_rng, sizeof data_rng);
   wsrl_replay_destroy(data);
@@ -641,34 +653,22 @@ START_TEST(mixed_sampling_fraction) {
 }
 END_TEST
 
+/* blocks: the online rows first, then int(ratio * 16) dataset rows */
+static void check_blocks(const float *r, int n_off) {
+  ck_assert_int_eq(count_marker(r, 0, 16 - n_off, 0.0f), 16 - n_off);
+  ck_assert_int_eq(count_marker(r, 16 - n_off, 16, 7.0f), n_off);
+}
+
 /* finetune.mixed_layout = blocks (the default, the reference's concatenation):
- * online rows first, then int(ratio * rows) dataset rows, so at 0.5 and UTD 2
- * the first critic minibatch is all online and the second all offline. */
+ * at 0.5 and UTD 2 the first critic minibatch is all online and the second
+ * all offline. */
 START_TEST(mixed_blocks_layout) {
   wsrl_env_t *env = point_env(NULL);
   wsrl_replay_t *data = dataset(60, 7.0f);
   const double ratios[] = {0.5, 0.25, 0.3};
   const int n_off[] = {8, 4, 4};
-  for (int k = 0; k < 3; k++) {
-    wsrl_config_t *c = small_config("sac");
-    ck_assert_int_eq(wsrl_config_set(c, "finetune.offline_data", "mixed"), WSRL_OK);
-    ck_assert_int_eq(wsrl_config_set_float(c, "finetune.offline_ratio", ratios[k]), WSRL_OK);
-    ck_assert_int_eq(wsrl_config_set_int(c, "finetune.warmup_steps", 0), WSRL_OK);
-    wsrl_agent_t *agent = make_agent(c, env);
-    wsrl_session_t *s = make_session(agent, c, data);
-    for (int64_t step = 0; step < 4; step++) {
-      observe_n(s, step, 1, 0.0f, 0);
-      int64_t done = 0;
-      ck_assert_int_eq(wsrl_session_train(s, -1, &done), WSRL_OK);
-      ck_assert_int_eq(done, 1);
-      const float *r = s->batch.reward;
-      ck_assert_int_eq(count_marker(r, 0, 16 - n_off[k], 0.0f), 16 - n_off[k]);
-      ck_assert_int_eq(count_marker(r, 16 - n_off[k], 16, 7.0f), n_off[k]);
-    }
-    wsrl_session_destroy(s);
-    wsrl_agent_destroy(agent);
-    wsrl_config_destroy(c);
-  }
+  for (int k = 0; k < 3; k++)
+    mixed_updates(env, data, ratios[k], "blocks", 4, check_blocks, n_off[k]);
   wsrl_replay_destroy(data);
   wsrl_env_destroy(env);
 }
