@@ -17,7 +17,9 @@ SWEEP_DIR/aggregate):
   q-TASK-DATASET.png         Q mean (train.csv q_mean) across the switch
   data/*.dat                 the aggregated curves (step mean lo hi n), for other tools
   runs.csv                   one row per run: its scores at the switch, the dip, each budget
-                             and the last evaluation (the per-seed outcomes behind the tables)
+                             and the last evaluation (the per-seed outcomes behind the tables);
+                             dip_after_warmup is summary.json's min_normalized: the lowest
+                             evaluation after the warmup within run.dip_window
 Needs numpy; plots need gnuplot (skipped with a notice when missing) and are reduced to
 a 64-colour palette with pngquant when it is installed (a quarter of the size). These
 outputs are what docs/results/ keeps in git; the runs' own logs stay in SWEEP_DIR.
@@ -119,6 +121,10 @@ def gnuplot(script):
         print("aggregate: gnuplot failed:\n" + proc.stderr, file=sys.stderr)
 
 
+def num_or_nan(x):
+    return math.nan if x is None else float(x)
+
+
 def plot(png, title, ylabel, series, xmax=None):
     """series: [(title, datfile)] with columns step mean lo hi n."""
     colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2"]
@@ -189,6 +195,11 @@ def main():
                 r = {"seed": int(m.group("seed")), "dir": rdir,
                      "done": os.path.exists(os.path.join(rdir, "summary.json")), "norm": norm}
                 r["eval"] = read_csv(ev)
+                r["summary"] = {}
+                if r["done"]:
+                    with open(os.path.join(rdir, "summary.json")) as f:
+                        # wsrl-train writes a missing score as a bare nan (not JSON)
+                        r["summary"] = json.loads(re.sub(r"\bnan\b", "NaN", f.read()))
                 tr = os.path.join(rdir, "train.csv")
                 r["train"] = read_csv(tr) if os.path.exists(tr) else None
                 if r["eval"] is None:
@@ -212,7 +223,7 @@ def main():
           f"in the first {a.zoom} online steps (the dip); budgets take the last evaluation at or "
           "before that step. Unfinished runs count up to where they are.", ""]
     per_run = [["task", "dataset", "method", "seed", "finished", "switch", f"lowest_{a.zoom}"]
-               + [str(b) for b in budgets] + ["last_step", "last"]]
+               + [str(b) for b in budgets] + ["last_step", "last", "dip_after_warmup"]]
     for (task, ds), methods in sorted(groups.items()):
         norm = next(iter(methods.values()))[0]["norm"]
         md.append(f"## {task}, {ds}")
@@ -237,7 +248,8 @@ def main():
                     at[b].append(value_at(s, v, b) if s.size and s[-1] >= b else math.nan)
                 per_run.append([task, ds, meth, r["seed"], int(r["done"]), sw[-1], low[-1]]
                                + [at[b][-1] for b in budgets]
-                               + [int(s[-1]) if s.size else "", v[-1] if s.size else math.nan])
+                               + [int(s[-1]) if s.size else "", v[-1] if s.size else math.nan,
+                                  num_or_nan(r["summary"].get("min_normalized"))])
             done = sum(r["done"] for r in runs)
             cells = [METHOD_TITLE.get(meth, meth), f"{done}/{len(runs)}" if done != len(runs) else str(len(runs)),
                      fmt(*mean_ci(sw)), fmt(*mean_ci(low))] + [fmt(*mean_ci(at[b])) for b in budgets]
