@@ -225,10 +225,14 @@ WSRL_API wsrl_status_t wsrl_session_info_init(wsrl_session_info_t *info);
  * networks do not change at the switch) and every later update uses the
  * online loss. Seeds of the buffer sampling and env resets are drawn from
  * the agent's loop RNG stream.
- * Cal-QL start rule: with `finetune.start_updates_after` = 0, an agent of
- * algorithm calql fine-tuned with `finetune.online_algorithm = same` waits
- * for max(batch rows, max_episode_steps) online transitions; otherwise 0
- * waits for nothing and a positive value is used as given.
+ * Start rule (`finetune.start_rule`, docs/training.md): by default
+ * (`reference`) no update is due until the buffer holds more than max(K,
+ * online rows of an update) transitions, and also max_episode_steps for an
+ * agent of algorithm calql kept online (`finetune.online_algorithm = same`),
+ * whose online rows then come from completed episodes only
+ * (`calql.online_completed_episodes`); `warmup` starts right after K (Cal-QL
+ * kept online: max(batch rows, max_episode_steps)). A positive
+ * `finetune.start_updates_after` is used as given instead.
  * @param[out] session_out the new session.
  * @param[in]  agent   borrowed for the session's life (destroy the session first).
  * @param[in]  options NULL: all defaults.
