@@ -193,6 +193,19 @@ int tr_cmd_demo(int argc, char **argv) {
     ADD("\n'start' is the pretrained policy at the switch, 'lowest' the worst evaluation in the first %lld\n"
         "steps after the warmup (the dip), 'final' the last evaluation. Total time %.0f s.\n",
         (long long)tr_int(&ctx, "run.dip_window"), tr_now() - t0);
+    /* What to look at: each run's drop from its start to its lowest. */
+    const double big = have ? 10.0 : 0.1 * fabs(col.norm.expert_return - col.norm.random_return);
+    double drop[2];
+    for (int i = 0; i < 2; i++)
+      drop[i] = have ? rows[i]->switch_normalized - rows[i]->min_normalized
+                     : rows[i]->switch_return - rows[i]->min_return;
+    ADD("What to look at: the dip (start minus lowest): %.1f without the warmup, %.1f with it.\n%s\n", drop[1],
+        drop[0],
+        !(drop[0] == drop[0] && drop[1] == drop[1]) ? "(not measured: a run has no evaluation after its warmup)"
+        : drop[1] > drop[0] + big                ? "Here the warmup kept the pretrained policy from dipping."
+        : drop[1] < big && drop[0] < big         ? "Neither run dipped here: the warmup only delayed learning."
+                                                 : "The dips are alike here; one seed decides little "
+                                                   "(docs/results.md compares ten).");
 #undef ADD
     printf("%s", table);
     tr_write_file(dir, "summary.txt", "%s", table);

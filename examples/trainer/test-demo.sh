@@ -44,6 +44,7 @@ grep -q ',warmup,' "$d/finetune-nowarmup/train.csv" && fail "no-warmup run logge
 # no warmup, the reference's start rule: 4 x 32 = 128 transitions before the first update
 grep -q '^800,online,800,672,' "$d/finetune-nowarmup/train.csv" || fail "no warmup: expected 672 updates at step 800"
 grep -q 'finetune WSRL' "$tmp/demo.out" || fail "no summary table"
+grep -q '^What to look at: the dip' "$tmp/demo.out" || fail "the summary does not say what to look at"
 if command -v gnuplot > /dev/null; then
   [ -s "$d/compare.png" ] || fail "gnuplot is installed but compare.png is missing"
 fi
