@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "wsrl/config.h"
 #include "wsrl/log.h"
@@ -129,5 +130,10 @@ void wsrl__struct_copy_out(void *dst, const void *full, uint32_t size);
 
 /* ---- small helpers ---- */
 int wsrl__all_finite(const float *x, size_t n);
+
+/* Open path for reading only when it is a regular file: the open never blocks
+ * (a FIFO or a device is refused before any read) and the size comes back
+ * with the stream. `what` names the file in messages ("config file"). */
+wsrl_status_t wsrl__fopen_regular(const char *path, const char *what, FILE **fp_out, uint64_t *size_out);
 
 #endif /* WSRL_CORE_H */

@@ -25,16 +25,6 @@ void wsrl__f32_swap_le(float *x, size_t n) {
   }
 }
 
-wsrl_status_t wsrl__io_file_size(FILE *fp, const char *path, uint64_t *size_out) {
-  struct stat st;
-  if (fstat(fileno(fp), &st) != 0)
-    return wsrl__error(WSRL_ERR_IO, "'%s': cannot stat: %s", path, strerror(errno));
-  if (!S_ISREG(st.st_mode))
-    return wsrl__error(WSRL_ERR_IO, "'%s': not a regular file", path);
-  *size_out = (uint64_t)st.st_size;
-  return WSRL_OK;
-}
-
 wsrl_status_t wsrl__io_corrupt(const char *path, uint64_t offset, const char *field, const char *fmt, ...) {
   char what[256];
   va_list ap;

@@ -108,8 +108,6 @@ void wsrl__f32_swap_le(float *x, size_t n);
 
 /* ---- small file helpers ---- */
 
-/* Size of an open regular file; WSRL_ERR_IO naming path on failure. */
-wsrl_status_t wsrl__io_file_size(FILE *fp, const char *path, uint64_t *size_out);
 /* Seek to offset and read exactly n bytes. A short read is WSRL_ERR_CORRUPT naming the
  * offset and field ("truncated"); a read error is WSRL_ERR_IO. */
 wsrl_status_t wsrl__io_read_at(FILE *fp, const char *path, uint64_t offset, void *dst, size_t n,

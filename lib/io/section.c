@@ -370,13 +370,9 @@ wsrl_status_t wsrl__secreader_open(wsrl__secreader *r, const char *path, const c
     return wsrl__error(WSRL_ERR_OUT_OF_MEMORY, "'%s': cannot allocate the file name", path);
   memcpy(r->path, path, n);
   wsrl_status_t st = WSRL_OK;
-  r->fp = fopen(path, "rb");
-  if (r->fp == NULL)
-    st = wsrl__error(WSRL_ERR_IO, "'%s': cannot open: %s", path, strerror(errno));
   uint64_t table_offset = 0;
   uint32_t table_crc = 0;
-  if (st == WSRL_OK)
-    st = wsrl__io_file_size(r->fp, path, &r->file_size);
+  st = wsrl__fopen_regular(path, "file", &r->fp, &r->file_size);
   if (st == WSRL_OK)
     st = read_header(r, magic, max_format_version, &table_offset, &table_crc);
   if (st == WSRL_OK)

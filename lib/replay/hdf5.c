@@ -189,9 +189,8 @@ static wsrl_status_t d4rl_open(d4rl *d, const char *path) {
   d->path = path;
   d->file = -1;
   d->obs.dset = d->act.dset = d->rew.dset = d->term.dset = d->tout.dset = d->next.dset = -1;
-  FILE *fp = fopen(path, "rb");
-  if (fp == NULL)
-    return wsrl__error(WSRL_ERR_IO, "'%s': cannot open: %s", path, strerror(errno));
+  FILE *fp = NULL;
+  WSRL__TRY(wsrl__fopen_regular(path, "HDF5 file", &fp, NULL));
   fclose(fp);
   if (H5Fis_hdf5(path) <= 0)
     return wsrl__error(WSRL_ERR_CORRUPT, "'%s': corrupt: not an HDF5 file", path);

@@ -430,6 +430,22 @@ START_TEST(many_sections_unique_check) {
 }
 END_TEST
 
+/* Every section-file loader (replay files, checkpoints, sessions, policies)
+ * opens through the reader: a FIFO must be refused at once, never waited on,
+ * and a device or directory refused before a byte is read. */
+START_TEST(reader_refuses_non_regular_files) {
+  const char *p = path_of("fifo");
+  ck_assert_int_eq(mkfifo(p, 0600), 0);
+  wsrl__secreader r;
+  ck_assert_int_eq(wsrl__secreader_open(&r, p, MAGIC, 1, NULL), WSRL_ERR_IO);
+  ck_assert_msg_has("not a regular file");
+  ck_assert_int_eq(wsrl__secreader_open(&r, "/dev/zero", MAGIC, 1, NULL), WSRL_ERR_IO);
+  ck_assert_msg_has("/dev/zero");
+  ck_assert_int_eq(wsrl__secreader_open(&r, dir, MAGIC, 1, NULL), WSRL_ERR_IO);
+  ck_assert_msg_has("not a regular file");
+}
+END_TEST
+
 Suite *wsrl_test_suite_io(void) {
   Suite *s = suite_create("io");
   TCase *t = tcase_create("crc-endian");
@@ -449,6 +465,7 @@ Suite *wsrl_test_suite_io(void) {
   tcase_add_test(t, writer_misuse);
   tcase_add_test(t, reader_rejects_corruption);
   tcase_add_test(t, many_sections_unique_check);
+  tcase_add_test(t, reader_refuses_non_regular_files);
   suite_add_tcase(s, t);
   return s;
 }
