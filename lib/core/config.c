@@ -10,6 +10,10 @@
 #include "core.h"
 #include "io/io.h"
 
+/* A config is a few kilobytes of text; the cap keeps a wrong path (a log, a
+ * dataset) from being read whole into memory. */
+#define WSRL__CONFIG_FILE_MAX (1u << 20)
+
 struct wsrl_config {
   wsrl__alloc alloc;
   wsrl__config_values v;
@@ -121,9 +125,19 @@ static wsrl_status_t numeric_token(const key_info *k, const char *s, size_t n, c
   return WSRL_OK;
 }
 
+/* strtod would read hexadecimal ("0x10", "0x1p4") and words such as "inf"; a
+ * config value is decimal text, so anything but digits, sign, '.', 'e' is refused. */
+static wsrl_status_t decimal_only(const key_info *k, const char *buf, const char *what) {
+  if (buf[strspn(buf, "0123456789+-.eE")] != '\0')
+    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "config key '%s': '%s' is not %s (decimal notation only)", k->name,
+                       buf, what);
+  return WSRL_OK;
+}
+
 static wsrl_status_t parse_int(const key_info *k, const char *s, size_t n, int64_t *out) {
   char buf[64];
   WSRL__TRY(numeric_token(k, s, n, buf, "an integer"));
+  WSRL__TRY(decimal_only(k, buf, "an integer"));
   char *end;
   errno = 0;
   long long v = strtoll(buf, &end, 10);
@@ -162,6 +176,7 @@ static wsrl_status_t parse_float(const key_info *k, const char *s, size_t n, dou
     *out = NAN;
     return WSRL_OK;
   }
+  WSRL__TRY(decimal_only(k, buf, "a number"));
   char *end;
   double v = strtod(buf, &end);
   if (*end != '\0')
@@ -536,9 +551,14 @@ wsrl_status_t wsrl_config_parse_string(wsrl_config_t *config, const char *text) 
 wsrl_status_t wsrl_config_parse_file(wsrl_config_t *config, const char *path) {
   WSRL__CHECK_NULL(config);
   WSRL__CHECK_NULL(path);
-  FILE *f = fopen(path, "rb");
-  if (f == NULL)
-    return wsrl__error(WSRL_ERR_IO, "cannot open config file '%s': %s", path, strerror(errno));
+  FILE *f = NULL;
+  uint64_t size = 0;
+  WSRL__TRY(wsrl__fopen_regular(path, "config file", &f, &size));
+  if (size > WSRL__CONFIG_FILE_MAX) {
+    fclose(f);
+    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "config file '%s' is %llu bytes, more than the %u a config may have",
+                       path, (unsigned long long)size, (unsigned)WSRL__CONFIG_FILE_MAX);
+  }
   char *text = NULL;
   size_t len = 0, cap = 0;
   wsrl_status_t st = WSRL_OK;
@@ -554,6 +574,11 @@ wsrl_status_t wsrl_config_parse_file(wsrl_config_t *config, const char *path) {
     }
     size_t got = fread(text + len, 1, 4096, f);
     len += got;
+    if (len > WSRL__CONFIG_FILE_MAX) { /* the file grew while we read it */
+      st = wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "config file '%s' is more than the %u bytes a config may have", path,
+                       (unsigned)WSRL__CONFIG_FILE_MAX);
+      break;
+    }
     if (got < 4096) {
       if (ferror(f))
         st = wsrl__error(WSRL_ERR_IO, "reading config file '%s' failed", path);

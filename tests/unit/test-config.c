@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core.h"
@@ -231,6 +232,52 @@ START_TEST(files_round_trip_and_errors) {
 }
 END_TEST
 
+/* Integer and number text is decimal: hexadecimal and C99 words are refused,
+ * an integral exponent form is an integer (documented in docs/config.md). */
+START_TEST(numbers_are_decimal_only) {
+  int64_t i = 0;
+  ck_assert_int_eq(wsrl_config_set(cfg, "critic.ensemble_size", "0x4"), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_ptr_nonnull(strstr(wsrl_last_error_message(), "critic.ensemble_size"));
+  ck_assert_ptr_nonnull(strstr(wsrl_last_error_message(), "decimal"));
+  ck_assert_int_eq(wsrl_config_set(cfg, "critic.hidden", "0x40,64"), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wsrl_config_set(cfg, "optim.actor_lr", "0x1p-4"), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wsrl_config_set(cfg, "optim.actor_lr", "infinity"), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wsrl_config_set(cfg, "replay.capacity", "2.5"), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wsrl_config_set(cfg, "replay.capacity", "1e6"), WSRL_OK);
+  ck_assert_int_eq(wsrl_config_get_int(cfg, "replay.capacity", &i), WSRL_OK);
+  ck_assert_int_eq(i, 1000000);
+  ck_assert_int_eq(wsrl_config_set(cfg, "critic.ensemble_size", "+4"), WSRL_OK);
+  ck_assert_int_eq(wsrl_config_set(cfg, "optim.actor_lr", "3e-4"), WSRL_OK);
+}
+END_TEST
+
+/* A config path that is not a regular file is refused before any read: a
+ * FIFO would block forever and /dev/zero would read until memory runs out. */
+START_TEST(config_file_must_be_a_small_regular_file) {
+  char dir[] = "/tmp/wsrl-config-dir-XXXXXX", path[64];
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  snprintf(path, sizeof path, "%s/fifo", dir);
+  ck_assert_int_eq(mkfifo(path, 0600), 0);
+  ck_assert_int_eq(wsrl_config_parse_file(cfg, path), WSRL_ERR_IO);
+  ck_assert_ptr_nonnull(strstr(wsrl_last_error_message(), "not a regular file"));
+  unlink(path);
+  ck_assert_int_eq(wsrl_config_parse_file(cfg, "/dev/zero"), WSRL_ERR_IO);
+  ck_assert_ptr_nonnull(strstr(wsrl_last_error_message(), "/dev/zero"));
+  ck_assert_int_eq(wsrl_config_parse_file(cfg, dir), WSRL_ERR_IO);
+  /* 2 MiB of comments: a text file, but no config is that large. */
+  snprintf(path, sizeof path, "%s/big.cfg", dir);
+  FILE *f = fopen(path, "w");
+  ck_assert_ptr_nonnull(f);
+  for (int k = 0; k < 2 * 1024 * 64; k++)
+    fputs("# fifteen chars\n", f);
+  fclose(f);
+  ck_assert_int_eq(wsrl_config_parse_file(cfg, path), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_ptr_nonnull(strstr(wsrl_last_error_message(), "bytes"));
+  unlink(path);
+  rmdir(dir);
+}
+END_TEST
+
 START_TEST(clone_is_independent) {
   wsrl_config_t *c2;
   wsrl_config_set(cfg, "critic.ensemble_size", "3");
@@ -257,6 +304,8 @@ Suite *wsrl_test_suite_config(void) {
   tcase_add_test(t, write_and_parse_round_trip);
   tcase_add_test(t, files_round_trip_and_errors);
   tcase_add_test(t, clone_is_independent);
+  tcase_add_test(t, numbers_are_decimal_only);
+  tcase_add_test(t, config_file_must_be_a_small_regular_file);
   suite_add_tcase(s, t);
   return s;
 }
