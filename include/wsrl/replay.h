@@ -154,13 +154,17 @@ WSRL_API wsrl_status_t wsrl_replay_add_batch(wsrl_replay_t *replay, int64_t coun
                                              const float *action, const float *reward, const float *next_obs,
                                              const int32_t *terminated, const int32_t *truncated);
 
+/** Most rows one sample call draws (2^24): a larger count is a caller's
+ * mistake (no batch of this library needs it), refused before any write. */
+#define WSRL_REPLAY_MAX_BATCH ((int64_t)1 << 24)
+
 /**
  * @brief Sample @p batch_size transitions uniformly with replacement from the
  * handle's own RNG into caller arrays (row-major, batch_size rows each).
  * @param[out] mask_out      1 - terminated.
  * @param[out] mc_return_out MC return-to-go of each transition.
- * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (batch_size < 1);
- *         WSRL_ERR_WRONG_STATE when the buffer is empty.
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (batch_size < 1 or above
+ *         WSRL_REPLAY_MAX_BATCH); WSRL_ERR_WRONG_STATE when the buffer is empty.
  * Ownership: none. Nullable: every output (that field is skipped).
  * Thread-safety: one thread per handle.
  */
@@ -176,7 +180,8 @@ WSRL_API wsrl_status_t wsrl_replay_sample(wsrl_replay_t *replay, int64_t batch_s
  * ratio. Each buffer draws its rows with its own RNG.
  * @param[in] offline       may be NULL only when no row comes from it.
  * @param[in] offline_ratio in [0, 1].
- * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (ratio, sizes, dimensions that
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (ratio, batch_size outside
+ *         [1, WSRL_REPLAY_MAX_BATCH], dimensions that
  *         differ, the same handle twice); WSRL_ERR_WRONG_STATE when a buffer
  *         that must give rows is empty.
  * Ownership: none. Nullable: @p offline (see above); every output.

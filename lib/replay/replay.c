@@ -358,9 +358,8 @@ wsrl_status_t wsrl_replay_get(const wsrl_replay_t *replay, int64_t first, int64_
   WSRL__CHECK_NULL(replay);
   if (first < 0 || count < 0 || first > replay->size || count > replay->size - first)
     return wsrl__error(WSRL_ERR_INVALID_ARGUMENT,
-                       "%s: rows [%lld, %lld) (first, count) are not within the %lld stored transitions", __func__,
-                       (long long)first, (long long)first + (long long)(count > 0 ? count : 0),
-                       (long long)replay->size);
+                       "%s: %lld rows from row %lld (count, first) are not within the %lld stored transitions",
+                       __func__, (long long)count, (long long)first, (long long)replay->size);
   int32_t O = replay->obs_dim, A = replay->act_dim;
   for (int64_t i = 0; i < count; i++) {
     int64_t s = wsrl__replay_slot(replay, first + i);

@@ -63,10 +63,16 @@ static wsrl_status_t check_completed(const wsrl_replay_t *r, int32_t completed, 
   return WSRL_OK;
 }
 
+static wsrl_status_t check_batch(int64_t n, const char *fn) {
+  if (n < 1 || n > WSRL_REPLAY_MAX_BATCH)
+    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "%s: batch_size must be in [1, %lld] (got %lld)", fn,
+                       (long long)WSRL_REPLAY_MAX_BATCH, (long long)n);
+  return WSRL_OK;
+}
+
 static wsrl_status_t sample(wsrl_replay_t *r, const char *fn, int64_t n, int64_t row_offset, int32_t completed,
                             const wsrl__replay_batch *out) {
-  if (n < 1)
-    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "%s: batch_size must be >= 1 (got %lld)", fn, (long long)n);
+  WSRL__TRY(check_batch(n, fn));
   if (row_offset < 0)
     return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "%s: row_offset must be >= 0 (got %lld)", fn,
                        (long long)row_offset);
@@ -116,8 +122,7 @@ static wsrl_status_t sample_mixed(wsrl_replay_t *online, wsrl_replay_t *offline,
   WSRL__CHECK_NULL(online);
   if (!(ratio >= 0 && ratio <= 1))
     return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "%s: offline_ratio must be in [0, 1] (got %g)", fn, ratio);
-  if (n < 1)
-    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "%s: batch_size must be >= 1 (got %lld)", fn, (long long)n);
+  WSRL__TRY(check_batch(n, fn));
   int64_t n_off = (int64_t)floor(ratio * (double)n + 0.5);
   if (n_off > n)
     n_off = n;

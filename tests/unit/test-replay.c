@@ -464,6 +464,20 @@ START_TEST(sample_rows_are_consistent) {
   ck_assert_int_eq(wsrl_replay_sample(r, 0, obs, act, rew, next, mask, mc), WSRL_ERR_INVALID_ARGUMENT);
   ck_assert_msg_has("batch_size");
   ck_assert_int_eq(wsrl_replay_sample(NULL, 1, obs, act, rew, next, mask, mc), WSRL_ERR_INVALID_ARGUMENT);
+  /* A count no caller's arrays hold is refused before any row is written. */
+  ck_assert_int_eq(wsrl_replay_sample(r, WSRL_REPLAY_MAX_BATCH + 1, obs, act, rew, next, mask, mc),
+                   WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_msg_has("batch_size must be in [1, 16777216]");
+  ck_assert_int_eq(wsrl_replay_sample(r, (int64_t)1 << 28, obs, act, rew, next, mask, mc), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wsrl_replay_sample_mixed(r, NULL, 0.0, INT64_MAX, obs, act, rew, next, mask, mc),
+                   WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_msg_has("batch_size");
+  /* Huge rows in wsrl_replay_get: an error, and a message built without overflow (UBSan). */
+  ck_assert_int_eq(wsrl_replay_get(r, INT64_MAX, INT64_MAX, obs, NULL, NULL, NULL, NULL, NULL, NULL),
+                   WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_msg_has("9223372036854775807 rows from row 9223372036854775807");
+  ck_assert_int_eq(wsrl_replay_get(r, 1, INT64_MAX, obs, NULL, NULL, NULL, NULL, NULL, NULL),
+                   WSRL_ERR_INVALID_ARGUMENT);
   wsrl_replay_clear(r);
   ck_assert_int_eq(wsrl_replay_sample(r, 1, obs, act, rew, next, mask, mc), WSRL_ERR_WRONG_STATE);
   ck_assert_msg_has("empty");
