@@ -33,7 +33,7 @@
   X(FLOAT,    "optim.temperature_lr",       optim_temperature_lr,   "1e-4",   0, 1, "", "Adam learning rate of the SAC temperature.") \
   X(FLOAT,    "optim.adam_beta1",           optim_adam_beta1,       "0.9",    0, 0.999999, "", "Adam beta1.") \
   X(FLOAT,    "optim.adam_beta2",           optim_adam_beta2,       "0.999",  0, 0.999999999, "", "Adam beta2.") \
-  X(FLOAT,    "optim.adam_eps",             optim_adam_eps,         "1e-8",   0, 1, "", "Adam epsilon.") \
+  X(FLOAT,    "optim.adam_eps",             optim_adam_eps,         "1e-8",   1e-30, 1, "", "Adam epsilon (> 0: it keeps the step finite where a second moment is 0).") \
   X(FLOAT,    "optim.grad_clip",            optim_grad_clip,        "0",      0, 1e9, "", "Global-norm gradient clipping per network; 0 disables.") \
   X(ENUM,     "optim.step_untrained",       optim_step_untrained,   "reference", 0, 0, "reference|skip", "reference: every optimizer steps on every update (zero gradients still move by momentum); skip: only trained networks step.") \
   X(FLOAT,    "sac.discount",               sac_discount,           "0.99",   0, 1, "", "Discount gamma.") \

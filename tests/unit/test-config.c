@@ -248,6 +248,10 @@ START_TEST(numbers_are_decimal_only) {
   ck_assert_int_eq(i, 1000000);
   ck_assert_int_eq(wsrl_config_set(cfg, "critic.ensemble_size", "+4"), WSRL_OK);
   ck_assert_int_eq(wsrl_config_set(cfg, "optim.actor_lr", "3e-4"), WSRL_OK);
+  /* Adam's epsilon keeps a zero second moment from dividing 0 by 0. */
+  ck_assert_int_eq(wsrl_config_set(cfg, "optim.adam_eps", "0"), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_ptr_nonnull(strstr(wsrl_last_error_message(), "optim.adam_eps"));
+  ck_assert_int_eq(wsrl_config_set(cfg, "optim.adam_eps", "1e-12"), WSRL_OK);
 }
 END_TEST
 
