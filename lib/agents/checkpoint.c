@@ -351,6 +351,37 @@ static wsrl_status_t check_meta(const char *path, const wsrl_agent_t *ag, const 
   return WSRL_OK;
 }
 
+/* Loaded state must be something training could have produced: finite
+ * everywhere, Adam's second moments never negative (sqrt of one is NaN on the
+ * next step), and weights within PARAM_ABS_MAX, far above any trained
+ * network's yet low enough that a forward pass cannot overflow to NaN
+ * through LayerNorm. A file breaking these is refused before it is applied. */
+#define PARAM_ABS_MAX 1e6f
+
+static int ends_with(const char *s, const char *suffix) {
+  size_t n = strlen(s), k = strlen(suffix);
+  return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+static wsrl_status_t check_blob(const char *path, const char *section, const char *name, const float *x,
+                                int64_t count) {
+  const int second_moment = ends_with(name, "adam.v"), weights = !ends_with(name, "adam.m") && !second_moment;
+  for (int64_t k = 0; k < count; k++) {
+    if (!isfinite(x[k]))
+      return wsrl__error(WSRL_ERR_NON_FINITE, "'%s': section '%s' element %lld is %g", path, section, (long long)k,
+                         (double)x[k]);
+    if (second_moment && x[k] < 0.0f)
+      return wsrl__error(WSRL_ERR_CORRUPT, "'%s': corrupt at section '%s' element %lld: Adam second moment %g < 0",
+                         path, section, (long long)k, (double)x[k]);
+    if (weights && fabsf(x[k]) > PARAM_ABS_MAX)
+      return wsrl__error(WSRL_ERR_CORRUPT,
+                         "'%s': corrupt at section '%s' element %lld: parameter %g is beyond +-%g, out of any "
+                         "trained network's range",
+                         path, section, (long long)k, (double)x[k], (double)PARAM_ABS_MAX);
+  }
+  return WSRL_OK;
+}
+
 static wsrl_status_t stage_blobs(const wsrl_agent_t *ag, const wsrl__secreader *r, const char *prefix,
                                  wsrl__agent_stage *stage) {
   stage->nb = collect_blobs(ag, stage->dst);
@@ -366,10 +397,7 @@ static wsrl_status_t stage_blobs(const wsrl_agent_t *ag, const wsrl__secreader *
                          (long long)count * 4, full);
     WSRL__TRY(wsrl__secreader_read_all(r, s, stage->data[i]));
     wsrl__f32_swap_le(stage->data[i], (size_t)count);
-    for (int64_t k = 0; k < count; k++)
-      if (!isfinite(stage->data[i][k]))
-        return wsrl__error(WSRL_ERR_NON_FINITE, "'%s': section '%s' element %lld is %g", r->path, full, (long long)k,
-                           (double)stage->data[i][k]);
+    WSRL__TRY(check_blob(r->path, full, stage->dst[i].name, stage->data[i], count));
   }
   return WSRL_OK;
 }
@@ -448,6 +476,10 @@ wsrl_status_t wsrl__agent_stage_load(const wsrl_agent_t *agent, const wsrl__secr
       if (!isfinite(ss[i]->p) || !isfinite(ss[i]->m) || !isfinite(ss[i]->v) || ss[i]->t < 0)
         st = wsrl__error(WSRL_ERR_NON_FINITE, "'%s': section 'scalars': the %s is not finite", path,
                          i == 0 ? "temperature" : "CQL multiplier");
+      else if (ss[i]->v < 0 || fabsf(ss[i]->p) > PARAM_ABS_MAX)
+        st = wsrl__error(WSRL_ERR_CORRUPT, "'%s': corrupt at section 'scalars': the %s has %s", path,
+                         i == 0 ? "temperature" : "CQL multiplier",
+                         ss[i]->v < 0 ? "a negative Adam second moment" : "a parameter out of range");
     for (int32_t i = 0; i < WSRL__AGENT_RNG_COUNT; i++) {
       uint64_t any = 0;
       for (int32_t j = 0; j < 4; j++)
