@@ -335,6 +335,11 @@ static wsrl_status_t act_pass(wsrl_agent_t *ag, int64_t rows, int64_t pass_rows,
   if (!ag->cfg.actor_tanh_squash)
     for (int64_t i = 0; i < rows * A; i++)
       out[i] = out[i] > 1.0f ? 1.0f : out[i] < -1.0f ? -1.0f : out[i];
+  /* Finite inputs can still overflow the forward pass (an observation of
+   * 1e38, weights far out of range): never hand a NaN action to a robot. */
+  if (!wsrl__all_finite(out, (size_t)(rows * A)))
+    return wsrl__error(WSRL_ERR_NON_FINITE,
+                       "act: the policy's action is NaN or infinite (an observation or a parameter out of range)");
   return WSRL_OK;
 }
 

@@ -1314,6 +1314,95 @@ START_TEST(checkpoint_rejects_bad_files) {
 }
 END_TEST
 
+/* Set element k of a network blob ("params", "adam.v", ...) in memory, the
+ * way a crafted file would carry it once saved and resealed by the library. */
+static void poke_blob(wsrl__mlp *m, const char *name, int64_t k, float value) {
+  for (int32_t i = 0; i < wsrl__mlp_blob_count(m); i++) {
+    wsrl__nn_blob b;
+    ck_assert_int_eq(wsrl__mlp_blob(m, i, &b), WSRL_OK);
+    if (strcmp(b.name, name) == 0) {
+      ck_assert_int_lt(k, b.count);
+      b.data[k] = value;
+      return;
+    }
+  }
+  ck_abort_msg("no blob %s", name);
+}
+
+/* Finite but impossible state (issue 16, faults 1 and 2) is refused at load
+ * with the section named, and leaves the loading agent as it was. */
+START_TEST(checkpoint_rejects_out_of_range_state) {
+  wsrl_config_t *c = tiny_config("cql");
+  const struct {
+    int actor;
+    const char *blob;
+    float value;
+    const char *says;
+  } cases[] = {{0, "params", 1e30f, "parameter 1e+30 is beyond"},
+               {1, "params", -2e6f, "beyond"},
+               {0, "adam.v", -1.0f, "Adam second moment -1 < 0"},
+               {1, "adam.v", -1e-30f, "second moment"}};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    wsrl_agent_t *src = make_agent(c), *dst = make_agent(c);
+    run_updates(src, 1, 1, 1000);
+    wsrl__mlp *m = cases[i].actor ? wsrl__policy_mlp(src->pi) : wsrl__qensemble_mlp(src->q, WSRL__Q_ONLINE);
+    poke_blob(m, cases[i].blob, 3, cases[i].value);
+    char path[256];
+    tmp_path(path, sizeof path, "range");
+    ck_assert_int_eq(wsrl_agent_save(src, path), WSRL_OK);
+    float *before;
+    int64_t n;
+    get_all_params(dst, &before, &n);
+    wsrl__agent_counters cnt = dst->counters;
+    wsrl__rng rng[WSRL__AGENT_RNG_COUNT];
+    memcpy(rng, dst->rng, sizeof rng);
+    ck_assert_int_eq(wsrl_agent_load(dst, path), WSRL_ERR_CORRUPT);
+    ck_assert_msg_has(cases[i].says);
+    ck_assert_msg_has(cases[i].actor ? "actor." : "critic.");
+    untouched(dst, before, n, &cnt, rng);
+    wsrl_agent_t *x = NULL;
+    ck_assert_int_eq(wsrl_agent_create_from_checkpoint(&x, path, NULL), WSRL_ERR_CORRUPT);
+    ck_assert_ptr_null(x);
+    free(before);
+    remove(path);
+    wsrl_agent_destroy(src);
+    wsrl_agent_destroy(dst);
+  }
+  wsrl_config_destroy(c);
+}
+END_TEST
+
+/* Finite inputs that overflow the forward pass give an error, never a NaN
+ * action with WSRL_OK (issue 16, fault 1). */
+START_TEST(act_refuses_non_finite_actions) {
+  wsrl_config_t *c = tiny_config("sac");
+  wsrl_agent_t *a = make_agent(c);
+  float obs[O], act[A];
+  /* Huge finite observations: an error or finite actions, whichever the
+   * forward pass gives; never NaN with WSRL_OK. */
+  for (int i = 0; i < O; i++)
+    obs[i] = i % 2 ? 3e38f : -3e38f;
+  const wsrl_status_t st = wsrl_agent_act(a, 1, obs, WSRL_ACT_DETERMINISTIC, act);
+  ck_assert(st == WSRL_ERR_NON_FINITE || (st == WSRL_OK && isfinite(act[0]) && isfinite(act[A - 1])));
+  for (int i = 0; i < O; i++)
+    obs[i] = 0.5f;
+  ck_assert_int_eq(wsrl_agent_act(a, 1, obs, WSRL_ACT_DETERMINISTIC, act), WSRL_OK);
+  /* A forward pass that overflows somewhere (which weights and inputs do it
+   * depends on the network; ReLU and tanh hide many cases) ends as NaN in the
+   * head: NaN parameters stand for all of them here. */
+  wsrl__nn_blob b;
+  ck_assert_int_eq(wsrl__mlp_blob(wsrl__policy_mlp(a->pi), 0, &b), WSRL_OK);
+  for (int64_t k = 0; k < b.count; k++)
+    b.data[k] = NAN;
+  ck_assert_int_eq(wsrl_agent_act(a, 1, obs, WSRL_ACT_STOCHASTIC, act), WSRL_ERR_NON_FINITE);
+  ck_assert_msg_has("NaN or infinite");
+  ck_assert_int_eq(wsrl_agent_act(a, 40, (float[40 * O]){0}, WSRL_ACT_DETERMINISTIC, (float[40 * A]){0}),
+                   WSRL_ERR_NON_FINITE);
+  wsrl_agent_destroy(a);
+  wsrl_config_destroy(c);
+}
+END_TEST
+
 START_TEST(checkpoint_save_errors) {
   wsrl_config_t *c = tiny_config("sac");
   wsrl_agent_t *a = make_agent(c);
@@ -1616,6 +1705,8 @@ Suite *wsrl_test_suite_agent(void) {
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, checkpoint_resume_bitwise);
   tcase_add_test(tc, checkpoint_rejects_bad_files);
+  tcase_add_test(tc, checkpoint_rejects_out_of_range_state);
+  tcase_add_test(tc, act_refuses_non_finite_actions);
   tcase_add_test(tc, checkpoint_save_errors);
   suite_add_tcase(s, tc);
 
