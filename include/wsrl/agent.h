@@ -245,7 +245,7 @@ WSRL_API wsrl_status_t wsrl_agent_metric_by_name(const wsrl_agent_t *agent, cons
  * Ownership: the agent's; never destroy it. Nullable: none.
  * Thread-safety: not concurrently with calls on the agent.
  */
-WSRL_API const wsrl_qensemble_t *wsrl_agent_qensemble(const wsrl_agent_t *agent);
+WSRL_API wsrl_qensemble_t *wsrl_agent_qensemble(wsrl_agent_t *agent);
 
 /**
  * @brief Sizes of an agent.

@@ -76,7 +76,7 @@ WSRL_API wsrl_status_t wsrl_qensemble_info(const wsrl_qensemble_t *q, int32_t *e
  * Thread-safety: uses the handle's workspace: one thread per handle, and
  * for a lent ensemble not concurrently with calls on its agent.
  */
-WSRL_API wsrl_status_t wsrl_qensemble_predict(const wsrl_qensemble_t *q, int32_t which, int64_t batch,
+WSRL_API wsrl_status_t wsrl_qensemble_predict(wsrl_qensemble_t *q, int32_t which, int64_t batch,
                                               const float *obs, const float *act, float *q_out);
 
 /**
@@ -88,7 +88,7 @@ WSRL_API wsrl_status_t wsrl_qensemble_predict(const wsrl_qensemble_t *q, int32_t
  * Ownership: buffers stay the caller's. Nullable: @p members.
  * Thread-safety: as wsrl_qensemble_predict().
  */
-WSRL_API wsrl_status_t wsrl_qensemble_predict_min(const wsrl_qensemble_t *q, int32_t which, int64_t batch,
+WSRL_API wsrl_status_t wsrl_qensemble_predict_min(wsrl_qensemble_t *q, int32_t which, int64_t batch,
                                                   const float *obs, const float *act, const int32_t *members,
                                                   int32_t k, float *min_out);
 

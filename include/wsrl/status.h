@@ -38,7 +38,11 @@ typedef enum wsrl_status {
   /** A progress callback asked to stop; the work done so far is kept. */
   WSRL_ERR_CANCELLED = -10,
   /** The feature was not built into this library (e.g. HDF5). */
-  WSRL_ERR_UNSUPPORTED = -11
+  WSRL_ERR_UNSUPPORTED = -11,
+  /** Another thread is inside a call on this handle that this call must not
+   *  overlap; nothing was done. The message names the handle and that call
+   *  (docs/threading.md lists which calls may overlap). */
+  WSRL_ERR_BUSY = -12
 } wsrl_status_t;
 
 /**

@@ -5,6 +5,7 @@
  * iql.c behind wsrl__agent_ops; checkpoints in checkpoint.c.
  */
 #include <math.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -252,6 +253,8 @@ wsrl_status_t wsrl_agent_create(wsrl_agent_t **agent_out, const wsrl_config_t *c
     wsrl__qensemble_spec qs;
     wsrl__qensemble_spec_from_config(&qs, &v, sp.obs_dim, sp.act_dim, q_rows);
     rc = wsrl__qensemble_create(&ag->q, ag->nn, &qs, &init);
+    if (rc == WSRL_OK)
+      wsrl__qensemble_share_busy(ag->q, &ag->busy);
   }
   if (rc == WSRL_OK) {
     wsrl__policy_spec ps;
@@ -300,17 +303,33 @@ wsrl_status_t wsrl_agent_create(wsrl_agent_t **agent_out, const wsrl_config_t *c
     return rc;
   }
   wsrl__agent_apply_phase(ag, algo == WSRL__ALGO_SAC ? WSRL_AGENT_ONLINE : WSRL_AGENT_OFFLINE);
+  atomic_init(&ag->refs, 1);
   wsrl__handle_created();
   *agent_out = ag;
   return WSRL_OK;
 }
 
-void wsrl_agent_destroy(wsrl_agent_t *agent) {
-  if (agent == NULL)
+wsrl__busy *wsrl__agent_busy(wsrl_agent_t *agent) { return &agent->busy; }
+void wsrl__agent_retain(wsrl_agent_t *agent) { atomic_fetch_add(&agent->refs, 1); }
+
+void wsrl__agent_release(wsrl_agent_t *agent) {
+  if (atomic_fetch_sub(&agent->refs, 1) != 1)
     return;
   agent_free(agent);
   wsrl__handle_destroyed();
 }
+
+/* Drops the host's reference: a session still using the agent keeps it
+ * alive until the session is destroyed (any destroy order is safe). */
+void wsrl_agent_destroy(wsrl_agent_t *agent) {
+  if (agent == NULL)
+    return;
+  wsrl__agent_release(agent);
+}
+
+/* The flag of a const handle: taking it as a reader is the one write a
+ * read-only call makes. */
+static wsrl__busy *agent_busy(const wsrl_agent_t *agent) { return (wsrl__busy *)&agent->busy; }
 
 /* --------------------------------------------------------------------- act */
 
@@ -364,10 +383,7 @@ wsrl_status_t wsrl__agent_act_unit(wsrl_agent_t *ag, int64_t count, const float 
   return WSRL_OK;
 }
 
-wsrl_status_t wsrl_agent_act(wsrl_agent_t *agent, int64_t count, const float *obs, int32_t flags, float *action_out) {
-  WSRL__CHECK_NULL(agent);
-  WSRL__CHECK_NULL(obs);
-  WSRL__CHECK_NULL(action_out);
+static wsrl_status_t agent_act(wsrl_agent_t *agent, int64_t count, const float *obs, int32_t flags, float *action_out) {
   if (count < 1)
     return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "wsrl_agent_act: count must be >= 1 (got %lld)", (long long)count);
   if ((flags & ~(WSRL_ACT_DETERMINISTIC | WSRL_ACT_UNIT)) != 0)
@@ -382,6 +398,14 @@ wsrl_status_t wsrl_agent_act(wsrl_agent_t *agent, int64_t count, const float *ob
     for (int64_t r = 0; r < count; r++)
       wsrl__env_scale_action(agent->act_low, agent->act_high, (size_t)A, action_out + r * A, action_out + r * A);
   return WSRL_OK;
+}
+
+wsrl_status_t wsrl_agent_act(wsrl_agent_t *agent, int64_t count, const float *obs, int32_t flags, float *action_out) {
+  WSRL__CHECK_NULL(agent);
+  WSRL__CHECK_NULL(obs);
+  WSRL__CHECK_NULL(action_out);
+  WSRL__GUARDED(&agent->busy, WSRL__BUSY_WRITE, "agent", "wsrl_agent_act",
+                agent_act(agent, count, obs, flags, action_out));
 }
 
 wsrl_status_t wsrl_agent_unit_actions(const wsrl_agent_t *agent, int64_t count, const float *scaled, float *unit_out) {
@@ -437,9 +461,7 @@ static wsrl_status_t check_rows(const float *x, int64_t rows, int64_t width, con
   return WSRL_OK;
 }
 
-wsrl_status_t wsrl_agent_update(wsrl_agent_t *agent, const wsrl_batch_t *batch) {
-  WSRL__CHECK_NULL(agent);
-  WSRL__CHECK_NULL(batch);
+static wsrl_status_t agent_update(wsrl_agent_t *agent, const wsrl_batch_t *batch) {
   wsrl_batch_t b;
   WSRL__TRY(wsrl__struct_copy_in(&b, sizeof b, batch, batch->struct_size, "batch", "WSRL_BATCH_INIT"));
   if (!FIELD_PRESENT(batch->struct_size, wsrl_batch_t, mc_return))
@@ -487,10 +509,18 @@ wsrl_status_t wsrl_agent_update(wsrl_agent_t *agent, const wsrl_batch_t *batch) 
   return wsrl__agent_update(agent, &ib);
 }
 
+wsrl_status_t wsrl_agent_update(wsrl_agent_t *agent, const wsrl_batch_t *batch) {
+  WSRL__CHECK_NULL(agent);
+  WSRL__CHECK_NULL(batch);
+  WSRL__GUARDED(&agent->busy, WSRL__BUSY_WRITE, "agent", "wsrl_agent_update", agent_update(agent, batch));
+}
+
 wsrl_status_t wsrl_agent_batch_rows(const wsrl_agent_t *agent, int64_t *rows_out) {
   WSRL__CHECK_NULL(agent);
   WSRL__CHECK_NULL(rows_out);
+  WSRL__TRY(wsrl__busy_enter(agent_busy(agent), WSRL__BUSY_READ, "agent", "wsrl_agent_batch_rows"));
   *rows_out = wsrl__agent_batch_rows(agent);
+  wsrl__busy_leave(agent_busy(agent), WSRL__BUSY_READ);
   return WSRL_OK;
 }
 
@@ -515,7 +545,7 @@ wsrl_status_t wsrl__agent_switch_online(wsrl_agent_t *ag) {
 
 wsrl_status_t wsrl_agent_switch_online(wsrl_agent_t *agent) {
   WSRL__CHECK_NULL(agent);
-  return wsrl__agent_switch_online(agent);
+  WSRL__GUARDED(&agent->busy, WSRL__BUSY_WRITE, "agent", "wsrl_agent_switch_online", wsrl__agent_switch_online(agent));
 }
 
 int32_t wsrl__agent_phase(const wsrl_agent_t *agent) { return agent->phase; }
@@ -523,7 +553,9 @@ int32_t wsrl__agent_phase(const wsrl_agent_t *agent) { return agent->phase; }
 wsrl_status_t wsrl_agent_phase(const wsrl_agent_t *agent, int32_t *phase_out) {
   WSRL__CHECK_NULL(agent);
   WSRL__CHECK_NULL(phase_out);
+  WSRL__TRY(wsrl__busy_enter(agent_busy(agent), WSRL__BUSY_READ, "agent", "wsrl_agent_phase"));
   *phase_out = agent->phase;
+  wsrl__busy_leave(agent_busy(agent), WSRL__BUSY_READ);
   return WSRL_OK;
 }
 
@@ -537,10 +569,12 @@ wsrl_status_t wsrl_agent_counters(const wsrl_agent_t *agent, wsrl_agent_counters
   const uint32_t size = counters_out->struct_size;
   wsrl_agent_counters_t probe;
   WSRL__TRY(wsrl__struct_copy_in(&probe, sizeof probe, counters_out, size, "counters", "WSRL_AGENT_COUNTERS_INIT"));
+  WSRL__TRY(wsrl__busy_enter(agent_busy(agent), WSRL__BUSY_READ, "agent", "wsrl_agent_counters"));
   const wsrl__agent_counters *c = &agent->counters;
   wsrl_agent_counters_t full = {
       size,           agent->phase,       c->updates,  c->offline_updates, c->online_updates, c->critic_steps,
       c->actor_steps, c->nonfinite_skips, c->act_calls};
+  wsrl__busy_leave(agent_busy(agent), WSRL__BUSY_READ);
   memcpy(counters_out, &full, size);
   return WSRL_OK;
 }
@@ -558,12 +592,13 @@ void wsrl__agent_metrics(const wsrl_agent_t *agent, int32_t *count_out, const ch
 wsrl_status_t wsrl_agent_metric_count(const wsrl_agent_t *agent, int32_t *count_out) {
   WSRL__CHECK_NULL(agent);
   WSRL__CHECK_NULL(count_out);
+  WSRL__TRY(wsrl__busy_enter(agent_busy(agent), WSRL__BUSY_READ, "agent", "wsrl_agent_metric_count"));
   *count_out = agent->metric_count;
+  wsrl__busy_leave(agent_busy(agent), WSRL__BUSY_READ);
   return WSRL_OK;
 }
 
-wsrl_status_t wsrl_agent_metric(const wsrl_agent_t *agent, int32_t index, const char **name_out, double *value_out) {
-  WSRL__CHECK_NULL(agent);
+static wsrl_status_t agent_metric(const wsrl_agent_t *agent, int32_t index, const char **name_out, double *value_out) {
   if (index < 0 || index >= agent->metric_count)
     return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "wsrl_agent_metric: index %d is out of range [0, %d)", (int)index,
                        (int)agent->metric_count);
@@ -574,10 +609,13 @@ wsrl_status_t wsrl_agent_metric(const wsrl_agent_t *agent, int32_t index, const 
   return WSRL_OK;
 }
 
-wsrl_status_t wsrl_agent_metric_by_name(const wsrl_agent_t *agent, const char *name, double *value_out) {
+wsrl_status_t wsrl_agent_metric(const wsrl_agent_t *agent, int32_t index, const char **name_out, double *value_out) {
   WSRL__CHECK_NULL(agent);
-  WSRL__CHECK_NULL(name);
-  WSRL__CHECK_NULL(value_out);
+  WSRL__GUARDED(agent_busy(agent), WSRL__BUSY_READ, "agent", "wsrl_agent_metric",
+                agent_metric(agent, index, name_out, value_out));
+}
+
+static wsrl_status_t agent_metric_by_name(const wsrl_agent_t *agent, const char *name, double *value_out) {
   for (int32_t i = 0; i < agent->metric_count; i++)
     if (strcmp(agent->metric_names[i], name) == 0) {
       *value_out = agent->metrics[i];
@@ -587,9 +625,17 @@ wsrl_status_t wsrl_agent_metric_by_name(const wsrl_agent_t *agent, const char *n
                      wsrl__agent_current(agent)->iface->name, name);
 }
 
+wsrl_status_t wsrl_agent_metric_by_name(const wsrl_agent_t *agent, const char *name, double *value_out) {
+  WSRL__CHECK_NULL(agent);
+  WSRL__CHECK_NULL(name);
+  WSRL__CHECK_NULL(value_out);
+  WSRL__GUARDED(agent_busy(agent), WSRL__BUSY_READ, "agent", "wsrl_agent_metric_by_name",
+                agent_metric_by_name(agent, name, value_out));
+}
+
 /* ---------------------------------------------------------------- getters */
 
-const wsrl_qensemble_t *wsrl_agent_qensemble(const wsrl_agent_t *agent) {
+wsrl_qensemble_t *wsrl_agent_qensemble(wsrl_agent_t *agent) {
   if (agent == NULL) {
     (void)wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "wsrl_agent_qensemble: argument 'agent' is NULL");
     return NULL;
@@ -612,6 +658,7 @@ wsrl_status_t wsrl_agent_info(const wsrl_agent_t *agent, int32_t *obs_dim_out, i
 wsrl_status_t wsrl_agent_memory_usage(const wsrl_agent_t *agent, uint64_t *bytes_out) {
   WSRL__CHECK_NULL(agent);
   WSRL__CHECK_NULL(bytes_out);
+  /* Sizes fixed at create: no flag needed. */
   uint64_t n = sizeof *agent + agent->scratch_bytes + 2 * (uint64_t)agent->act_dim * sizeof(float);
   n += wsrl__qensemble_memory_usage(agent->q) + wsrl__policy_memory_usage(agent->pi);
   if (agent->value != NULL)

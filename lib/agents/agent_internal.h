@@ -88,6 +88,13 @@ const wsrl__agent_counters *wsrl__agent_get_counters(const wsrl_agent_t *agent);
 void wsrl__agent_metrics(const wsrl_agent_t *agent, int32_t *count_out, const char *const **names_out,
                          const double **values_out);
 
+/* The agent's busy flag (a session takes it around every call that uses
+ * the agent). Reference counting: a borrower retains the agent, and
+ * wsrl__agent_release() frees it with the last reference. */
+wsrl__busy *wsrl__agent_busy(wsrl_agent_t *agent);
+void wsrl__agent_retain(wsrl_agent_t *agent);
+void wsrl__agent_release(wsrl_agent_t *agent);
+
 /* The config values the agent copied at create (read-only). */
 const wsrl__config_values *wsrl__agent_config(const wsrl_agent_t *agent);
 int32_t wsrl__agent_obs_dim(const wsrl_agent_t *agent);
@@ -223,6 +230,9 @@ struct wsrl_agent {
 
   wsrl__agent_scratch s;
   size_t scratch_bytes;
+
+  wsrl__busy busy;     /* the threading contract (shared by the lent Q-ensemble and a session) */
+  _Atomic int32_t refs; /* 1 for the host + 1 per session using the agent */
 };
 
 /* The learner in use. */

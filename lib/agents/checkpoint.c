@@ -194,9 +194,7 @@ wsrl_status_t wsrl__agent_write_sections(const wsrl_agent_t *agent, wsrl__secwri
   return add_section(writer, prefix, "metrics", mb, sizeof mb);
 }
 
-wsrl_status_t wsrl_agent_save(const wsrl_agent_t *agent, const char *path) {
-  WSRL__CHECK_NULL(agent);
-  WSRL__CHECK_NULL(path);
+static wsrl_status_t agent_save(const wsrl_agent_t *agent, const char *path) {
   wsrl__secwriter w;
   WSRL__TRY(wsrl__secwriter_open(&w, path, WSRL__AGENT_CKPT_MAGIC, WSRL__AGENT_CKPT_VERSION, &agent->alloc));
   wsrl_status_t st = wsrl__agent_write_sections(agent, &w, "");
@@ -205,6 +203,13 @@ wsrl_status_t wsrl_agent_save(const wsrl_agent_t *agent, const char *path) {
     return st;
   }
   return wsrl__secwriter_commit(&w);
+}
+
+wsrl_status_t wsrl_agent_save(const wsrl_agent_t *agent, const char *path) {
+  WSRL__CHECK_NULL(agent);
+  WSRL__CHECK_NULL(path);
+  WSRL__GUARDED(wsrl__agent_busy((wsrl_agent_t *)agent), WSRL__BUSY_READ, "agent", "wsrl_agent_save",
+                agent_save(agent, path));
 }
 
 /* -------------------------------------------------------------------- load */
@@ -535,9 +540,7 @@ static wsrl_status_t verify_all(const wsrl__secreader *r) {
   return WSRL_OK;
 }
 
-wsrl_status_t wsrl_agent_load(wsrl_agent_t *agent, const char *path) {
-  WSRL__CHECK_NULL(agent);
-  WSRL__CHECK_NULL(path);
+static wsrl_status_t agent_load(wsrl_agent_t *agent, const char *path) {
   wsrl__secreader r;
   WSRL__TRY(wsrl__secreader_open(&r, path, WSRL__AGENT_CKPT_MAGIC, WSRL__AGENT_CKPT_VERSION, &agent->alloc));
   wsrl__agent_stage *stage = NULL;
@@ -549,6 +552,12 @@ wsrl_status_t wsrl_agent_load(wsrl_agent_t *agent, const char *path) {
     return st;
   wsrl__agent_stage_commit(agent, stage);
   return WSRL_OK;
+}
+
+wsrl_status_t wsrl_agent_load(wsrl_agent_t *agent, const char *path) {
+  WSRL__CHECK_NULL(agent);
+  WSRL__CHECK_NULL(path);
+  WSRL__GUARDED(wsrl__agent_busy(agent), WSRL__BUSY_WRITE, "agent", "wsrl_agent_load", agent_load(agent, path));
 }
 
 wsrl_status_t wsrl_agent_checkpoint_config(const char *path, wsrl_config_t **config_out) {

@@ -45,6 +45,32 @@ wsrl_status_t wsrl__error_wrap(wsrl_status_t st, const char *fmt, ...) WSRL__PRI
       return wsrl__st_;                 \
   } while (0)
 
+/* ---- busy flags (busy.c; the threading contract of docs/threading.md) ----
+ * One per handle, taken without blocking by every public call on it:
+ * readers (calls that only read the handle) share it, a writer (a call
+ * that changes the handle or uses its workspace) holds it alone. A call
+ * that finds it taken returns WSRL_ERR_BUSY naming the call in progress,
+ * never a wrong result. The thread holding it as a writer may read the
+ * handle from a callback; a second writer call from that thread is a
+ * re-entry (WSRL_ERR_WRONG_STATE). A lent handle (the agent's Q-ensemble, a session's
+ * agent) points at its owner's flag. */
+typedef struct wsrl__busy {
+  _Atomic int32_t state;      /* 0 idle, n > 0 readers, -1 one writer */
+  _Atomic(const char *) call; /* the call that took it last (for the message) */
+  _Atomic(const void *) owner; /* the thread that took it last */
+} wsrl__busy;
+enum { WSRL__BUSY_READ = 0, WSRL__BUSY_WRITE = 1 };
+wsrl_status_t wsrl__busy_enter(wsrl__busy *b, int32_t mode, const char *handle, const char *fn);
+void wsrl__busy_leave(wsrl__busy *b, int32_t mode);
+/* return call, run under the flag. */
+#define WSRL__GUARDED(b, mode, handle, fn, call)            \
+  do {                                                      \
+    WSRL__TRY(wsrl__busy_enter((b), (mode), (handle), (fn))); \
+    wsrl_status_t wsrl__gst_ = (call);                      \
+    wsrl__busy_leave((b), (mode));                          \
+    return wsrl__gst_;                                      \
+  } while (0)
+
 /* ---- logging (log.c) ---- */
 void wsrl__log(int32_t level, const char *fmt, ...) WSRL__PRINTF(2, 3);
 

@@ -23,6 +23,7 @@ const char *wsrl_status_string(wsrl_status_t status) {
   case WSRL_ERR_WRONG_STATE: return "wrong state";
   case WSRL_ERR_CANCELLED: return "cancelled";
   case WSRL_ERR_UNSUPPORTED: return "unsupported";
+  case WSRL_ERR_BUSY: return "busy (another thread is inside a call on this handle)";
   }
   return "unknown status";
 }

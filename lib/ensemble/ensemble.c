@@ -50,6 +50,8 @@ wsrl_status_t wsrl__qensemble_create(wsrl_qensemble_t **q_out, wsrl__nn_ctx *ctx
                        WSRL__Q_MAX_SUBSET, spec->subset_size);
   const wsrl__alloc *alloc = wsrl__nn_ctx_alloc(ctx);
   wsrl_qensemble_t *q = wsrl__calloc(alloc, 1, sizeof *q);
+  if (q != NULL)
+    q->busy = &q->own_busy;
   if (q == NULL)
     return wsrl__error(WSRL_ERR_OUT_OF_MEMORY, "allocating a Q-ensemble");
   q->spec = *spec;

@@ -37,6 +37,9 @@ void wsrl__qensemble_spec_from_config(wsrl__qensemble_spec *spec, const wsrl__co
  * of the online critics. rng is advanced (initialisation only). */
 wsrl_status_t wsrl__qensemble_create(wsrl_qensemble_t **q_out, wsrl__nn_ctx *ctx, const wsrl__qensemble_spec *spec,
                                      wsrl__rng *rng);
+/* Make the ensemble's public calls take the owner's busy flag (a lent
+ * ensemble is part of its agent). */
+void wsrl__qensemble_share_busy(wsrl_qensemble_t *q, wsrl__busy *owner);
 /* Destroy one created by wsrl__qensemble_create (the agent's). */
 void wsrl__qensemble_free(wsrl_qensemble_t *q);
 const wsrl__qensemble_spec *wsrl__qensemble_get_spec(const wsrl_qensemble_t *q);

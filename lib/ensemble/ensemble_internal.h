@@ -15,6 +15,8 @@ struct wsrl_qensemble {
   wsrl__mlp *target;   /* their Polyak copies (forward only) */
   wsrl__mlp *subset;   /* subset_size members copied from target on demand, or NULL */
   float *dx;           /* [max_batch, O + A] dLoss/d concat(s, a) */
+  wsrl__busy own_busy; /* the flag of a standalone ensemble */
+  wsrl__busy *busy;    /* own_busy, or the owning agent's */
 };
 
 #endif /* WSRL_ENSEMBLE_INTERNAL_H */

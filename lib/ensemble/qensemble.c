@@ -124,17 +124,19 @@ static void min_chunk(void *user, int64_t r0, int64_t n, const float *qc, int64_
   wsrl__qensemble_min_strided(qc, s->ensemble, ld, n, s->members, s->k, s->out + r0, NULL);
 }
 
-wsrl_status_t wsrl_qensemble_predict(const wsrl_qensemble_t *q, int32_t which, int64_t batch, const float *obs,
+void wsrl__qensemble_share_busy(wsrl_qensemble_t *q, wsrl__busy *owner) { q->busy = owner; }
+
+/* Predictions run through the ensemble's workspace and primitive cache:
+ * they write the handle, so they take it alone. */
+wsrl_status_t wsrl_qensemble_predict(wsrl_qensemble_t *q, int32_t which, int64_t batch, const float *obs,
                                      const float *act, float *q_out) {
   WSRL__TRY(check_predict(q, which, batch, obs, act, q_out, "wsrl_qensemble_predict"));
-  /* The workspace is mutable state behind a const handle (MuJoCo's data
-   * inside the model): documented as one thread per handle. */
-  wsrl_qensemble_t *mq = (wsrl_qensemble_t *)q;
   sink s = {q_out, batch, q->spec.ensemble, NULL, 0};
-  return run_chunks(mq, which, batch, obs, act, copy_chunk, &s);
+  WSRL__GUARDED(q->busy, WSRL__BUSY_WRITE, "Q-ensemble", "wsrl_qensemble_predict",
+                run_chunks(q, which, batch, obs, act, copy_chunk, &s));
 }
 
-wsrl_status_t wsrl_qensemble_predict_min(const wsrl_qensemble_t *q, int32_t which, int64_t batch, const float *obs,
+wsrl_status_t wsrl_qensemble_predict_min(wsrl_qensemble_t *q, int32_t which, int64_t batch, const float *obs,
                                          const float *act, const int32_t *members, int32_t k, float *min_out) {
   WSRL__TRY(check_predict(q, which, batch, obs, act, min_out, "wsrl_qensemble_predict_min"));
   if (members != NULL) {
@@ -148,7 +150,8 @@ wsrl_status_t wsrl_qensemble_predict_min(const wsrl_qensemble_t *q, int32_t whic
                            q->spec.ensemble);
   }
   sink s = {min_out, batch, q->spec.ensemble, members, k};
-  return run_chunks((wsrl_qensemble_t *)q, which, batch, obs, act, min_chunk, &s);
+  WSRL__GUARDED(q->busy, WSRL__BUSY_WRITE, "Q-ensemble", "wsrl_qensemble_predict_min",
+                run_chunks(q, which, batch, obs, act, min_chunk, &s));
 }
 
 wsrl_status_t wsrl_qensemble_subsample(const wsrl_qensemble_t *q, uint64_t seed, int32_t k, int32_t *members_out) {
@@ -167,13 +170,17 @@ wsrl_status_t wsrl_qensemble_polyak_update(wsrl_qensemble_t *q, double tau) {
   WSRL__CHECK_NULL(q);
   if (!(tau >= 0.0 && tau <= 1.0))
     return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "wsrl_qensemble_polyak_update: tau must be in [0, 1] (got %g)", tau);
+  WSRL__TRY(wsrl__busy_enter(q->busy, WSRL__BUSY_WRITE, "Q-ensemble", "wsrl_qensemble_polyak_update"));
   wsrl__qensemble_polyak(q, (float)tau);
+  wsrl__busy_leave(q->busy, WSRL__BUSY_WRITE);
   return WSRL_OK;
 }
 
 wsrl_status_t wsrl_qensemble_sync_targets(wsrl_qensemble_t *q) {
   WSRL__CHECK_NULL(q);
+  WSRL__TRY(wsrl__busy_enter(q->busy, WSRL__BUSY_WRITE, "Q-ensemble", "wsrl_qensemble_sync_targets"));
   wsrl__qensemble_sync_targets(q);
+  wsrl__busy_leave(q->busy, WSRL__BUSY_WRITE);
   return WSRL_OK;
 }
 
@@ -188,7 +195,8 @@ static wsrl_status_t check_params(const wsrl_qensemble_t *q, int32_t which, cons
 
 wsrl_status_t wsrl_qensemble_get_params(const wsrl_qensemble_t *q, int32_t which, float *params_out, int64_t count) {
   WSRL__TRY(check_params(q, which, params_out, "wsrl_qensemble_get_params"));
-  return wsrl__mlp_get_params(which == WSRL_QENSEMBLE_TARGET ? q->target : q->online, params_out, count);
+  WSRL__GUARDED(q->busy, WSRL__BUSY_READ, "Q-ensemble", "wsrl_qensemble_get_params",
+                wsrl__mlp_get_params(which == WSRL_QENSEMBLE_TARGET ? q->target : q->online, params_out, count));
 }
 
 wsrl_status_t wsrl_qensemble_set_params(wsrl_qensemble_t *q, int32_t which, const float *params, int64_t count) {
@@ -200,7 +208,8 @@ wsrl_status_t wsrl_qensemble_set_params(wsrl_qensemble_t *q, int32_t which, cons
   for (int64_t i = 0; i < count; i++)
     if (!isfinite(params[i]))
       return wsrl__error(WSRL_ERR_NON_FINITE, "wsrl_qensemble_set_params: params[%lld] is not finite", (long long)i);
-  return wsrl__mlp_set_params(m, params, count);
+  WSRL__GUARDED(q->busy, WSRL__BUSY_WRITE, "Q-ensemble", "wsrl_qensemble_set_params",
+                wsrl__mlp_set_params(m, params, count));
 }
 
 wsrl_status_t wsrl_qensemble_memory_usage(const wsrl_qensemble_t *q, uint64_t *bytes_out) {

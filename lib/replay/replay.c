@@ -2,6 +2,7 @@
  * return-to-go, reading back, append. Sampling is in sample.c, files in
  * native.c and hdf5.c. */
 #include <math.h>
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "replay_internal.h"
@@ -125,18 +126,26 @@ wsrl_status_t wsrl_replay_create(wsrl_replay_t **replay_out, int32_t obs_dim, in
   r->sparse_reward = wsrl__replay_stored_reward(&opt, (double)(float)opt.mc_sparse_reward);
   wsrl__rng_seed(&r->rng, opt.seed, REPLAY_RNG_STREAM);
   wsrl__replay_reset(r);
+  atomic_init(&r->refs, 1);
   wsrl__handle_created();
   *replay_out = r;
   return WSRL_OK;
 }
 
-void wsrl_replay_destroy(wsrl_replay_t *replay) {
-  if (replay == NULL)
+void wsrl__replay_retain(wsrl_replay_t *r) { atomic_fetch_add(&r->refs, 1); }
+
+void wsrl__replay_release(wsrl_replay_t *replay) {
+  if (atomic_fetch_sub(&replay->refs, 1) != 1)
     return;
   wsrl__alloc alloc = replay->alloc;
   free_storage(replay);
   wsrl__free(&alloc, replay);
   wsrl__handle_destroyed();
+}
+
+void wsrl_replay_destroy(wsrl_replay_t *replay) {
+  if (replay != NULL)
+    wsrl__replay_release(replay);
 }
 
 void wsrl__replay_reset(wsrl_replay_t *r) {

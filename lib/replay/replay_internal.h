@@ -82,8 +82,14 @@ wsrl_status_t wsrl__replay_close_open(wsrl_replay_t *replay);
 #define WSRL__REPLAY_TRUNCATED 2u
 #define WSRL__REPLAY_END (WSRL__REPLAY_TERMINATED | WSRL__REPLAY_TRUNCATED)
 
+/* Reference counting: a session retains its dataset; wsrl_replay_destroy()
+ * drops the host's reference and the last release frees. */
+void wsrl__replay_retain(wsrl_replay_t *r);
+void wsrl__replay_release(wsrl_replay_t *r);
+
 struct wsrl_replay {
   wsrl__alloc alloc;
+  _Atomic int32_t refs; /* 1 for the host + 1 per session using it as its dataset */
   wsrl_replay_options_t opt; /* copied at create; opt.allocator is NULL */
   int32_t obs_dim, act_dim;
   int64_t capacity;

@@ -61,9 +61,8 @@ static void write_state(const wsrl_session_t *s, int32_t has_replay, uint8_t b[S
   put_rng(b + S_REPLAY_RNG, wsrl__replay_rng(s->online));
 }
 
-wsrl_status_t wsrl_session_save(const wsrl_session_t *session, const char *path, int32_t flags) {
+static wsrl_status_t session_save_impl(const wsrl_session_t *session, const char *path, int32_t flags) {
   WSRL__CHECK_NULL(session);
-  WSRL__CHECK_NULL(path);
   if ((flags & ~WSRL_SESSION_SAVE_REPLAY) != 0)
     return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "wsrl_session_save: unknown flags 0x%x", (unsigned)flags);
   if (session->busy)
@@ -84,6 +83,12 @@ wsrl_status_t wsrl_session_save(const wsrl_session_t *session, const char *path,
     return st;
   }
   return wsrl__secwriter_commit(&w);
+}
+
+wsrl_status_t wsrl_session_save(const wsrl_session_t *session, const char *path, int32_t flags) {
+  WSRL__CHECK_NULL(session);
+  WSRL__CHECK_NULL(path);
+  WSRL__SESSION_GUARDED(session, WSRL__BUSY_READ, WSRL__BUSY_READ, "wsrl_session_save", session_save_impl(session, path, flags));
 }
 
 /* Parsed "s.state" (validated before anything changes). */
@@ -166,9 +171,8 @@ static wsrl_status_t read_state(const wsrl_session_t *s, const wsrl__secreader *
   return WSRL_OK;
 }
 
-wsrl_status_t wsrl_session_load(wsrl_session_t *session, const char *path) {
+static wsrl_status_t session_load_impl(wsrl_session_t *session, const char *path) {
   WSRL__CHECK_NULL(session);
-  WSRL__CHECK_NULL(path);
   wsrl_session_t *s = session;
   if (s->busy)
     return wsrl__error(WSRL_ERR_WRONG_STATE, "wsrl_session_load: the session is running a loop");
@@ -219,4 +223,10 @@ wsrl_status_t wsrl_session_load(wsrl_session_t *session, const char *path) {
   s->loop_env = NULL;
   wsrl__session_resolve_start(s);
   return WSRL_OK;
+}
+
+wsrl_status_t wsrl_session_load(wsrl_session_t *session, const char *path) {
+  WSRL__CHECK_NULL(session);
+  WSRL__CHECK_NULL(path);
+  WSRL__SESSION_GUARDED(session, WSRL__BUSY_WRITE, WSRL__BUSY_WRITE, "wsrl_session_load", session_load_impl(session, path));
 }

@@ -52,11 +52,9 @@ wsrl_status_t wsrl__evaluate_run(wsrl_agent_t *agent, wsrl_env_t *env, int32_t e
   return WSRL_OK;
 }
 
-wsrl_status_t wsrl_evaluate(wsrl_agent_t *agent, wsrl_env_t *env, int32_t episodes, uint64_t seed,
+static wsrl_status_t evaluate_impl(wsrl_agent_t *agent, wsrl_env_t *env, int32_t episodes, uint64_t seed,
                             wsrl_eval_result_t *result_out) {
   WSRL__CHECK_NULL(agent);
-  WSRL__CHECK_NULL(env);
-  WSRL__CHECK_NULL(result_out);
   WSRL__TRY(wsrl__struct_check_size(result_out->struct_size, sizeof(wsrl_eval_result_t),
                                     "wsrl_evaluate: result_out", "WSRL_EVAL_RESULT_INIT"));
   if (episodes < 1)
@@ -77,4 +75,12 @@ wsrl_status_t wsrl_evaluate(wsrl_agent_t *agent, wsrl_env_t *env, int32_t episod
   if (st == WSRL_OK)
     wsrl__struct_copy_out(result_out, &full, result_out->struct_size);
   return st;
+}
+
+wsrl_status_t wsrl_evaluate(wsrl_agent_t *agent, wsrl_env_t *env, int32_t episodes, uint64_t seed,
+                            wsrl_eval_result_t *result_out) {
+  WSRL__CHECK_NULL(agent);
+  WSRL__CHECK_NULL(env);
+  WSRL__CHECK_NULL(result_out);
+  WSRL__GUARDED(wsrl__agent_busy(agent), WSRL__BUSY_WRITE, "agent", "wsrl_evaluate", evaluate_impl(agent, env, episodes, seed, result_out));
 }

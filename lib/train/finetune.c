@@ -123,10 +123,9 @@ static wsrl_status_t run(wsrl_session_t *s, wsrl_env_t *env, wsrl_env_t *eval_en
   return WSRL_OK;
 }
 
-wsrl_status_t wsrl_finetune(wsrl_session_t *session, wsrl_env_t *env, wsrl_env_t *eval_env, int64_t steps,
+static wsrl_status_t finetune_impl(wsrl_session_t *session, wsrl_env_t *env, wsrl_env_t *eval_env, int64_t steps,
                             wsrl_progress_fn progress, void *user) {
   WSRL__CHECK_NULL(session);
-  WSRL__CHECK_NULL(env);
   if (steps < 0)
     return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "wsrl_finetune: steps must be >= 0 (got %lld)", (long long)steps);
   if (eval_env == env)
@@ -141,4 +140,11 @@ wsrl_status_t wsrl_finetune(wsrl_session_t *session, wsrl_env_t *env, wsrl_env_t
   wsrl_status_t st = run(session, env, eval_env, steps, progress, user);
   session->busy = 0;
   return st;
+}
+
+wsrl_status_t wsrl_finetune(wsrl_session_t *session, wsrl_env_t *env, wsrl_env_t *eval_env, int64_t steps,
+                            wsrl_progress_fn progress, void *user) {
+  WSRL__CHECK_NULL(session);
+  WSRL__CHECK_NULL(env);
+  WSRL__SESSION_GUARDED(session, WSRL__BUSY_WRITE, WSRL__BUSY_WRITE, "wsrl_finetune", finetune_impl(session, env, eval_env, steps, progress, user));
 }

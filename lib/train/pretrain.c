@@ -15,10 +15,9 @@ static wsrl_status_t sample_with_loop_rng(wsrl_agent_t *agent, wsrl_replay_t *da
   return st;
 }
 
-wsrl_status_t wsrl_pretrain(wsrl_agent_t *agent, wsrl_replay_t *dataset, int64_t steps, wsrl_progress_fn progress,
+static wsrl_status_t pretrain_impl(wsrl_agent_t *agent, wsrl_replay_t *dataset, int64_t steps, wsrl_progress_fn progress,
                             void *user) {
   WSRL__CHECK_NULL(agent);
-  WSRL__CHECK_NULL(dataset);
   if (steps < 0)
     return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "wsrl_pretrain: steps must be >= 0 (got %lld)", (long long)steps);
   int32_t O = 0, A = 0;
@@ -60,4 +59,11 @@ wsrl_status_t wsrl_pretrain(wsrl_agent_t *agent, wsrl_replay_t *dataset, int64_t
   }
   wsrl__replay_batch_free(&batch, alloc);
   return st;
+}
+
+wsrl_status_t wsrl_pretrain(wsrl_agent_t *agent, wsrl_replay_t *dataset, int64_t steps, wsrl_progress_fn progress,
+                            void *user) {
+  WSRL__CHECK_NULL(agent);
+  WSRL__CHECK_NULL(dataset);
+  WSRL__GUARDED(wsrl__agent_busy(agent), WSRL__BUSY_WRITE, "agent", "wsrl_pretrain", pretrain_impl(agent, dataset, steps, progress, user));
 }

@@ -50,6 +50,11 @@ void wsrl__session_resolve_start(wsrl_session_t *s) {
 static void session_free(wsrl_session_t *s) {
   wsrl__replay_batch_free(&s->batch, &s->alloc);
   wsrl_replay_destroy(s->online);
+  if (s->retained) {
+    wsrl__agent_release(s->agent);
+    if (s->offline != NULL)
+      wsrl__replay_release(s->offline);
+  }
   wsrl__free(&s->alloc, s->obs);
   wsrl__alloc a = s->alloc;
   wsrl__free(&a, s);
@@ -189,12 +194,37 @@ wsrl_status_t wsrl_session_create(wsrl_session_t **session_out, wsrl_agent_t *ag
     goto fail;
   *wsrl__agent_rng(agent, WSRL__AGENT_RNG_LOOP) = loop;
   wsrl__session_resolve_start(s);
+  /* The session keeps what it borrows alive: the host may destroy the
+   * agent or the dataset first (a garbage collector's order). */
+  wsrl__agent_retain(agent);
+  if (s->offline != NULL)
+    wsrl__replay_retain(s->offline);
+  s->retained = 1;
   wsrl__handle_created();
   *session_out = s;
   return WSRL_OK;
 fail:
   session_free(s);
   return st;
+}
+
+wsrl_status_t wsrl__session_enter(const wsrl_session_t *s, int32_t mode, int32_t agent_mode, const char *fn) {
+  wsrl__busy *g = (wsrl__busy *)&s->guard;
+  WSRL__TRY(wsrl__busy_enter(g, mode, "session", fn));
+  if (agent_mode != WSRL__AGENT_UNUSED) {
+    wsrl_status_t st = wsrl__busy_enter(wsrl__agent_busy(s->agent), agent_mode, "agent", fn);
+    if (st != WSRL_OK) {
+      wsrl__busy_leave(g, mode);
+      return st;
+    }
+  }
+  return WSRL_OK;
+}
+
+void wsrl__session_leave(const wsrl_session_t *s, int32_t mode, int32_t agent_mode) {
+  if (agent_mode != WSRL__AGENT_UNUSED)
+    wsrl__busy_leave(wsrl__agent_busy(s->agent), agent_mode);
+  wsrl__busy_leave((wsrl__busy *)&s->guard, mode);
 }
 
 void wsrl_session_destroy(wsrl_session_t *session) {
@@ -233,23 +263,33 @@ static int32_t phase_of(const wsrl_session_t *s) {
   return s->env_steps >= s->warmup ? WSRL_SESSION_ONLINE : WSRL_SESSION_WARMUP;
 }
 
+static wsrl_status_t session_phase_impl(const wsrl_session_t *session, int32_t *phase_out) {
+  WSRL__CHECK_NULL(session);
+  *phase_out = phase_of(session);
+  return WSRL_OK;
+}
+
 wsrl_status_t wsrl_session_phase(const wsrl_session_t *session, int32_t *phase_out) {
   WSRL__CHECK_NULL(session);
   WSRL__CHECK_NULL(phase_out);
-  *phase_out = phase_of(session);
+  WSRL__SESSION_GUARDED(session, WSRL__BUSY_READ, WSRL__AGENT_UNUSED, "wsrl_session_phase", session_phase_impl(session, phase_out));
+}
+
+static wsrl_status_t session_updates_due_impl(const wsrl_session_t *session, int64_t *due_out) {
+  WSRL__CHECK_NULL(session);
+  *due_out = session->updates_due;
   return WSRL_OK;
 }
 
 wsrl_status_t wsrl_session_updates_due(const wsrl_session_t *session, int64_t *due_out) {
   WSRL__CHECK_NULL(session);
   WSRL__CHECK_NULL(due_out);
-  *due_out = session->updates_due;
-  return WSRL_OK;
+  WSRL__SESSION_GUARDED(session, WSRL__BUSY_READ, WSRL__AGENT_UNUSED, "wsrl_session_updates_due",
+                        session_updates_due_impl(session, due_out));
 }
 
-wsrl_status_t wsrl_session_info(const wsrl_session_t *session, wsrl_session_info_t *info_out) {
+static wsrl_status_t session_info_impl(const wsrl_session_t *session, wsrl_session_info_t *info_out) {
   WSRL__CHECK_NULL(session);
-  WSRL__CHECK_NULL(info_out);
   WSRL__TRY(wsrl__struct_check_size(info_out->struct_size, sizeof(wsrl_session_info_t),
                                     "wsrl_session_info: info_out", "WSRL_SESSION_INFO_INIT"));
   const wsrl_session_t *s = session;
@@ -275,12 +315,24 @@ wsrl_status_t wsrl_session_info(const wsrl_session_t *session, wsrl_session_info
   return WSRL_OK;
 }
 
+wsrl_status_t wsrl_session_info(const wsrl_session_t *session, wsrl_session_info_t *info_out) {
+  WSRL__CHECK_NULL(session);
+  WSRL__CHECK_NULL(info_out);
+  WSRL__SESSION_GUARDED(session, WSRL__BUSY_READ, WSRL__AGENT_UNUSED, "wsrl_session_info", session_info_impl(session, info_out));
+}
+
 /* ------------------------------------------------------------ act, observe */
 
-wsrl_status_t wsrl_session_act(wsrl_session_t *session, const float *obs, float *action_out) {
+static wsrl_status_t session_act_impl(wsrl_session_t *session, const float *obs, float *action_out) {
   WSRL__CHECK_NULL(session);
   CHECK_IDLE(session, "wsrl_session_act");
   return wsrl_agent_act(session->agent, 1, obs, WSRL_ACT_STOCHASTIC, action_out);
+}
+
+wsrl_status_t wsrl_session_act(wsrl_session_t *session, const float *obs, float *action_out) {
+  WSRL__CHECK_NULL(session);
+  /* wsrl_agent_act() takes the agent's flag. */
+  WSRL__SESSION_GUARDED(session, WSRL__BUSY_WRITE, WSRL__AGENT_UNUSED, "wsrl_session_act", session_act_impl(session, obs, action_out));
 }
 
 wsrl_status_t wsrl__session_observe_unit(wsrl_session_t *s, const float *obs, const float *act_unit, float reward,
@@ -304,12 +356,9 @@ wsrl_status_t wsrl__session_observe_unit(wsrl_session_t *s, const float *obs, co
   return WSRL_OK;
 }
 
-wsrl_status_t wsrl_session_observe(wsrl_session_t *session, const float *obs, const float *action, float reward,
+static wsrl_status_t session_observe_impl(wsrl_session_t *session, const float *obs, const float *action, float reward,
                                    const float *next_obs, int32_t terminated, int32_t truncated) {
   WSRL__CHECK_NULL(session);
-  WSRL__CHECK_NULL(obs);
-  WSRL__CHECK_NULL(action);
-  WSRL__CHECK_NULL(next_obs);
   CHECK_IDLE(session, "wsrl_session_observe");
   wsrl_session_t *s = session;
   if (!wsrl__all_finite(action, (size_t)s->act_dim))
@@ -321,6 +370,16 @@ wsrl_status_t wsrl_session_observe(wsrl_session_t *session, const float *obs, co
   if (st != WSRL_OK)
     return wsrl__error_wrap(st, "wsrl_session_observe: ");
   return WSRL_OK;
+}
+
+wsrl_status_t wsrl_session_observe(wsrl_session_t *session, const float *obs, const float *action, float reward,
+                                   const float *next_obs, int32_t terminated, int32_t truncated) {
+  WSRL__CHECK_NULL(session);
+  WSRL__CHECK_NULL(obs);
+  WSRL__CHECK_NULL(action);
+  WSRL__CHECK_NULL(next_obs);
+  WSRL__SESSION_GUARDED(session, WSRL__BUSY_WRITE, WSRL__AGENT_UNUSED, "wsrl_session_observe",
+                        session_observe_impl(session, obs, action, reward, next_obs, terminated, truncated));
 }
 
 void wsrl__session_cut_episode(wsrl_session_t *s) {
@@ -382,7 +441,7 @@ wsrl_status_t wsrl__session_train(wsrl_session_t *s, int64_t max, int64_t *done_
   return st;
 }
 
-wsrl_status_t wsrl_session_train(wsrl_session_t *session, int64_t max_updates, int64_t *done_out) {
+static wsrl_status_t session_train_impl(wsrl_session_t *session, int64_t max_updates, int64_t *done_out) {
   if (done_out != NULL)
     *done_out = 0;
   WSRL__CHECK_NULL(session);
@@ -391,4 +450,11 @@ wsrl_status_t wsrl_session_train(wsrl_session_t *session, int64_t max_updates, i
   wsrl_status_t st = wsrl__session_train(session, max_updates, done_out);
   session->busy = 0;
   return st;
+}
+
+wsrl_status_t wsrl_session_train(wsrl_session_t *session, int64_t max_updates, int64_t *done_out) {
+  if (done_out != NULL)
+    *done_out = 0;
+  WSRL__CHECK_NULL(session);
+  WSRL__SESSION_GUARDED(session, WSRL__BUSY_WRITE, WSRL__BUSY_WRITE, "wsrl_session_train", session_train_impl(session, max_updates, done_out));
 }

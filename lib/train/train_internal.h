@@ -58,13 +58,15 @@ wsrl_status_t wsrl__evaluate_run(wsrl_agent_t *agent, wsrl_env_t *env, int32_t e
 
 struct wsrl_session {
   wsrl__alloc alloc;
-  wsrl_agent_t *agent;          /* borrowed */
+  wsrl_agent_t *agent;          /* retained (reference counted) */
+  wsrl__busy guard;             /* the threading contract (docs/threading.md) */
+  int32_t retained;             /* holds a reference on agent and offline */
   wsrl__config_values cfg;      /* the session's keys, copied at create */
   int32_t obs_dim, act_dim;
 
   /* data */
   wsrl_replay_t *online;        /* owned; starts empty (append: the dataset) */
-  wsrl_replay_t *offline;       /* borrowed dataset (mixed and append), else NULL */
+  wsrl_replay_t *offline;       /* retained dataset (mixed and append), else NULL */
   int32_t mode;                 /* WSRL__OFFLINE_NONE / _MIXED / _APPEND */
   double ratio;                 /* offline fraction of a mixed batch */
   wsrl__replay_batch batch;     /* wsrl__agent_max_batch_rows() rows */
@@ -104,6 +106,18 @@ struct wsrl_session {
 
 /* Resolve the start rule from the config, the agent and episode_len_hint. */
 void wsrl__session_resolve_start(wsrl_session_t *s);
+/* Take the session's busy flag (mode) and, unless agent_mode is
+ * WSRL__AGENT_UNUSED, the agent's too; leave releases both. */
+enum { WSRL__AGENT_UNUSED = -1 };
+wsrl_status_t wsrl__session_enter(const wsrl_session_t *s, int32_t mode, int32_t agent_mode, const char *fn);
+void wsrl__session_leave(const wsrl_session_t *s, int32_t mode, int32_t agent_mode);
+#define WSRL__SESSION_GUARDED(s, mode, agent_mode, fn, call)            \
+  do {                                                                  \
+    WSRL__TRY(wsrl__session_enter((s), (mode), (agent_mode), (fn)));    \
+    wsrl_status_t wsrl__sst_ = (call);                                  \
+    wsrl__session_leave((s), (mode), (agent_mode));                     \
+    return wsrl__sst_;                                                  \
+  } while (0)
 /* Record a transition whose action is already in [-1, 1]. */
 wsrl_status_t wsrl__session_observe_unit(wsrl_session_t *s, const float *obs, const float *act_unit, float reward,
                                          const float *next_obs, int32_t terminated, int32_t truncated);

@@ -1584,7 +1584,7 @@ START_TEST(qensemble_lent) {
   wsrl_config_t *c = tiny_config("sac");
   wsrl_agent_t *a = make_agent(c);
   randomize(a, 51);
-  const wsrl_qensemble_t *q = wsrl_agent_qensemble(a);
+  wsrl_qensemble_t *q = wsrl_agent_qensemble(a);
   ck_assert_ptr_nonnull(q);
   int32_t e;
   ck_assert_int_eq(wsrl_qensemble_info(q, &e, NULL, NULL, NULL), WSRL_OK);

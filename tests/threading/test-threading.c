@@ -1,0 +1,420 @@
+/* The threading contract of docs/threading.md, enforced (suite `threading`):
+ *
+ *   readers_match_one_thread  calls that only read a handle (counters,
+ *                             metrics, parameters, save) hammered from many
+ *                             threads give the bits one thread gets
+ *   overlap_is_refused        a call on an agent while another thread is
+ *                             inside one that writes it returns
+ *                             WSRL_ERR_BUSY naming both, deterministically
+ *   act_act_never_wrong       two threads acting on one agent: every call is
+ *                             BUSY or the single-thread action, bit for bit
+ *   act_update_never_wrong    act and update racing: BUSY or OK, never a
+ *                             torn result, and the counters add up
+ *   session_shares_the_agent  a session's calls and its agent's exclude
+ *                             each other
+ *   destroy_orders            agent / dataset / session destroyed in every
+ *                             order (run under ASan to see a dangling use)
+ *
+ * agent.threads = 1 everywhere: libgomp is not TSan-instrumented, and the
+ * suite is what the ThreadSanitizer CI build runs. */
+#include <check.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "wsrl/wsrl.h"
+
+#define OK(x) ck_assert_msg((x) == WSRL_OK, "%s: %s", #x, wsrl_last_error_message())
+#define O 5
+#define A 2
+#define NT 4
+
+static void nap(void) {
+  const struct timespec ts = {0, 100000};
+  nanosleep(&ts, NULL);
+}
+
+static const float low[A] = {-2.0f, -1.0f}, high[A] = {2.0f, 3.0f};
+
+static wsrl_agent_t *make_agent(const char *extra) {
+  wsrl_config_t *c = NULL;
+  OK(wsrl_config_create(&c));
+  OK(wsrl_config_parse_string(c, "agent.threads = 1\ncritic.hidden = 16,16\nactor.hidden = 16,16\n"
+                                 "critic.ensemble_size = 4\nsac.batch_size = 8\nlog.interval = 1\n"));
+  if (extra != NULL)
+    OK(wsrl_config_parse_string(c, extra));
+  wsrl_env_spec_t s = WSRL_ENV_SPEC_INIT;
+  s.obs_dim = O;
+  s.act_dim = A;
+  s.action_low = low;
+  s.action_high = high;
+  wsrl_agent_t *ag = NULL;
+  OK(wsrl_agent_create(&ag, c, &s));
+  wsrl_config_destroy(c);
+  return ag;
+}
+
+static void fill(float *x, int64_t n, uint32_t seed) {
+  for (int64_t i = 0; i < n; i++) {
+    seed = seed * 1664525u + 1013904223u;
+    x[i] = (float)((seed >> 8) & 0xffff) / 32768.0f - 1.0f;
+  }
+}
+
+static wsrl_replay_t *make_dataset(int64_t n) {
+  wsrl_replay_t *r = NULL;
+  OK(wsrl_replay_create(&r, O, A, n, NULL));
+  float o[O], a[A], no[O];
+  for (int64_t i = 0; i < n; i++) {
+    fill(o, O, (uint32_t)i);
+    fill(a, A, (uint32_t)i + 7u);
+    fill(no, O, (uint32_t)i + 13u);
+    OK(wsrl_replay_add(r, o, a, 0.1f * (float)(i % 7), no, i % 50 == 49, 0));
+  }
+  return r;
+}
+
+/* Enough updates that metrics and parameters are not the initial ones. */
+static void train_a_bit(wsrl_agent_t *ag) {
+  wsrl_replay_t *d = make_dataset(200);
+  OK(wsrl_pretrain(ag, d, 5, NULL, NULL));
+  wsrl_replay_destroy(d);
+}
+
+/* --------------------------------------------------------------- readers */
+
+typedef struct reader_ref {
+  wsrl_agent_t *agent;
+  int64_t nparams;
+  float *params;          /* expected */
+  wsrl_agent_counters_t counters;
+  double metric0;
+  char ckpt[256];         /* one thread's save */
+  long ckpt_size;
+  unsigned char *ckpt_bytes;
+  int thread;
+  int failures;
+} reader_ref;
+
+static unsigned char *slurp(const char *path, long *size) {
+  FILE *f = fopen(path, "rb");
+  if (f == NULL)
+    return NULL;
+  fseek(f, 0, SEEK_END);
+  *size = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  unsigned char *b = malloc((size_t)*size);
+  if (fread(b, 1, (size_t)*size, f) != (size_t)*size)
+    *size = -1;
+  fclose(f);
+  return b;
+}
+
+static void *reader(void *p) {
+  reader_ref *r = p;
+  wsrl_qensemble_t *q = wsrl_agent_qensemble(r->agent);
+  float *got = malloc(sizeof(float) * (size_t)r->nparams);
+  char path[300];
+  snprintf(path, sizeof path, "%s.%d", r->ckpt, r->thread);
+  for (int it = 0; it < 30; it++) {
+    wsrl_agent_counters_t c = WSRL_AGENT_COUNTERS_INIT;
+    double m = 0;
+    if (wsrl_agent_counters(r->agent, &c) != WSRL_OK || memcmp(&c, &r->counters, sizeof c) != 0)
+      r->failures++;
+    if (wsrl_agent_metric(r->agent, 0, NULL, &m) != WSRL_OK || memcmp(&m, &r->metric0, sizeof m) != 0)
+      r->failures++;
+    if (wsrl_qensemble_get_params(q, WSRL_QENSEMBLE_ONLINE, got, r->nparams) != WSRL_OK ||
+        memcmp(got, r->params, sizeof(float) * (size_t)r->nparams) != 0)
+      r->failures++;
+    if (it % 10 == 0) {
+      long n = 0;
+      if (wsrl_agent_save(r->agent, path) != WSRL_OK)
+        r->failures++;
+      unsigned char *b = slurp(path, &n);
+      if (b == NULL || n != r->ckpt_size || memcmp(b, r->ckpt_bytes, (size_t)n) != 0)
+        r->failures++;
+      free(b);
+    }
+  }
+  unlink(path);
+  free(got);
+  return NULL;
+}
+
+START_TEST(readers_match_one_thread) {
+  wsrl_agent_t *ag = make_agent(NULL);
+  train_a_bit(ag);
+  reader_ref ref = {ag, 0, NULL, WSRL_AGENT_COUNTERS_INIT, 0, "", 0, NULL, 0, 0};
+  OK(wsrl_qensemble_info(wsrl_agent_qensemble(ag), NULL, NULL, NULL, &ref.nparams));
+  ref.params = malloc(sizeof(float) * (size_t)ref.nparams);
+  OK(wsrl_qensemble_get_params(wsrl_agent_qensemble(ag), WSRL_QENSEMBLE_ONLINE, ref.params, ref.nparams));
+  OK(wsrl_agent_counters(ag, &ref.counters));
+  OK(wsrl_agent_metric(ag, 0, NULL, &ref.metric0));
+  snprintf(ref.ckpt, sizeof ref.ckpt, "threading-readers-%d.ckpt", (int)getpid());
+  OK(wsrl_agent_save(ag, ref.ckpt));
+  ref.ckpt_bytes = slurp(ref.ckpt, &ref.ckpt_size);
+  ck_assert_ptr_nonnull(ref.ckpt_bytes);
+  pthread_t t[NT];
+  reader_ref rs[NT];
+  for (int i = 0; i < NT; i++) {
+    rs[i] = ref;
+    rs[i].thread = i;
+    ck_assert_int_eq(pthread_create(&t[i], NULL, reader, &rs[i]), 0);
+  }
+  for (int i = 0; i < NT; i++) {
+    pthread_join(t[i], NULL);
+    ck_assert_msg(rs[i].failures == 0, "reader thread %d: %d results differ from one thread's", i, rs[i].failures);
+  }
+  unlink(ref.ckpt);
+  free(ref.ckpt_bytes);
+  free(ref.params);
+  wsrl_agent_destroy(ag);
+}
+END_TEST
+
+/* ------------------------------------------------- a guaranteed overlap */
+
+typedef struct overlap {
+  wsrl_agent_t *agent;
+  atomic_int inside, tried;
+  wsrl_status_t act_status, counters_status;
+  char act_msg[512];
+} overlap;
+
+/* pretrain's progress callback: runs while wsrl_pretrain holds the agent. */
+static int32_t hold(void *user, int64_t step, int32_t n, const char *const *names, const double *values) {
+  overlap *o = user;
+  (void)step, (void)n, (void)names, (void)values;
+  if (atomic_load(&o->inside) == 0) {
+    atomic_store(&o->inside, 1);
+    while (atomic_load(&o->tried) == 0)
+      nap();
+  }
+  return 0;
+}
+
+static void *learner(void *p) {
+  overlap *o = p;
+  wsrl_replay_t *d = make_dataset(100);
+  if (wsrl_pretrain(o->agent, d, 2, hold, o) != WSRL_OK)
+    atomic_store(&o->inside, -1);
+  wsrl_replay_destroy(d);
+  return NULL;
+}
+
+START_TEST(overlap_is_refused) {
+  overlap o = {make_agent(NULL), 0, 0, WSRL_OK, WSRL_OK, ""};
+  pthread_t t;
+  ck_assert_int_eq(pthread_create(&t, NULL, learner, &o), 0);
+  while (atomic_load(&o.inside) == 0)
+    nap();
+  ck_assert_int_eq(atomic_load(&o.inside), 1);
+  float obs[O], act[A] = {42.0f, 42.0f};
+  fill(obs, O, 3);
+  o.act_status = wsrl_agent_act(o.agent, 1, obs, WSRL_ACT_DETERMINISTIC, act);
+  snprintf(o.act_msg, sizeof o.act_msg, "%s", wsrl_last_error_message());
+  wsrl_agent_counters_t c = WSRL_AGENT_COUNTERS_INIT;
+  o.counters_status = wsrl_agent_counters(o.agent, &c);
+  wsrl_status_t q_status = wsrl_qensemble_sync_targets(wsrl_agent_qensemble(o.agent));
+  atomic_store(&o.tried, 1);
+  pthread_join(t, NULL);
+  ck_assert_int_eq(o.act_status, WSRL_ERR_BUSY);
+  ck_assert_msg(strstr(o.act_msg, "wsrl_agent_act") && strstr(o.act_msg, "agent") &&
+                    strstr(o.act_msg, "wsrl_pretrain"),
+                "message names the handle, the call and the call in progress: %s", o.act_msg);
+  ck_assert_msg(act[0] == 42.0f && act[1] == 42.0f, "a refused act wrote the action");
+  ck_assert_int_eq(o.counters_status, WSRL_ERR_BUSY); /* a reader during a writer */
+  ck_assert_int_eq(q_status, WSRL_ERR_BUSY);          /* the lent ensemble shares the flag */
+  ck_assert_str_eq(wsrl_status_string(WSRL_ERR_BUSY), "busy (another thread is inside a call on this handle)");
+  /* Afterwards the agent is free again. */
+  OK(wsrl_agent_act(o.agent, 1, obs, WSRL_ACT_DETERMINISTIC, act));
+  wsrl_agent_destroy(o.agent);
+}
+END_TEST
+
+/* ----------------------------------------------------------- racing act */
+
+typedef struct racer {
+  wsrl_agent_t *agent;
+  const float *obs;      /* [64, O] */
+  const float *expected; /* [64, A] single-thread deterministic actions */
+  int calls, ok, busy, wrong, other;
+  int update; /* this thread updates instead of acting */
+  const wsrl_batch_t *batch;
+} racer;
+
+static atomic_int updater_done;
+
+/* An acting racer runs until the updating one is done; the updater retries
+ * a refused update until it has done `calls`. */
+static void *race(void *p) {
+  racer *r = p;
+  for (int i = 0; r->update ? r->ok < r->calls : i < r->calls || !atomic_load(&updater_done); i++) {
+    const int row = i % 64;
+    float a[A] = {NAN, NAN};
+    wsrl_status_t st = r->update ? wsrl_agent_update(r->agent, r->batch)
+                                 : wsrl_agent_act(r->agent, 1, r->obs + row * O, WSRL_ACT_DETERMINISTIC, a);
+    if (st == WSRL_ERR_BUSY) {
+      r->busy++;
+    } else if (st != WSRL_OK) {
+      r->other++;
+    } else {
+      r->ok++;
+      if (!r->update && (r->expected != NULL ? memcmp(a, r->expected + row * A, sizeof a) != 0
+                                             : !(isfinite(a[0]) && isfinite(a[1]))))
+        r->wrong++;
+    }
+  }
+  if (r->update)
+    atomic_store(&updater_done, 1);
+  return NULL;
+}
+
+static void run_racers(racer *r, int n) {
+  pthread_t t[NT];
+  for (int i = 0; i < n; i++)
+    ck_assert_int_eq(pthread_create(&t[i], NULL, race, &r[i]), 0);
+  for (int i = 0; i < n; i++)
+    pthread_join(t[i], NULL);
+}
+
+START_TEST(act_act_never_wrong) {
+  wsrl_agent_t *ag = make_agent(NULL);
+  float obs[64 * O], expected[64 * A];
+  fill(obs, 64 * O, 11);
+  for (int r = 0; r < 64; r++)
+    OK(wsrl_agent_act(ag, 1, obs + r * O, WSRL_ACT_DETERMINISTIC, expected + r * A));
+  racer rs[2] = {{ag, obs, expected, 3000, 0, 0, 0, 0, 0, NULL}, {ag, obs, expected, 3000, 0, 0, 0, 0, 0, NULL}};
+  atomic_store(&updater_done, 1);
+  run_racers(rs, 2);
+  for (int i = 0; i < 2; i++) {
+    ck_assert_msg(rs[i].wrong == 0 && rs[i].other == 0, "thread %d: %d wrong actions, %d other errors", i,
+                  rs[i].wrong, rs[i].other);
+  }
+  fprintf(stderr, "act/act: %d + %d OK, %d + %d busy\n", rs[0].ok, rs[1].ok, rs[0].busy, rs[1].busy);
+  wsrl_agent_destroy(ag);
+}
+END_TEST
+
+START_TEST(act_update_never_wrong) {
+  wsrl_agent_t *ag = make_agent("agent.algorithm = sac\n");
+  int64_t rows = 0;
+  OK(wsrl_agent_batch_rows(ag, &rows));
+  float *buf = malloc(sizeof(float) * (size_t)(rows * (2 * O + A + 2)));
+  float *bo = buf, *bn = bo + rows * O, *ba = bn + rows * O, *br = ba + rows * A, *bm = br + rows;
+  fill(bo, rows * O, 1);
+  fill(bn, rows * O, 2);
+  fill(ba, rows * A, 3);
+  for (int64_t i = 0; i < rows; i++)
+    br[i] = 0.5f, bm[i] = 1.0f;
+  wsrl_batch_t b = WSRL_BATCH_INIT;
+  b.size = rows, b.obs = bo, b.action = ba, b.reward = br, b.next_obs = bn, b.mask = bm;
+  float obs[64 * O];
+  fill(obs, 64 * O, 5);
+  racer rs[2] = {{ag, obs, NULL, 200, 0, 0, 0, 0, 0, NULL}, {ag, obs, NULL, 30, 0, 0, 0, 0, 1, &b}};
+  atomic_store(&updater_done, 0);
+  run_racers(rs, 2);
+  ck_assert_msg(rs[0].wrong == 0 && rs[0].other == 0 && rs[1].other == 0, "act: %d wrong, %d errors; update: %d errors",
+                rs[0].wrong, rs[0].other, rs[1].other);
+  wsrl_agent_counters_t c = WSRL_AGENT_COUNTERS_INIT;
+  OK(wsrl_agent_counters(ag, &c));
+  ck_assert_int_eq(c.updates, rs[1].ok);
+  ck_assert_int_eq(rs[1].ok, 30);
+  fprintf(stderr, "act/update: act %d OK %d busy; update %d OK %d busy\n", rs[0].ok, rs[0].busy, rs[1].ok,
+          rs[1].busy);
+  free(buf);
+  wsrl_agent_destroy(ag);
+}
+END_TEST
+
+/* -------------------------------------------------------------- session */
+
+START_TEST(session_shares_the_agent) {
+  overlap o = {make_agent(NULL), 0, 0, WSRL_OK, WSRL_OK, ""};
+  wsrl_session_t *s = NULL;
+  OK(wsrl_session_create(&s, o.agent, NULL));
+  wsrl_agent_destroy(o.agent); /* the session keeps it alive */
+  o.agent = wsrl_session_agent(s);
+  pthread_t t;
+  ck_assert_int_eq(pthread_create(&t, NULL, learner, &o), 0);
+  while (atomic_load(&o.inside) == 0)
+    nap();
+  float obs[O], act[A];
+  fill(obs, O, 9);
+  wsrl_status_t act_st = wsrl_session_act(s, obs, act);
+  int64_t done = 7;
+  wsrl_status_t train_st = wsrl_session_train(s, 1, &done);
+  wsrl_session_info_t info = WSRL_SESSION_INFO_INIT;
+  wsrl_status_t info_st = wsrl_session_info(s, &info); /* session state only: allowed */
+  atomic_store(&o.tried, 1);
+  pthread_join(t, NULL);
+  ck_assert_int_eq(act_st, WSRL_ERR_BUSY);
+  ck_assert_int_eq(train_st, WSRL_ERR_BUSY);
+  ck_assert_int_eq(done, 0);
+  ck_assert_int_eq(info_st, WSRL_OK);
+  OK(wsrl_session_act(s, obs, act));
+  wsrl_session_destroy(s);
+  ck_assert_int_eq(wsrl_live_handles(), 0);
+}
+END_TEST
+
+/* ------------------------------------------------------------ lifetimes */
+
+/* Every order of destroying agent (a), dataset (d) and session (s) that a
+ * garbage collector may pick; the session acts and trains after each of
+ * its borrowed handles is gone. */
+START_TEST(destroy_orders) {
+  static const char *const orders[] = {"ads", "asd", "das", "dsa", "sad", "sda"};
+  for (int k = 0; k < 6; k++) {
+    wsrl_agent_t *ag = make_agent("finetune.offline_data = mixed\n");
+    wsrl_replay_t *d = make_dataset(100);
+    wsrl_session_options_t opt = WSRL_SESSION_OPTIONS_INIT;
+    opt.offline = d;
+    wsrl_session_t *s = NULL;
+    OK(wsrl_session_create(&s, ag, &opt));
+    float obs[O], act[A], next[O];
+    fill(obs, O, 1);
+    fill(next, O, 2);
+    for (const char *c = orders[k]; *c; c++) {
+      if (*c == 'a')
+        wsrl_agent_destroy(ag);
+      else if (*c == 'd')
+        wsrl_replay_destroy(d);
+      else
+        wsrl_session_destroy(s);
+      if (*c != 's' && strchr(c + 1, 's') != NULL) { /* the session is still alive: use it */
+        for (int i = 0; i < 20; i++) {
+          OK(wsrl_session_act(s, obs, act));
+          OK(wsrl_session_observe(s, obs, act, 1.0f, next, 0, i == 19));
+        }
+        OK(wsrl_session_train(s, 2, NULL));
+      }
+    }
+    ck_assert_msg(wsrl_live_handles() == 0, "order %s: %lld handles left", orders[k],
+                  (long long)wsrl_live_handles());
+  }
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("threading");
+  TCase *tc = tcase_create("threading");
+  tcase_set_timeout(tc, 300);
+  tcase_add_test(tc, readers_match_one_thread);
+  tcase_add_test(tc, overlap_is_refused);
+  tcase_add_test(tc, act_act_never_wrong);
+  tcase_add_test(tc, act_update_never_wrong);
+  tcase_add_test(tc, session_shares_the_agent);
+  tcase_add_test(tc, destroy_orders);
+  suite_add_tcase(s, tc);
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  const int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed == 0 ? 0 : 1;
+}
