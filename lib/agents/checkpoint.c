@@ -351,8 +351,6 @@ static wsrl_status_t check_meta(const char *path, const wsrl_agent_t *ag, const 
   const int32_t phase = wsrl__load_i32le(m + 16);
   if (phase != WSRL_AGENT_OFFLINE && phase != WSRL_AGENT_ONLINE)
     return wsrl__error(WSRL_ERR_CORRUPT, "'%s': corrupt agent meta: phase %d", path, (int)phase);
-  if (phase == WSRL_AGENT_OFFLINE && ag->cfg.agent_algorithm == WSRL__ALGO_SAC)
-    return wsrl__error(WSRL_ERR_CORRUPT, "'%s': corrupt agent meta: an offline phase for a sac agent", path);
   return WSRL_OK;
 }
 
@@ -426,6 +424,11 @@ wsrl_status_t wsrl__agent_stage_load(const wsrl_agent_t *agent, const wsrl__secr
   wsrl_status_t st = check_compatible(path, agent, fcfg);
   wsrl_config_destroy(fcfg);
   WSRL__TRY(st);
+  /* Only now, with the algorithms known equal, is this the file's own fault
+   * (an offline checkpoint loaded into a sac agent fails above, naming
+   * agent.algorithm). */
+  if (wsrl__load_i32le(meta + 16) == WSRL_AGENT_OFFLINE && agent->cfg.agent_algorithm == WSRL__ALGO_SAC)
+    return wsrl__error(WSRL_ERR_CORRUPT, "'%s': corrupt agent meta: an offline phase for a sac agent", path);
 
   /* Bounds must match: the policy's actions mean something only in them. */
   const size_t A = (size_t)agent->act_dim;

@@ -1259,6 +1259,7 @@ START_TEST(checkpoint_rejects_bad_files) {
              {"critic.ensemble_size", "4", "critic.ensemble_size"},
              {"actor.std_parameterization", "uniform", "actor.std_parameterization"},
              {"agent.algorithm", "calql", "agent.algorithm"},
+             {"agent.algorithm", "sac", "agent.algorithm"}, /* an offline file into a sac agent */
              {"actor.layer_norm", "0", "actor.layer_norm"}};
   for (size_t i = 0; i < sizeof inc / sizeof inc[0]; i++) {
     wsrl_config_t *c2 = tiny_config("cql");
