@@ -2,8 +2,10 @@
  * rename it over the target, fsync the directory. Measured on this project's
  * machines: 60/60 files intact after kill -9 mid-save, versus 29/60 corrupt
  * when rewriting in place. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -20,12 +22,56 @@ static char *dup_string(const wsrl__alloc *a, const char *s) {
   return d;
 }
 
+/* The pid in "<base>.tmp-<pid>-<n>" when name is such a temporary file of
+ * base, else 0. */
+static long temp_owner(const char *name, const char *base) {
+  size_t k = strlen(base);
+  if (strncmp(name, base, k) != 0 || strncmp(name + k, ".tmp-", 5) != 0)
+    return 0;
+  char *end;
+  long pid = strtol(name + k + 5, &end, 10);
+  if (pid <= 0 || *end != '-' || end[1] == '\0' || end[1 + strspn(end + 1, "0123456789")] != '\0')
+    return 0;
+  return pid;
+}
+
+/* A writer killed mid-save (kill -9, power loss) leaves its temporary file
+ * behind; the next save of the same path removes those whose process no
+ * longer exists, so repeated crashes cannot fill the disk. Best effort: a
+ * directory that cannot be read is left as it is. Temporary files of live
+ * processes (another thread's save, another program) are never touched. */
+static void remove_stale_temps(const char *path) {
+  const char *slash = strrchr(path, '/');
+  char dir[4096];
+  const char *base = path;
+  snprintf(dir, sizeof dir, ".");
+  if (slash != NULL) {
+    size_t len = slash == path ? 1 : (size_t)(slash - path);
+    if (len >= sizeof dir)
+      return;
+    memcpy(dir, path, len);
+    dir[len] = '\0';
+    base = slash + 1;
+  }
+  DIR *d = opendir(dir);
+  if (d == NULL)
+    return;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    long pid = temp_owner(e->d_name, base);
+    if (pid > 0 && pid != (long)getpid() && kill((pid_t)pid, 0) != 0 && errno == ESRCH)
+      unlinkat(dirfd(d), e->d_name, 0);
+  }
+  closedir(d);
+}
+
 /* Create "<path>.tmp-<pid>-<n>" exclusively; return its fd and name. */
 static wsrl_status_t create_temp(const char *path, const wsrl__alloc *a, int *fd_out, char **tmp_out) {
   size_t n = strlen(path) + 48;
   char *tmp = wsrl__malloc(a, n);
   if (tmp == NULL)
     return wsrl__error(WSRL_ERR_OUT_OF_MEMORY, "'%s': cannot allocate the temporary file name", path);
+  remove_stale_temps(path);
   for (int attempt = 0; attempt < 100; attempt++) {
     snprintf(tmp, n, "%s.tmp-%ld-%u", path, (long)getpid(), atomic_fetch_add(&tmp_counter, 1u));
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);

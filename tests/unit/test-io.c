@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "io/io.h"
@@ -446,6 +448,42 @@ START_TEST(reader_refuses_non_regular_files) {
 }
 END_TEST
 
+/* A writer killed mid-save leaves "<path>.tmp-<pid>-<n>"; the next save of
+ * that path removes it, and leaves alone every temporary file of a live
+ * process and every other name (issue 16, fault 6). */
+START_TEST(atomic_save_removes_dead_writers_temps) {
+  const char *p = path_of("c.bin");
+  for (int k = 0; k < 3; k++) {
+    pid_t child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) {
+      wsrl__afile f;
+      if (wsrl__afile_open(&f, p, NULL) == WSRL_OK)
+        wsrl__afile_write(&f, "partial", 7);
+      raise(SIGKILL);
+    }
+    int status = 0;
+    ck_assert_int_eq(waitpid(child, &status, 0), child);
+    ck_assert(WIFSIGNALED(status));
+  }
+  /* Each new save already removed the previous dead writer's file. */
+  ck_assert_int_eq(count_entries(), 1);
+  char keep[3][600];
+  snprintf(keep[0], sizeof keep[0], "%s.tmp-%ld-77", p, (long)getpid()); /* this process: maybe another thread */
+  snprintf(keep[1], sizeof keep[1], "%s.tmp-1-0", p);                   /* init is alive */
+  snprintf(keep[2], sizeof keep[2], "%s.tmp-notapid", p);
+  for (int k = 0; k < 3; k++)
+    write_file(keep[k], (const uint8_t *)"x", 1);
+  wsrl__afile f;
+  ck_assert_int_eq(wsrl__afile_open(&f, p, NULL), WSRL_OK);
+  ck_assert_int_eq(wsrl__afile_write(&f, "whole", 5), WSRL_OK);
+  ck_assert_int_eq(wsrl__afile_commit(&f), WSRL_OK);
+  ck_assert_int_eq(count_entries(), 4); /* c.bin and the three kept, the dead writer's gone */
+  for (int k = 0; k < 3; k++)
+    ck_assert_int_eq(access(keep[k], F_OK), 0);
+}
+END_TEST
+
 Suite *wsrl_test_suite_io(void) {
   Suite *s = suite_create("io");
   TCase *t = tcase_create("crc-endian");
@@ -458,6 +496,7 @@ Suite *wsrl_test_suite_io(void) {
   tcase_add_test(t, atomic_abort_keeps_target);
   tcase_add_test(t, atomic_errors_name_the_file);
   tcase_add_test(t, temp_path_and_commit_path);
+  tcase_add_test(t, atomic_save_removes_dead_writers_temps);
   suite_add_tcase(s, t);
   t = tcase_create("sections");
   tcase_add_checked_fixture(t, make_dir, remove_dir);
