@@ -312,6 +312,14 @@ wsrl_status_t wsrl_agent_create(wsrl_agent_t **agent_out, const wsrl_config_t *c
 wsrl__busy *wsrl__agent_busy(wsrl_agent_t *agent) { return &agent->busy; }
 void wsrl__agent_retain(wsrl_agent_t *agent) { atomic_fetch_add(&agent->refs, 1); }
 
+wsrl_status_t wsrl__agent_enter(wsrl_agent_t *agent, int32_t mode, const char *fn) {
+  WSRL__TRY(wsrl__busy_enter(&agent->busy, mode, "agent", fn));
+  wsrl_status_t st = mode == WSRL__BUSY_WRITE ? wsrl__nn_ctx_check_process(agent->nn, fn) : WSRL_OK;
+  if (st != WSRL_OK)
+    wsrl__busy_leave(&agent->busy, mode);
+  return st;
+}
+
 void wsrl__agent_release(wsrl_agent_t *agent) {
   if (atomic_fetch_sub(&agent->refs, 1) != 1)
     return;
@@ -404,7 +412,7 @@ wsrl_status_t wsrl_agent_act(wsrl_agent_t *agent, int64_t count, const float *ob
   WSRL__CHECK_NULL(agent);
   WSRL__CHECK_NULL(obs);
   WSRL__CHECK_NULL(action_out);
-  WSRL__GUARDED(&agent->busy, WSRL__BUSY_WRITE, "agent", "wsrl_agent_act",
+  WSRL__AGENT_GUARDED(agent, "wsrl_agent_act",
                 agent_act(agent, count, obs, flags, action_out));
 }
 
@@ -512,7 +520,7 @@ static wsrl_status_t agent_update(wsrl_agent_t *agent, const wsrl_batch_t *batch
 wsrl_status_t wsrl_agent_update(wsrl_agent_t *agent, const wsrl_batch_t *batch) {
   WSRL__CHECK_NULL(agent);
   WSRL__CHECK_NULL(batch);
-  WSRL__GUARDED(&agent->busy, WSRL__BUSY_WRITE, "agent", "wsrl_agent_update", agent_update(agent, batch));
+  WSRL__AGENT_GUARDED(agent, "wsrl_agent_update", agent_update(agent, batch));
 }
 
 wsrl_status_t wsrl_agent_batch_rows(const wsrl_agent_t *agent, int64_t *rows_out) {

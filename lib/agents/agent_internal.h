@@ -93,6 +93,17 @@ void wsrl__agent_metrics(const wsrl_agent_t *agent, int32_t *count_out, const ch
  * wsrl__agent_release() frees it with the last reference. */
 wsrl__busy *wsrl__agent_busy(wsrl_agent_t *agent);
 void wsrl__agent_retain(wsrl_agent_t *agent);
+/* The agent's flag plus, for a writer, the fork check
+ * (wsrl__nn_ctx_check_process): what every public call that computes
+ * on the agent takes. */
+wsrl_status_t wsrl__agent_enter(wsrl_agent_t *agent, int32_t mode, const char *fn);
+#define WSRL__AGENT_GUARDED(agent, fn, call)                                  \
+  do {                                                                        \
+    WSRL__TRY(wsrl__agent_enter((agent), WSRL__BUSY_WRITE, (fn)));            \
+    wsrl_status_t wsrl__ast_ = (call);                                        \
+    wsrl__busy_leave(wsrl__agent_busy(agent), WSRL__BUSY_WRITE);              \
+    return wsrl__ast_;                                                        \
+  } while (0)
 void wsrl__agent_release(wsrl_agent_t *agent);
 
 /* The config values the agent copied at create (read-only). */

@@ -126,13 +126,29 @@ static void min_chunk(void *user, int64_t r0, int64_t n, const float *qc, int64_
 
 void wsrl__qensemble_share_busy(wsrl_qensemble_t *q, wsrl__busy *owner) { q->busy = owner; }
 
+/* A writer that computes: the flag, then the fork check. */
+static wsrl_status_t q_enter(wsrl_qensemble_t *q, const char *fn) {
+  WSRL__TRY(wsrl__busy_enter(q->busy, WSRL__BUSY_WRITE, "Q-ensemble", fn));
+  wsrl_status_t st = wsrl__nn_ctx_check_process(q->ctx, fn);
+  if (st != WSRL_OK)
+    wsrl__busy_leave(q->busy, WSRL__BUSY_WRITE);
+  return st;
+}
+#define Q_GUARDED(q, fn, call)                       \
+  do {                                               \
+    WSRL__TRY(q_enter((q), (fn)));                   \
+    wsrl_status_t q_st_ = (call);                    \
+    wsrl__busy_leave((q)->busy, WSRL__BUSY_WRITE);   \
+    return q_st_;                                    \
+  } while (0)
+
 /* Predictions run through the ensemble's workspace and primitive cache:
  * they write the handle, so they take it alone. */
 wsrl_status_t wsrl_qensemble_predict(wsrl_qensemble_t *q, int32_t which, int64_t batch, const float *obs,
                                      const float *act, float *q_out) {
   WSRL__TRY(check_predict(q, which, batch, obs, act, q_out, "wsrl_qensemble_predict"));
   sink s = {q_out, batch, q->spec.ensemble, NULL, 0};
-  WSRL__GUARDED(q->busy, WSRL__BUSY_WRITE, "Q-ensemble", "wsrl_qensemble_predict",
+  Q_GUARDED(q, "wsrl_qensemble_predict",
                 run_chunks(q, which, batch, obs, act, copy_chunk, &s));
 }
 
@@ -150,7 +166,7 @@ wsrl_status_t wsrl_qensemble_predict_min(wsrl_qensemble_t *q, int32_t which, int
                            q->spec.ensemble);
   }
   sink s = {min_out, batch, q->spec.ensemble, members, k};
-  WSRL__GUARDED(q->busy, WSRL__BUSY_WRITE, "Q-ensemble", "wsrl_qensemble_predict_min",
+  Q_GUARDED(q, "wsrl_qensemble_predict_min",
                 run_chunks(q, which, batch, obs, act, min_chunk, &s));
 }
 
@@ -170,7 +186,7 @@ wsrl_status_t wsrl_qensemble_polyak_update(wsrl_qensemble_t *q, double tau) {
   WSRL__CHECK_NULL(q);
   if (!(tau >= 0.0 && tau <= 1.0))
     return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "wsrl_qensemble_polyak_update: tau must be in [0, 1] (got %g)", tau);
-  WSRL__TRY(wsrl__busy_enter(q->busy, WSRL__BUSY_WRITE, "Q-ensemble", "wsrl_qensemble_polyak_update"));
+  WSRL__TRY(q_enter(q, "wsrl_qensemble_polyak_update"));
   wsrl__qensemble_polyak(q, (float)tau);
   wsrl__busy_leave(q->busy, WSRL__BUSY_WRITE);
   return WSRL_OK;
@@ -178,7 +194,7 @@ wsrl_status_t wsrl_qensemble_polyak_update(wsrl_qensemble_t *q, double tau) {
 
 wsrl_status_t wsrl_qensemble_sync_targets(wsrl_qensemble_t *q) {
   WSRL__CHECK_NULL(q);
-  WSRL__TRY(wsrl__busy_enter(q->busy, WSRL__BUSY_WRITE, "Q-ensemble", "wsrl_qensemble_sync_targets"));
+  WSRL__TRY(q_enter(q, "wsrl_qensemble_sync_targets"));
   wsrl__qensemble_sync_targets(q);
   wsrl__busy_leave(q->busy, WSRL__BUSY_WRITE);
   return WSRL_OK;

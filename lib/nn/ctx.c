@@ -1,5 +1,7 @@
 /* oneDNN engine, stream, thread count and the shared scratchpad; the matmul
  * wrapper every layer uses. */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #ifdef _OPENMP
@@ -26,9 +28,37 @@ wsrl_status_t wsrl__nn_dnnl_error(dnnl_status_t st, const char *call) {
                      "oneDNN call failed (%s): %s", dnnl_status_name(st), call);
 }
 
+/* fork(): GNU OpenMP's thread pool does not survive it, so a child whose
+ * parent ran a parallel region of more than one thread hangs in its first
+ * such region. We note when that happened and refuse, in the child, any
+ * handle that would compute with more than one thread. */
+static atomic_int ran_threads;   /* this process ran an OpenMP team of > 1 */
+static atomic_int forked_child;  /* ... and then forked: we are the child */
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void on_fork_child(void) {
+  if (atomic_load(&ran_threads))
+    atomic_store(&forked_child, 1);
+}
+static void register_atfork(void) { (void)pthread_atfork(NULL, NULL, on_fork_child); }
+
+wsrl_status_t wsrl__nn_ctx_check_process(const wsrl__nn_ctx *ctx, const char *fn) {
+  const int32_t t = wsrl__nn_ctx_threads(ctx);
+  if (t <= 1 || !atomic_load(&forked_child))
+    return WSRL_OK;
+  return wsrl__error(WSRL_ERR_WRONG_STATE,
+                     "%s: this process was forked after libwsrl ran multi-threaded OpenMP work, and GNU OpenMP cannot "
+                     "start threads in a forked child (it would hang): compute here with agent.threads = 1 "
+                     "(this handle uses %d), act from a wsrl_policy_t, or start processes with exec/spawn "
+                     "(docs/threading.md)",
+                     fn, t);
+}
+
 int32_t wsrl__nn_enter(const wsrl__nn_ctx *ctx) {
 #ifdef _OPENMP
   int32_t saved = (int32_t)omp_get_max_threads();
+  if ((ctx->threads > 1 || (ctx->threads == 0 && saved > 1)) && !atomic_load_explicit(&ran_threads, memory_order_relaxed))
+    atomic_store(&ran_threads, 1);
   if (ctx->threads > 0 && ctx->threads != saved)
     omp_set_num_threads(ctx->threads);
   return saved;
@@ -68,6 +98,7 @@ wsrl_status_t wsrl__nn_ctx_create(wsrl__nn_ctx **ctx_out, const wsrl__alloc *all
     return wsrl__error(WSRL_ERR_OUT_OF_MEMORY, "allocating the oneDNN context");
   ctx->alloc = *alloc;
   ctx->threads = threads;
+  pthread_once(&atfork_once, register_atfork);
   const int32_t t = wsrl__nn_ctx_threads(ctx);
   ctx->team = t < 1 ? 1 : t > WSRL__NN_MAX_TEAM ? WSRL__NN_MAX_TEAM : t;
   dnnl_status_t st = dnnl_engine_create(&ctx->engine, dnnl_cpu, 0);

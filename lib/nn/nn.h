@@ -44,6 +44,10 @@ typedef struct wsrl__nn_ctx wsrl__nn_ctx;
  * default (OMP_NUM_THREADS or all cores). alloc is copied. */
 wsrl_status_t wsrl__nn_ctx_create(wsrl__nn_ctx **ctx_out, const wsrl__alloc *alloc, int32_t threads);
 void wsrl__nn_ctx_destroy(wsrl__nn_ctx *ctx);
+/* WSRL_ERR_WRONG_STATE (naming fn) when this process is a child forked
+ * after the library ran OpenMP threads and ctx would compute with more
+ * than one: GNU OpenMP would hang. Compute entry points call it. */
+wsrl_status_t wsrl__nn_ctx_check_process(const wsrl__nn_ctx *ctx, const char *fn);
 /* The effective thread count (the runtime's default when configured 0). */
 int32_t wsrl__nn_ctx_threads(const wsrl__nn_ctx *ctx);
 const wsrl__alloc *wsrl__nn_ctx_alloc(const wsrl__nn_ctx *ctx);

@@ -82,5 +82,5 @@ wsrl_status_t wsrl_evaluate(wsrl_agent_t *agent, wsrl_env_t *env, int32_t episod
   WSRL__CHECK_NULL(agent);
   WSRL__CHECK_NULL(env);
   WSRL__CHECK_NULL(result_out);
-  WSRL__GUARDED(wsrl__agent_busy(agent), WSRL__BUSY_WRITE, "agent", "wsrl_evaluate", evaluate_impl(agent, env, episodes, seed, result_out));
+  WSRL__AGENT_GUARDED(agent, "wsrl_evaluate", evaluate_impl(agent, env, episodes, seed, result_out));
 }

@@ -65,5 +65,5 @@ wsrl_status_t wsrl_pretrain(wsrl_agent_t *agent, wsrl_replay_t *dataset, int64_t
                             void *user) {
   WSRL__CHECK_NULL(agent);
   WSRL__CHECK_NULL(dataset);
-  WSRL__GUARDED(wsrl__agent_busy(agent), WSRL__BUSY_WRITE, "agent", "wsrl_pretrain", pretrain_impl(agent, dataset, steps, progress, user));
+  WSRL__AGENT_GUARDED(agent, "wsrl_pretrain", pretrain_impl(agent, dataset, steps, progress, user));
 }

@@ -212,7 +212,7 @@ wsrl_status_t wsrl__session_enter(const wsrl_session_t *s, int32_t mode, int32_t
   wsrl__busy *g = (wsrl__busy *)&s->guard;
   WSRL__TRY(wsrl__busy_enter(g, mode, "session", fn));
   if (agent_mode != WSRL__AGENT_UNUSED) {
-    wsrl_status_t st = wsrl__busy_enter(wsrl__agent_busy(s->agent), agent_mode, "agent", fn);
+    wsrl_status_t st = wsrl__agent_enter(s->agent, agent_mode, fn);
     if (st != WSRL_OK) {
       wsrl__busy_leave(g, mode);
       return st;
