@@ -158,6 +158,14 @@ static wsrl_status_t read_state(const wsrl_session_t *s, const wsrl__secreader *
     return wsrl__io_corrupt(path, at, STATE_SECTION, "inconsistent counters (env_steps %lld, updates_due %lld, "
                             "episodes %lld, last_eval_step %lld)", (long long)out->env_steps,
                             (long long)out->updates_due, (long long)out->episodes, (long long)out->last_eval_step);
+  /* Cal-QL kept online waits for an episode of this length: one longer than
+   * the buffer can hold would stop training for good. */
+  int64_t capacity = 0;
+  wsrl_replay_capacity(s->online, &capacity);
+  if (out->ep_hint > capacity)
+    return wsrl__io_corrupt(path, at + S_EP_HINT, STATE_SECTION ".episode_length_hint",
+                            "%lld is more than the online buffer's capacity %lld", (long long)out->ep_hint,
+                            (long long)capacity);
   const double reals[] = {out->last_ep_return, out->eval.return_mean, out->eval.return_std, out->eval.return_min,
                           out->eval.return_max, out->eval.length_mean};
   for (size_t i = 0; i < sizeof reals / sizeof reals[0]; i++)
@@ -212,8 +220,8 @@ static wsrl_status_t session_load_impl(wsrl_session_t *session, const char *path
   s->last_eval_step = st_file.last_eval_step;
   s->last_eval = st_file.eval;
   s->eval_seed = st_file.eval_seed;
-  if (s->episode_len_hint == 0)
-    s->episode_len_hint = st_file.ep_hint;
+  /* Loaded state replaces, never accumulates: a second load must undo a first. */
+  s->episode_len_hint = s->episode_len_opt > 0 ? s->episode_len_opt : st_file.ep_hint;
   s->rng = st_file.rng;
   s->offline_rng = st_file.offline_rng;
   *wsrl__replay_rng(s->online) = st_file.replay_rng;

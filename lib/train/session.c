@@ -133,7 +133,7 @@ wsrl_status_t wsrl_session_create(wsrl_session_t **session_out, wsrl_agent_t *ag
   s->ratio = cfg->finetune_offline_ratio;
   s->offline = s->mode == WSRL__OFFLINE_NONE ? NULL : opt.offline;
   s->warmup = cfg->finetune_warmup_steps;
-  s->episode_len_hint = opt.max_episode_steps;
+  s->episode_len_opt = s->episode_len_hint = opt.max_episode_steps;
   s->last_ep_return = NAN;
   s->last_eval_step = -1;
   s->last_eval.return_mean = NAN;

@@ -75,6 +75,7 @@ struct wsrl_session {
   int64_t warmup;               /* K */
   int64_t start_after;          /* resolved threshold (env steps) */
   int64_t episode_len_hint;     /* max_episode_steps for Cal-QL's rule (0 unknown) */
+  int64_t episode_len_opt;      /* the options' max_episode_steps: wins over a loaded hint */
   int32_t completed_only;       /* online rows from completed episodes only (Cal-QL kept online) */
   int64_t env_steps, updates_due, updates_done;
 

@@ -1198,6 +1198,41 @@ START_TEST(session_save_load_resume_bitwise) {
 }
 END_TEST
 
+/* A session file's episode-length hint is validated, and loading replaces
+ * it: a bad first load cannot stick (issue 16, fault 12). */
+START_TEST(session_load_episode_hint) {
+  wsrl_env_t *env = point_env(NULL);
+  wsrl_config_t *c = small_config("sac");
+  char good[128], bad[128];
+  snprintf(good, sizeof good, "%s/good.ckpt", dir);
+  snprintf(bad, sizeof bad, "%s/bad.ckpt", dir);
+  wsrl_agent_t *a = make_agent(c, env);
+  wsrl_session_t *s = make_session(a, c, NULL);
+  observe_n(s, 0, 5, 1, 0);
+  s->episode_len_hint = 40;
+  ck_assert_int_eq(wsrl_session_save(s, good, 0), WSRL_OK);
+  s->episode_len_hint = 7;
+  ck_assert_int_eq(wsrl_session_save(s, bad, 0), WSRL_OK);
+  ck_assert_int_eq(wsrl_session_load(s, good), WSRL_OK);
+  ck_assert_int_eq(s->episode_len_hint, 40);
+  ck_assert_int_eq(wsrl_session_load(s, bad), WSRL_OK);
+  ck_assert_int_eq(s->episode_len_hint, 7);
+  ck_assert_int_eq(wsrl_session_load(s, good), WSRL_OK); /* the earlier load does not stick */
+  ck_assert_int_eq(s->episode_len_hint, 40);
+  /* A hint no episode in the buffer could meet: Cal-QL would never start. */
+  s->episode_len_hint = (int64_t)1e18;
+  ck_assert_int_eq(wsrl_session_save(s, bad, 0), WSRL_OK);
+  s->episode_len_hint = 40;
+  ck_assert_int_eq(wsrl_session_load(s, bad), WSRL_ERR_CORRUPT);
+  ck_assert_msg_has("episode_length_hint");
+  ck_assert_int_eq(s->episode_len_hint, 40);
+  wsrl_session_destroy(s);
+  wsrl_agent_destroy(a);
+  wsrl_config_destroy(c);
+  wsrl_env_destroy(env);
+}
+END_TEST
+
 START_TEST(session_load_rejects_bad_files) {
   wsrl_env_t *env = point_env(NULL);
   wsrl_config_t *c = small_config("sac");
@@ -1346,5 +1381,6 @@ Suite *wsrl_test_suite_train(void) {
   tcase_add_test(ck, pretrain_split_and_checkpoint_resume_bitwise);
   tcase_add_test(ck, session_save_load_resume_bitwise);
   tcase_add_test(ck, session_load_rejects_bad_files);
+  tcase_add_test(ck, session_load_episode_hint);
   return s;
 }
