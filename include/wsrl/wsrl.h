@@ -15,5 +15,6 @@
 #include "qensemble.h"
 #include "agent.h"
 #include "train.h"
+#include "policy.h"
 
 #endif /* WSRL_WSRL_H */

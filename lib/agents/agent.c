@@ -172,6 +172,7 @@ static wsrl_status_t prepare_shapes(wsrl_agent_t *ag, int32_t n_rep_max, int64_t
 }
 
 static void agent_free(wsrl_agent_t *ag) {
+  wsrl__snap_pool_drop(ag->snaps);
   wsrl__mlp_destroy(ag->value);
   wsrl__policy_destroy(ag->pi);
   wsrl__qensemble_free(ag->q);
@@ -298,6 +299,12 @@ wsrl_status_t wsrl_agent_create(wsrl_agent_t **agent_out, const wsrl_config_t *c
     rc = alloc_scratch(ag, R, Rq);
   if (rc == WSRL_OK)
     rc = prepare_shapes(ag, n_rep_max, Rq);
+  if (rc == WSRL_OK) {
+    /* An actor too wide for snapshots only loses wsrl_agent_policy(). */
+    rc = wsrl__snap_pool_create(&ag->snaps, ag->pi, ag->act_low, ag->act_high, &ag->alloc);
+    if (rc == WSRL_ERR_UNSUPPORTED)
+      rc = WSRL_OK;
+  }
   if (rc != WSRL_OK) {
     agent_free(ag);
     return rc;
@@ -457,6 +464,23 @@ wsrl_status_t wsrl__agent_update(wsrl_agent_t *agent, const wsrl__agent_batch *b
     agent->counters.online_updates++;
   else
     agent->counters.offline_updates++;
+  wsrl__agent_publish(agent);
+  return WSRL_OK;
+}
+
+void wsrl__agent_publish(wsrl_agent_t *agent) {
+  if (agent->snaps != NULL)
+    wsrl__snap_pool_publish(agent->snaps, agent->pi, (uint64_t)agent->counters.updates);
+}
+
+wsrl_status_t wsrl_agent_policy(wsrl_agent_t *agent, wsrl_policy_t **policy_out) {
+  WSRL__CHECK_NULL(policy_out);
+  *policy_out = NULL;
+  WSRL__CHECK_NULL(agent);
+  if (agent->snaps == NULL)
+    return wsrl__error(WSRL_ERR_UNSUPPORTED, "wsrl_agent_policy: the actor is wider than WSRL_POLICY_MAX_WIDTH = %d",
+                       WSRL_POLICY_MAX_WIDTH);
+  *policy_out = wsrl__snap_pool_latest(agent->snaps);
   return WSRL_OK;
 }
 

@@ -29,6 +29,7 @@
 #include "io/io.h"
 #include "nn/nn.h"
 #include "policy/policy.h"
+#include "policy/snapshot.h"
 #include "wsrl/agent.h"
 
 /* =========================================================== for lib/train */
@@ -108,6 +109,8 @@ void wsrl__agent_release(wsrl_agent_t *agent);
 
 /* The config values the agent copied at create (read-only). */
 const wsrl__config_values *wsrl__agent_config(const wsrl_agent_t *agent);
+/* Publish the actor as the latest snapshot (after it changed). */
+void wsrl__agent_publish(wsrl_agent_t *agent);
 int32_t wsrl__agent_obs_dim(const wsrl_agent_t *agent);
 int32_t wsrl__agent_act_dim(const wsrl_agent_t *agent);
 /* act_dim bounds (owned by the agent). */
@@ -213,6 +216,7 @@ struct wsrl_agent {
   wsrl__nn_ctx *nn;
   wsrl_qensemble_t *q;      /* critics + targets */
   wsrl__policy *pi;         /* actor */
+  wsrl__snap_pool *snaps;   /* published actor snapshots (NULL: actor too wide) */
   wsrl__scalar temperature; /* SAC alpha = softplus(p) */
   wsrl__scalar lagrange;    /* CQL multiplier (cql.autotune_alpha) */
   int32_t has_lagrange;

@@ -534,6 +534,7 @@ void wsrl__agent_stage_commit(wsrl_agent_t *ag, wsrl__agent_stage *stage) {
   if (stage->metric_count == ag->metric_count)
     memcpy(ag->metrics, stage->metrics, sizeof ag->metrics);
   wsrl__agent_stage_free(ag, stage);
+  wsrl__agent_publish(ag);
 }
 
 /* Verify every section's checksum, including ones this version ignores. */

@@ -166,6 +166,7 @@ wsrl_status_t wsrl__policy_forward(wsrl__policy *p, int64_t batch, const float *
 
 const float *wsrl__policy_mean(const wsrl__policy *p) { return p->mean; }
 const float *wsrl__policy_std(const wsrl__policy *p) { return p->std; }
+const float *wsrl__policy_log_std(const wsrl__policy *p) { return p->log_std; }
 
 /* -log(1 - tanh(u)^2) computed stably: 2 (log 2 - u - softplus(-2u)) is log(1 - tanh^2). */
 static double tanh_log_det(double u) { return 2.0 * (LOG2 - u - wsrl__softplus(-2.0 * u)); }

@@ -13,8 +13,8 @@
  * Actions are in [-1, 1] units; the env layer scales them to the bounds.
  * Threading: one thread at a time per policy (and per nn context).
  */
-#ifndef WSRL_POLICY_H
-#define WSRL_POLICY_H
+#ifndef WSRL_POLICY_ACTOR_H
+#define WSRL_POLICY_ACTOR_H
 
 #include <stdint.h>
 
@@ -95,5 +95,7 @@ wsrl_status_t wsrl__policy_get_params(const wsrl__policy *p, float *out, int64_t
 wsrl_status_t wsrl__policy_set_params(wsrl__policy *p, const float *in, int64_t count);
 wsrl_status_t wsrl__policy_get_grads(const wsrl__policy *p, float *out, int64_t count);
 wsrl__mlp *wsrl__policy_mlp(wsrl__policy *p);
+/* The learned log-std vector (act_dim floats; uniform std only, else unused). */
+const float *wsrl__policy_log_std(const wsrl__policy *p);
 
-#endif /* WSRL_POLICY_H */
+#endif /* WSRL_POLICY_ACTOR_H */

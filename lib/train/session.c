@@ -251,6 +251,11 @@ wsrl_agent_t *wsrl_session_agent(const wsrl_session_t *session) {
   return session->agent;
 }
 
+wsrl_status_t wsrl_session_policy(wsrl_session_t *session, wsrl_policy_t **policy_out) {
+  WSRL__CHECK_NULL(session);
+  return wsrl_agent_policy(session->agent, policy_out);
+}
+
 const wsrl_replay_t *wsrl_session_replay(const wsrl_session_t *session) {
   if (session == NULL) {
     wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "wsrl_session_replay: argument 'session' is NULL");

@@ -1404,6 +1404,210 @@ START_TEST(act_refuses_non_finite_actions) {
 }
 END_TEST
 
+/* ========================================================= snapshots */
+
+static void train_steps(wsrl_agent_t *a, int k, uint64_t seed) {
+  tbatch b;
+  make_batch(&b, seed);
+  wsrl_batch_t pb = WSRL_BATCH_INIT;
+  pb.obs = b.obs;
+  pb.action = b.act;
+  pb.reward = b.rew;
+  pb.next_obs = b.nobs;
+  pb.mask = b.mask;
+  pb.mc_return = b.mc;
+  for (int i = 0; i < k; i++) {
+    ck_assert_int_eq(wsrl_agent_batch_rows(a, &pb.size), WSRL_OK);
+    ck_assert_int_eq(wsrl_agent_update(a, &pb), WSRL_OK);
+  }
+}
+
+/* max |policy action - agent action| over MAXR observations (flags as given). */
+static double policy_vs_agent(wsrl_agent_t *a, const wsrl_policy_t *p, int32_t flags) {
+  tbatch b;
+  make_batch(&b, 77);
+  double worst = 0.0;
+  for (int r = 0; r < MAXR; r++) {
+    float x[A], y[A];
+    ck_assert_int_eq(wsrl_agent_act(a, 1, b.obs + r * O, WSRL_ACT_DETERMINISTIC | flags, x), WSRL_OK);
+    ck_assert_int_eq(wsrl_policy_act(p, b.obs + r * O, WSRL_ACT_DETERMINISTIC | flags, NULL, y), WSRL_OK);
+    for (int j = 0; j < A; j++)
+      worst = fmax(worst, fabs((double)x[j] - (double)y[j]));
+  }
+  return worst;
+}
+
+/* A tiny SAC agent with random weights after `steps` updates, and its latest snapshot. */
+static wsrl_agent_t *snapshot_agent(wsrl_config_t **c_out, uint64_t seed, int steps, wsrl_policy_t **p_out) {
+  *c_out = tiny_config("sac");
+  wsrl_agent_t *a = make_agent(*c_out);
+  randomize(a, seed);
+  train_steps(a, steps, seed + 100);
+  ck_assert_int_eq(wsrl_agent_policy(a, p_out), WSRL_OK);
+  return a;
+}
+
+START_TEST(snapshot_matches_agent) {
+  /* Every actor variant: LayerNorm or not, exp or uniform std, tanh or not. */
+  const char *variants[][3] = {{"sac", "actor.layer_norm", "0"},
+                               {"sac", "actor.layer_norm", "1"},
+                               {"iql", "actor.std_parameterization", "uniform"},
+                               {"iql", "actor.tanh_squash", "0"}};
+  for (int v = 0; v < 4; v++) {
+    wsrl_config_t *c = tiny_config(variants[v][0]);
+    ck_assert_int_eq(wsrl_config_set(c, variants[v][1], variants[v][2]), WSRL_OK);
+    ck_assert_int_eq(wsrl_config_set(c, "actor.hidden", "33,17"), WSRL_OK);
+    wsrl_agent_t *a = make_agent(c);
+    randomize(a, 60 + (uint64_t)v);
+    train_steps(a, 1, 5); /* the update publishes the randomized actor */
+    wsrl_policy_t *p = NULL;
+    ck_assert_int_eq(wsrl_agent_policy(a, &p), WSRL_OK);
+    int32_t od, ad;
+    uint64_t ver;
+    ck_assert_int_eq(wsrl_policy_info(p, &od, &ad, &ver), WSRL_OK);
+    ck_assert_int_eq(od, O);
+    ck_assert_int_eq(ad, A);
+    ck_assert_uint_eq(ver, 1);
+    const double du = policy_vs_agent(a, p, WSRL_ACT_UNIT), ds = policy_vs_agent(a, p, 0);
+    ck_assert_msg(du <= 1e-6 && ds <= 1e-6, "variant %d: policy differs from the agent by %g (unit) / %g", v, du, ds);
+    float lo[A], hi[A];
+    ck_assert_int_eq(wsrl_policy_bounds(p, lo, hi), WSRL_OK);
+    ck_assert_mem_eq(lo, low, sizeof lo);
+    ck_assert_mem_eq(hi, high, sizeof hi);
+    wsrl_policy_release(p);
+    wsrl_agent_destroy(a);
+    wsrl_config_destroy(c);
+  }
+}
+END_TEST
+
+START_TEST(snapshot_is_immutable_and_outlives_agent) {
+  wsrl_config_t *c;
+  wsrl_policy_t *old = NULL, *cur = NULL;
+  wsrl_agent_t *a = snapshot_agent(&c, 61, 1, &old);
+  tbatch b;
+  make_batch(&b, 8);
+  float before[A], after[A];
+  ck_assert_int_eq(wsrl_policy_act(old, b.obs, WSRL_ACT_DETERMINISTIC, NULL, before), WSRL_OK);
+  /* More updates than slots, one snapshot held throughout. */
+  for (int k = 0; k < 6; k++) {
+    train_steps(a, 1, 20 + (uint64_t)k);
+    ck_assert_int_eq(wsrl_agent_policy(a, &cur), WSRL_OK);
+    uint64_t ver;
+    ck_assert_int_eq(wsrl_policy_info(cur, NULL, NULL, &ver), WSRL_OK);
+    ck_assert_uint_eq(ver, 2 + (uint64_t)k);
+    ck_assert_double_le(policy_vs_agent(a, cur, WSRL_ACT_UNIT), 1e-6);
+    wsrl_policy_release(cur);
+  }
+  ck_assert_int_eq(wsrl_policy_act(old, b.obs, WSRL_ACT_DETERMINISTIC, NULL, after), WSRL_OK);
+  ck_assert_mem_eq(before, after, sizeof before);
+  /* Hold every slot: publishing skips instead of overwriting a held one. */
+  wsrl_policy_t *held[4] = {old, NULL, NULL, NULL};
+  for (int k = 1; k < 4; k++) {
+    train_steps(a, 1, 40 + (uint64_t)k);
+    ck_assert_int_eq(wsrl_agent_policy(a, &held[k]), WSRL_OK);
+  }
+  train_steps(a, 2, 50);
+  ck_assert_int_eq(wsrl_agent_policy(a, &cur), WSRL_OK);
+  ck_assert_ptr_eq(cur, held[3]);
+  wsrl_policy_release(cur);
+  ck_assert_int_eq(wsrl_policy_act(old, b.obs, WSRL_ACT_DETERMINISTIC, NULL, after), WSRL_OK);
+  ck_assert_mem_eq(before, after, sizeof before);
+  /* The snapshots outlive the agent (ASan/valgrind check the frees). */
+  wsrl_agent_destroy(a);
+  ck_assert_int_eq(wsrl_policy_act(old, b.obs, WSRL_ACT_DETERMINISTIC, NULL, after), WSRL_OK);
+  ck_assert_mem_eq(before, after, sizeof before);
+  for (int k = 0; k < 4; k++)
+    wsrl_policy_release(held[k]);
+  wsrl_policy_release(NULL);
+  wsrl_config_destroy(c);
+}
+END_TEST
+
+START_TEST(snapshot_stochastic_and_errors) {
+  wsrl_config_t *c;
+  wsrl_policy_t *p = NULL;
+  wsrl_agent_t *a = snapshot_agent(&c, 62, 1, &p);
+  tbatch b;
+  make_batch(&b, 9);
+  float x[A], y[A], d[A];
+  uint64_t s1 = 5, s2 = 5;
+  ck_assert_int_eq(wsrl_policy_act(p, b.obs, WSRL_ACT_STOCHASTIC, &s1, x), WSRL_OK);
+  ck_assert_int_eq(wsrl_policy_act(p, b.obs, WSRL_ACT_STOCHASTIC, &s2, y), WSRL_OK);
+  ck_assert_mem_eq(x, y, sizeof x); /* same stream, same action */
+  ck_assert_uint_eq(s1, s2);
+  ck_assert_uint_ne(s1, 5);
+  ck_assert_int_eq(wsrl_policy_act(p, b.obs, WSRL_ACT_STOCHASTIC, &s1, y), WSRL_OK);
+  ck_assert(memcmp(x, y, sizeof x) != 0); /* the stream moved */
+  ck_assert_int_eq(wsrl_policy_act(p, b.obs, WSRL_ACT_DETERMINISTIC, NULL, d), WSRL_OK);
+  for (int j = 0; j < A; j++)
+    ck_assert(x[j] >= low[j] && x[j] <= high[j] && x[j] != d[j]);
+  ck_assert_int_eq(wsrl_policy_act(p, b.obs, WSRL_ACT_STOCHASTIC, NULL, x), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_msg_has("rng_state");
+  ck_assert_int_eq(wsrl_policy_act(p, b.obs, 8, NULL, x), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wsrl_policy_act(NULL, b.obs, 1, NULL, x), WSRL_ERR_INVALID_ARGUMENT);
+  float bad[O] = {0};
+  bad[1] = NAN;
+  ck_assert_int_eq(wsrl_policy_act(p, bad, 1, NULL, x), WSRL_ERR_NON_FINITE);
+  wsrl_policy_release(p);
+  ck_assert_int_eq(wsrl_agent_policy(a, NULL), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wsrl_agent_policy(NULL, &p), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_ptr_null(p);
+  wsrl_agent_destroy(a);
+  wsrl_config_destroy(c);
+}
+END_TEST
+
+START_TEST(policy_file_roundtrip_and_rejects) {
+  wsrl_config_t *c;
+  wsrl_policy_t *p = NULL, *q = NULL;
+  wsrl_agent_t *a = snapshot_agent(&c, 63, 3, &p);
+  char path[256], bad[256];
+  tmp_path(path, sizeof path, "policy");
+  tmp_path(bad, sizeof bad, "policy-bad");
+  ck_assert_int_eq(wsrl_policy_save(p, path), WSRL_OK);
+  const int64_t live = wsrl_live_handles();
+  ck_assert_int_eq(wsrl_policy_load(&q, path), WSRL_OK);
+  ck_assert_int_eq(wsrl_live_handles(), live + 1);
+  uint64_t ver;
+  ck_assert_int_eq(wsrl_policy_info(q, NULL, NULL, &ver), WSRL_OK);
+  ck_assert_uint_eq(ver, 3);
+  tbatch b;
+  make_batch(&b, 11);
+  for (int r = 0; r < MAXR; r++) {
+    float x[A], y[A];
+    ck_assert_int_eq(wsrl_policy_act(p, b.obs + r * O, 1, NULL, x), WSRL_OK);
+    ck_assert_int_eq(wsrl_policy_act(q, b.obs + r * O, 1, NULL, y), WSRL_OK);
+    ck_assert_mem_eq(x, y, sizeof x); /* the file holds the exact weights */
+  }
+  ck_assert_double_le(policy_vs_agent(a, q, 0), 1e-6);
+  wsrl_policy_release(q);
+  ck_assert_int_eq(wsrl_live_handles(), live);
+  /* A flipped byte anywhere past the header, a cut file, a missing file. */
+  const long n = file_size(path);
+  for (long at = 0; at < n; at += 37) {
+    copy_file(path, bad, n, at);
+    q = (wsrl_policy_t *)1;
+    const wsrl_status_t st = wsrl_policy_load(&q, bad);
+    ck_assert_msg(st == WSRL_ERR_CORRUPT || st == WSRL_ERR_VERSION_MISMATCH, "flip at %ld: %s", at,
+                  wsrl_status_string(st));
+    ck_assert_ptr_null(q);
+  }
+  copy_file(path, bad, n / 2, -1);
+  ck_assert_int_eq(wsrl_policy_load(&q, bad), WSRL_ERR_CORRUPT);
+  remove(bad);
+  ck_assert_int_eq(wsrl_policy_load(&q, bad), WSRL_ERR_IO);
+  /* An agent checkpoint is not a policy file. */
+  ck_assert_int_eq(wsrl_agent_save(a, bad), WSRL_OK);
+  ck_assert_int_eq(wsrl_policy_load(&q, bad), WSRL_ERR_CORRUPT);
+  remove(bad);
+  remove(path);
+  wsrl_policy_release(p);
+  wsrl_agent_destroy(a);
+  wsrl_config_destroy(c);
+}
+END_TEST
+
 START_TEST(checkpoint_save_errors) {
   wsrl_config_t *c = tiny_config("sac");
   wsrl_agent_t *a = make_agent(c);
@@ -1645,8 +1849,13 @@ START_TEST(no_allocation_in_act_and_update) {
     pb.mask = b.mask;
     pb.mc_return = b.mc;
     float out[MAXR * A];
+    wsrl_policy_t *snap = NULL;
+    ck_assert_int_eq(wsrl_agent_policy(a, &snap), WSRL_OK);
+    uint64_t stream = 1;
     n_allocs = 0;
     for (int k = 0; k < 3; k++) {
+      ck_assert_int_eq(wsrl_policy_act(snap, b.obs, 0, &stream, out), WSRL_OK);
+      ck_assert_int_eq(wsrl_policy_act(snap, b.obs, WSRL_ACT_DETERMINISTIC, NULL, out), WSRL_OK);
       if (k == 2)
         ck_assert_int_eq(wsrl_agent_switch_online(a), WSRL_OK);
       ck_assert_int_eq(wsrl_agent_batch_rows(a, &pb.size), WSRL_OK);
@@ -1657,6 +1866,7 @@ START_TEST(no_allocation_in_act_and_update) {
       ck_assert_int_eq(wsrl_agent_act(a, MAXR, b.obs, WSRL_ACT_DETERMINISTIC | WSRL_ACT_UNIT, out), WSRL_OK);
     }
     ck_assert_msg(n_allocs == 0, "%s: %lld allocations in act/update", algos[i], (long long)n_allocs);
+    wsrl_policy_release(snap);
     wsrl_agent_destroy(a);
     wsrl_config_destroy(c);
   }
@@ -1709,6 +1919,14 @@ Suite *wsrl_test_suite_agent(void) {
   tcase_add_test(tc, checkpoint_rejects_out_of_range_state);
   tcase_add_test(tc, act_refuses_non_finite_actions);
   tcase_add_test(tc, checkpoint_save_errors);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("snapshots");
+  tcase_set_timeout(tc, 60);
+  tcase_add_test(tc, snapshot_matches_agent);
+  tcase_add_test(tc, snapshot_is_immutable_and_outlives_agent);
+  tcase_add_test(tc, snapshot_stochastic_and_errors);
+  tcase_add_test(tc, policy_file_roundtrip_and_rejects);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("errors");
