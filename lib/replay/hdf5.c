@@ -316,9 +316,12 @@ static wsrl_status_t make_plan(wsrl_replay_t *r, const d4rl *d, uint8_t *plan, w
               bad_row = g + (q == 2 && d->derived ? 1 : 0);
               break;
             }
-        if (!bad_key && !isfinite(wsrl__replay_stored_reward(&r->opt, c.rew[i]))) {
+        const float stored = wsrl__replay_stored_reward(&r->opt, c.rew[i]);
+        if (!bad_key && !(fabsf(stored) <= wsrl__replay_reward_limit(r))) {
           bad_key = "rewards", bad_v = c.rew[i];
-          note = isfinite(c.rew[i]) ? " (infinite after the reward transform)" : "";
+          note = !isfinite(c.rew[i])  ? ""
+                 : !isfinite(stored) ? " (infinite after the reward transform)"
+                                     : " (its discounted return would overflow float)";
         }
         if (bad_key) {
           if (r->opt.nonfinite == WSRL_REPLAY_NONFINITE_ERROR) {

@@ -10,6 +10,7 @@
  *   flags              count bytes: bit 0 terminated, bit 1 truncated
  *   mc_returns         count fp32
  */
+#include <float.h>
 #include <math.h>
 
 #include "replay_internal.h"
@@ -166,8 +167,10 @@ static wsrl_status_t read_meta(const wsrl__secreader *rd, const char *prefix, me
 /* Pass 1 over a float section: checksum and non-finite values, a chunk of
  * rows at a time. keep (count bytes, 1 = keep) is allocated on the first
  * non-finite value when the policy is DROP. */
+/* limit: largest |value| allowed (the reward limit for rewards, FLT_MAX else);
+ * a finite value beyond it is an error whatever the non-finite policy. */
 static wsrl_status_t scan_f32(wsrl_replay_t *r, const wsrl__secreader *rd, const wsrl__section *s, int64_t count,
-                              int32_t dim, uint8_t **keep, int64_t *bad_rows) {
+                              int32_t dim, float limit, uint8_t **keep, int64_t *bad_rows) {
   size_t row_bytes = (size_t)dim * sizeof(float);
   int64_t chunk_rows = (int64_t)((1u << 20) / row_bytes);
   if (chunk_rows < 1)
@@ -189,8 +192,15 @@ static wsrl_status_t scan_f32(wsrl_replay_t *r, const wsrl__secreader *rd, const
     for (int64_t i = 0; i < k && st == WSRL_OK; i++) {
       const float *x = buf + i * dim;
       for (int32_t j = 0; j < dim; j++) {
-        if (isfinite(x[j]))
+        if (fabsf(x[j]) <= limit)
           continue;
+        if (isfinite(x[j])) {
+          st = wsrl__error(WSRL_ERR_NON_FINITE,
+                           "'%s': section '%s' row %lld is %g, beyond %g, past which a discounted return "
+                           "(this buffer's discount %g) overflows float",
+                           rd->path, s->name, (long long)(row + i), (double)x[j], (double)limit, r->opt.discount);
+          break;
+        }
         if (r->opt.nonfinite == WSRL_REPLAY_NONFINITE_ERROR) {
           st = wsrl__error(WSRL_ERR_NON_FINITE, "'%s': section '%s' row %lld element %d is %g", rd->path, s->name,
                            (long long)(row + i), j, (double)x[j]);
@@ -307,7 +317,8 @@ wsrl_status_t wsrl__replay_read_sections(wsrl_replay_t *r, const wsrl__secreader
   wsrl_status_t st = scan_flags(rd, sec[S_FLAGS], &m, meta_at);
   for (int k = S_OBS; k < S_COUNT && st == WSRL_OK; k++)
     if (k != S_FLAGS)
-      st = scan_f32(r, rd, sec[k], m.count, dims[k], &keep, &bad);
+      st = scan_f32(r, rd, sec[k], m.count, dims[k], k == S_REW ? wsrl__replay_reward_limit(r) : FLT_MAX, &keep,
+                    &bad);
 
   /* Pass 2: read straight into the arrays (rows 0..count-1), checksums again
    * in case the file changed in between. */

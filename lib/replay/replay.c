@@ -1,6 +1,7 @@
 /* The replay handle: options, the ring buffer, episode bookkeeping and MC
  * return-to-go, reading back, append. Sampling is in sample.c, files in
  * native.c and hdf5.c. */
+#include <float.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -29,6 +30,13 @@ void wsrl__replay_report_out(wsrl_replay_report_t *out, const wsrl_replay_report
 
 float wsrl__replay_stored_reward(const wsrl_replay_options_t *opt, double raw) {
   return (float)(raw * opt->reward_scale + opt->reward_bias);
+}
+
+float wsrl__replay_reward_limit(const wsrl_replay_t *r) {
+  double horizon = r->opt.discount < 1 ? 1.0 / (1.0 - r->opt.discount) : (double)r->capacity;
+  if (horizon > (double)r->capacity)
+    horizon = (double)r->capacity;
+  return (float)(FLT_MAX / (horizon < 1 ? 1 : horizon));
 }
 
 /* Copy the caller's options (honouring a shorter struct_size) and validate them. */
@@ -282,6 +290,12 @@ static wsrl_status_t add_rows(wsrl_replay_t *r, const char *fn, int single, int6
                          "%s: reward %g (row %lld) overflows to %g after scale %g and bias %g; nothing was stored",
                          fn, (double)reward[i], (long long)i, (double)stored, r->opt.reward_scale,
                          r->opt.reward_bias);
+    if (fabsf(stored) > wsrl__replay_reward_limit(r))
+      return wsrl__error(WSRL_ERR_NON_FINITE,
+                         "%s: reward %g (row %lld, stored %g) is beyond %g, past which a discounted return "
+                         "(discount %g) overflows float; nothing was stored",
+                         fn, (double)reward[i], (long long)i, (double)stored, (double)wsrl__replay_reward_limit(r),
+                         r->opt.discount);
   }
   float clip = (float)r->opt.action_clip;
   for (int64_t i = 0; i < n; i++) {

@@ -129,6 +129,9 @@ static inline void wsrl__replay_clip(float *a, int32_t n, float clip) {
 
 /* Stored form of a raw reward (transform, then fp32). */
 float wsrl__replay_stored_reward(const wsrl_replay_options_t *opt, double raw);
+/* Largest |stored reward| whose MC return stays a finite float in this buffer
+ * (an episode's discounted sum is at most min(1/(1-gamma), capacity) rewards). */
+float wsrl__replay_reward_limit(const wsrl_replay_t *r);
 /* Check a caller's report struct_size (NULL is fine) / copy a full report into it. */
 wsrl_status_t wsrl__replay_report_check(const wsrl_replay_report_t *report, const char *fn);
 void wsrl__replay_report_out(wsrl_replay_report_t *out, const wsrl_replay_report_t *full);

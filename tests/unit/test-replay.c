@@ -1322,6 +1322,43 @@ END_TEST
 
 #endif
 
+/* Finite rewards whose discounted return overflows float are refused on
+ * every way in: add, load with a larger discount, HDF5 import (issue 16,
+ * fault 5); the buffer keeps what it had. */
+START_TEST(returns_that_overflow_float_are_refused) {
+  wsrl_replay_options_t half = WSRL_REPLAY_OPTIONS_INIT;
+  half.discount = 0.5; /* limit FLT_MAX / 2 */
+  wsrl_replay_t *src = make(100, &half);
+  float obs[O] = {0}, act[A] = {0}, next[O] = {0};
+  ck_assert_int_eq(wsrl_replay_add(src, obs, act, 1e38f, next, 0, 0), WSRL_OK);
+  ck_assert_int_eq(wsrl_replay_add(src, obs, act, 1e38f, next, 1, 0), WSRL_OK);
+  float mc[2];
+  ck_assert_int_eq(wsrl_replay_get(src, 0, 2, NULL, NULL, NULL, NULL, NULL, NULL, mc), WSRL_OK);
+  ck_assert(isfinite(mc[0]) && mc[0] == 1.5e38f);
+
+  wsrl_replay_t *dst = make(100, NULL); /* discount 0.99: limit FLT_MAX / 100 */
+  ck_assert_int_eq(wsrl_replay_add(dst, obs, act, 1e37f, next, 0, 0), WSRL_ERR_NON_FINITE);
+  ck_assert_msg_has("overflows float");
+  ck_assert_int_eq(size_of(dst), 0);
+  ck_assert_int_eq(wsrl_replay_add(dst, obs, act, 3e36f, next, 1, 0), WSRL_OK);
+
+  const char *path = path_of("big.wsrlrb");
+  ck_assert_int_eq(wsrl_replay_save(src, path), WSRL_OK);
+  ck_assert_int_eq(wsrl_replay_load(dst, path, NULL), WSRL_ERR_NON_FINITE);
+  ck_assert_msg_has("overflows float");
+  ck_assert_int_eq(size_of(dst), 1);
+#if WSRL_HAVE_HDF5
+  path = path_of("big.hdf5");
+  ck_assert_int_eq(wsrl_replay_export_hdf5(src, path), WSRL_OK);
+  ck_assert_int_eq(wsrl_replay_import_hdf5(dst, path, NULL), WSRL_ERR_NON_FINITE);
+  ck_assert_msg_has("overflow float");
+  ck_assert_int_eq(size_of(dst), 1);
+#endif
+  wsrl_replay_destroy(src);
+  wsrl_replay_destroy(dst);
+}
+END_TEST
+
 Suite *wsrl_test_suite_replay(void) {
   Suite *s = suite_create("replay");
   TCase *t = tcase_create("api");
@@ -1352,6 +1389,7 @@ Suite *wsrl_test_suite_replay(void) {
   tcase_add_test(t, native_rejects_corruption);
   tcase_add_test(t, native_nonfinite_error_or_drop);
   tcase_add_test(t, checkpoint_sections_with_prefix);
+  tcase_add_test(t, returns_that_overflow_float_are_refused);
   suite_add_tcase(s, t);
   t = tcase_create("hdf5");
   tcase_add_checked_fixture(t, make_dir, remove_dir);
