@@ -72,6 +72,50 @@ static void col_close(col *c) {
   c->dset = -1;
 }
 
+/* Every chunk of a chunked dataset is stored (compressed chunks make
+ * H5Dget_space_status() say "partly allocated", so count them instead). */
+static int all_chunks_stored(const col *c, hid_t dcpl, const hsize_t dims[2]) {
+  hsize_t chunk[2] = {1, 1}, stored = 0;
+  if (H5Pget_chunk(dcpl, c->rank, chunk) != c->rank || chunk[0] == 0 || (c->rank == 2 && chunk[1] == 0))
+    return 0;
+  hsize_t want = (dims[0] + chunk[0] - 1) / chunk[0];
+  if (c->rank == 2)
+    want *= (dims[1] + chunk[1] - 1) / chunk[1];
+  hid_t space = H5Dget_space(c->dset);
+  herr_t rc = space >= 0 ? H5Dget_num_chunks(c->dset, space, &stored) : -1;
+  if (space >= 0)
+    H5Sclose(space);
+  return rc >= 0 && stored == want;
+}
+
+/* Raw data kept in other files (external storage, virtual datasets) would
+ * make an import read whatever local file the dataset names; a dataset can
+ * also declare rows it never stored (reads then return fill values, billions
+ * of them from a 2 KB file). Both are refused before any read. */
+static wsrl_status_t check_storage(const col *c, const char *path, const hsize_t dims[2]) {
+  hid_t dcpl = H5Dget_create_plist(c->dset);
+  if (dcpl < 0)
+    return wsrl__error(WSRL_ERR_CORRUPT, "'%s': corrupt: dataset '%s' has no readable creation properties", path,
+                       c->key);
+  const int external = H5Pget_external_count(dcpl);
+  const H5D_layout_t layout = H5Pget_layout(dcpl);
+  H5D_space_status_t space = H5D_SPACE_STATUS_ERROR;
+  int stored = c->rows == 0;
+  if (!stored && layout == H5D_CHUNKED)
+    stored = all_chunks_stored(c, dcpl, dims);
+  else if (!stored && (layout == H5D_CONTIGUOUS || layout == H5D_COMPACT))
+    stored = H5Dget_space_status(c->dset, &space) >= 0 && space == H5D_SPACE_STATUS_ALLOCATED;
+  H5Pclose(dcpl);
+  if (external != 0 || layout == H5D_VIRTUAL || layout == H5D_LAYOUT_ERROR)
+    return wsrl__error(WSRL_ERR_CORRUPT, "'%s': refused: dataset '%s' keeps its data outside the file (%s)", path,
+                       c->key, external != 0 ? "external raw storage" : layout == H5D_VIRTUAL ? "a virtual dataset"
+                                                                                               : "unknown layout");
+  if (!stored)
+    return wsrl__error(WSRL_ERR_CORRUPT, "'%s': corrupt: dataset '%s' declares %lld rows but does not store them all",
+                       path, c->key, (long long)c->rows);
+  return WSRL_OK;
+}
+
 static wsrl_status_t col_open(hid_t file, const char *path, const char *key, int required, col *c) {
   memset(c, 0, sizeof *c);
   c->key = key;
@@ -80,6 +124,12 @@ static wsrl_status_t col_open(hid_t file, const char *path, const char *key, int
     return required ? wsrl__error(WSRL_ERR_CORRUPT, "'%s': corrupt: dataset '%s' is missing (a D4RL file has "
                                   "observations, actions, rewards, terminals)", path, key)
                     : WSRL_OK;
+  /* A soft or external link could point anywhere, a file outside this one
+   * included: only datasets stored in the file itself are read. */
+  H5L_info_t link;
+  if (H5Lget_info(file, key, &link, H5P_DEFAULT) < 0 || link.type != H5L_TYPE_HARD)
+    return wsrl__error(WSRL_ERR_CORRUPT, "'%s': refused: '%s' is a soft, external or user-defined link, not a dataset "
+                       "stored in the file", path, key);
   c->dset = H5Dopen2(file, key, H5P_DEFAULT);
   if (c->dset < 0)
     return wsrl__error(WSRL_ERR_CORRUPT, "'%s': corrupt: '%s' is not a readable dataset", path, key);
@@ -101,7 +151,7 @@ static wsrl_status_t col_open(hid_t file, const char *path, const char *key, int
     return wsrl__error(WSRL_ERR_CORRUPT, "'%s': corrupt: dataset '%s' is too large", path, key);
   c->rows = (int64_t)dims[0];
   c->cols = c->rank == 2 ? (int64_t)dims[1] : 1;
-  return WSRL_OK;
+  return check_storage(c, path, dims);
 }
 
 /* Read rows [first, first + n) of a dataset converted to memtype. */
@@ -399,6 +449,12 @@ wsrl_status_t wsrl_replay_import_hdf5(wsrl_replay_t *replay, const char *path, w
     st = wsrl__error(WSRL_ERR_INVALID_ARGUMENT,
                      "'%s' has %lld observation and %lld action columns; the buffer has obs_dim %d, act_dim %d", path,
                      (long long)d.obs.cols, (long long)d.act.cols, replay->obs_dim, replay->act_dim);
+  /* Refuse a file larger than the buffer before reading a row of it (a file
+   * can declare 2^31 rows); at most the derived last row is never kept. */
+  if (st == WSRL_OK && d.n - (d.derived && d.n > 0) > replay->capacity)
+    st = wsrl__error(WSRL_ERR_INVALID_ARGUMENT,
+                     "'%s' holds %lld rows; the buffer's capacity is %lld (create it from wsrl_replay_hdf5_info())",
+                     path, (long long)(d.n - (d.derived && d.n > 0)), (long long)replay->capacity);
   if (st == WSRL_OK) {
     plan = wsrl__malloc(&replay->alloc, (size_t)(d.n > 0 ? d.n : 1));
     if (plan == NULL)

@@ -1308,6 +1308,86 @@ START_TEST(hdf5_malformed_files) {
 }
 END_TEST
 
+/* A D4RL file whose 'rewards' is added by `how` (the rest written normally). */
+enum { EXTERNAL_STORAGE, EXTERNAL_LINK, SOFT_LINK, VIRTUAL, NOT_STORED, HUGE_NOT_STORED };
+
+static void write_hostile(const char *path, const d4rl_data *d, int how, const char *other) {
+  h5spec s = spec_of(d);
+  s.skip = how == HUGE_NOT_STORED ? "observations" : "rewards";
+  write_h5(path, &s);
+  hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+  ck_assert_int_ge(f, 0);
+  hsize_t n = 10, chunk = 4, huge[2] = {(hsize_t)1 << 31, O}, hchunk[2] = {1024, O};
+  hid_t sp = H5Screate_simple(1, &n, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE), dset = -1;
+  switch (how) {
+  case EXTERNAL_STORAGE: /* raw data read from any local file */
+    ck_assert_int_ge(H5Pset_external(dcpl, other, 0, 40), 0);
+    break;
+  case EXTERNAL_LINK:
+    ck_assert_int_ge(H5Lcreate_external(other, "/rewards", f, "rewards", H5P_DEFAULT, H5P_DEFAULT), 0);
+    break;
+  case SOFT_LINK:
+    ck_assert_int_ge(H5Lcreate_soft("/terminals", f, "rewards", H5P_DEFAULT, H5P_DEFAULT), 0);
+    break;
+  case VIRTUAL:
+    ck_assert_int_ge(H5Pset_virtual(dcpl, sp, other, "/rewards", sp), 0);
+    break;
+  case NOT_STORED:
+    ck_assert_int_ge(H5Pset_chunk(dcpl, 1, &chunk), 0);
+    break;
+  default:
+    H5Sclose(sp);
+    sp = H5Screate_simple(2, huge, NULL);
+    ck_assert_int_ge(H5Pset_chunk(dcpl, 2, hchunk), 0);
+  }
+  if (how != EXTERNAL_LINK && how != SOFT_LINK) {
+    dset = H5Dcreate2(f, how == HUGE_NOT_STORED ? "observations" : "rewards", H5T_IEEE_F32LE, sp, H5P_DEFAULT, dcpl,
+                      H5P_DEFAULT);
+    ck_assert_int_ge(dset, 0);
+    H5Dclose(dset);
+  }
+  H5Pclose(dcpl);
+  H5Sclose(sp);
+  H5Fclose(f);
+}
+
+/* Data from outside the file, or declared but never stored, is refused
+ * before a row is read (issue 16, faults 9 and 10). */
+START_TEST(hdf5_refuses_data_outside_the_file) {
+  d4rl_data d;
+  d4rl_fill(&d);
+  char good[600], secret[600], bad[600];
+  snprintf(good, sizeof good, "%s", path_of("good.hdf5"));
+  snprintf(secret, sizeof secret, "%s", path_of("secret.bin"));
+  snprintf(bad, sizeof bad, "%s", path_of("bad.hdf5"));
+  h5spec s = spec_of(&d);
+  write_h5(good, &s);
+  const float words[10] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+  spit(secret, (const uint8_t *)words, sizeof words);
+  wsrl_replay_t *r = make(20, NULL);
+  add_id(r, 700, 0, 0);
+  const struct {
+    int how;
+    const char *other, *says;
+  } cases[] = {{EXTERNAL_STORAGE, secret, "external raw storage"},
+               {EXTERNAL_LINK, good, "link"},
+               {SOFT_LINK, NULL, "link"},
+               {VIRTUAL, good, "virtual dataset"},
+               {NOT_STORED, NULL, "declares 10 rows but does not store them all"},
+               {HUGE_NOT_STORED, NULL, "declares 2147483648 rows"}};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    write_hostile(bad, &d, cases[i].how, cases[i].other);
+    ck_assert_int_eq(wsrl_replay_import_hdf5(r, bad, NULL), WSRL_ERR_CORRUPT);
+    ck_assert_msg_has(cases[i].says);
+    ck_assert_int_eq(wsrl_replay_hdf5_info(bad, NULL, NULL, NULL), WSRL_ERR_CORRUPT);
+  }
+  ck_assert_int_eq(size_of(r), 1);
+  ck_assert_int_eq(id_at(r, 0), 700);
+  ck_assert_int_eq(wsrl_replay_import_hdf5(r, good, NULL), WSRL_OK);
+  wsrl_replay_destroy(r);
+}
+END_TEST
+
 #else
 
 START_TEST(hdf5_unsupported) {
@@ -1400,6 +1480,7 @@ Suite *wsrl_test_suite_replay(void) {
   tcase_add_test(t, hdf5_rows_across_read_chunks);
   tcase_add_test(t, hdf5_export_import_round_trip);
   tcase_add_test(t, hdf5_malformed_files);
+  tcase_add_test(t, hdf5_refuses_data_outside_the_file);
 #else
   tcase_add_test(t, hdf5_unsupported);
 #endif
