@@ -5,7 +5,7 @@
  * a multi-threaded region hangs in its first one. The library notices the
  * fork (pthread_atfork) and refuses, with WSRL_ERR_WRONG_STATE and a message,
  * a handle that would compute with more than one thread; single-threaded
- * handles keep working. Run with OMP_NUM_THREADS=2, so agent.threads = 0
+ * handles keep working, and so does a policy snapshot. Run with OMP_NUM_THREADS=2, so agent.threads = 0
  * means two threads. Not in suite threading: this one runs libgomp teams,
  * which ThreadSanitizer cannot see. */
 #include <check.h>
@@ -48,9 +48,10 @@ static wsrl_agent_t *trained_agent(int threads) {
 
 enum { CHILD_ACTED = 10, CHILD_REFUSED = 11, CHILD_OTHER = 12 };
 
-/* Fork; the child acts once on `ag`. Returns the child's verdict, or -1 if
- * it did not finish within a second (killed). */
-static int child_act(wsrl_agent_t *ag) {
+/* Fork; the child acts once on `ag` (or, when p is not NULL, from the
+ * snapshot p). Returns the child's verdict, or -1 if it did not finish
+ * within a second (killed). */
+static int child_act(wsrl_agent_t *ag, const wsrl_policy_t *p) {
   fflush(NULL);
   const pid_t pid = fork();
   ck_assert_int_ge(pid, 0);
@@ -58,7 +59,8 @@ static int child_act(wsrl_agent_t *ag) {
     alarm(5); /* belt and braces: a hung child never outlives the test */
     const float obs[O] = {0.1f, 0.2f, 0.3f, 0.4f};
     float act[A];
-    const wsrl_status_t st = wsrl_agent_act(ag, 1, obs, WSRL_ACT_DETERMINISTIC, act);
+    const wsrl_status_t st = p != NULL ? wsrl_policy_act(p, obs, WSRL_ACT_DETERMINISTIC, NULL, act)
+                                       : wsrl_agent_act(ag, 1, obs, WSRL_ACT_DETERMINISTIC, act);
     if (st == WSRL_ERR_WRONG_STATE)
       fprintf(stderr, "child: %s\n", wsrl_last_error_message());
     _exit(st == WSRL_OK ? CHILD_ACTED
@@ -82,13 +84,18 @@ START_TEST(fork_after_training) {
   static const int threads[3] = {0, 1, 2};
   const int t = threads[_i];
   wsrl_agent_t *ag = trained_agent(t);
-  const int verdict = child_act(ag);
+  const int verdict = child_act(ag, NULL);
   ck_assert_msg(verdict != -1, "agent.threads = %d: the forked child hung", t);
   if (t == 1)
     ck_assert_msg(verdict == CHILD_ACTED, "agent.threads = 1: the child should act (got %d)", verdict);
   else
     ck_assert_msg(verdict == CHILD_REFUSED, "agent.threads = %d: the child should get a clear error (got %d)", t,
                   verdict);
+  /* A policy snapshot (plain C) acts in any child. */
+  wsrl_policy_t *p = NULL;
+  OK(wsrl_agent_policy(ag, &p));
+  ck_assert_int_eq(child_act(ag, p), CHILD_ACTED);
+  wsrl_policy_release(p);
   /* The parent is unaffected. */
   const float obs[O] = {0};
   float act[A];
@@ -101,8 +108,8 @@ END_TEST
 START_TEST(single_thread_agent_works_in_child) {
   wsrl_agent_t *multi = trained_agent(2);
   wsrl_agent_t *single = trained_agent(1);
-  ck_assert_int_eq(child_act(single), CHILD_ACTED);
-  ck_assert_int_eq(child_act(multi), CHILD_REFUSED);
+  ck_assert_int_eq(child_act(single, NULL), CHILD_ACTED);
+  ck_assert_int_eq(child_act(multi, NULL), CHILD_REFUSED);
   wsrl_agent_destroy(single);
   wsrl_agent_destroy(multi);
 }

@@ -14,6 +14,16 @@
  *                             each other
  *   destroy_orders            agent / dataset / session destroyed in every
  *                             order (run under ASan to see a dangling use)
+ *   policy_matches_agent      a snapshot's deterministic actions equal the
+ *                             agent's within 1e-6 (std heads, LayerNorm on
+ *                             and off, squashed or not), through a policy
+ *                             file too; bad files are refused
+ *   policy_many_threads       wsrl_policy_act from many threads: the bits
+ *                             of one thread; the caller's RNG state fixes a sample
+ *   policy_while_training     a control thread acts from the latest
+ *                             snapshot while another trains: never refused,
+ *                             a version never changes its actions, the last
+ *                             one is the trained actor
  *
  * agent.threads = 1 everywhere: libgomp is not TSan-instrumented, and the
  * suite is what the ThreadSanitizer CI build runs. */
@@ -401,6 +411,208 @@ START_TEST(destroy_orders) {
 }
 END_TEST
 
+/* ------------------------------------------------------------ snapshots */
+
+static void check_policy_matches(wsrl_agent_t *ag, wsrl_policy_t *p, const char *what) {
+  float obs[64 * O];
+  fill(obs, 64 * O, 21);
+  for (int unit = 0; unit < 2; unit++) {
+    const int32_t flags = WSRL_ACT_DETERMINISTIC | (unit ? WSRL_ACT_UNIT : 0);
+    float a[64 * A], b[A];
+    OK(wsrl_agent_act(ag, 64, obs, flags, a));
+    for (int r = 0; r < 64; r++) {
+      OK(wsrl_policy_act(p, obs + r * O, flags, NULL, b));
+      for (int k = 0; k < A; k++) /* 1e-6 in [-1, 1] units: scaled by the half-range */
+        ck_assert_msg(fabsf(a[r * A + k] - b[k]) <= 1e-6f * (unit ? 1.0f : 0.5f * (high[k] - low[k])),
+                      "%s: row %d dim %d: agent %.9g policy %.9g", what, r, k, a[r * A + k], b[k]);
+    }
+  }
+}
+
+START_TEST(policy_matches_agent) {
+  static const char *const variants[] = {
+      "", "actor.layer_norm = 0\n", "actor.std_parameterization = uniform\n",
+      "actor.tanh_squash = 0\nactor.std_parameterization = uniform\n"};
+  for (int v = 0; v < 4; v++) {
+    char extra[256];
+    snprintf(extra, sizeof extra, "actor.hidden = 32,32,32\nagent.algorithm = cql\n%s", variants[v]);
+    wsrl_agent_t *ag = make_agent(extra);
+    train_a_bit(ag);
+    wsrl_policy_t *p = NULL;
+    OK(wsrl_agent_policy(ag, &p));
+    int32_t od = 0, ad = 0;
+    uint64_t version = 0;
+    wsrl_agent_counters_t c = WSRL_AGENT_COUNTERS_INIT;
+    OK(wsrl_agent_counters(ag, &c));
+    OK(wsrl_policy_info(p, &od, &ad, &version));
+    ck_assert_int_eq(od, O);
+    ck_assert_int_eq(ad, A);
+    ck_assert_int_eq((int64_t)version, c.updates);
+    check_policy_matches(ag, p, variants[v]);
+    /* The policy file: the same bits back, no agent needed. */
+    char path[64];
+    snprintf(path, sizeof path, "threading-%d.policy", (int)getpid());
+    OK(wsrl_policy_save(p, path));
+    wsrl_policy_t *q = NULL;
+    OK(wsrl_policy_load(&q, path));
+    float obs[O], a1[A], a2[A];
+    fill(obs, O, 77);
+    for (int32_t flags = 0; flags < 4; flags++) {
+      uint64_t r1 = 56, r2 = 56;
+      OK(wsrl_policy_act(p, obs, flags, &r1, a1));
+      OK(wsrl_policy_act(q, obs, flags, &r2, a2));
+      ck_assert_msg(memcmp(a1, a2, sizeof a1) == 0, "loaded policy differs (flags %d)", flags);
+    }
+    OK(wsrl_policy_info(q, NULL, NULL, &version));
+    ck_assert_int_eq((int64_t)version, c.updates);
+    wsrl_policy_release(q);
+    /* A flipped byte in the weights fails the CRC; a truncated file is refused. */
+    long n = 0;
+    unsigned char *bytes = slurp(path, &n);
+    bytes[n - 9] ^= 0x40;
+    FILE *f = fopen(path, "wb");
+    fwrite(bytes, 1, (size_t)n, f);
+    fclose(f);
+    ck_assert_int_eq(wsrl_policy_load(&q, path), WSRL_ERR_CORRUPT);
+    ck_assert_ptr_null(q);
+    f = fopen(path, "wb");
+    fwrite(bytes, 1, (size_t)n / 2, f);
+    fclose(f);
+    ck_assert_int_ne(wsrl_policy_load(&q, path), WSRL_OK);
+    free(bytes);
+    unlink(path);
+    /* A snapshot outlives its agent. */
+    wsrl_agent_destroy(ag);
+    OK(wsrl_policy_act(p, obs, 1, NULL, a2));
+    wsrl_policy_release(p);
+    ck_assert_int_eq(wsrl_live_handles(), 0);
+  }
+  float obs[O] = {NAN};
+  float a[A];
+  wsrl_agent_t *ag = make_agent(NULL);
+  wsrl_policy_t *p = NULL;
+  OK(wsrl_agent_policy(ag, &p));
+  ck_assert_int_eq(wsrl_policy_act(p, obs, 1, NULL, a), WSRL_ERR_NON_FINITE);
+  ck_assert_int_eq(wsrl_policy_act(p, obs, 8, NULL, a), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wsrl_policy_load(&p, "/nonexistent/x.policy"), WSRL_ERR_IO);
+  wsrl_agent_destroy(ag);
+}
+END_TEST
+
+typedef struct pol_job {
+  const wsrl_policy_t *p;
+  const float *obs;      /* [64, O] */
+  const float *expected; /* [64 * 2, A]: deterministic, then sampled with (7, row) */
+  int wrong;
+} pol_job;
+
+static void *pol_hammer(void *arg) {
+  pol_job *j = arg;
+  for (int it = 0; it < 200; it++)
+    for (int r = 0; r < 64; r++) {
+      float a[A], b[A];
+      uint64_t rs = 7 + (uint64_t)r;
+      if (wsrl_policy_act(j->p, j->obs + r * O, WSRL_ACT_DETERMINISTIC, NULL, a) != WSRL_OK ||
+          memcmp(a, j->expected + r * A, sizeof a) != 0)
+        j->wrong++;
+      if (wsrl_policy_act(j->p, j->obs + r * O, 0, &rs, b) != WSRL_OK ||
+          memcmp(b, j->expected + (64 + r) * A, sizeof b) != 0)
+        j->wrong++;
+    }
+  return NULL;
+}
+
+START_TEST(policy_many_threads) {
+  wsrl_agent_t *ag = make_agent(NULL);
+  train_a_bit(ag);
+  wsrl_policy_t *p = NULL;
+  OK(wsrl_agent_policy(ag, &p));
+  float obs[64 * O], expected[128 * A];
+  fill(obs, 64 * O, 31);
+  for (int r = 0; r < 64; r++) {
+    uint64_t rs = 7 + (uint64_t)r;
+    OK(wsrl_policy_act(p, obs + r * O, WSRL_ACT_DETERMINISTIC, NULL, expected + r * A));
+    OK(wsrl_policy_act(p, obs + r * O, 0, &rs, expected + (64 + r) * A));
+  }
+  /* The noise comes from the caller's state alone: another state, another action. */
+  float other[A];
+  uint64_t rs = 1000;
+  OK(wsrl_policy_act(p, obs, 0, &rs, other));
+  ck_assert(memcmp(other, expected + 64 * A, sizeof other) != 0);
+  pthread_t t[NT];
+  pol_job jobs[NT];
+  for (int i = 0; i < NT; i++) {
+    jobs[i] = (pol_job){p, obs, expected, 0};
+    ck_assert_int_eq(pthread_create(&t[i], NULL, pol_hammer, &jobs[i]), 0);
+  }
+  for (int i = 0; i < NT; i++) {
+    pthread_join(t[i], NULL);
+    ck_assert_msg(jobs[i].wrong == 0, "thread %d: %d actions differ from one thread's", i, jobs[i].wrong);
+  }
+  wsrl_policy_release(p);
+  wsrl_agent_destroy(ag);
+}
+END_TEST
+
+typedef struct control {
+  wsrl_agent_t *agent;
+  atomic_int stop;
+  int ticks, refused, changed, backwards;
+  int64_t last_version;
+} control;
+
+/* A control loop: take the latest snapshot, act, release. Remembers the
+ * action of each version it saw last and checks it never changes. */
+static void *control_loop(void *arg) {
+  control *c = arg;
+  float obs[O], a[A], seen[A] = {0};
+  fill(obs, O, 41);
+  int64_t seen_version = -1;
+  while (!atomic_load(&c->stop) || c->ticks < 100) {
+    wsrl_policy_t *p = NULL;
+    uint64_t v = 0;
+    if (wsrl_agent_policy(c->agent, &p) != WSRL_OK || wsrl_policy_info(p, NULL, NULL, &v) != WSRL_OK ||
+        wsrl_policy_act(p, obs, WSRL_ACT_DETERMINISTIC, NULL, a) != WSRL_OK) {
+      c->refused++;
+    } else {
+      if ((int64_t)v < c->last_version)
+        c->backwards++;
+      if ((int64_t)v == seen_version && memcmp(a, seen, sizeof a) != 0)
+        c->changed++;
+      seen_version = (int64_t)v;
+      memcpy(seen, a, sizeof a);
+      c->last_version = (int64_t)v;
+    }
+    wsrl_policy_release(p);
+    c->ticks++;
+  }
+  return NULL;
+}
+
+START_TEST(policy_while_training) {
+  control c = {make_agent("agent.algorithm = cql\n"), 0, 0, 0, 0, 0, -1};
+  pthread_t t;
+  ck_assert_int_eq(pthread_create(&t, NULL, control_loop, &c), 0);
+  wsrl_replay_t *d = make_dataset(200);
+  OK(wsrl_pretrain(c.agent, d, 40, NULL, NULL));
+  wsrl_replay_destroy(d);
+  atomic_store(&c.stop, 1);
+  pthread_join(t, NULL);
+  ck_assert_msg(c.refused == 0 && c.changed == 0 && c.backwards == 0,
+                "%d ticks: %d refused, %d changed within a version, %d went backwards", c.ticks, c.refused,
+                c.changed, c.backwards);
+  fprintf(stderr, "control: %d ticks, last version %lld\n", c.ticks, (long long)c.last_version);
+  wsrl_policy_t *p = NULL;
+  OK(wsrl_agent_policy(c.agent, &p));
+  uint64_t v = 0;
+  OK(wsrl_policy_info(p, NULL, NULL, &v));
+  ck_assert_int_eq(v, 40);
+  check_policy_matches(c.agent, p, "after training");
+  wsrl_policy_release(p);
+  wsrl_agent_destroy(c.agent);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("threading");
   TCase *tc = tcase_create("threading");
@@ -411,6 +623,9 @@ int main(void) {
   tcase_add_test(tc, act_update_never_wrong);
   tcase_add_test(tc, session_shares_the_agent);
   tcase_add_test(tc, destroy_orders);
+  tcase_add_test(tc, policy_matches_agent);
+  tcase_add_test(tc, policy_many_threads);
+  tcase_add_test(tc, policy_while_training);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
