@@ -109,8 +109,10 @@ WSRL_API wsrl_status_t wsrl_policy_save(const wsrl_policy_t *policy, const char 
 /**
  * @brief Load a policy file written by wsrl_policy_save().
  * @param[out] policy_out a standalone snapshot (one reference; release it).
- * @return WSRL_ERR_IO, WSRL_ERR_CORRUPT (bad CRC, sizes or values) or
- *         WSRL_ERR_VERSION_MISMATCH naming the file; nothing is returned then.
+ * @return WSRL_ERR_IO, WSRL_ERR_CORRUPT (bad CRC, sizes or values, NaN
+ *         weights, bounds not low < high), WSRL_ERR_VERSION_MISMATCH (a newer
+ *         format) or WSRL_ERR_UNSUPPORTED (a layer wider than
+ *         WSRL_POLICY_MAX_WIDTH), naming the file; nothing is returned then.
  * Thread-safety: any thread.
  */
 WSRL_API wsrl_status_t wsrl_policy_load(wsrl_policy_t **policy_out, const char *path);

@@ -82,10 +82,13 @@ static wsrl_status_t check_shape(const shape *s, const char *what) {
   if (s->obs_dim > WSRL_POLICY_MAX_WIDTH || s->act_dim > WSRL_POLICY_MAX_WIDTH / 2)
     return wsrl__error(WSRL_ERR_UNSUPPORTED, "%s: obs_dim %d or act_dim %d is above the snapshot limit %d", what,
                        s->obs_dim, s->act_dim, WSRL_POLICY_MAX_WIDTH);
-  for (int32_t l = 0; l < s->n_hidden; l++)
-    if (s->width[l] < 1 || s->width[l] > WSRL_POLICY_MAX_WIDTH)
-      return wsrl__error(WSRL_ERR_UNSUPPORTED, "%s: hidden layer %d is %d wide; snapshots take 1 .. %d", what, l,
+  for (int32_t l = 0; l < s->n_hidden; l++) {
+    if (s->width[l] < 1)
+      return wsrl__error(WSRL_ERR_CORRUPT, "%s: hidden layer %d is %d wide", what, l, s->width[l]);
+    if (s->width[l] > WSRL_POLICY_MAX_WIDTH)
+      return wsrl__error(WSRL_ERR_UNSUPPORTED, "%s: hidden layer %d is %d wide; snapshots take at most %d", what, l,
                          s->width[l], WSRL_POLICY_MAX_WIDTH);
+  }
   const int32_t head = s->std_param == WSRL__STD_EXP ? 2 * s->act_dim : s->act_dim;
   if ((s->std_param != WSRL__STD_EXP && s->std_param != WSRL__STD_UNIFORM) || s->width[s->n_hidden] != head ||
       (s->layer_norm != 0 && s->layer_norm != 1) || (s->tanh_squash != 0 && s->tanh_squash != 1) ||

@@ -1608,6 +1608,102 @@ START_TEST(policy_file_roundtrip_and_rejects) {
 }
 END_TEST
 
+/* Rewrite a section's payload bytes [at, at + n) and reseal every CRC, the
+ * way a crafted (not a damaged) file would look. */
+static void reseal_edit(const char *path, const char *section, long at, const void *bytes, size_t n) {
+  FILE *f = fopen(path, "r+b");
+  ck_assert_ptr_nonnull(f);
+  const long size = file_size(path);
+  uint8_t *b = malloc((size_t)size);
+  ck_assert_int_eq((long)fread(b, 1, (size_t)size, f), size);
+  const uint64_t table = wsrl__load_u64le(b + 24);
+  const uint32_t count = wsrl__load_u32le(b + 20);
+  for (uint32_t i = 0; i < count; i++) {
+    uint8_t *e = b + table + 56 * i;
+    if (strcmp((const char *)e, section) != 0)
+      continue;
+    const uint64_t off = wsrl__load_u64le(e + 32), len = wsrl__load_u64le(e + 40);
+    memcpy(b + off + at, bytes, n);
+    wsrl__store_u32le(e + 48, wsrl__crc32(0, b + off, (size_t)len));
+  }
+  wsrl__store_u32le(b + 40, wsrl__crc32(0, b + table, (size_t)count * 56));
+  wsrl__store_u32le(b + 60, wsrl__crc32(0, b, 60));
+  rewind(f);
+  ck_assert_int_eq((long)fwrite(b, 1, (size_t)size, f), size);
+  fclose(f);
+  free(b);
+}
+
+START_TEST(policy_file_rejects_crafted_fields) {
+  wsrl_config_t *c;
+  wsrl_policy_t *p = NULL, *q = NULL;
+  wsrl_agent_t *a = snapshot_agent(&c, 64, 1, &p);
+  char path[256], bad[256];
+  tmp_path(path, sizeof path, "policy-crafted");
+  tmp_path(bad, sizeof bad, "policy-crafted-bad");
+  ck_assert_int_eq(wsrl_policy_save(p, path), WSRL_OK);
+  /* shape: int32 obs, act, n_hidden, layer_norm, std_param, tanh, width[9]; f32 std_min, std_max. */
+  struct {
+    long at;
+    uint32_t value;
+    wsrl_status_t want;
+    const char *msg;
+  } cases[] = {
+      {0, 0, WSRL_ERR_CORRUPT, "sizes"},                 /* obs_dim 0 */
+      {0, 1u << 30, WSRL_ERR_UNSUPPORTED, "obs_dim"},    /* obs_dim huge: refused before allocating */
+      {8, 9, WSRL_ERR_CORRUPT, "sizes"},                 /* nine hidden layers */
+      {12, 2, WSRL_ERR_CORRUPT, "head"},                 /* layer_norm 2 */
+      {16, 7, WSRL_ERR_CORRUPT, "head"},                 /* unknown std parameterization */
+      {24, 0xffffffffu, WSRL_ERR_CORRUPT, "wide"},       /* width -1 */
+      {24, 5000, WSRL_ERR_UNSUPPORTED, "5000"},          /* wider than the act path takes */
+      {24, 6, WSRL_ERR_CORRUPT, "weights"},              /* weights no longer fit the sizes */
+      {24 + 4, 3, WSRL_ERR_CORRUPT, "head"},             /* head width != 2 * act_dim */
+      {60, 0xbf800000u, WSRL_ERR_CORRUPT, "head"},       /* std_min -1 */
+      {64, 0x7f800000u, WSRL_ERR_CORRUPT, "head"},       /* std_max infinity */
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    copy_file(path, bad, file_size(path), -1);
+    uint8_t v[4];
+    wsrl__store_u32le(v, cases[i].value);
+    reseal_edit(bad, "shape", cases[i].at, v, 4);
+    q = (wsrl_policy_t *)1;
+    ck_assert_msg(wsrl_policy_load(&q, bad) == cases[i].want, "case %zu: %s", i, wsrl_last_error_message());
+    ck_assert_msg_has(cases[i].msg);
+    ck_assert_ptr_null(q);
+  }
+  /* A NaN weight, and bounds that are not low < high (the last 2A floats;
+   * an exp-std actor has no log-std vector). */
+  const int64_t n_w = wsrl__policy_param_count(a->pi) + 2 * A;
+  const float nan = NAN, two = 2.0f;
+  copy_file(path, bad, file_size(path), -1);
+  reseal_edit(bad, "weights", 4 * 3, &nan, 4);
+  ck_assert_int_eq(wsrl_policy_load(&q, bad), WSRL_ERR_CORRUPT);
+  ck_assert_msg_has("NaN");
+  copy_file(path, bad, file_size(path), -1);
+  reseal_edit(bad, "weights", 4L * (n_w - 2 * A), &two, 4); /* low[0] = 2 = high[0] */
+  ck_assert_int_eq(wsrl_policy_load(&q, bad), WSRL_ERR_CORRUPT);
+  ck_assert_msg_has("low < high");
+  /* A newer format version. */
+  copy_file(path, bad, file_size(path), -1);
+  {
+    FILE *f = fopen(bad, "r+b");
+    uint8_t h[64];
+    ck_assert_int_eq((int)fread(h, 1, 64, f), 64);
+    wsrl__store_u32le(h + 12, 2);
+    wsrl__store_u32le(h + 60, wsrl__crc32(0, h, 60));
+    rewind(f);
+    ck_assert_int_eq((int)fwrite(h, 1, 64, f), 64);
+    fclose(f);
+  }
+  ck_assert_int_eq(wsrl_policy_load(&q, bad), WSRL_ERR_VERSION_MISMATCH);
+  remove(bad);
+  remove(path);
+  wsrl_policy_release(p);
+  wsrl_agent_destroy(a);
+  wsrl_config_destroy(c);
+}
+END_TEST
+
 START_TEST(checkpoint_save_errors) {
   wsrl_config_t *c = tiny_config("sac");
   wsrl_agent_t *a = make_agent(c);
@@ -1927,6 +2023,7 @@ Suite *wsrl_test_suite_agent(void) {
   tcase_add_test(tc, snapshot_is_immutable_and_outlives_agent);
   tcase_add_test(tc, snapshot_stochastic_and_errors);
   tcase_add_test(tc, policy_file_roundtrip_and_rejects);
+  tcase_add_test(tc, policy_file_rejects_crafted_fields);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("errors");
