@@ -180,25 +180,3 @@ wsrl_status_t wsrl__afile_commit(wsrl__afile *f) {
   f->status = WSRL_ERR_WRONG_STATE;
   return st;
 }
-
-wsrl_status_t wsrl__io_temp_path(const char *path, const wsrl__alloc *alloc, char **tmp_out) {
-  int fd = -1;
-  WSRL__TRY(create_temp(path, alloc, &fd, tmp_out));
-  close(fd);
-  return WSRL_OK;
-}
-
-wsrl_status_t wsrl__io_commit_path(const char *tmp_path, const char *path) {
-  int fd = open(tmp_path, O_RDWR | O_CLOEXEC);
-  if (fd < 0)
-    return wsrl__error(WSRL_ERR_IO, "'%s': cannot reopen temporary file '%s': %s", path, tmp_path,
-                       strerror(errno));
-  int rc = fsync(fd);
-  int err = errno;
-  close(fd);
-  if (rc != 0)
-    return wsrl__error(WSRL_ERR_IO, "'%s': fsync of '%s' failed: %s", path, tmp_path, strerror(err));
-  if (rename(tmp_path, path) != 0)
-    return wsrl__error(WSRL_ERR_IO, "'%s': cannot rename '%s' over it: %s", path, tmp_path, strerror(errno));
-  return wsrl__io_fsync_dir(path);
-}

@@ -143,14 +143,6 @@ wsrl_status_t wsrl__afile_commit(wsrl__afile *f);
 /* Close and remove the temporary file; the target is untouched. */
 void wsrl__afile_abort(wsrl__afile *f);
 
-/* For libraries that create the file by name themselves (HDF5): reserve a
- * unique temporary name beside path (the file is created empty, exclusively)
- * into *tmp_out (free with wsrl__free(alloc, ...)); later publish it with
- * wsrl__io_commit_path(), which fsyncs tmp, renames it over path and fsyncs the
- * directory, or remove it with remove(). */
-wsrl_status_t wsrl__io_temp_path(const char *path, const wsrl__alloc *alloc, char **tmp_out);
-wsrl_status_t wsrl__io_commit_path(const char *tmp_path, const char *path);
-
 /* ---- section container ---- */
 
 #define WSRL__SECTION_CONTAINER_VERSION 1u

@@ -285,6 +285,8 @@ static void chunk_free(chunk *c, const wsrl__alloc *a) {
   wsrl__free(a, c->act);
   wsrl__free(a, c->rew);
   wsrl__free(a, c->next);
+  /* chunk_alloc frees a partial set and its caller frees again: no double free. */
+  c->obs = c->act = c->rew = c->next = NULL;
 }
 
 static wsrl_status_t chunk_alloc(chunk *c, const d4rl *d, const wsrl__alloc *a) {
@@ -317,7 +319,7 @@ static const float *chunk_next(const chunk *c, const d4rl *d, int64_t i) {
 #define KEEP 0x80u
 
 /* Pass 1: decide every row from the flags and the values, without touching the buffer. */
-static wsrl_status_t make_plan(wsrl_replay_t *r, const d4rl *d, uint8_t *plan, wsrl_replay_report_t *rep) {
+static wsrl_status_t make_plan(wsrl_replay_t *r, const d4rl *d, const chunk *bufs, uint8_t *plan, wsrl_replay_report_t *rep) {
   const wsrl__alloc *a = &r->alloc;
   int64_t n = d->n;
   memset(plan, 0, (size_t)(n > 0 ? n : 1));
@@ -329,9 +331,7 @@ static wsrl_status_t make_plan(wsrl_replay_t *r, const d4rl *d, uint8_t *plan, w
     st = read_flags(&d->term, d->path, a, term);
   if (st == WSRL_OK && d->tout.dset >= 0)
     st = read_flags(&d->tout, d->path, a, tout);
-  chunk c = {0};
-  if (st == WSRL_OK)
-    st = chunk_alloc(&c, d, a);
+  chunk c = *bufs; /* read buffers, allocated by the caller */
   /* D4RL's loop: for i in range(N - 1) when next_obs is derived. */
   int64_t last = d->derived ? n - 1 : n;
   int64_t episode_step = 0, prev = -1; /* prev: last kept row */
@@ -398,16 +398,14 @@ static wsrl_status_t make_plan(wsrl_replay_t *r, const d4rl *d, uint8_t *plan, w
     plan[prev] |= WSRL__REPLAY_TRUNCATED; /* the data ends: close the last episode */
   if (d->derived && n > 0)
     rep->dropped_last = 1;
-  chunk_free(&c, a);
   wsrl__free(a, term);
   wsrl__free(a, tout);
   return st;
 }
 
 /* Pass 2: copy the kept rows into slots 0.. of the (reset) buffer. */
-static wsrl_status_t copy_rows(wsrl_replay_t *r, const d4rl *d, const uint8_t *plan) {
-  chunk c = {0};
-  WSRL__TRY(chunk_alloc(&c, d, &r->alloc));
+static wsrl_status_t copy_rows(wsrl_replay_t *r, const d4rl *d, const chunk *bufs, const uint8_t *plan) {
+  chunk c = *bufs; /* read buffers, allocated by the caller */
   int32_t O = r->obs_dim, A = r->act_dim;
   float clip = (float)r->opt.action_clip;
   int64_t last = d->derived ? d->n - 1 : d->n, w = 0;
@@ -430,7 +428,6 @@ static wsrl_status_t copy_rows(wsrl_replay_t *r, const d4rl *d, const uint8_t *p
       w++;
     }
   }
-  chunk_free(&c, &r->alloc);
   wsrl__replay_set_rows(r, w);
   return st;
 }
@@ -460,19 +457,24 @@ wsrl_status_t wsrl_replay_import_hdf5(wsrl_replay_t *replay, const char *path, w
     if (plan == NULL)
       st = wsrl__error(WSRL_ERR_OUT_OF_MEMORY, "'%s': cannot allocate a plan of %lld rows", path, (long long)d.n);
   }
+  /* Every buffer is taken before the replay is touched: all or nothing. */
+  chunk c = {0};
   if (st == WSRL_OK)
-    st = make_plan(replay, &d, plan, &rep);
+    st = chunk_alloc(&c, &d, &replay->alloc);
+  if (st == WSRL_OK)
+    st = make_plan(replay, &d, &c, plan, &rep);
   if (st == WSRL_OK && rep.loaded > replay->capacity)
     st = wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "'%s' gives %lld transitions; the buffer's capacity is %lld", path,
                      (long long)rep.loaded, (long long)replay->capacity);
   if (st == WSRL_OK) {
     wsrl__replay_reset(replay);
-    st = copy_rows(replay, &d, plan);
+    st = copy_rows(replay, &d, &c, plan);
     if (st != WSRL_OK)
       wsrl__replay_reset(replay);
     else
       wsrl__replay_rebuild(replay);
   }
+  chunk_free(&c, &replay->alloc);
   wsrl__free(&replay->alloc, plan);
   d4rl_close(&d);
   quiet_end(&q);
@@ -604,27 +606,46 @@ static wsrl_status_t export_to(const wsrl_replay_t *r, hid_t file, const char *p
   return rc < 0 ? wsrl__error(WSRL_ERR_IO, "'%s': HDF5 failed to write the datasets", path) : WSRL_OK;
 }
 
+/* The file is built in memory (HDF5's core driver, no backing store) and
+ * written with the library's atomic writer: a full disk or a file-size limit
+ * then fails in our write, never inside an HDF5 flush, which used to leave
+ * the HDF5 file open and crash the process in libhdf5's exit handler. */
 wsrl_status_t wsrl_replay_export_hdf5(const wsrl_replay_t *replay, const char *path) {
   WSRL__CHECK_NULL(replay);
   WSRL__CHECK_NULL(path);
-  char *tmp = NULL;
-  WSRL__TRY(wsrl__io_temp_path(path, &replay->alloc, &tmp));
   quiet q;
   quiet_begin(&q);
   wsrl_status_t st = WSRL_OK;
-  hid_t file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-  if (file < 0)
-    st = wsrl__error(WSRL_ERR_IO, "'%s': HDF5 cannot create '%s'", path, tmp);
+  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+  if (fapl < 0 || H5Pset_fapl_core(fapl, (size_t)1 << 20, 0) < 0)
+    st = wsrl__error(WSRL_ERR_BACKEND, "'%s': HDF5 cannot set up an in-memory file", path);
+  hid_t file = st == WSRL_OK ? H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl) : -1;
+  if (st == WSRL_OK && file < 0)
+    st = wsrl__error(WSRL_ERR_OUT_OF_MEMORY, "'%s': HDF5 cannot create the file in memory", path);
   if (st == WSRL_OK)
     st = export_to(replay, file, path);
-  if (file >= 0 && H5Fclose(file) < 0 && st == WSRL_OK)
-    st = wsrl__error(WSRL_ERR_IO, "'%s': HDF5 failed to close '%s'", path, tmp);
+  void *image = NULL;
+  ssize_t size = -1;
+  if (st == WSRL_OK && (H5Fflush(file, H5F_SCOPE_LOCAL) < 0 || (size = H5Fget_file_image(file, NULL, 0)) <= 0))
+    st = wsrl__error(WSRL_ERR_OUT_OF_MEMORY, "'%s': HDF5 cannot build the file image", path);
+  if (st == WSRL_OK && (image = wsrl__malloc(&replay->alloc, (size_t)size)) == NULL)
+    st = wsrl__error(WSRL_ERR_OUT_OF_MEMORY, "'%s': cannot allocate %lld bytes for the file image", path,
+                     (long long)size);
+  if (st == WSRL_OK && H5Fget_file_image(file, image, (size_t)size) != size)
+    st = wsrl__error(WSRL_ERR_BACKEND, "'%s': HDF5 cannot copy the file image", path);
+  if (file >= 0)
+    H5Fclose(file); /* in memory: nothing left to write */
+  if (fapl >= 0)
+    H5Pclose(fapl);
   quiet_end(&q);
+  wsrl__afile out;
   if (st == WSRL_OK)
-    st = wsrl__io_commit_path(tmp, path);
-  if (st != WSRL_OK)
-    remove(tmp);
-  wsrl__free(&replay->alloc, tmp);
+    st = wsrl__afile_open(&out, path, &replay->alloc);
+  if (st == WSRL_OK) {
+    st = wsrl__afile_write(&out, image, (size_t)size);
+    st = st == WSRL_OK ? wsrl__afile_commit(&out) : (wsrl__afile_abort(&out), st);
+  }
+  wsrl__free(&replay->alloc, image);
   return st;
 }
 

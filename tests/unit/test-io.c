@@ -163,22 +163,6 @@ START_TEST(atomic_errors_name_the_file) {
 }
 END_TEST
 
-START_TEST(temp_path_and_commit_path) {
-  const char *p = path_of("c.bin");
-  char *tmp = NULL;
-  wsrl__alloc a;
-  wsrl__alloc_resolve(&a, NULL);
-  ck_assert_int_eq(wsrl__io_temp_path(p, &a, &tmp), WSRL_OK);
-  ck_assert_ptr_nonnull(strstr(tmp, "c.bin.tmp-"));
-  write_file(tmp, (const uint8_t *)"abc", 3);
-  ck_assert_int_eq(wsrl__io_commit_path(tmp, p), WSRL_OK);
-  uint8_t buf[8];
-  ck_assert_int_eq(read_file(p, buf, sizeof buf), 3);
-  ck_assert_int_eq(count_entries(), 1);
-  wsrl__free(&a, tmp);
-}
-END_TEST
-
 /* ---- sections ---- */
 
 static const char MAGIC[8] = {'W', 'S', 'R', 'L', 'T', 'E', 'S', 'T'};
@@ -495,7 +479,6 @@ Suite *wsrl_test_suite_io(void) {
   tcase_add_test(t, atomic_commit_replaces_and_leaves_no_temp);
   tcase_add_test(t, atomic_abort_keeps_target);
   tcase_add_test(t, atomic_errors_name_the_file);
-  tcase_add_test(t, temp_path_and_commit_path);
   tcase_add_test(t, atomic_save_removes_dead_writers_temps);
   suite_add_tcase(s, t);
   t = tcase_create("sections");
