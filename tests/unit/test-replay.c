@@ -8,6 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <sys/resource.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "replay/replay_internal.h"
@@ -1388,6 +1391,106 @@ START_TEST(hdf5_refuses_data_outside_the_file) {
 }
 END_TEST
 
+/* An allocator that fails its n-th allocation (0: never) and counts what is
+ * outstanding, so a failed import shows neither a leak nor a double free. */
+typedef struct failing {
+  int64_t calls, fail_at, live;
+} failing;
+
+static void *fail_alloc(void *user, size_t size) {
+  failing *f = user;
+  if (++f->calls == f->fail_at)
+    return NULL;
+  void *p = malloc(size);
+  f->live += p != NULL;
+  return p;
+}
+
+static void *fail_realloc(void *user, void *ptr, size_t size) {
+  failing *f = user;
+  if (++f->calls == f->fail_at)
+    return NULL;
+  void *p = realloc(ptr, size);
+  f->live += ptr == NULL && p != NULL;
+  return p;
+}
+
+static void fail_free(void *user, void *ptr) {
+  failing *f = user;
+  f->live -= ptr != NULL;
+  free(ptr);
+}
+
+/* Every allocation of an import failing in turn gives OUT_OF_MEMORY, frees
+ * what it took (the chunk buffers used to be freed twice, fault 8), and
+ * leaves the buffer as it was. */
+START_TEST(hdf5_import_allocation_failures) {
+  d4rl_data d;
+  d4rl_fill(&d);
+  h5spec s = spec_of(&d);
+  const char *path = path_of("ok.hdf5");
+  write_h5(path, &s);
+  failing f = {0, 0, 0};
+  wsrl_allocator_t al = {(uint32_t)sizeof al, fail_alloc, fail_realloc, fail_free, &f};
+  wsrl_replay_options_t opt = WSRL_REPLAY_OPTIONS_INIT;
+  opt.allocator = &al;
+  wsrl_replay_t *r = make(20, &opt);
+  add_id(r, 700, 0, 0);
+  const int64_t base = f.live;
+  f.calls = 0;
+  ck_assert_int_eq(wsrl_replay_import_hdf5(r, path, NULL), WSRL_OK);
+  const int64_t needed = f.calls;
+  ck_assert_int_gt(needed, 3);
+  ck_assert_int_eq(f.live, base);
+  for (int64_t k = 1; k <= needed; k++) {
+    wsrl_replay_clear(r);
+    add_id(r, 700, 0, 0);
+    f.calls = 0;
+    f.fail_at = k;
+    ck_assert_int_eq(wsrl_replay_import_hdf5(r, path, NULL), WSRL_ERR_OUT_OF_MEMORY);
+    f.fail_at = 0;
+    ck_assert_msg(f.live == base, "allocation %lld failing leaks %lld blocks", (long long)k, (long long)(f.live - base));
+    ck_assert_int_eq(size_of(r), 1);
+    ck_assert_int_eq(id_at(r, 0), 700);
+  }
+  wsrl_replay_destroy(r);
+}
+END_TEST
+
+/* An export that hits the file-size limit (EFBIG) fails cleanly, keeps the
+ * previous file and leaves no HDF5 file open: the process still exits
+ * normally (it used to die in libhdf5's exit handler, fault 4). */
+START_TEST(hdf5_export_fails_cleanly_on_a_full_file) {
+  const char *path = path_of("prev.hdf5");
+  wsrl_replay_t *r = make(400, NULL);
+  for (int i = 0; i < 400; i++)
+    add_id(r, i, i % 50 == 49, 0);
+  spit(path, (const uint8_t *)"previous", 8);
+  pid_t child = fork();
+  ck_assert_int_ge(child, 0);
+  if (child == 0) {
+    struct rlimit lim = {4096, 4096};
+    signal(SIGXFSZ, SIG_IGN);
+    if (setrlimit(RLIMIT_FSIZE, &lim) != 0)
+      _exit(2);
+    wsrl_status_t st = wsrl_replay_export_hdf5(r, path);
+    exit(st == WSRL_ERR_IO ? 0 : 3); /* exit(), not _exit(): run libhdf5's handlers */
+  }
+  int status = 0;
+  ck_assert_int_eq(waitpid(child, &status, 0), child);
+  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child: %s %d",
+                WIFSIGNALED(status) ? "signal" : "exit", WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+  uint8_t buf[16];
+  FILE *fp = fopen(path, "rb");
+  ck_assert_ptr_nonnull(fp);
+  ck_assert_uint_eq(fread(buf, 1, sizeof buf, fp), 8);
+  fclose(fp);
+  ck_assert_int_eq(memcmp(buf, "previous", 8), 0);
+  ck_assert_int_eq(wsrl_replay_export_hdf5(r, path), WSRL_OK); /* without the limit it works */
+  wsrl_replay_destroy(r);
+}
+END_TEST
+
 #else
 
 START_TEST(hdf5_unsupported) {
@@ -1481,6 +1584,8 @@ Suite *wsrl_test_suite_replay(void) {
   tcase_add_test(t, hdf5_export_import_round_trip);
   tcase_add_test(t, hdf5_malformed_files);
   tcase_add_test(t, hdf5_refuses_data_outside_the_file);
+  tcase_add_test(t, hdf5_import_allocation_failures);
+  tcase_add_test(t, hdf5_export_fails_cleanly_on_a_full_file);
 #else
   tcase_add_test(t, hdf5_unsupported);
 #endif
