@@ -1558,14 +1558,23 @@ START_TEST(snapshot_stochastic_and_errors) {
 }
 END_TEST
 
+/* snapshot_agent() whose snapshot is saved at path; bad names a scratch file (256 bytes each). */
+static wsrl_agent_t *saved_snapshot(wsrl_config_t **c_out, uint64_t seed, int steps, wsrl_policy_t **p_out,
+                                    const char *tag, char *path, char *bad) {
+  wsrl_agent_t *a = snapshot_agent(c_out, seed, steps, p_out);
+  char t[64];
+  tmp_path(path, 256, tag);
+  snprintf(t, sizeof t, "%s-bad", tag);
+  tmp_path(bad, 256, t);
+  ck_assert_int_eq(wsrl_policy_save(*p_out, path), WSRL_OK);
+  return a;
+}
+
 START_TEST(policy_file_roundtrip_and_rejects) {
   wsrl_config_t *c;
   wsrl_policy_t *p = NULL, *q = NULL;
-  wsrl_agent_t *a = snapshot_agent(&c, 63, 3, &p);
   char path[256], bad[256];
-  tmp_path(path, sizeof path, "policy");
-  tmp_path(bad, sizeof bad, "policy-bad");
-  ck_assert_int_eq(wsrl_policy_save(p, path), WSRL_OK);
+  wsrl_agent_t *a = saved_snapshot(&c, 63, 3, &p, "policy", path, bad);
   const int64_t live = wsrl_live_handles();
   ck_assert_int_eq(wsrl_policy_load(&q, path), WSRL_OK);
   ck_assert_int_eq(wsrl_live_handles(), live + 1);
@@ -1637,11 +1646,8 @@ static void reseal_edit(const char *path, const char *section, long at, const vo
 START_TEST(policy_file_rejects_crafted_fields) {
   wsrl_config_t *c;
   wsrl_policy_t *p = NULL, *q = NULL;
-  wsrl_agent_t *a = snapshot_agent(&c, 64, 1, &p);
   char path[256], bad[256];
-  tmp_path(path, sizeof path, "policy-crafted");
-  tmp_path(bad, sizeof bad, "policy-crafted-bad");
-  ck_assert_int_eq(wsrl_policy_save(p, path), WSRL_OK);
+  wsrl_agent_t *a = saved_snapshot(&c, 64, 1, &p, "policy-crafted", path, bad);
   /* shape: int32 obs, act, n_hidden, layer_norm, std_param, tanh, width[9]; f32 std_min, std_max. */
   struct {
     long at;
