@@ -93,7 +93,7 @@ WSRL_API wsrl_status_t wsrl_policy_bounds(const wsrl_policy_t *policy, float *lo
  * @param[out]    action_out act_dim floats.
  * @return WSRL_OK, or WSRL_ERR_INVALID_ARGUMENT / WSRL_ERR_NON_FINITE (nothing written).
  * Deterministic actions equal the agent's wsrl_agent_act() to within 1e-6
- * (float sums in another order). Stochastic ones follow the same
+ * in [-1, 1] units (float sums partly in another order). Stochastic ones follow the same
  * distribution but not the agent's noise stream.
  * Thread-safety: any number of threads at once on one snapshot; no allocation.
  */

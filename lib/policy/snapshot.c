@@ -278,12 +278,38 @@ CLONES static void dense(const float *restrict x, int32_t K, int32_t N, const fl
   }
 }
 
-/* relu(LayerNorm(y)) in place, as lib/nn/kernels.c computes it. */
+/* Sum of a[l] + b[l] over 16 lanes as lib/nn/kernels.c's vsum() adds them
+ * (halves, then quarters, then pairs). */
+static float lane_sum(const float *a, const float *b) {
+  float v[16], h[8], q[4];
+  for (int l = 0; l < 16; l++)
+    v[l] = a[l] + b[l];
+  for (int l = 0; l < 8; l++)
+    h[l] = v[l] + v[l + 8];
+  for (int l = 0; l < 4; l++)
+    q[l] = h[l] + h[l + 4];
+  return (q[0] + q[2]) + (q[1] + q[3]);
+}
+
+/* relu(LayerNorm(y)) in place. The row statistics add in the order of
+ * lib/nn/kernels.c (two 16-lane partial sums), so the snapshot rounds as
+ * the agent does: the mean-square minus squared mean cancels, and another
+ * order moved actions by up to 4e-7. */
 CLONES static void ln_relu(float *y, int32_t n, const float *g, const float *b) {
   float mean = 0.0f, rstd = 1.0f;
   if (g != NULL) {
-    float s = 0.0f, ss = 0.0f;
-    for (int32_t i = 0; i < n; i++)
+    float s0[16] = {0}, s1[16] = {0}, q0[16] = {0}, q1[16] = {0};
+    int32_t i = 0;
+    for (; i + 32 <= n; i += 32)
+      for (int l = 0; l < 16; l++) {
+        const float u = y[i + l], w = y[i + 16 + l];
+        s0[l] += u, s1[l] += w, q0[l] += u * u, q1[l] += w * w;
+      }
+    for (; i + 16 <= n; i += 16)
+      for (int l = 0; l < 16; l++)
+        s0[l] += y[i + l], q0[l] += y[i + l] * y[i + l];
+    float s = lane_sum(s0, s1), ss = lane_sum(q0, q1);
+    for (; i < n; i++)
       s += y[i], ss += y[i] * y[i];
     mean = s / (float)n;
     const float var = ss / (float)n - mean * mean;
