@@ -13,6 +13,7 @@
 
 struct wsrl_env {
   wsrl__alloc alloc;
+  wsrl__busy busy; /* the threading contract: reset and step are writers */
   wsrl_env_callbacks_t cb; /* full-size copy; fields past the host's struct_size are NULL */
   void *user;
   int32_t obs_dim;
@@ -275,8 +276,11 @@ wsrl_status_t wsrl__env_reset(wsrl_env_t *env, uint64_t seed, float *obs_out) {
   return WSRL_OK;
 }
 
+wsrl__busy *wsrl__env_busy(wsrl_env_t *env) { return &env->busy; }
+
 wsrl_status_t wsrl_env_reset(wsrl_env_t *env, uint64_t seed, float *obs_out) {
-  return wsrl__env_reset(env, seed, obs_out);
+  WSRL__CHECK_NULL(env);
+  WSRL__GUARDED(&env->busy, WSRL__BUSY_WRITE, "env", "wsrl_env_reset", wsrl__env_reset(env, seed, obs_out));
 }
 
 void wsrl__env_scale_action(const float *low, const float *high, size_t n, const float *unit, float *out) {
@@ -384,8 +388,10 @@ wsrl_status_t wsrl__env_step_policy(wsrl_env_t *env, int32_t nonfinite_policy, c
 
 wsrl_status_t wsrl_env_step(wsrl_env_t *env, const float *action_unit, float *obs_out, float *reward_out,
                             int32_t *terminated_out, int32_t *truncated_out) {
-  return wsrl__env_step_policy(env, WSRL__NONFINITE_ERROR, action_unit, obs_out, reward_out, terminated_out,
-                               truncated_out, NULL);
+  WSRL__CHECK_NULL(env);
+  WSRL__GUARDED(&env->busy, WSRL__BUSY_WRITE, "env", "wsrl_env_step",
+                wsrl__env_step_policy(env, WSRL__NONFINITE_ERROR, action_unit, obs_out, reward_out, terminated_out,
+                                      truncated_out, NULL));
 }
 
 /* ---- internal accessors ---- */

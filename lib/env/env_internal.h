@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core.h"
 #include "wsrl/env.h"
 
 /* Largest obs_dim / act_dim accepted (keeps every size computation far from
@@ -81,6 +82,10 @@ wsrl_status_t wsrl__env_step_policy(wsrl_env_t *env, int32_t nonfinite_policy, c
  * unit -> [low, high]: clip unit to [-1, 1], then low + (u + 1) / 2 * (high - low)
  * computed in double and clamped, so the result is always inside [low, high]
  * even for bounds near +-FLT_MAX. unit must be finite (checked by callers). */
+/* The env's busy flag: the library's loops (evaluate, finetune) hold it
+ * while they step the env. */
+wsrl__busy *wsrl__env_busy(wsrl_env_t *env);
+
 void wsrl__env_scale_action(const float *low, const float *high, size_t n, const float *unit, float *out);
 /* Inverse for actions already in [low, high] (e.g. a host's logged actions):
  * 2 * (a - low) / (high - low) - 1, clipped to [-1, 1]. */

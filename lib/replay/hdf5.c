@@ -432,10 +432,8 @@ static wsrl_status_t copy_rows(wsrl_replay_t *r, const d4rl *d, const chunk *buf
   return st;
 }
 
-wsrl_status_t wsrl_replay_import_hdf5(wsrl_replay_t *replay, const char *path, wsrl_replay_report_t *report_out) {
-  WSRL__CHECK_NULL(replay);
-  WSRL__CHECK_NULL(path);
-  WSRL__TRY(wsrl__replay_report_check(report_out, __func__));
+static wsrl_status_t replay_import_hdf5_impl(wsrl_replay_t *replay, const char *path, wsrl_replay_report_t *report_out) {
+  WSRL__TRY(wsrl__replay_report_check(report_out, "wsrl_replay_import_hdf5"));
   quiet q;
   quiet_begin(&q);
   d4rl d;
@@ -485,6 +483,12 @@ wsrl_status_t wsrl_replay_import_hdf5(wsrl_replay_t *replay, const char *path, w
   rep.mc_recomputed = 1;
   wsrl__replay_report_out(report_out, &rep);
   return WSRL_OK;
+}
+
+wsrl_status_t wsrl_replay_import_hdf5(wsrl_replay_t *replay, const char *path, wsrl_replay_report_t *report_out) {
+  WSRL__CHECK_NULL(replay);
+  WSRL__CHECK_NULL(path);
+  WSRL__GUARDED(wsrl__replay_busy(replay), WSRL__BUSY_WRITE, "replay buffer", "wsrl_replay_import_hdf5", replay_import_hdf5_impl(replay, path, report_out));
 }
 
 wsrl_status_t wsrl_replay_hdf5_info(const char *path, int32_t *obs_dim_out, int32_t *act_dim_out, int64_t *rows_out) {
@@ -610,9 +614,7 @@ static wsrl_status_t export_to(const wsrl_replay_t *r, hid_t file, const char *p
  * written with the library's atomic writer: a full disk or a file-size limit
  * then fails in our write, never inside an HDF5 flush, which used to leave
  * the HDF5 file open and crash the process in libhdf5's exit handler. */
-wsrl_status_t wsrl_replay_export_hdf5(const wsrl_replay_t *replay, const char *path) {
-  WSRL__CHECK_NULL(replay);
-  WSRL__CHECK_NULL(path);
+static wsrl_status_t replay_export_hdf5_impl(const wsrl_replay_t *replay, const char *path) {
   quiet q;
   quiet_begin(&q);
   wsrl_status_t st = WSRL_OK;
@@ -647,6 +649,12 @@ wsrl_status_t wsrl_replay_export_hdf5(const wsrl_replay_t *replay, const char *p
   }
   wsrl__free(&replay->alloc, image);
   return st;
+}
+
+wsrl_status_t wsrl_replay_export_hdf5(const wsrl_replay_t *replay, const char *path) {
+  WSRL__CHECK_NULL(replay);
+  WSRL__CHECK_NULL(path);
+  WSRL__GUARDED(wsrl__replay_busy((wsrl_replay_t *)replay), WSRL__BUSY_READ, "replay buffer", "wsrl_replay_export_hdf5", replay_export_hdf5_impl(replay, path));
 }
 
 #endif /* WSRL_HAVE_HDF5 */

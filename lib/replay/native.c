@@ -98,9 +98,7 @@ wsrl_status_t wsrl__replay_write_sections(const wsrl_replay_t *r, wsrl__secwrite
   return WSRL_OK;
 }
 
-wsrl_status_t wsrl_replay_save(const wsrl_replay_t *replay, const char *path) {
-  WSRL__CHECK_NULL(replay);
-  WSRL__CHECK_NULL(path);
+static wsrl_status_t replay_save_impl(const wsrl_replay_t *replay, const char *path) {
   wsrl__secwriter w;
   WSRL__TRY(wsrl__secwriter_open(&w, path, MAGIC, FORMAT_VERSION, &replay->alloc));
   wsrl_status_t st = wsrl__replay_write_sections(replay, &w, "");
@@ -109,6 +107,12 @@ wsrl_status_t wsrl_replay_save(const wsrl_replay_t *replay, const char *path) {
     return st;
   }
   return wsrl__secwriter_commit(&w);
+}
+
+wsrl_status_t wsrl_replay_save(const wsrl_replay_t *replay, const char *path) {
+  WSRL__CHECK_NULL(replay);
+  WSRL__CHECK_NULL(path);
+  WSRL__GUARDED(wsrl__replay_busy((wsrl_replay_t *)replay), WSRL__BUSY_READ, "replay buffer", "wsrl_replay_save", replay_save_impl(replay, path));
 }
 
 /* ---- reading ---- */
@@ -368,15 +372,19 @@ wsrl_status_t wsrl__replay_read_sections(wsrl_replay_t *r, const wsrl__secreader
   return WSRL_OK;
 }
 
-wsrl_status_t wsrl_replay_load(wsrl_replay_t *replay, const char *path, wsrl_replay_report_t *report_out) {
-  WSRL__CHECK_NULL(replay);
-  WSRL__CHECK_NULL(path);
-  WSRL__TRY(wsrl__replay_report_check(report_out, __func__)); /* before the file is opened */
+static wsrl_status_t replay_load_impl(wsrl_replay_t *replay, const char *path, wsrl_replay_report_t *report_out) {
+  WSRL__TRY(wsrl__replay_report_check(report_out, "wsrl_replay_load")); /* before the file is opened */
   wsrl__secreader rd;
   WSRL__TRY(wsrl__secreader_open(&rd, path, MAGIC, FORMAT_VERSION, &replay->alloc));
   wsrl_status_t st = wsrl__replay_read_sections(replay, &rd, "", report_out);
   wsrl__secreader_close(&rd);
   return st;
+}
+
+wsrl_status_t wsrl_replay_load(wsrl_replay_t *replay, const char *path, wsrl_replay_report_t *report_out) {
+  WSRL__CHECK_NULL(replay);
+  WSRL__CHECK_NULL(path);
+  WSRL__GUARDED(wsrl__replay_busy(replay), WSRL__BUSY_WRITE, "replay buffer", "wsrl_replay_load", replay_load_impl(replay, path, report_out));
 }
 
 wsrl_status_t wsrl_replay_file_info(const char *path, int32_t *obs_dim_out, int32_t *act_dim_out, int64_t *count_out) {

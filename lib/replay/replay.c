@@ -140,6 +140,8 @@ wsrl_status_t wsrl_replay_create(wsrl_replay_t **replay_out, int32_t obs_dim, in
   return WSRL_OK;
 }
 
+wsrl__busy *wsrl__replay_busy(wsrl_replay_t *r) { return &r->busy; }
+
 void wsrl__replay_retain(wsrl_replay_t *r) { atomic_fetch_add(&r->refs, 1); }
 
 void wsrl__replay_release(wsrl_replay_t *replay) {
@@ -309,21 +311,25 @@ static wsrl_status_t add_rows(wsrl_replay_t *r, const char *fn, int single, int6
   return WSRL_OK;
 }
 
+static wsrl_status_t replay_add_impl(wsrl_replay_t *replay, const float *obs, const float *action, float reward,
+                                     const float *next_obs, int32_t terminated, int32_t truncated) {
+  return add_rows(replay, "wsrl_replay_add", 1, 1, obs, action, &reward, next_obs, &terminated, &truncated);
+}
+
 wsrl_status_t wsrl_replay_add(wsrl_replay_t *replay, const float *obs, const float *action, float reward,
                               const float *next_obs, int32_t terminated, int32_t truncated) {
   WSRL__CHECK_NULL(replay);
   WSRL__CHECK_NULL(obs);
   WSRL__CHECK_NULL(action);
   WSRL__CHECK_NULL(next_obs);
-  return add_rows(replay, __func__, 1, 1, obs, action, &reward, next_obs, &terminated, &truncated);
+  WSRL__GUARDED(wsrl__replay_busy(replay), WSRL__BUSY_WRITE, "replay buffer", "wsrl_replay_add", replay_add_impl(replay, obs, action, reward, next_obs, terminated, truncated));
 }
 
-wsrl_status_t wsrl_replay_add_batch(wsrl_replay_t *replay, int64_t count, const float *obs, const float *action,
-                                    const float *reward, const float *next_obs, const int32_t *terminated,
-                                    const int32_t *truncated) {
-  WSRL__CHECK_NULL(replay);
+static wsrl_status_t replay_add_batch_impl(wsrl_replay_t *replay, int64_t count, const float *obs, const float *action,
+                                           const float *reward, const float *next_obs, const int32_t *terminated,
+                                           const int32_t *truncated) {
   if (count < 0)
-    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "%s: count must be >= 0 (got %lld)", __func__,
+    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "%s: count must be >= 0 (got %lld)", "wsrl_replay_add_batch",
                        (long long)count);
   if (count == 0)
     return WSRL_OK;
@@ -331,7 +337,14 @@ wsrl_status_t wsrl_replay_add_batch(wsrl_replay_t *replay, int64_t count, const 
   WSRL__CHECK_NULL(action);
   WSRL__CHECK_NULL(reward);
   WSRL__CHECK_NULL(next_obs);
-  return add_rows(replay, __func__, 0, count, obs, action, reward, next_obs, terminated, truncated);
+  return add_rows(replay, "wsrl_replay_add_batch", 0, count, obs, action, reward, next_obs, terminated, truncated);
+}
+
+wsrl_status_t wsrl_replay_add_batch(wsrl_replay_t *replay, int64_t count, const float *obs, const float *action,
+                                    const float *reward, const float *next_obs, const int32_t *terminated,
+                                    const int32_t *truncated) {
+  WSRL__CHECK_NULL(replay);
+  WSRL__GUARDED(wsrl__replay_busy(replay), WSRL__BUSY_WRITE, "replay buffer", "wsrl_replay_add_batch", replay_add_batch_impl(replay, count, obs, action, reward, next_obs, terminated, truncated));
 }
 
 /* ---- append ---- */
@@ -341,19 +354,17 @@ static int same_mc_rule(const wsrl_replay_t *a, const wsrl_replay_t *b) {
          (!a->opt.mc_sparse || a->sparse_reward == b->sparse_reward);
 }
 
-wsrl_status_t wsrl_replay_append(wsrl_replay_t *dst, const wsrl_replay_t *src) {
-  WSRL__CHECK_NULL(dst);
-  WSRL__CHECK_NULL(src);
+static wsrl_status_t replay_append_impl(wsrl_replay_t *dst, const wsrl_replay_t *src) {
   if (dst == src)
-    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "%s: 'dst' and 'src' are the same buffer", __func__);
+    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "%s: 'dst' and 'src' are the same buffer", "wsrl_replay_append");
   if (dst->obs_dim != src->obs_dim || dst->act_dim != src->act_dim)
     return wsrl__error(WSRL_ERR_INVALID_ARGUMENT,
-                       "%s: 'src' has obs_dim %d, act_dim %d but 'dst' has obs_dim %d, act_dim %d", __func__,
+                       "%s: 'src' has obs_dim %d, act_dim %d but 'dst' has obs_dim %d, act_dim %d", "wsrl_replay_append",
                        src->obs_dim, src->act_dim, dst->obs_dim, dst->act_dim);
   if (dst->open_len > 0)
     return wsrl__error(WSRL_ERR_WRONG_STATE,
                        "%s: 'dst' has an open episode of %lld transitions; close it (terminated or truncated) "
-                       "before appending", __func__, (long long)dst->open_len);
+                       "before appending", "wsrl_replay_append", (long long)dst->open_len);
   int same = same_mc_rule(dst, src);
   int32_t O = src->obs_dim, A = src->act_dim;
   for (int64_t i = 0; i < src->size; i++) {
@@ -373,16 +384,28 @@ wsrl_status_t wsrl_replay_append(wsrl_replay_t *dst, const wsrl_replay_t *src) {
   return WSRL_OK;
 }
 
+wsrl_status_t wsrl_replay_append(wsrl_replay_t *dst, const wsrl_replay_t *src) {
+  WSRL__CHECK_NULL(dst);
+  WSRL__CHECK_NULL(src);
+  WSRL__TRY(wsrl__busy_enter(wsrl__replay_busy(dst), WSRL__BUSY_WRITE, "replay buffer", "wsrl_replay_append"));
+  wsrl_status_t st = wsrl__busy_enter(wsrl__replay_busy((wsrl_replay_t *)src), WSRL__BUSY_READ, "replay buffer", "wsrl_replay_append");
+  if (st == WSRL_OK) {
+    st = replay_append_impl(dst, src);
+    wsrl__busy_leave(wsrl__replay_busy((wsrl_replay_t *)src), WSRL__BUSY_READ);
+  }
+  wsrl__busy_leave(wsrl__replay_busy(dst), WSRL__BUSY_WRITE);
+  return st;
+}
+
 /* ---- reading back and counters ---- */
 
-wsrl_status_t wsrl_replay_get(const wsrl_replay_t *replay, int64_t first, int64_t count, float *obs_out,
-                              float *action_out, float *reward_out, float *next_obs_out, int32_t *terminated_out,
-                              int32_t *truncated_out, float *mc_return_out) {
-  WSRL__CHECK_NULL(replay);
+static wsrl_status_t replay_get_impl(const wsrl_replay_t *replay, int64_t first, int64_t count, float *obs_out,
+                                     float *action_out, float *reward_out, float *next_obs_out, int32_t *terminated_out,
+                                     int32_t *truncated_out, float *mc_return_out) {
   if (first < 0 || count < 0 || first > replay->size || count > replay->size - first)
     return wsrl__error(WSRL_ERR_INVALID_ARGUMENT,
                        "%s: %lld rows from row %lld (count, first) are not within the %lld stored transitions",
-                       __func__, (long long)count, (long long)first, (long long)replay->size);
+                       "wsrl_replay_get", (long long)count, (long long)first, (long long)replay->size);
   int32_t O = replay->obs_dim, A = replay->act_dim;
   for (int64_t i = 0; i < count; i++) {
     int64_t s = wsrl__replay_slot(replay, first + i);
@@ -404,12 +427,22 @@ wsrl_status_t wsrl_replay_get(const wsrl_replay_t *replay, int64_t first, int64_
   return WSRL_OK;
 }
 
-#define GETTER(name, type, expr)                                   \
-  wsrl_status_t name(const wsrl_replay_t *replay, type *value_out) { \
-    WSRL__CHECK_NULL(replay);                                      \
-    WSRL__CHECK_NULL(value_out);                                   \
-    *value_out = (expr);                                           \
-    return WSRL_OK;                                                \
+wsrl_status_t wsrl_replay_get(const wsrl_replay_t *replay, int64_t first, int64_t count, float *obs_out,
+                              float *action_out, float *reward_out, float *next_obs_out, int32_t *terminated_out,
+                              int32_t *truncated_out, float *mc_return_out) {
+  WSRL__CHECK_NULL(replay);
+  WSRL__GUARDED(wsrl__replay_busy((wsrl_replay_t *)replay), WSRL__BUSY_READ, "replay buffer", "wsrl_replay_get", replay_get_impl(replay, first, count, obs_out, action_out, reward_out, next_obs_out, terminated_out, truncated_out, mc_return_out));
+}
+
+#define GETTER(name, type, expr)                                                                      \
+  wsrl_status_t name(const wsrl_replay_t *replay, type *value_out) {                                    \
+    WSRL__CHECK_NULL(replay);                                                                         \
+    WSRL__CHECK_NULL(value_out);                                                                      \
+    wsrl__busy *b = wsrl__replay_busy((wsrl_replay_t *)replay);                                       \
+    WSRL__TRY(wsrl__busy_enter(b, WSRL__BUSY_READ, "replay buffer", #name));                          \
+    *value_out = (expr);                                                                              \
+    wsrl__busy_leave(b, WSRL__BUSY_READ);                                                             \
+    return WSRL_OK;                                                                                   \
   }
 GETTER(wsrl_replay_size, int64_t, replay->size)
 GETTER(wsrl_replay_capacity, int64_t, replay->capacity)
@@ -427,16 +460,24 @@ wsrl_status_t wsrl_replay_dims(const wsrl_replay_t *replay, int32_t *obs_dim_out
   return WSRL_OK;
 }
 
+static wsrl_status_t replay_clear_impl(wsrl_replay_t *replay) {
+  wsrl__replay_reset(replay);
+  return WSRL_OK;
+}
+
 wsrl_status_t wsrl_replay_clear(wsrl_replay_t *replay) {
   WSRL__CHECK_NULL(replay);
-  wsrl__replay_reset(replay);
+  WSRL__GUARDED(wsrl__replay_busy(replay), WSRL__BUSY_WRITE, "replay buffer", "wsrl_replay_clear", replay_clear_impl(replay));
+}
+
+static wsrl_status_t replay_seed_impl(wsrl_replay_t *replay, uint64_t seed) {
+  wsrl__rng_seed(&replay->rng, seed, REPLAY_RNG_STREAM);
   return WSRL_OK;
 }
 
 wsrl_status_t wsrl_replay_seed(wsrl_replay_t *replay, uint64_t seed) {
   WSRL__CHECK_NULL(replay);
-  wsrl__rng_seed(&replay->rng, seed, REPLAY_RNG_STREAM);
-  return WSRL_OK;
+  WSRL__GUARDED(wsrl__replay_busy(replay), WSRL__BUSY_WRITE, "replay buffer", "wsrl_replay_seed", replay_seed_impl(replay, seed));
 }
 
 /* ---- glue ---- */

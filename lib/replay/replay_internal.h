@@ -86,10 +86,14 @@ wsrl_status_t wsrl__replay_close_open(wsrl_replay_t *replay);
  * drops the host's reference and the last release frees. */
 void wsrl__replay_retain(wsrl_replay_t *r);
 void wsrl__replay_release(wsrl_replay_t *r);
+/* The buffer's busy flag: public calls take it; the library's loops take it
+ * around their use of a host's buffer (a session's dataset). */
+wsrl__busy *wsrl__replay_busy(wsrl_replay_t *r);
 
 struct wsrl_replay {
   wsrl__alloc alloc;
   _Atomic int32_t refs; /* 1 for the host + 1 per session using it as its dataset */
+  wsrl__busy busy;      /* the threading contract (docs/threading.md) */
   wsrl_replay_options_t opt; /* copied at create; opt.allocator is NULL */
   int32_t obs_dim, act_dim;
   int64_t capacity;

@@ -110,11 +110,16 @@ wsrl_status_t wsrl__replay_sample_completed_into(wsrl_replay_t *replay, int64_t 
   return sample(replay, __func__, n, row_offset, 1, out);
 }
 
+static wsrl_status_t replay_sample_impl(wsrl_replay_t *replay, int64_t batch_size, float *obs_out, float *action_out,
+                                        float *reward_out, float *next_obs_out, float *mask_out, float *mc_return_out) {
+  const wsrl__replay_batch out = {obs_out, action_out, reward_out, next_obs_out, mask_out, mc_return_out, NULL};
+  return sample(replay, "wsrl_replay_sample", batch_size, 0, 0, &out);
+}
+
 wsrl_status_t wsrl_replay_sample(wsrl_replay_t *replay, int64_t batch_size, float *obs_out, float *action_out,
                                  float *reward_out, float *next_obs_out, float *mask_out, float *mc_return_out) {
   WSRL__CHECK_NULL(replay);
-  const wsrl__replay_batch out = {obs_out, action_out, reward_out, next_obs_out, mask_out, mc_return_out, NULL};
-  return sample(replay, __func__, batch_size, 0, 0, &out);
+  WSRL__GUARDED(wsrl__replay_busy(replay), WSRL__BUSY_WRITE, "replay buffer", "wsrl_replay_sample", replay_sample_impl(replay, batch_size, obs_out, action_out, reward_out, next_obs_out, mask_out, mc_return_out));
 }
 
 static wsrl_status_t sample_mixed(wsrl_replay_t *online, wsrl_replay_t *offline, double ratio, int64_t n,
@@ -164,11 +169,31 @@ wsrl_status_t wsrl__replay_sample_mixed_into(wsrl_replay_t *online, wsrl_replay_
   return sample_mixed(online, offline, offline_ratio, n, online_completed, out, __func__);
 }
 
+static wsrl_status_t replay_sample_mixed_impl(wsrl_replay_t *online, wsrl_replay_t *offline, double offline_ratio,
+                                              int64_t batch_size, float *obs_out, float *action_out, float *reward_out,
+                                              float *next_obs_out, float *mask_out, float *mc_return_out) {
+  const wsrl__replay_batch out = {obs_out, action_out, reward_out, next_obs_out, mask_out, mc_return_out, NULL};
+  return sample_mixed(online, offline, offline_ratio, batch_size, 0, &out, "wsrl_replay_sample_mixed");
+}
+
 wsrl_status_t wsrl_replay_sample_mixed(wsrl_replay_t *online, wsrl_replay_t *offline, double offline_ratio,
                                        int64_t batch_size, float *obs_out, float *action_out, float *reward_out,
                                        float *next_obs_out, float *mask_out, float *mc_return_out) {
-  const wsrl__replay_batch out = {obs_out, action_out, reward_out, next_obs_out, mask_out, mc_return_out, NULL};
-  return sample_mixed(online, offline, offline_ratio, batch_size, 0, &out, __func__);
+  if (online == NULL || offline == NULL) /* refused by the checks, with their message */
+    return replay_sample_mixed_impl(online, offline, offline_ratio, batch_size, obs_out, action_out, reward_out,
+                                    next_obs_out, mask_out, mc_return_out);
+  const char *fn = "wsrl_replay_sample_mixed";
+  WSRL__TRY(wsrl__busy_enter(wsrl__replay_busy(online), WSRL__BUSY_WRITE, "replay buffer", fn));
+  wsrl_status_t st =
+      offline == online ? WSRL_OK : wsrl__busy_enter(wsrl__replay_busy(offline), WSRL__BUSY_WRITE, "replay buffer", fn);
+  if (st == WSRL_OK) {
+    st = replay_sample_mixed_impl(online, offline, offline_ratio, batch_size, obs_out, action_out, reward_out,
+                                  next_obs_out, mask_out, mc_return_out);
+    if (offline != online)
+      wsrl__busy_leave(wsrl__replay_busy(offline), WSRL__BUSY_WRITE);
+  }
+  wsrl__busy_leave(wsrl__replay_busy(online), WSRL__BUSY_WRITE);
+  return st;
 }
 
 wsrl_status_t wsrl__replay_batch_alloc(wsrl__replay_batch *b, const wsrl__alloc *a, int64_t rows, int32_t obs_dim,

@@ -77,10 +77,17 @@ static wsrl_status_t evaluate_impl(wsrl_agent_t *agent, wsrl_env_t *env, int32_t
   return st;
 }
 
+/* The agent's flag is taken by the caller; this takes the env's. */
+static wsrl_status_t evaluate_env(wsrl_agent_t *agent, wsrl_env_t *env, int32_t episodes, uint64_t seed,
+                                  wsrl_eval_result_t *result_out) {
+  WSRL__GUARDED(wsrl__env_busy(env), WSRL__BUSY_WRITE, "env", "wsrl_evaluate",
+                evaluate_impl(agent, env, episodes, seed, result_out));
+}
+
 wsrl_status_t wsrl_evaluate(wsrl_agent_t *agent, wsrl_env_t *env, int32_t episodes, uint64_t seed,
                             wsrl_eval_result_t *result_out) {
   WSRL__CHECK_NULL(agent);
   WSRL__CHECK_NULL(env);
   WSRL__CHECK_NULL(result_out);
-  WSRL__AGENT_GUARDED(agent, "wsrl_evaluate", evaluate_impl(agent, env, episodes, seed, result_out));
+  WSRL__AGENT_GUARDED(agent, "wsrl_evaluate", evaluate_env(agent, env, episodes, seed, result_out));
 }

@@ -142,9 +142,27 @@ static wsrl_status_t finetune_impl(wsrl_session_t *session, wsrl_env_t *env, wsr
   return st;
 }
 
+/* The session's and agent's flags are taken by the caller; this takes the
+ * envs' (a separate eval_env is checked by finetune_impl). */
+static wsrl_status_t finetune_envs(wsrl_session_t *session, wsrl_env_t *env, wsrl_env_t *eval_env, int64_t steps,
+                                   wsrl_progress_fn progress, void *user) {
+  const char *fn = "wsrl_finetune";
+  const int other = eval_env != NULL && eval_env != env;
+  WSRL__TRY(wsrl__busy_enter(wsrl__env_busy(env), WSRL__BUSY_WRITE, "env", fn));
+  wsrl_status_t st = other ? wsrl__busy_enter(wsrl__env_busy(eval_env), WSRL__BUSY_WRITE, "env", fn) : WSRL_OK;
+  if (st == WSRL_OK) {
+    st = finetune_impl(session, env, eval_env, steps, progress, user);
+    if (other)
+      wsrl__busy_leave(wsrl__env_busy(eval_env), WSRL__BUSY_WRITE);
+  }
+  wsrl__busy_leave(wsrl__env_busy(env), WSRL__BUSY_WRITE);
+  return st;
+}
+
 wsrl_status_t wsrl_finetune(wsrl_session_t *session, wsrl_env_t *env, wsrl_env_t *eval_env, int64_t steps,
                             wsrl_progress_fn progress, void *user) {
   WSRL__CHECK_NULL(session);
   WSRL__CHECK_NULL(env);
-  WSRL__SESSION_GUARDED(session, WSRL__BUSY_WRITE, WSRL__BUSY_WRITE, "wsrl_finetune", finetune_impl(session, env, eval_env, steps, progress, user));
+  WSRL__SESSION_GUARDED(session, WSRL__BUSY_WRITE, WSRL__BUSY_WRITE, "wsrl_finetune",
+                        finetune_envs(session, env, eval_env, steps, progress, user));
 }

@@ -61,9 +61,17 @@ static wsrl_status_t pretrain_impl(wsrl_agent_t *agent, wsrl_replay_t *dataset, 
   return st;
 }
 
+/* The agent's flag is taken by the caller; sampling advances the dataset's
+ * RNG, so this takes the dataset's flag as a writer. */
+static wsrl_status_t pretrain_data(wsrl_agent_t *agent, wsrl_replay_t *dataset, int64_t steps,
+                                   wsrl_progress_fn progress, void *user) {
+  WSRL__GUARDED(wsrl__replay_busy(dataset), WSRL__BUSY_WRITE, "replay buffer", "wsrl_pretrain",
+                pretrain_impl(agent, dataset, steps, progress, user));
+}
+
 wsrl_status_t wsrl_pretrain(wsrl_agent_t *agent, wsrl_replay_t *dataset, int64_t steps, wsrl_progress_fn progress,
                             void *user) {
   WSRL__CHECK_NULL(agent);
   WSRL__CHECK_NULL(dataset);
-  WSRL__AGENT_GUARDED(agent, "wsrl_pretrain", pretrain_impl(agent, dataset, steps, progress, user));
+  WSRL__AGENT_GUARDED(agent, "wsrl_pretrain", pretrain_data(agent, dataset, steps, progress, user));
 }

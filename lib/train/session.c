@@ -213,6 +213,12 @@ wsrl_status_t wsrl__session_enter(const wsrl_session_t *s, int32_t mode, int32_t
   WSRL__TRY(wsrl__busy_enter(g, mode, "session", fn));
   if (agent_mode != WSRL__AGENT_UNUSED) {
     wsrl_status_t st = wsrl__agent_enter(s->agent, agent_mode, fn);
+    /* Training reads the host's dataset: no one may write it meanwhile. */
+    if (st == WSRL_OK && agent_mode == WSRL__BUSY_WRITE && s->offline != NULL) {
+      st = wsrl__busy_enter(wsrl__replay_busy(s->offline), WSRL__BUSY_READ, "replay buffer", fn);
+      if (st != WSRL_OK)
+        wsrl__busy_leave(wsrl__agent_busy(s->agent), agent_mode);
+    }
     if (st != WSRL_OK) {
       wsrl__busy_leave(g, mode);
       return st;
@@ -222,6 +228,8 @@ wsrl_status_t wsrl__session_enter(const wsrl_session_t *s, int32_t mode, int32_t
 }
 
 void wsrl__session_leave(const wsrl_session_t *s, int32_t mode, int32_t agent_mode) {
+  if (agent_mode == WSRL__BUSY_WRITE && s->offline != NULL)
+    wsrl__busy_leave(wsrl__replay_busy(s->offline), WSRL__BUSY_READ);
   if (agent_mode != WSRL__AGENT_UNUSED)
     wsrl__busy_leave(wsrl__agent_busy(s->agent), agent_mode);
   wsrl__busy_leave((wsrl__busy *)&s->guard, mode);

@@ -6,12 +6,14 @@
  *   overlap_is_refused        a call on an agent while another thread is
  *                             inside one that writes it returns
  *                             WSRL_ERR_BUSY naming both, deterministically
+ *                             (the lent Q-ensemble and the dataset too)
  *   act_act_never_wrong       two threads acting on one agent: every call is
  *                             BUSY or the single-thread action, bit for bit
  *   act_update_never_wrong    act and update racing: BUSY or OK, never a
  *                             torn result, and the counters add up
  *   session_shares_the_agent  a session's calls and its agent's exclude
  *                             each other
+ *   env_overlap_is_refused    an env reset while another thread steps it
  *   destroy_orders            agent / dataset / session destroyed in every
  *                             order (run under ASan to see a dangling use)
  *   policy_matches_agent      a snapshot's deterministic actions equal the
@@ -191,6 +193,7 @@ END_TEST
 
 typedef struct overlap {
   wsrl_agent_t *agent;
+  wsrl_replay_t *dataset; /* the learner's (pretrain holds it) */
   atomic_int inside, tried;
   wsrl_status_t act_status, counters_status;
   char act_msg[512];
@@ -210,15 +213,13 @@ static int32_t hold(void *user, int64_t step, int32_t n, const char *const *name
 
 static void *learner(void *p) {
   overlap *o = p;
-  wsrl_replay_t *d = make_dataset(100);
-  if (wsrl_pretrain(o->agent, d, 2, hold, o) != WSRL_OK)
+  if (wsrl_pretrain(o->agent, o->dataset, 2, hold, o) != WSRL_OK)
     atomic_store(&o->inside, -1);
-  wsrl_replay_destroy(d);
   return NULL;
 }
 
 START_TEST(overlap_is_refused) {
-  overlap o = {make_agent(NULL), 0, 0, WSRL_OK, WSRL_OK, ""};
+  overlap o = {make_agent(NULL), make_dataset(100), 0, 0, WSRL_OK, WSRL_OK, ""};
   pthread_t t;
   ck_assert_int_eq(pthread_create(&t, NULL, learner, &o), 0);
   while (atomic_load(&o.inside) == 0)
@@ -231,6 +232,11 @@ START_TEST(overlap_is_refused) {
   wsrl_agent_counters_t c = WSRL_AGENT_COUNTERS_INIT;
   o.counters_status = wsrl_agent_counters(o.agent, &c);
   wsrl_status_t q_status = wsrl_qensemble_sync_targets(wsrl_agent_qensemble(o.agent));
+  /* pretrain samples the dataset (its RNG): the dataset is taken too. */
+  float ro[O] = {0}, ra[A] = {0};
+  int64_t size = 0;
+  wsrl_status_t add_status = wsrl_replay_add(o.dataset, ro, ra, 0.0f, ro, 0, 0);
+  wsrl_status_t size_status = wsrl_replay_size(o.dataset, &size);
   atomic_store(&o.tried, 1);
   pthread_join(t, NULL);
   ck_assert_int_eq(o.act_status, WSRL_ERR_BUSY);
@@ -240,6 +246,11 @@ START_TEST(overlap_is_refused) {
   ck_assert_msg(act[0] == 42.0f && act[1] == 42.0f, "a refused act wrote the action");
   ck_assert_int_eq(o.counters_status, WSRL_ERR_BUSY); /* a reader during a writer */
   ck_assert_int_eq(q_status, WSRL_ERR_BUSY);          /* the lent ensemble shares the flag */
+  ck_assert_int_eq(add_status, WSRL_ERR_BUSY);
+  ck_assert_int_eq(size_status, WSRL_ERR_BUSY);
+  OK(wsrl_replay_size(o.dataset, &size));
+  ck_assert_int_eq(size, 100); /* the refused add stored nothing */
+  wsrl_replay_destroy(o.dataset);
   ck_assert_str_eq(wsrl_status_string(WSRL_ERR_BUSY), "busy (another thread is inside a call on this handle)");
   /* Afterwards the agent is free again. */
   OK(wsrl_agent_act(o.agent, 1, obs, WSRL_ACT_DETERMINISTIC, act));
@@ -345,7 +356,7 @@ END_TEST
 /* -------------------------------------------------------------- session */
 
 START_TEST(session_shares_the_agent) {
-  overlap o = {make_agent(NULL), 0, 0, WSRL_OK, WSRL_OK, ""};
+  overlap o = {make_agent(NULL), make_dataset(100), 0, 0, WSRL_OK, WSRL_OK, ""};
   wsrl_session_t *s = NULL;
   OK(wsrl_session_create(&s, o.agent, NULL));
   wsrl_agent_destroy(o.agent); /* the session keeps it alive */
@@ -369,7 +380,75 @@ START_TEST(session_shares_the_agent) {
   ck_assert_int_eq(info_st, WSRL_OK);
   OK(wsrl_session_act(s, obs, act));
   wsrl_session_destroy(s);
+  wsrl_replay_destroy(o.dataset);
   ck_assert_int_eq(wsrl_live_handles(), 0);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ env */
+
+typedef struct slow_env {
+  atomic_int inside, release;
+} slow_env;
+
+static int32_t slow_reset(void *user, uint64_t seed, float *obs) {
+  (void)user, (void)seed;
+  memset(obs, 0, sizeof(float) * O);
+  return 0;
+}
+
+/* Steps wait inside the callback until released. */
+static int32_t slow_step(void *user, const float *action, float *obs, float *reward, int32_t *term, int32_t *trunc) {
+  slow_env *e = user;
+  (void)action;
+  atomic_store(&e->inside, 1);
+  while (!atomic_load(&e->release))
+    nap();
+  memset(obs, 0, sizeof(float) * O);
+  *reward = 0.0f, *term = 0, *trunc = 0;
+  return 0;
+}
+
+typedef struct stepper {
+  wsrl_env_t *env;
+  wsrl_status_t st;
+} stepper;
+
+static void *step_once(void *p) {
+  stepper *s = p;
+  const float a[A] = {0};
+  float obs[O], r;
+  int32_t te, tr;
+  s->st = wsrl_env_step(s->env, a, obs, &r, &te, &tr);
+  return NULL;
+}
+
+START_TEST(env_overlap_is_refused) {
+  slow_env e = {0, 0};
+  wsrl_env_callbacks_t cb = WSRL_ENV_CALLBACKS_INIT;
+  cb.reset = slow_reset;
+  cb.step = slow_step;
+  wsrl_env_spec_t spec = WSRL_ENV_SPEC_INIT;
+  spec.obs_dim = O;
+  spec.act_dim = A;
+  stepper st = {NULL, WSRL_ERR_IO};
+  OK(wsrl_env_create(&st.env, &spec, &cb, &e));
+  float obs[O];
+  OK(wsrl_env_reset(st.env, 1, obs));
+  pthread_t t;
+  ck_assert_int_eq(pthread_create(&t, NULL, step_once, &st), 0);
+  while (!atomic_load(&e.inside))
+    nap();
+  const wsrl_status_t reset_st = wsrl_env_reset(st.env, 2, obs);
+  char msg[512];
+  snprintf(msg, sizeof msg, "%s", wsrl_last_error_message());
+  atomic_store(&e.release, 1);
+  pthread_join(t, NULL);
+  OK(st.st);
+  ck_assert_int_eq(reset_st, WSRL_ERR_BUSY);
+  ck_assert_msg(strstr(msg, "wsrl_env_reset") && strstr(msg, "wsrl_env_step"), "message: %s", msg);
+  OK(wsrl_env_reset(st.env, 2, obs));
+  wsrl_env_destroy(st.env);
 }
 END_TEST
 
@@ -622,6 +701,7 @@ int main(void) {
   tcase_add_test(tc, act_act_never_wrong);
   tcase_add_test(tc, act_update_never_wrong);
   tcase_add_test(tc, session_shares_the_agent);
+  tcase_add_test(tc, env_overlap_is_refused);
   tcase_add_test(tc, destroy_orders);
   tcase_add_test(tc, policy_matches_agent);
   tcase_add_test(tc, policy_many_threads);
