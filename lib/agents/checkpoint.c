@@ -577,6 +577,42 @@ wsrl_status_t wsrl_agent_checkpoint_config(const char *path, wsrl_config_t **con
   return st;
 }
 
+/* Weights of dense layers in -> hidden... -> out, times members: a lower
+ * bound on a network's parameter count (biases, LayerNorm and padding come
+ * on top). Computed in double so that no size can overflow. */
+static double dense_weights(int64_t members, int64_t in, const wsrl__int_list *hidden, int64_t out) {
+  double n = 0, prev = (double)in;
+  for (int32_t i = 0; i < hidden->n; i++) {
+    n += prev * (double)hidden->v[i];
+    prev = (double)hidden->v[i];
+  }
+  return (double)members * (n + prev * (double)out);
+}
+
+/* A file's config decides how large the networks are: compare that with the
+ * parameter sections the file really holds before building anything, so a
+ * small crafted file cannot make us build (and orthogonally initialise) huge
+ * networks before its arrays are found to be missing. */
+static wsrl_status_t check_network_sizes(const wsrl__secreader *r, const wsrl_config_t *cfg, int32_t od, int32_t ad) {
+  const wsrl__config_values *v = wsrl__config_values_of(cfg);
+  const struct {
+    const char *section, *key;
+    double need;
+  } nets[] = {
+      {"critic.params", "critic.hidden", dense_weights(v->critic_ensemble_size, od + ad, &v->critic_hidden, 1)},
+      {"actor.params", "actor.hidden", dense_weights(1, od, &v->actor_hidden, ad)},
+  };
+  for (size_t i = 0; i < sizeof nets / sizeof nets[0]; i++) {
+    const wsrl__section *s = wsrl__secreader_find(r, nets[i].section);
+    const double have = s != NULL ? (double)(s->size / sizeof(float)) : 0;
+    if (have < nets[i].need)
+      return wsrl__error(WSRL_ERR_CORRUPT,
+                         "'%s': corrupt: section '%s' holds %.0f parameters but the file's %s needs at least %.0f",
+                         r->path, nets[i].section, have, nets[i].key, nets[i].need);
+  }
+  return WSRL_OK;
+}
+
 wsrl_status_t wsrl_agent_create_from_checkpoint(wsrl_agent_t **agent_out, const char *path,
                                                 const wsrl_allocator_t *allocator) {
   WSRL__CHECK_NULL(agent_out);
@@ -606,6 +642,8 @@ wsrl_status_t wsrl_agent_create_from_checkpoint(wsrl_agent_t **agent_out, const 
   }
   if (st == WSRL_OK)
     st = read_config(&r, "", &alloc, &cfg);
+  if (st == WSRL_OK)
+    st = check_network_sizes(&r, cfg, od, ad);
   if (st == WSRL_OK && allocator != NULL)
     st = wsrl_config_set_allocator(cfg, allocator);
   if (st == WSRL_OK) {

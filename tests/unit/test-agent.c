@@ -1710,6 +1710,62 @@ START_TEST(policy_file_rejects_crafted_fields) {
 }
 END_TEST
 
+/* Copy an agent checkpoint section by section through the library's own
+ * writer, replacing one section's payload: a crafted file whose checksums
+ * are all valid. */
+static void reseal_with(const char *src, const char *dst, const char *section, const void *data, size_t size) {
+  wsrl__secreader r;
+  wsrl__secwriter w;
+  ck_assert_int_eq(wsrl__secreader_open(&r, src, WSRL__AGENT_CKPT_MAGIC, WSRL__AGENT_CKPT_VERSION, NULL), WSRL_OK);
+  ck_assert_int_eq(wsrl__secwriter_open(&w, dst, WSRL__AGENT_CKPT_MAGIC, WSRL__AGENT_CKPT_VERSION, NULL), WSRL_OK);
+  for (uint32_t i = 0; i < r.count; i++) {
+    const wsrl__section *sec = &r.sections[i];
+    if (strcmp(sec->name, section) == 0) {
+      ck_assert_int_eq(wsrl__secwriter_add(&w, sec->name, data, size), WSRL_OK);
+      continue;
+    }
+    void *buf = malloc(sec->size + 1);
+    ck_assert_int_eq(wsrl__secreader_read_all(&r, sec, buf), WSRL_OK);
+    ck_assert_int_eq(wsrl__secwriter_add(&w, sec->name, buf, sec->size), WSRL_OK);
+    free(buf);
+  }
+  ck_assert_int_eq(wsrl__secwriter_commit(&w), WSRL_OK);
+  wsrl__secreader_close(&r);
+}
+
+/* A small file whose config asks for 8192x8192 critics is refused before a
+ * network is built (it used to take 300 s and 3.7 GB; issue 16, fault 11). */
+START_TEST(checkpoint_config_larger_than_its_arrays) {
+  wsrl_config_t *c = tiny_config("cql");
+  wsrl_agent_t *a = make_agent(c);
+  char path[256], bad[256];
+  tmp_path(path, sizeof path, "small");
+  tmp_path(bad, sizeof bad, "huge");
+  ck_assert_int_eq(wsrl_agent_save(a, path), WSRL_OK);
+  wsrl_config_t *big = tiny_config("cql");
+  ck_assert_int_eq(wsrl_config_set(big, "critic.hidden", "8192,8192"), WSRL_OK);
+  size_t need = 0;
+  ck_assert_int_eq(wsrl_config_write_string(big, NULL, 0, &need), WSRL_OK);
+  char *text = malloc(need);
+  ck_assert_int_eq(wsrl_config_write_string(big, text, need, NULL), WSRL_OK);
+  reseal_with(path, bad, "config", text, strlen(text));
+  wsrl_agent_t *x = NULL;
+  ck_assert_int_eq(wsrl_agent_create_from_checkpoint(&x, bad, NULL), WSRL_ERR_CORRUPT);
+  ck_assert_msg_has("critic.hidden needs at least");
+  ck_assert_ptr_null(x);
+  /* The unchanged copy still loads: the check is not too strict. */
+  reseal_with(path, bad, "none", NULL, 0);
+  ck_assert_int_eq(wsrl_agent_create_from_checkpoint(&x, bad, NULL), WSRL_OK);
+  wsrl_agent_destroy(x);
+  free(text);
+  remove(path);
+  remove(bad);
+  wsrl_config_destroy(big);
+  wsrl_agent_destroy(a);
+  wsrl_config_destroy(c);
+}
+END_TEST
+
 START_TEST(checkpoint_save_errors) {
   wsrl_config_t *c = tiny_config("sac");
   wsrl_agent_t *a = make_agent(c);
@@ -2019,6 +2075,7 @@ Suite *wsrl_test_suite_agent(void) {
   tcase_add_test(tc, checkpoint_resume_bitwise);
   tcase_add_test(tc, checkpoint_rejects_bad_files);
   tcase_add_test(tc, checkpoint_rejects_out_of_range_state);
+  tcase_add_test(tc, checkpoint_config_larger_than_its_arrays);
   tcase_add_test(tc, act_refuses_non_finite_actions);
   tcase_add_test(tc, checkpoint_save_errors);
   suite_add_tcase(s, tc);
