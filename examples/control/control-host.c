@@ -16,7 +16,12 @@
  * it appeared, and updates behind the learner).
  *
  *   wsrl-control-host [--task NAME] [--rate HZ] [--idle-seconds S]
- *                     [--train-seconds S] [--checkpoint FILE] [--set KEY=VALUE]...
+ *                     [--train-seconds S] [--checkpoint FILE] [--realtime 0|1]
+ *                     [--set KEY=VALUE]...
+ *
+ * --realtime 1 runs the control thread under SCHED_FIFO (priority 80) with
+ * its memory locked, as a real controller would (needs CAP_SYS_NICE; a
+ * warning and normal scheduling otherwise).
  *
  * Without --checkpoint the agent starts untrained (a real host would load
  * a pretrained agent: the WSRL recipe). Exit status 1 on any error, and
@@ -30,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "tasks.h"
@@ -206,6 +212,16 @@ static void print_stats(const char *name, stats *s) {
 
 /* ------------------------------------------------------------------- main */
 
+/* SCHED_FIFO for the calling (control) thread and locked memory. */
+static void go_realtime(void) {
+  struct sched_param sp = {.sched_priority = 80};
+  const int err = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
+  if (err != 0)
+    fprintf(stderr, "wsrl-control-host: SCHED_FIFO refused (%s): normal scheduling\n", strerror(err));
+  if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0)
+    fprintf(stderr, "wsrl-control-host: mlockall failed (%s)\n", strerror(errno));
+}
+
 static int setup(host *h, const char *task, const char *checkpoint, wsrl_config_t *cfg) {
   wsrl_status_t st = wsrl_example_task_create(&h->plant, task, NULL);
   if (st != WSRL_OK) {
@@ -248,6 +264,7 @@ static int setup(host *h, const char *task, const char *checkpoint, wsrl_config_
 int main(int argc, char **argv) {
   const char *task = "pendulum", *checkpoint = NULL;
   double rate = 1000.0, idle_s = 2.0, train_s = 10.0;
+  int realtime = 0;
   wsrl_config_t *cfg = NULL;
   if (wsrl_config_create(&cfg) != WSRL_OK || wsrl_config_set(cfg, "agent.threads", "1") != WSRL_OK)
     return report("config", wsrl_last_error_status());
@@ -266,6 +283,8 @@ int main(int argc, char **argv) {
       idle_s = atof(v);
     } else if (strcmp(a, "--train-seconds") == 0) {
       train_s = atof(v);
+    } else if (strcmp(a, "--realtime") == 0) {
+      realtime = atoi(v);
     } else if (strcmp(a, "--checkpoint") == 0) {
       checkpoint = v;
     } else if (strcmp(a, "--set") == 0 && strchr(v, '=') != NULL) {
@@ -295,9 +314,12 @@ int main(int argc, char **argv) {
   if (rc == 0 && pthread_create(&lt, NULL, learner, &h) != 0)
     rc = report("pthread_create", WSRL_ERR_OUT_OF_MEMORY);
   else if (rc == 0) {
-    printf("wsrl-control-host: task %s, control at %.0f Hz, one learner thread (agent.threads 1)\n", task, rate);
+    printf("wsrl-control-host: task %s, control at %.0f Hz%s, one learner thread (agent.threads 1)\n", task, rate,
+           realtime ? " (SCHED_FIFO requested)" : "");
     printf("%-9s %7s %8s %8s %8s %7s %9s %9s %8s %8s %5s\n", "phase", "ticks", "p50_us", "p99_us", "max_us",
            "missed", "age_p50ms", "age_maxms", "behind50", "behind_max", "snaps");
+    if (realtime) /* after the learner started: it keeps normal scheduling */
+      go_realtime();
     uint64_t seed = 1;
     rc = control(&h, rate, n_idle, 0, &seed, &s);
     if (rc == 0)
