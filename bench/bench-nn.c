@@ -235,8 +235,8 @@ static double agent_rate(int32_t threads, double seconds) {
   CHECK(wsrl_config_create(&cfg));
   CHECK(wsrl_config_set(cfg, "agent.algorithm", "sac"));
   CHECK(wsrl_config_set_int(cfg, "agent.threads", threads));
-  CHECK(wsrl_config_set_int(cfg, "sac.utd", UTD));
-  CHECK(wsrl_config_set_int(cfg, "sac.batch_size", B_CRITIC));
+  CHECK(wsrl_config_set_int(cfg, "update.utd", UTD));
+  CHECK(wsrl_config_set_int(cfg, "update.batch_size", B_CRITIC));
   wsrl_env_spec_t spec = WSRL_ENV_SPEC_INIT;
   spec.obs_dim = OBS;
   spec.act_dim = ACT;

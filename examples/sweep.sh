@@ -15,7 +15,7 @@
 #                       (examples/configs/reference.conf, reference-antmaze.conf) or reference-iql.conf
 #     -W N              RLPD's warmup (steps of the freshly initialised policy; default: the config's
 #                       finetune.warmup_steps, 5000 as the reference; 0 = no warmup)
-#     -U N              sac.utd of the baselines that keep their pretraining loss online
+#     -U N              update.utd of the baselines that keep their pretraining loss online
 #                       (calql-online; default 1 as the reference, "cfg" = the config's)
 #     -S N              critic.subsample of RLPD on the maze tasks (default 1 as the reference on
 #                       antmaze, "cfg" = the config's)
@@ -112,7 +112,7 @@ mk=$out/Makefile
     rlpd=() kept=()
     [ "$rlpd_warmup" = cfg ] || rlpd+=(--set "finetune.warmup_steps=$rlpd_warmup")
     case $task in antmaze|pointmaze) [ "$rlpd_subsample" = cfg ] || rlpd+=(--set "critic.subsample=$rlpd_subsample") ;; esac
-    [ "$kept_utd" = cfg ] || kept+=(--set "sac.utd=$kept_utd")
+    [ "$kept_utd" = cfg ] || kept+=(--set "update.utd=$kept_utd")
     col=$out/$task/collect
     base=(--set "task=$task" "${cfg[@]}" --set "norm.file=$col/normalisation.json")
     echo "$col/summary.json:"

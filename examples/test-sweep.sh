@@ -21,11 +21,11 @@ plan ref -t "pointmaze hopper" -m "rlpd calql-online"
 r=$(cmd ref pointmaze rlpd); has "$r" "--set critic.subsample=1" "RLPD on a maze task"
 lacks "$r" "finetune.warmup_steps" "RLPD keeps the config's warmup"
 r=$(cmd ref hopper rlpd); lacks "$r" "critic.subsample" "RLPD on hopper"
-r=$(cmd ref hopper calql-online); has "$r" "--set sac.utd=1" "kept online"
+r=$(cmd ref hopper calql-online); has "$r" "--set update.utd=1" "kept online"
 
 plan old -t pointmaze -m "rlpd calql-online" -W 0 -U cfg -S cfg
 r=$(cmd old pointmaze rlpd); has "$r" "--set finetune.warmup_steps=0" "-W 0"; lacks "$r" "critic.subsample" "-S cfg"
-r=$(cmd old pointmaze calql-online); lacks "$r" "sac.utd" "-U cfg"
+r=$(cmd old pointmaze calql-online); lacks "$r" "update.utd" "-U cfg"
 
 conf=$(cd "$(dirname "$S")" && pwd)/configs
 plan late -t hopper -m wsrl -C "$conf/reference.conf"

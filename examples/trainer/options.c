@@ -45,7 +45,7 @@ static const tkey_t tkeys[] = {
      "Train the collecting SAC on the task's potential-based shaped reward (sparse tasks: antmaze, pointmaze); "
      "datasets and evaluations keep the task's own reward."},
     {"collect.shaping_gamma", TK_FLOAT, "auto",
-     "Shaped reward r + g phi(s') - phi(s) with this g; auto: sac.discount (policy-invariant); 1: a progress "
+     "Shaped reward r + g phi(s') - phi(s) with this g; auto: td.discount (policy-invariant); 1: a progress "
      "reward, stronger when the goal is far (not policy-invariant; the datasets still get the task's reward)."},
     {"pretrain.dataset", TK_STRING, "", "D4RL-format HDF5 dataset to pretrain on (e.g. a collect run's medium.hdf5)."},
     {"pretrain.steps", TK_INT, "100000", "Offline gradient updates."},

@@ -224,7 +224,7 @@ void tr_replay_options(const tr_ctx_t *ctx, const wsrl_example_task_info_t *info
                        wsrl_replay_options_t *opt) {
   wsrl_replay_options_t o = WSRL_REPLAY_OPTIONS_INIT;
   o.seed = seed;
-  o.discount = tr_cfg_float(ctx, "sac.discount");
+  o.discount = tr_cfg_float(ctx, "td.discount");
   if (!raw) {
     o.reward_scale = tr_cfg_float(ctx, "replay.reward_scale");
     o.reward_bias = tr_cfg_float(ctx, "replay.reward_bias");

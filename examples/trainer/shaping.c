@@ -26,11 +26,11 @@ typedef struct shaped {
   int32_t obs_dim;
 } shaped_t;
 
-/* The shaping's gamma: collect.shaping_gamma, auto = sac.discount (the
+/* The shaping's gamma: collect.shaping_gamma, auto = td.discount (the
  * policy-invariant form). */
 static double shaping_gamma(const tr_ctx_t *ctx) {
   const double g = tr_float(ctx, "collect.shaping_gamma");
-  return isnan(g) ? tr_cfg_float(ctx, "sac.discount") : g;
+  return isnan(g) ? tr_cfg_float(ctx, "td.discount") : g;
 }
 
 static int32_t fail_from_inner(wsrl_status_t st) {

@@ -19,7 +19,7 @@ run() { # name, wsrl-train arguments...
 has() { grep -qx "$2" "$tmp/$1/config.txt" || fail "$1: config.txt lacks '$2'"; }
 updates_at() { grep "^$2,online," "$tmp/$1/train.csv" | cut -d, -f4; }
 
-small=(--set critic.hidden=16,16 --set actor.hidden=16,16 --set sac.batch_size=16 --set cql.n_actions=2)
+small=(--set critic.hidden=16,16 --set actor.hidden=16,16 --set update.batch_size=16 --set cql.n_actions=2 --set td.max_target_actions=2)
 run collect collect --task pendulum --config "$C/scaled.conf" --config "$C/task-pendulum.conf" "${small[@]}" \
   --set collect.steps=600 --set collect.start_steps=200 --set collect.dataset_steps=400 --set eval.interval=300
 data=$tmp/collect/medium.hdf5
@@ -37,7 +37,7 @@ has antmaze "actor.std_parameterization = uniform"; has antmaze "cql.autotune_al
 has antmaze "cql.target_action_gap = 0.8"
 run antmaze-ref "${pre[@]}" --config "$C/task-antmaze.conf" --config "$C/reference-antmaze.conf" "${on[@]}" \
   --set pretrain.steps=1
-has antmaze-ref "critic.hidden = 256,256,256,256"; has antmaze-ref "sac.batch_size = 256"
+has antmaze-ref "critic.hidden = 256,256,256,256"; has antmaze-ref "update.batch_size = 256"
 
 echo "== the reference IQL"
 run iql "${pre[@]}" --config "$C/reference-iql.conf" "${on[@]}" --set pretrain.steps=50
@@ -48,7 +48,7 @@ for kv in "agent.algorithm = iql" "critic.ensemble_size = 2" "critic.layer_norm 
 done
 
 echo "== kept online at UTD 1 (sweep.sh calql-online), the reference's start rule"
-ft=(finetune "${on[@]}" --set finetune.online_algorithm=same --set finetune.warmup_steps=0 --set sac.utd=1
+ft=(finetune "${on[@]}" --set finetune.online_algorithm=same --set finetune.warmup_steps=0 --set update.utd=1
     --set finetune.steps=400 --set eval.interval=0 --set log.interval=100)
 # IQL, mixed 50/50 (blocks): 64 rows, 32 online: the first update at transition 33
 run iql-online "${ft[@]}" --checkpoint "$tmp/iql/pretrained.ckpt" --set finetune.offline_data=mixed --dataset "$data"

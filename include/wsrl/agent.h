@@ -164,8 +164,8 @@ WSRL_API wsrl_status_t wsrl_agent_act(wsrl_agent_t *agent, int64_t count, const 
                                       float *action_out);
 
 /**
- * @brief Rows an update needs now: utd * sac.batch_size in the online phase,
- * sac.batch_size in the offline phase (one critic step per pretraining update).
+ * @brief Rows an update needs now: utd * update.batch_size in the online phase,
+ * update.batch_size in the offline phase (one critic step per pretraining update).
  * @return WSRL_OK, WSRL_ERR_INVALID_ARGUMENT.
  * Ownership: none. Nullable: none. Thread-safety: one thread per handle.
  */

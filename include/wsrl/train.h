@@ -13,7 +13,7 @@
  *   3. warmup: the first K = `finetune.warmup_steps` transitions come from
  *      the pretrained policy's stochastic samples and no update runs;
  *   4. online: every further transition makes one high-UTD update due
- *      (`sac.utd` critic steps on a batch of utd * `sac.batch_size` rows).
+ *      (`update.utd` critic steps on a batch of utd * `update.batch_size` rows).
  * wsrl_finetune() runs that loop against a wsrl_env_t; a host that owns its
  * control loop (a robot) calls wsrl_session_observe() after each step and
  * wsrl_session_train() whenever it wants the due updates to run.

@@ -52,11 +52,11 @@ static wsrl_status_t check_config(const wsrl__config_values *v) {
                        (long long)v->critic_subsample, (long long)v->critic_ensemble_size);
   if (v->critic_hidden.n < 1 || v->actor_hidden.n < 1)
     return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "config keys 'critic.hidden' and 'actor.hidden' need >= 1 layer");
-  const int64_t rows = v->sac_utd * v->sac_batch_size;
-  const int64_t nq = v->sac_batch_size * (3 * v->cql_n_actions + 1);
+  const int64_t rows = v->update_utd * v->update_batch_size;
+  const int64_t nq = v->update_batch_size * (3 * v->cql_n_actions + 1);
   if (rows > ((int64_t)1 << 24) || nq > ((int64_t)1 << 26))
     return wsrl__error(WSRL_ERR_INVALID_ARGUMENT,
-                       "config keys 'sac.utd' * 'sac.batch_size' = %lld rows (and %lld CQL rows) are too large",
+                       "config keys 'update.utd' * 'update.batch_size' = %lld rows (and %lld CQL rows) are too large",
                        (long long)rows, (long long)nq);
   return WSRL_OK;
 }
@@ -112,13 +112,13 @@ static void setup_learners(wsrl_agent_t *ag) {
   memset(&ag->ctx_offline, 0, sizeof ag->ctx_offline);
   memset(&ag->ctx_online, 0, sizeof ag->ctx_online);
   /* The online SAC-ensemble learner (WSRL): no CQL term, optional options of §2. */
-  wsrl__cql_ctx sac = {0, 0, v->sac_max_target_backup, v->sac_backup_entropy};
+  wsrl__cql_ctx sac = {0, 0, v->td_max_target_backup == WSRL__MAX_BACKUP_ALL, v->td_backup_entropy};
   switch (algo) {
   case WSRL__ALGO_CQL:
   case WSRL__ALGO_CALQL:
     ag->ctx_offline.cql_loss = 1;
     ag->ctx_offline.calql = algo == WSRL__ALGO_CALQL;
-    ag->ctx_offline.max_target_backup = v->cql_max_target_backup;
+    ag->ctx_offline.max_target_backup = v->td_max_target_backup != WSRL__MAX_BACKUP_NONE;
     ag->ctx_offline.backup_entropy = 0; /* never in the CQL target */
     ag->offline.iface = algo == WSRL__ALGO_CALQL ? &wsrl__calql_ops : &wsrl__cql_ops;
     ag->offline.context = &ag->ctx_offline;
@@ -146,7 +146,7 @@ static void setup_learners(wsrl_agent_t *ag) {
 
 void wsrl__agent_apply_phase(wsrl_agent_t *ag, int32_t phase) {
   ag->phase = phase;
-  ag->utd = phase == WSRL_AGENT_ONLINE ? (int32_t)ag->cfg.sac_utd : 1;
+  ag->utd = phase == WSRL_AGENT_ONLINE ? (int32_t)ag->cfg.update_utd : 1;
   set_learner_metrics(ag);
 }
 
@@ -157,7 +157,7 @@ static wsrl_status_t prepare_shapes(wsrl_agent_t *ag, int32_t n_rep_max, int64_t
   const int64_t pol[] = {1, WSRL__AGENT_ACT_CHUNK, B, M};
   for (size_t i = 0; i < sizeof pol / sizeof pol[0]; i++)
     WSRL__TRY(wsrl__policy_prepare(ag->pi, pol[i]));
-  const int64_t qs[] = {B, M, B * n_rep_max, Rq, B * ag->n_actions};
+  const int64_t qs[] = {B, M, B * n_rep_max, Rq, B * ag->n_backup};
   const size_t max_backup = sizeof qs / sizeof qs[0] - 1;
   for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++) {
     if (i == max_backup && n_rep_max == 1)
@@ -209,9 +209,10 @@ wsrl_status_t wsrl_agent_create(wsrl_agent_t **agent_out, const wsrl_config_t *c
   ag->ensemble = (int32_t)v.critic_ensemble_size;
   ag->subsample = (int32_t)v.critic_subsample;
   ag->n_actions = (int32_t)v.cql_n_actions;
-  ag->batch = v.sac_batch_size;
-  ag->rows_max = v.sac_utd * v.sac_batch_size;
-  ag->target_entropy = isnan(v.sac_target_entropy) ? (float)-sp.act_dim : (float)v.sac_target_entropy;
+  ag->n_backup = (int32_t)v.td_max_target_actions;
+  ag->batch = v.update_batch_size;
+  ag->rows_max = v.update_utd * v.update_batch_size;
+  ag->target_entropy = isnan(v.temperature_target_entropy) ? (float)-sp.act_dim : (float)v.temperature_target_entropy;
 
   wsrl_status_t rc = WSRL_OK;
   if (config != NULL)
@@ -243,7 +244,10 @@ wsrl_status_t wsrl_agent_create(wsrl_agent_t **agent_out, const wsrl_config_t *c
   setup_learners(ag);
   const int32_t algo = v.agent_algorithm;
   const int32_t cql = algo == WSRL__ALGO_CQL || algo == WSRL__ALGO_CALQL;
-  const int32_t n_rep_max = (cql && v.cql_max_target_backup) || v.sac_max_target_backup ? ag->n_actions : 1;
+  const int32_t n_rep_max = (cql && v.td_max_target_backup != WSRL__MAX_BACKUP_NONE) ||
+                                  v.td_max_target_backup == WSRL__MAX_BACKUP_ALL
+                              ? ag->n_backup
+                              : 1;
   const int64_t B = ag->batch, M = ag->rows_max, N = ag->n_actions;
   const int64_t Rq = cql ? B * (3 * N + 1) : B;
   const int64_t q_rows = max64(max64(Rq, M), B * n_rep_max);
@@ -287,7 +291,7 @@ wsrl_status_t wsrl_agent_create(wsrl_agent_t **agent_out, const wsrl_config_t *c
   if (rc == WSRL_OK) {
     wsrl__adam_cfg ac;
     wsrl__adam_cfg_from_config(&ac, &v, v.optim_temperature_lr);
-    rc = wsrl__scalar_init(&ag->temperature, WSRL__SCALAR_SOFTPLUS, v.sac_initial_temperature, &ac);
+    rc = wsrl__scalar_init(&ag->temperature, WSRL__SCALAR_SOFTPLUS, v.temperature_initial, &ac);
   }
   if (rc == WSRL_OK) {
     ag->has_lagrange = cql && v.cql_autotune_alpha;
@@ -450,7 +454,7 @@ wsrl_status_t wsrl__agent_update(wsrl_agent_t *agent, const wsrl__agent_batch *b
   const int64_t rows = wsrl__agent_batch_rows(agent);
   if (batch->size != rows)
     return wsrl__error(WSRL_ERR_INVALID_ARGUMENT,
-                       "agent update: the batch has %lld rows but this phase needs %lld (utd %d x sac.batch_size %lld)",
+                       "agent update: the batch has %lld rows but this phase needs %lld (utd %d x update.batch_size %lld)",
                        (long long)batch->size, (long long)rows, (int)agent->utd, (long long)agent->batch);
   if (batch->obs == NULL || batch->action == NULL || batch->reward == NULL || batch->next_obs == NULL ||
       batch->mask == NULL)
@@ -503,7 +507,7 @@ static wsrl_status_t agent_update(wsrl_agent_t *agent, const wsrl_batch_t *batch
   if (b.size != rows)
     return wsrl__error(WSRL_ERR_INVALID_ARGUMENT,
                        "wsrl_agent_update: batch->size is %lld but this phase needs %lld rows (utd %d x "
-                       "sac.batch_size %lld; see wsrl_agent_batch_rows())",
+                       "update.batch_size %lld; see wsrl_agent_batch_rows())",
                        (long long)b.size, (long long)rows, (int)agent->utd, (long long)agent->batch);
   const char *missing = b.obs == NULL                              ? "obs"
                         : b.action == NULL                         ? "action"

@@ -49,7 +49,7 @@ typedef struct wsrl__agent_batch {
   const float *mc_return; /* [size] or NULL */
 } wsrl__agent_batch;
 
-/* Rows one update takes now: utd * sac.batch_size online, sac.batch_size
+/* Rows one update takes now: utd * update.batch_size online, update.batch_size
  * offline. Constant within a phase. */
 int64_t wsrl__agent_batch_rows(const wsrl_agent_t *agent);
 /* The largest value wsrl__agent_batch_rows() can take (utd * batch_size):
@@ -170,7 +170,7 @@ typedef struct wsrl__agent_learner {
 typedef struct wsrl__cql_ctx {
   int32_t cql_loss;          /* add the CQL regulariser (0: plain SAC ensemble) */
   int32_t calql;             /* clip the pi-sampled Q by mc_return */
-  int32_t max_target_backup; /* max over n_actions next actions */
+  int32_t max_target_backup; /* max over n_backup next actions */
   int32_t backup_entropy;    /* subtract alpha log pi in the target (SAC only) */
 } wsrl__cql_ctx;
 
@@ -233,7 +233,8 @@ struct wsrl_agent {
   /* sizes fixed at create */
   int64_t batch;     /* B: critic minibatch rows */
   int64_t rows_max;  /* U * B (>= B) */
-  int32_t n_actions; /* N of the CQL / max-backup samples */
+  int32_t n_actions; /* N of the CQL samples (cql.n_actions) */
+  int32_t n_backup;  /* next actions of the max-target backup (td.max_target_actions) */
   int32_t ensemble;  /* E */
   int32_t subsample; /* k */
   float target_entropy;
@@ -310,7 +311,7 @@ typedef struct wsrl__critic_stats {
 wsrl_status_t wsrl__sacfam_update(wsrl_agent_t *ag, void *context, const wsrl__agent_batch *batch);
 
 /* TD targets of n rows into ag->s.y: r + gamma * mask * T(s') with T the
- * subset-min of the target critics at a' ~ pi(.|s') (max over n_actions
+ * subset-min of the target critics at a' ~ pi(.|s') (max over n_backup
  * samples with ctx->max_target_backup; minus alpha log pi inside with
  * ctx->backup_entropy). *target_mean gets the mean of y. */
 wsrl_status_t wsrl__sac_td_target(wsrl_agent_t *ag, const wsrl__cql_ctx *ctx, int64_t n, const float *reward,

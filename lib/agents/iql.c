@@ -41,7 +41,7 @@ wsrl_status_t wsrl__iql_critic_grads(wsrl_agent_t *ag, int64_t n, const float *o
                                      const float *reward, const float *next_obs, const float *mask,
                                      wsrl__iql_stats *st) {
   wsrl__agent_scratch *s = &ag->s;
-  const double gamma = ag->cfg.sac_discount, tau_e = ag->cfg.iql_expectile;
+  const double gamma = ag->cfg.td_discount, tau_e = ag->cfg.iql_expectile;
 
   /* y = r + gamma (1 - d) V(s'). */
   WSRL__TRY(wsrl__mlp_forward(ag->value, n, WSRL__MLP_SHARED, next_obs, NULL));
@@ -112,7 +112,7 @@ static wsrl_status_t iql_update(wsrl_agent_t *ag, void *context, const wsrl__age
   (void)context;
   const int64_t U = ag->utd, B = ag->batch, M = U * B, O = ag->obs_dim, A = ag->act_dim;
   const int32_t reference = ag->cfg.optim_step_untrained == WSRL__STEP_UNTRAINED_REFERENCE;
-  const float tau = (float)ag->cfg.sac_tau;
+  const float tau = (float)ag->cfg.td_tau;
   wsrl__iql_stats sum;
   memset(&sum, 0, sizeof sum);
   float cnorm = 0.0f;

@@ -30,7 +30,7 @@ int32_t wsrl__agent_draw_members(wsrl_agent_t *ag, int32_t *members) {
 wsrl_status_t wsrl__sac_td_target(wsrl_agent_t *ag, const wsrl__cql_ctx *ctx, int64_t n, const float *reward,
                                   const float *next_obs, const float *mask, double *target_mean) {
   const int64_t A = ag->act_dim;
-  const int32_t nr = ctx->max_target_backup ? ag->n_actions : 1;
+  const int32_t nr = ctx->max_target_backup ? ag->n_backup : 1;
   const int64_t rows = n * nr;
   wsrl__agent_scratch *s = &ag->s;
   wsrl__rng *rng = &ag->rng[WSRL__AGENT_RNG_UPDATE];
@@ -52,7 +52,7 @@ wsrl_status_t wsrl__sac_td_target(wsrl_agent_t *ag, const wsrl__cql_ctx *ctx, in
     wsrl__qensemble_min(s->q_tmp, k, rows, NULL, k, s->vmin, NULL);
   }
 
-  const double gamma = ag->cfg.sac_discount;
+  const double gamma = ag->cfg.td_discount;
   const double alpha = wsrl__scalar_value(&ag->temperature);
   double sum = 0.0;
   for (int64_t b = 0; b < n; b++) {
@@ -154,7 +154,7 @@ wsrl_status_t wsrl__sacfam_update(wsrl_agent_t *ag, void *context, const wsrl__a
   const int64_t U = ag->utd, B = ag->batch, M = U * B, O = ag->obs_dim, A = ag->act_dim;
   const int32_t reference = ag->cfg.optim_step_untrained == WSRL__STEP_UNTRAINED_REFERENCE;
   const int32_t lagrange = ctx->cql_loss && ag->has_lagrange;
-  const float tau = (float)ag->cfg.sac_tau;
+  const float tau = (float)ag->cfg.td_tau;
   const double temperature = wsrl__scalar_value(&ag->temperature);
   wsrl__critic_stats sum;
   memset(&sum, 0, sizeof sum);
@@ -196,7 +196,7 @@ wsrl_status_t wsrl__sacfam_update(wsrl_agent_t *ag, void *context, const wsrl__a
    * its step when U = 1, after the U steps otherwise). */
   double actor_loss = 0.0, entropy = 0.0, temp_grad = 0.0, temp_entropy = 0.0;
   WSRL__TRY(wsrl__sac_actor_grads(ag, M, bt->obs, &actor_loss, &entropy));
-  const int32_t n_rep = ctx->max_target_backup ? ag->n_actions : 1;
+  const int32_t n_rep = ctx->max_target_backup ? ag->n_backup : 1;
   WSRL__TRY(wsrl__sac_temperature_grad(ag, M, bt->next_obs, n_rep, &temp_grad, &temp_entropy));
 
   if (U == 1) {

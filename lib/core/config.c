@@ -79,6 +79,15 @@ static const key_info *nearest_key(const char *key) {
   return best;
 }
 
+/* Keys renamed before 0.1.0, refused with their new name. */
+static const struct {
+  const char *old_name, *new_name, *note;
+} renamed[] = {
+#define WSRL__RENAMED(o, n, note) {o, n, note},
+    WSRL__RENAMED_KEYS(WSRL__RENAMED)
+#undef WSRL__RENAMED
+};
+
 static wsrl_status_t find_key(const char *key, const key_info **out) {
   for (size_t i = 0; i < NKEYS; i++) {
     if (strcmp(keys[i].name, key) == 0) {
@@ -86,6 +95,10 @@ static wsrl_status_t find_key(const char *key, const key_info **out) {
       return WSRL_OK;
     }
   }
+  for (size_t i = 0; i < sizeof renamed / sizeof renamed[0]; i++)
+    if (strcmp(renamed[i].old_name, key) == 0)
+      return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "config key '%s' was renamed to '%s'%s", key,
+                         renamed[i].new_name, renamed[i].note);
   const key_info *near = nearest_key(key);
   return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "unknown config key '%s' (did you mean '%s'?)", key,
                      near != NULL ? near->name : "");

@@ -36,16 +36,17 @@
   X(FLOAT,    "optim.adam_eps",             optim_adam_eps,         "1e-8",   1e-30, 1, "", "Adam epsilon (> 0: it keeps the step finite where a second moment is 0).") \
   X(FLOAT,    "optim.grad_clip",            optim_grad_clip,        "0",      0, 1e9, "", "Global-norm gradient clipping per network; 0 disables.") \
   X(ENUM,     "optim.step_untrained",       optim_step_untrained,   "reference", 0, 0, "reference|skip", "reference: every optimizer steps on every update (zero gradients still move by momentum); skip: only trained networks step.") \
-  X(FLOAT,    "sac.discount",               sac_discount,           "0.99",   0, 1, "", "Discount gamma.") \
-  X(FLOAT,    "sac.tau",                    sac_tau,                "0.005",  0, 1, "", "Polyak rate of the target critics.") \
-  X(FLOAT,    "sac.initial_temperature",    sac_initial_temperature, "1.0",   1e-8, 1e4, "", "Initial SAC temperature alpha.") \
-  X(FLOAT,    "sac.target_entropy",         sac_target_entropy,     "auto",   -1e4, 1e4, "", "Target entropy; auto = -action_dim.") \
-  X(BOOL,     "sac.backup_entropy",         sac_backup_entropy,     "0",      0, 1, "", "Subtract alpha*log pi(a'|s') inside the TD target.") \
-  X(INT,      "sac.utd",                    sac_utd,                "4",      1, 64, "", "Update-to-data ratio U: critic steps per environment step.") \
-  X(INT,      "sac.batch_size",             sac_batch_size,         "256",    1, 1048576, "", "Critic minibatch size; one update draws utd*batch_size transitions and the actor steps on all of them.") \
+  X(INT,      "update.batch_size",          update_batch_size,      "256",    1, 1048576, "", "Critic minibatch size; one update draws update.utd * update.batch_size transitions and the actor steps on all of them.") \
+  X(INT,      "update.utd",                 update_utd,             "4",      1, 64, "", "Update-to-data ratio U: critic steps per update (per environment step online); 1 while pretraining.") \
+  X(FLOAT,    "td.discount",                td_discount,            "0.99",   0, 1, "", "Discount gamma of every TD target and of the MC returns.") \
+  X(FLOAT,    "td.tau",                     td_tau,                 "0.005",  0, 1, "", "Polyak rate of the target critics (and IQL's target critics).") \
+  X(BOOL,     "td.backup_entropy",          td_backup_entropy,      "0",      0, 1, "", "SAC learner: subtract alpha*log pi(a'|s') inside the TD target (never in CQL's).") \
+  X(ENUM,     "td.max_target_backup",       td_max_target_backup,   "cql",    0, 0, "cql|all|none", "Max over td.max_target_actions next actions of the subset-min target: cql for the CQL and Cal-QL learners only (the reference's locomotion setting), all also for the SAC learner (the reference's antmaze setting), none for no learner.") \
+  X(INT,      "td.max_target_actions",      td_max_target_actions,  "10",     1, 1024, "", "Next actions a' ~ pi(.|s') per state of the max-target backup (and of the SAC temperature loss under it).") \
+  X(FLOAT,    "temperature.initial",        temperature_initial,    "1.0",    1e-8, 1e4, "", "Initial entropy temperature alpha (SAC, CQL and Cal-QL actors).") \
+  X(FLOAT,    "temperature.target_entropy", temperature_target_entropy, "auto", -1e4, 1e4, "", "Target entropy of the temperature loss; auto = -action_dim.") \
   X(FLOAT,    "cql.alpha",                  cql_alpha,              "5.0",    0, 1e6, "", "Fixed CQL regulariser weight (when not autotuned).") \
-  X(INT,      "cql.n_actions",              cql_n_actions,          "10",     1, 1024, "", "Actions sampled per state from each of uniform, pi(.|s), pi(.|s').") \
-  X(BOOL,     "cql.max_target_backup",      cql_max_target_backup,  "1",      0, 1, "", "Max over n_actions next actions of the subset-min target.") \
+  X(INT,      "cql.n_actions",              cql_n_actions,          "10",     1, 1024, "", "CQL regulariser: actions sampled per state from each of uniform, pi(.|s), pi(.|s') (the max-target backup has td.max_target_actions).") \
   X(BOOL,     "cql.importance_sample",      cql_importance_sample,  "1",      0, 1, "", "Subtract log-densities of the sampled actions in the logsumexp.") \
   X(FLOAT,    "cql.temp",                   cql_temp,               "1.0",    1e-6, 1e6, "", "Temperature of the CQL logsumexp.") \
   X(BOOL,     "cql.autotune_alpha",         cql_autotune_alpha,     "0",      0, 1, "", "Tune the CQL weight with a Lagrange multiplier toward target_action_gap.") \
@@ -74,6 +75,18 @@
   X(ENUM,     "env.nonfinite",              env_nonfinite,          "error",  0, 0, "error|skip_reset", "Non-finite observation or reward from the environment: error stops; skip_reset drops the step and resets.") \
   X(INT,      "eval.episodes",              eval_episodes,          "10",     1, 1e6, "", "Deterministic episodes per evaluation.") \
   X(INT,      "eval.interval",              eval_interval,          "5000",   0, 1e12, "", "Environment steps between evaluations during fine-tuning (0 = only at the start and end).") \
-  X(INT,      "log.interval",               log_interval,           "1000",   1, 1e12, "", "Steps between progress/metrics callbacks.") \
-  X(BOOL,     "sac.max_target_backup",      sac_max_target_backup,  "0",      0, 1, "", "SAC learner (online): max over cql.n_actions next actions of the subset-min target (the reference's antmaze setting).")
+  X(INT,      "log.interval",               log_interval,           "1000",   1, 1e12, "", "Steps between progress/metrics callbacks.")
+
+/* Keys renamed before 0.1.0: refused, with the new name in the message.
+ * WSRL__RENAMED(old, new, note) */
+#define WSRL__RENAMED_KEYS(X) \
+  X("sac.batch_size",          "update.batch_size",   "") \
+  X("sac.utd",                 "update.utd",          "") \
+  X("sac.discount",            "td.discount",         "") \
+  X("sac.tau",                 "td.tau",              "") \
+  X("sac.backup_entropy",      "td.backup_entropy",   "") \
+  X("sac.initial_temperature", "temperature.initial", "") \
+  X("sac.target_entropy",      "temperature.target_entropy", "") \
+  X("cql.max_target_backup",   "td.max_target_backup", " (cql.max_target_backup = 0 is td.max_target_backup = none)") \
+  X("sac.max_target_backup",   "td.max_target_backup", " (sac.max_target_backup = 1 is td.max_target_backup = all; its next actions are td.max_target_actions, no longer cql.n_actions)")
 /* clang-format on */

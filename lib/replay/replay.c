@@ -490,7 +490,7 @@ void wsrl__replay_options_from_config(wsrl_replay_options_t *options, const wsrl
   options->reward_scale = v->replay_reward_scale;
   options->reward_bias = v->replay_reward_bias;
   options->action_clip = v->replay_clip_action;
-  options->discount = v->sac_discount;
+  options->discount = v->td_discount;
   options->mc_sparse = v->replay_mc_sparse;
   options->mc_sparse_reward = v->replay_mc_sparse_reward;
 }

@@ -168,7 +168,7 @@ wsrl_status_t wsrl_session_create(wsrl_session_t **session_out, wsrl_agent_t *ag
   }
   wsrl_replay_options_t ro;
   wsrl__replay_options_from_config(&ro, cfg);
-  ro.discount = wsrl__agent_config(agent)->sac_discount; /* MC returns use the agent's gamma */
+  ro.discount = wsrl__agent_config(agent)->td_discount; /* MC returns use the agent's gamma */
   ro.seed = wsrl__rng_next(&seeder);
   ro.mc_sparse = opt.mc_sparse != 0;
   ro.mc_sparse_reward = opt.mc_sparse_reward;

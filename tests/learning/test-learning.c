@@ -30,8 +30,8 @@
 #define OK(x) ck_assert_msg((x) == WSRL_OK, "%s: %s", #x, wsrl_last_error_message())
 
 /* Networks of every test: 64x64 MLPs with LayerNorm, batch 64. */
-static const char *const BASE = "critic.hidden = 64,64\nactor.hidden = 64,64\nsac.batch_size = 64\n"
-                                "sac.utd = 4\ncql.n_actions = 4\nagent.threads = 1\nlog.interval = 1000000\n"
+static const char *const BASE = "critic.hidden = 64,64\nactor.hidden = 64,64\nupdate.batch_size = 64\n"
+                                "update.utd = 4\ncql.n_actions = 4\ntd.max_target_actions = 4\nagent.threads = 1\nlog.interval = 1000000\n"
                                 "eval.episodes = 10\nreplay.capacity = 100000\n";
 
 #define EVAL_EPISODES 20

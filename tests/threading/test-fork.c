@@ -26,7 +26,7 @@ static wsrl_agent_t *trained_agent(int threads) {
   wsrl_config_t *c = NULL;
   OK(wsrl_config_create(&c));
   OK(wsrl_config_parse_string(c, "critic.hidden = 64,64\nactor.hidden = 64,64\ncritic.ensemble_size = 4\n"
-                                 "sac.batch_size = 64\nagent.algorithm = sac\n"));
+                                 "update.batch_size = 64\nagent.algorithm = sac\n"));
   OK(wsrl_config_set_int(c, "agent.threads", threads));
   wsrl_env_spec_t s = WSRL_ENV_SPEC_INIT;
   s.obs_dim = O;

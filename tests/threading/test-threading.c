@@ -57,7 +57,7 @@ static wsrl_agent_t *make_agent(const char *extra) {
   wsrl_config_t *c = NULL;
   OK(wsrl_config_create(&c));
   OK(wsrl_config_parse_string(c, "agent.threads = 1\ncritic.hidden = 16,16\nactor.hidden = 16,16\n"
-                                 "critic.ensemble_size = 4\nsac.batch_size = 8\nlog.interval = 1\n"));
+                                 "critic.ensemble_size = 4\nupdate.batch_size = 8\nlog.interval = 1\n"));
   if (extra != NULL)
     OK(wsrl_config_parse_string(c, extra));
   wsrl_env_spec_t s = WSRL_ENV_SPEC_INIT;

@@ -26,7 +26,8 @@
 #define E 3
 #define B 4
 #define U 2
-#define N 3
+#define N 3  /* cql.n_actions */
+#define NB 2 /* td.max_target_actions: differs from N, so each is proved to drive its own use */
 #define G (3 * N + 1)
 #define MAXR 64
 #define GAMMA 0.9
@@ -55,11 +56,12 @@ static wsrl_config_t *tiny_config(const char *algo) {
            "actor.hidden = 5\n"
            "critic.kernel_scale_final = 0\n"
            "actor.kernel_scale_final = 0\n"
-           "sac.batch_size = 4\n"
-           "sac.utd = 2\n"
+           "update.batch_size = 4\n"
+           "update.utd = 2\n"
            "cql.n_actions = 3\n"
-           "sac.discount = 0.9\n"
-           "sac.initial_temperature = 0.7\n"
+           "td.max_target_actions = 2\n"
+           "td.discount = 0.9\n"
+           "temperature.initial = 0.7\n"
            "iql.temperature = 2.0\n"
            "iql.max_weight = 3.0\n",
            algo);
@@ -290,7 +292,7 @@ static double ref_sac_critic_loss(void *u_) {
 
 static void check_td(int32_t nrep, int32_t backup_entropy) {
   wsrl_config_t *c = tiny_config("sac");
-  ck_assert_int_eq(wsrl_config_set(c, "sac.max_target_backup", nrep > 1 ? "1" : "0"), WSRL_OK);
+  ck_assert_int_eq(wsrl_config_set(c, "td.max_target_backup", nrep > 1 ? "all" : "none"), WSRL_OK);
   wsrl_agent_t *ag = make_agent(c);
   randomize(ag, 11);
   tbatch b;
@@ -318,7 +320,7 @@ END_TEST
 START_TEST(sac_target_backup_entropy) { check_td(1, 1); }
 END_TEST
 
-START_TEST(sac_target_max_backup) { check_td(N, 0); }
+START_TEST(sac_target_max_backup) { check_td(NB, 0); }
 END_TEST
 
 START_TEST(sac_target_subset_forward_same_numbers) {
@@ -439,12 +441,12 @@ END_TEST
 
 START_TEST(sac_temperature_gradient) {
   wsrl_config_t *c = tiny_config("sac");
-  ck_assert_int_eq(wsrl_config_set(c, "sac.max_target_backup", "1"), WSRL_OK);
+  ck_assert_int_eq(wsrl_config_set(c, "td.max_target_backup", "all"), WSRL_OK);
   wsrl_agent_t *ag = make_agent(c);
   randomize(ag, 15);
   tbatch b;
   make_batch(&b, 7);
-  for (int32_t nrep = 1; nrep <= N; nrep += N - 1) {
+  for (int32_t nrep = 1; nrep <= NB; nrep += NB - 1) {
     wsrl__rng r = *wsrl__agent_rng(ag, WSRL__AGENT_RNG_UPDATE);
     double a[MAXR * N * A], logp[MAXR * N], h = 0.0;
     ref_sample(ag, &r, U * B, b.nobs, nrep, a, logp);
@@ -483,7 +485,7 @@ typedef struct cql_user {
 static void ref_cql_samples(cql_user *u, wsrl__rng *r) {
   wsrl_agent_t *ag = u->ag;
   const int64_t n = u->n;
-  ref_td(ag, r, N, 0, n, u->b, u->y);
+  ref_td(ag, r, NB, 0, n, u->b, u->y);
   float uni[N * A];
   for (int64_t i = 0; i < n; i++) {
     wsrl__rng_fill_uniform(r, uni, N * A, -1.0f, 1.0f);
@@ -580,15 +582,15 @@ static void check_cql(const char *algo, int32_t is, int32_t clip_uniform, double
   wsrl__rng r = *wsrl__agent_rng(ag, WSRL__AGENT_RNG_UPDATE);
   ref_cql_samples(&u, &r);
   if (u.calql) {
-    /* MC returns in the middle of the pi-sampled Q values: some clip, some do not. */
+    /* MC returns at the mean of the subset's pi-sampled Q values: some clip, some do not. */
     double *q = malloc(sizeof(double) * E * B * G);
     ref_q(wsrl__qensemble_mlp(ag->q, WSRL__Q_ONLINE), B * G, b.obs, G, u.acts, q);
     for (int i = 0; i < B; i++) {
       double s = 0.0;
-      for (int e = 0; e < E; e++)
+      for (int32_t j = 0; j < u.k; j++) /* the members the loss clips */
         for (int t = N; t < 3 * N; t++)
-          s += q[e * B * G + i * G + t];
-      b.mc[i] = (float)(s / (E * 2 * N) + 0.01);
+          s += q[u.mem[j] * B * G + i * G + t];
+      b.mc[i] = (float)(s / (u.k * 2 * N));
     }
     free(q);
   }
@@ -918,7 +920,7 @@ START_TEST(update_single_step_schedule) {
    * critic's gradients are taken, then the actor's through the unchanged
    * critic, then the temperature's, and only then does anything step. */
   wsrl_config_t *c = tiny_config("sac");
-  ck_assert_int_eq(wsrl_config_set(c, "sac.utd", "1"), WSRL_OK);
+  ck_assert_int_eq(wsrl_config_set(c, "update.utd", "1"), WSRL_OK);
   wsrl_agent_t *a = make_agent(c), *h = make_agent(c);
   tbatch b;
   make_batch(&b, 410);

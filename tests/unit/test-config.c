@@ -42,18 +42,18 @@ START_TEST(defaults_are_reference_locomotion) {
   ck_assert_double_eq(d, 3e-4);
   wsrl_config_get_float(cfg, "optim.temperature_lr", &d);
   ck_assert_double_eq(d, 1e-4);
-  wsrl_config_get_float(cfg, "sac.initial_temperature", &d);
+  wsrl_config_get_float(cfg, "temperature.initial", &d);
   ck_assert_double_eq(d, 1.0);
-  wsrl_config_get_float(cfg, "sac.discount", &d);
+  wsrl_config_get_float(cfg, "td.discount", &d);
   ck_assert_double_eq(d, 0.99);
-  wsrl_config_get_float(cfg, "sac.tau", &d);
+  wsrl_config_get_float(cfg, "td.tau", &d);
   ck_assert_double_eq(d, 0.005);
-  wsrl_config_get_float(cfg, "sac.target_entropy", &d);
+  wsrl_config_get_float(cfg, "temperature.target_entropy", &d);
   ck_assert(isnan(d)); /* auto = -act_dim */
-  ck_assert_str_eq(get_text("sac.target_entropy"), "auto");
-  wsrl_config_get_int(cfg, "sac.utd", &i);
+  ck_assert_str_eq(get_text("temperature.target_entropy"), "auto");
+  wsrl_config_get_int(cfg, "update.utd", &i);
   ck_assert_int_eq(i, 4);
-  wsrl_config_get_int(cfg, "sac.batch_size", &i);
+  wsrl_config_get_int(cfg, "update.batch_size", &i);
   ck_assert_int_eq(i, 256);
   wsrl_config_get_int(cfg, "finetune.warmup_steps", &i);
   ck_assert_int_eq(i, 5000);
@@ -82,8 +82,8 @@ END_TEST
 START_TEST(typed_set_get) {
   ck_assert_int_eq(wsrl_config_set_int(cfg, "critic.ensemble_size", 5), WSRL_OK);
   ck_assert_str_eq(get_text("critic.ensemble_size"), "5");
-  ck_assert_int_eq(wsrl_config_set_float(cfg, "sac.tau", 0.01), WSRL_OK);
-  ck_assert_str_eq(get_text("sac.tau"), "0.01");
+  ck_assert_int_eq(wsrl_config_set_float(cfg, "td.tau", 0.01), WSRL_OK);
+  ck_assert_str_eq(get_text("td.tau"), "0.01");
   ck_assert_int_eq(wsrl_config_set_bool(cfg, "critic.layer_norm", 0), WSRL_OK);
   ck_assert_str_eq(get_text("critic.layer_norm"), "false");
   int64_t h[3] = {64, 32, 16}, back[8];
@@ -99,8 +99,8 @@ START_TEST(typed_set_get) {
   ck_assert_int_eq(wsrl__config_values_of(cfg)->agent_algorithm, WSRL__ALGO_IQL);
   ck_assert_int_eq(wsrl_config_set(cfg, "replay.capacity", "1e6"), WSRL_OK);
   ck_assert_int_eq(wsrl__config_values_of(cfg)->replay_capacity, 1000000);
-  ck_assert_int_eq(wsrl_config_set(cfg, "sac.target_entropy", "-3.5"), WSRL_OK);
-  ck_assert_int_eq(wsrl_config_set(cfg, "sac.target_entropy", "auto"), WSRL_OK);
+  ck_assert_int_eq(wsrl_config_set(cfg, "temperature.target_entropy", "-3.5"), WSRL_OK);
+  ck_assert_int_eq(wsrl_config_set(cfg, "temperature.target_entropy", "auto"), WSRL_OK);
 }
 END_TEST
 
@@ -112,15 +112,42 @@ START_TEST(unknown_key_suggests_nearest) {
 }
 END_TEST
 
+/* Every key renamed before 0.1.0 is refused (text, typed and parsed) with
+ * its new name, and the new name exists. */
+START_TEST(renamed_keys_name_their_successor) {
+  static const char *const pairs[][2] = {
+      {"sac.batch_size", "update.batch_size"},       {"sac.utd", "update.utd"},
+      {"sac.discount", "td.discount"},               {"sac.tau", "td.tau"},
+      {"sac.backup_entropy", "td.backup_entropy"},   {"sac.initial_temperature", "temperature.initial"},
+      {"sac.target_entropy", "temperature.target_entropy"}, {"cql.max_target_backup", "td.max_target_backup"},
+      {"sac.max_target_backup", "td.max_target_backup"},
+  };
+  for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+    char want[128], line[128];
+    snprintf(want, sizeof want, "'%s' was renamed to '%s'", pairs[i][0], pairs[i][1]);
+    ck_assert_int_eq(wsrl_config_set(cfg, pairs[i][0], "1"), WSRL_ERR_INVALID_ARGUMENT);
+    ck_assert_msg(strstr(wsrl_last_error_message(), want) != NULL, "%s", wsrl_last_error_message());
+    ck_assert_int_eq(wsrl_config_set_int(cfg, pairs[i][0], 1), WSRL_ERR_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(wsrl_last_error_message(), want));
+    snprintf(line, sizeof line, "%s = 1\n", pairs[i][0]);
+    ck_assert_int_eq(wsrl_config_parse_string(cfg, line), WSRL_ERR_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(wsrl_last_error_message(), want));
+    const char *d = NULL;
+    double lo = 0, hi = 0;
+    ck_assert_int_eq(wsrl_config_key_bounds(pairs[i][1], &d, &lo, &hi, NULL), WSRL_OK);
+  }
+}
+END_TEST
+
 START_TEST(bad_values_name_key_and_range) {
   ck_assert_int_eq(wsrl_config_set_int(cfg, "critic.ensemble_size", 0), WSRL_ERR_INVALID_ARGUMENT);
   ck_assert_ptr_nonnull(strstr(wsrl_last_error_message(), "critic.ensemble_size"));
   ck_assert_ptr_nonnull(strstr(wsrl_last_error_message(), "[1, 64]"));
-  ck_assert_int_eq(wsrl_config_set(cfg, "sac.discount", "1.5"), WSRL_ERR_INVALID_ARGUMENT);
-  ck_assert_int_eq(wsrl_config_set(cfg, "sac.discount", "abc"), WSRL_ERR_INVALID_ARGUMENT);
-  ck_assert_int_eq(wsrl_config_set(cfg, "sac.discount", "auto"), WSRL_ERR_INVALID_ARGUMENT);
-  ck_assert_int_eq(wsrl_config_set_float(cfg, "sac.discount", NAN), WSRL_ERR_INVALID_ARGUMENT);
-  ck_assert_int_eq(wsrl_config_set_float(cfg, "sac.tau", INFINITY), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wsrl_config_set(cfg, "td.discount", "1.5"), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wsrl_config_set(cfg, "td.discount", "abc"), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wsrl_config_set(cfg, "td.discount", "auto"), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wsrl_config_set_float(cfg, "td.discount", NAN), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wsrl_config_set_float(cfg, "td.tau", INFINITY), WSRL_ERR_INVALID_ARGUMENT);
   ck_assert_int_eq(wsrl_config_set(cfg, "critic.ensemble_size", "2.5"), WSRL_ERR_INVALID_ARGUMENT);
   ck_assert_int_eq(wsrl_config_set(cfg, "critic.layer_norm", "maybe"), WSRL_ERR_INVALID_ARGUMENT);
   ck_assert_int_eq(wsrl_config_set_bool(cfg, "critic.layer_norm", 2), WSRL_ERR_INVALID_ARGUMENT);
@@ -149,7 +176,7 @@ START_TEST(null_arguments) {
   ck_assert_int_eq(wsrl_config_set(NULL, "a", "b"), WSRL_ERR_INVALID_ARGUMENT);
   ck_assert_int_eq(wsrl_config_set(cfg, NULL, "b"), WSRL_ERR_INVALID_ARGUMENT);
   ck_assert_ptr_nonnull(strstr(wsrl_last_error_message(), "'key'"));
-  ck_assert_int_eq(wsrl_config_set(cfg, "sac.tau", NULL), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wsrl_config_set(cfg, "td.tau", NULL), WSRL_ERR_INVALID_ARGUMENT);
   ck_assert_int_eq(wsrl_config_get_int(cfg, "agent.seed", NULL), WSRL_ERR_INVALID_ARGUMENT);
   ck_assert_int_eq(wsrl_config_get_int(NULL, "agent.seed", &i), WSRL_ERR_INVALID_ARGUMENT);
   ck_assert_int_eq(wsrl_config_get(cfg, "agent.seed", NULL, 8, NULL), WSRL_ERR_INVALID_ARGUMENT);
@@ -166,12 +193,12 @@ START_TEST(null_arguments) {
 END_TEST
 
 START_TEST(parse_string_is_all_or_nothing) {
-  const char *good = "# comment\n  critic.ensemble_size = 4 \n\nsac.tau=0.01 # trailing\r\ncritic.hidden = 64, 64\n";
+  const char *good = "# comment\n  critic.ensemble_size = 4 \n\ntd.tau=0.01 # trailing\r\ncritic.hidden = 64, 64\n";
   ck_assert_int_eq(wsrl_config_parse_string(cfg, good), WSRL_OK);
   ck_assert_str_eq(get_text("critic.ensemble_size"), "4");
   ck_assert_str_eq(get_text("critic.hidden"), "64,64");
-  ck_assert_str_eq(get_text("sac.tau"), "0.01");
-  const char *bad = "critic.ensemble_size = 8\nsac.tau = 7\n";
+  ck_assert_str_eq(get_text("td.tau"), "0.01");
+  const char *bad = "critic.ensemble_size = 8\ntd.tau = 7\n";
   ck_assert_int_eq(wsrl_config_parse_string(cfg, bad), WSRL_ERR_INVALID_ARGUMENT);
   ck_assert_ptr_nonnull(strstr(wsrl_last_error_message(), "line 2"));
   ck_assert_str_eq(get_text("critic.ensemble_size"), "4");
@@ -183,7 +210,7 @@ END_TEST
 START_TEST(write_and_parse_round_trip) {
   wsrl_config_set(cfg, "critic.hidden", "32,16,8");
   wsrl_config_set(cfg, "agent.algorithm", "cql");
-  wsrl_config_set(cfg, "sac.discount", "0.987654321");
+  wsrl_config_set(cfg, "td.discount", "0.987654321");
   size_t need = 0;
   /* A size query succeeds and leaves the last error message alone. */
   ck_assert_int_eq(wsrl_config_set(cfg, "no.such.key", "1"), WSRL_ERR_INVALID_ARGUMENT);
@@ -302,6 +329,7 @@ Suite *wsrl_test_suite_config(void) {
   tcase_add_test(t, every_default_is_valid_and_round_trips);
   tcase_add_test(t, typed_set_get);
   tcase_add_test(t, unknown_key_suggests_nearest);
+  tcase_add_test(t, renamed_keys_name_their_successor);
   tcase_add_test(t, bad_values_name_key_and_range);
   tcase_add_test(t, null_arguments);
   tcase_add_test(t, parse_string_is_all_or_nothing);

@@ -67,7 +67,7 @@ static wsrl_config_t *small_config(const char *algorithm) {
   wsrl_config_t *c = NULL;
   ck_assert_int_eq(wsrl_config_create(&c), WSRL_OK);
   const char *text = "critic.hidden = 16,16\nactor.hidden = 16,16\ncritic.ensemble_size = 2\n"
-                     "critic.subsample = 2\nsac.batch_size = 8\nsac.utd = 2\ncql.n_actions = 2\n"
+                     "critic.subsample = 2\nupdate.batch_size = 8\nupdate.utd = 2\ncql.n_actions = 2\ntd.max_target_actions = 2\n"
                      "replay.capacity = 1000\nfinetune.warmup_steps = 10\nlog.interval = 10\n"
                      "eval.episodes = 2\neval.interval = 0\nagent.threads = 1\nfinetune.start_rule = warmup\n";
   ck_assert_int_eq(wsrl_config_parse_string(c, text), WSRL_OK);
@@ -417,7 +417,7 @@ END_TEST
 START_TEST(updates_due_counting) {
   wsrl_env_t *env = point_env(NULL);
   wsrl_config_t *c = small_config("sac");
-  ck_assert_int_eq(wsrl_config_set_int(c, "sac.utd", 4), WSRL_OK);
+  ck_assert_int_eq(wsrl_config_set_int(c, "update.utd", 4), WSRL_OK);
   ck_assert_int_eq(wsrl_config_set_int(c, "finetune.warmup_steps", 3), WSRL_OK);
   wsrl_agent_t *agent = make_agent(c, env);
   wsrl_session_t *s = make_session(agent, c, NULL);
