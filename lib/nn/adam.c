@@ -3,7 +3,9 @@
 
 #include "nn_internal.h"
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && !defined(__SANITIZE_THREAD__)
+/* (Not under ThreadSanitizer: its runtime is not up yet when the loader
+ * runs the clones' ifunc resolvers, and the process crashes at start.) */
 #  define WSRL__CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #  define WSRL__CLONES

@@ -17,7 +17,9 @@
 #define LN_EPS 1e-6f /* lib/nn/kernels.c's, flax's default */
 
 /* The act path's loops, compiled per instruction set (as lib/nn's kernels). */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && !defined(__SANITIZE_THREAD__)
+/* (Not under ThreadSanitizer: its runtime is not up yet when the loader
+ * runs the clones' ifunc resolvers, and the process crashes at start.) */
 #  define CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #  define CLONES

@@ -573,8 +573,10 @@ START_TEST(policy_matches_agent) {
   OK(wsrl_agent_policy(ag, &p));
   ck_assert_int_eq(wsrl_policy_act(p, obs, 1, NULL, a), WSRL_ERR_NON_FINITE);
   ck_assert_int_eq(wsrl_policy_act(p, obs, 8, NULL, a), WSRL_ERR_INVALID_ARGUMENT);
+  wsrl_policy_release(p);
   ck_assert_int_eq(wsrl_policy_load(&p, "/nonexistent/x.policy"), WSRL_ERR_IO);
   wsrl_agent_destroy(ag);
+  ck_assert_int_eq(wsrl_live_handles(), 0);
 }
 END_TEST
 
