@@ -366,7 +366,7 @@ wsrl_status_t wsrl_policy_act(const wsrl_policy_t *policy, const float *obs, int
     x = buf[cur];
   }
   const int32_t A = s->act_dim;
-  float unit[WSRL_POLICY_MAX_WIDTH / 2];
+  float *unit = buf[cur]; /* free: x is the other buffer */
   for (int32_t k = 0; k < A; k++) {
     double u = x[k];
     if (!det) {
