@@ -298,6 +298,25 @@ WSRL_API wsrl_status_t wsrl_replay_import_hdf5(wsrl_replay_t *replay, const char
                                                wsrl_replay_report_t *report_out);
 
 /**
+ * @brief wsrl_replay_import_hdf5() for a file you did not write: libhdf5 (not
+ * this library) crashes or makes huge allocations on some crafted files, so
+ * the file is parsed in a forked child process with a memory limit (the
+ * larger of 4 GiB and four times this buffer) and a time limit (600 s, or
+ * the environment's WSRL_HDF5_ISOLATED_SECONDS), which
+ * hands the rows back through a native replay file in $TMPDIR (or /tmp). A
+ * child that dies is an error naming the signal; this process and the buffer
+ * are untouched by anything libhdf5 does. Costs one fork plus writing and
+ * reading the rows once more.
+ * @return as wsrl_replay_import_hdf5(); WSRL_ERR_CORRUPT when the child died
+ *         (signal named); WSRL_ERR_IO when no child or temporary file could
+ *         be made.
+ * Ownership: none. Nullable: @p report_out. Thread-safety: one thread per
+ * handle; uses fork(): the child runs no OpenMP and no host callback.
+ */
+WSRL_API wsrl_status_t wsrl_replay_import_hdf5_isolated(wsrl_replay_t *replay, const char *path,
+                                                        wsrl_replay_report_t *report_out);
+
+/**
  * @brief Write the buffer as a D4RL-format HDF5 file (the keys above with
  * `next_observations` always present, `terminals`/`timeouts` as h5py-style
  * bool, fp32 data), atomically like wsrl_replay_save(). Values are the stored
@@ -316,6 +335,14 @@ WSRL_API wsrl_status_t wsrl_replay_export_hdf5(const wsrl_replay_t *replay, cons
  */
 WSRL_API wsrl_status_t wsrl_replay_hdf5_info(const char *path, int32_t *obs_dim_out, int32_t *act_dim_out,
                                              int64_t *rows_out);
+
+/**
+ * @brief wsrl_replay_hdf5_info() in a forked child, as
+ * wsrl_replay_import_hdf5_isolated() (same limits, same errors).
+ * Ownership: none. Nullable: every output. Thread-safety: any thread.
+ */
+WSRL_API wsrl_status_t wsrl_replay_hdf5_info_isolated(const char *path, int32_t *obs_dim_out, int32_t *act_dim_out,
+                                                      int64_t *rows_out);
 
 WSRL_END_DECLS
 

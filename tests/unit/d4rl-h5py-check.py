@@ -65,11 +65,12 @@ def make(path, n, obs_dim, act_dim, rng, with_timeouts):
     return ds
 
 
-def check(helper, tmp, name, n, with_timeouts, max_steps):
+def check(helper, tmp, name, n, with_timeouts, max_steps, isolated=False):
     rng = np.random.default_rng(len(name))
     src, dst = os.path.join(tmp, name + ".hdf5"), os.path.join(tmp, name + "-out.hdf5")
     ds = make(src, n, 11, 3, rng, with_timeouts)
-    res = subprocess.run([helper, src, dst, str(max_steps)], capture_output=True, text=True)
+    env = dict(os.environ, WSRL_TEST_ISOLATED="1" if isolated else "0")
+    res = subprocess.run([helper, src, dst, str(max_steps)], capture_output=True, text=True, env=env)
     if res.returncode != 0:
         sys.exit(f"{name}: helper failed: {res.stderr}")
     report = dict(line.split() for line in res.stdout.split("\n") if line)
@@ -86,11 +87,34 @@ def check(helper, tmp, name, n, with_timeouts, max_steps):
     print(f"{name}: {report['loaded']} of {n} rows, {report['episodes']} episodes: ok")
 
 
+def hang(helper, tmp):
+    """A file on which libhdf5 1.10 loops forever (one byte of its metadata
+    changed, found by mutating files like these): the isolated import must
+    give up at its time limit with an error, and this process must live."""
+    src, dst = os.path.join(tmp, "hang.hdf5"), os.path.join(tmp, "hang-out.hdf5")
+    rng = np.random.default_rng(1)
+    with h5py.File(src, "w") as f:
+        f["observations"] = rng.random((10, 4)).astype(np.float32)
+        f["actions"] = rng.random((10, 2)).astype(np.float32)
+        f["rewards"] = rng.random(10).astype(np.float32)
+        f["terminals"] = np.zeros(10, bool)
+    with open(src, "r+b") as f:
+        f.seek(879)
+        f.write(bytes([172]))
+    env = dict(os.environ, WSRL_TEST_ISOLATED="1", WSRL_HDF5_ISOLATED_SECONDS="2")
+    res = subprocess.run([helper, src, dst], capture_output=True, text=True, env=env, timeout=60)
+    if res.returncode == 0 or "time limit" not in res.stderr:
+        sys.exit(f"hang: want an error naming the time limit, got {res.returncode}: {res.stderr}")
+    print("hang: the isolated importer stopped at its time limit: ok")
+
+
 def main():
     helper = sys.argv[1]
     with tempfile.TemporaryDirectory() as tmp:
         check(helper, tmp, "timeouts", 2000, True, 0)
         check(helper, tmp, "old-no-timeouts", 1500, False, 100)
+        check(helper, tmp, "isolated", 2000, True, 0, isolated=True)
+        hang(helper, tmp)
 
 
 if __name__ == "__main__":

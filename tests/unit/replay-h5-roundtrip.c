@@ -1,5 +1,6 @@
 /* Helper for d4rl-h5py-check.py: import a D4RL HDF5 file through the public
- * API, export it again, print the load report as 'name value' lines.
+ * API, export it again, print the load report as 'name value' lines. With
+ * WSRL_TEST_ISOLATED=1 in the environment the isolated info and import run.
  * Usage: replay-h5-roundtrip IN.hdf5 OUT.hdf5 [max_episode_steps] */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,9 +15,12 @@ static int fail(const char *what, wsrl_status_t st) {
 int main(int argc, char **argv) {
   if (argc < 3)
     return fprintf(stderr, "usage: %s IN.hdf5 OUT.hdf5 [max_episode_steps]\n", argv[0]), 2;
+  const char *iso = getenv("WSRL_TEST_ISOLATED");
+  const int isolated = iso != NULL && iso[0] == '1';
   int32_t obs_dim, act_dim;
   int64_t rows;
-  wsrl_status_t st = wsrl_replay_hdf5_info(argv[1], &obs_dim, &act_dim, &rows);
+  wsrl_status_t st = isolated ? wsrl_replay_hdf5_info_isolated(argv[1], &obs_dim, &act_dim, &rows)
+                              : wsrl_replay_hdf5_info(argv[1], &obs_dim, &act_dim, &rows);
   if (st != WSRL_OK)
     return fail("hdf5_info", st);
   wsrl_replay_options_t opt;
@@ -27,7 +31,8 @@ int main(int argc, char **argv) {
     return fail("create", st);
   wsrl_replay_report_t rep;
   wsrl_replay_report_init(&rep);
-  if ((st = wsrl_replay_import_hdf5(r, argv[1], &rep)) != WSRL_OK)
+  st = isolated ? wsrl_replay_import_hdf5_isolated(r, argv[1], &rep) : wsrl_replay_import_hdf5(r, argv[1], &rep);
+  if (st != WSRL_OK)
     return fail("import_hdf5", st);
   if ((st = wsrl_replay_export_hdf5(r, argv[2])) != WSRL_OK)
     return fail("export_hdf5", st);
