@@ -243,7 +243,9 @@ int tr_load_dataset(const tr_ctx_t *ctx, const wsrl_example_task_info_t *info, c
                     wsrl_replay_t **replay_out) {
   int32_t obs_dim = 0, act_dim = 0;
   int64_t rows = 0;
-  wsrl_status_t st = wsrl_replay_hdf5_info(path, &obs_dim, &act_dim, &rows);
+  /* Datasets come from anywhere: parse them in a child process, so a file
+   * that crashes or hangs libhdf5 is an error here, never a dead trainer. */
+  wsrl_status_t st = wsrl_replay_hdf5_info_isolated(path, &obs_dim, &act_dim, &rows);
   if (st != WSRL_OK)
     return tr_fail(st, path);
   if (info && (obs_dim != info->obs_dim || act_dim != info->act_dim)) {
@@ -258,7 +260,7 @@ int tr_load_dataset(const tr_ctx_t *ctx, const wsrl_example_task_info_t *info, c
   if (st != WSRL_OK)
     return tr_fail(st, "dataset buffer");
   wsrl_replay_report_t rep = WSRL_REPLAY_REPORT_INIT;
-  st = wsrl_replay_import_hdf5(rb, path, &rep);
+  st = wsrl_replay_import_hdf5_isolated(rb, path, &rep);
   if (st != WSRL_OK) {
     wsrl_replay_destroy(rb);
     return tr_fail(st, path);
