@@ -54,7 +54,7 @@ int fuzz_status_allowed(wsrl_status_t st) {
 
 wsrl_config_t *fuzz_small_config(const char *algorithm) {
   static const char text[] = "critic.hidden = 8,8\nactor.hidden = 8,8\ncritic.ensemble_size = 2\n"
-                             "critic.subsample = 2\nsac.batch_size = 4\ncql.n_actions = 2\nagent.threads = 1\n"
+                             "critic.subsample = 2\nupdate.batch_size = 4\ncql.n_actions = 2\nagent.threads = 1\n"
                              "replay.capacity = 64\nfinetune.warmup_steps = 2\n";
   wsrl_config_t *c = NULL;
   if (wsrl_config_create(&c) != WSRL_OK || wsrl_config_parse_string(c, text) != WSRL_OK ||

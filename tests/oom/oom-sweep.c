@@ -104,7 +104,7 @@ static int step(const char *scenario, wsrl_status_t st, const char *what) {
 static void disarm(void) { fail_at = 0; }
 
 static const char small_text[] = "critic.hidden = 8,8\nactor.hidden = 8,8\ncritic.ensemble_size = 2\n"
-                                 "critic.subsample = 2\nsac.batch_size = 4\ncql.n_actions = 2\nagent.threads = 1\n"
+                                 "critic.subsample = 2\nupdate.batch_size = 4\ncql.n_actions = 2\nagent.threads = 1\n"
                                  "replay.capacity = 64\nfinetune.warmup_steps = 2\n";
 static const float obs0[3] = {0.1f, -0.2f, 0.3f};
 
