@@ -1,11 +1,13 @@
 /* Single-observation act latency at 1 thread: wsrl_policy_act() on a
  * snapshot (plain C) against wsrl_agent_act() (oneDNN), for the default
  * 256x256 LayerNorm actor on HalfCheetah's sizes (obs 17, act 6).
+ * Also the cost an update pays to publish a snapshot (a copy of the actor).
  * Prints 'name value unit' lines; each call is timed on its own. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
+#include "agents/agent_internal.h"
 #include "wsrl/wsrl.h"
 
 enum { OBS = 17, ACT = 6, CALLS = 20000, WARMUP = 2000 };
@@ -71,6 +73,14 @@ int main(void) {
       return 1;
     printf("%s_p50 %.2f us\n%s_p99 %.2f us\n", names[w], lat[CALLS / 2], names[w], lat[CALLS * 99 / 100]);
   }
+  /* Publishing: what every update adds (no reader holds the new slots). */
+  for (int i = 0; i < CALLS / 10; i++) {
+    const double t0 = now_us();
+    wsrl__agent_publish(ag);
+    lat[i] = now_us() - t0;
+  }
+  qsort(lat, CALLS / 10, sizeof *lat, cmp);
+  printf("policy_publish_p50 %.2f us\npolicy_publish_p99 %.2f us\n", lat[CALLS / 20], lat[CALLS / 10 * 99 / 100]);
   wsrl_policy_release(p);
   wsrl_agent_destroy(ag);
   wsrl_config_destroy(c);
