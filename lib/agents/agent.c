@@ -254,6 +254,8 @@ wsrl_status_t wsrl_agent_create(wsrl_agent_t **agent_out, const wsrl_config_t *c
   const int64_t R = max64(max64(q_rows, M * n_rep_max), WSRL__AGENT_ACT_CHUNK);
 
   rc = wsrl__nn_ctx_create(&ag->nn, &alloc, (int32_t)v.agent_threads);
+  if (rc == WSRL_OK)
+    rc = wsrl__nn_ctx_set_precision(ag->nn, (int32_t)v.nn_precision);
   if (rc == WSRL_OK) {
     wsrl__qensemble_spec qs;
     wsrl__qensemble_spec_from_config(&qs, &v, sp.obs_dim, sp.act_dim, q_rows);

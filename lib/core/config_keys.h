@@ -15,6 +15,7 @@
   X(ENUM,     "agent.algorithm",            agent_algorithm,        "calql",  0, 0, "sac|cql|calql|iql", "Learner: sac (online SAC-ensemble), cql, calql or iql (offline pretraining losses).") \
   X(INT,      "agent.seed",                 agent_seed,             "0",      0, 9.2e18, "", "Seed of the agent's RNG stream (networks init, sampling, subsets).") \
   X(INT,      "agent.threads",              agent_threads,          "0",      0, 1024, "", "oneDNN threads for this agent; 0 keeps the runtime's default (OMP_NUM_THREADS or all cores).") \
+  X(ENUM,     "nn.precision",               nn_precision,           "fp32",   0, 0, "fp32|bf16", "Matmul inputs: fp32 (bitwise reproducible default) or bf16 with fp32 accumulation (weights, gradients, Adam state, losses and element-wise work stay fp32); bf16 needs AVX-512 (native on AVX512-BF16/AMX), else creation fails with WSRL_ERR_UNSUPPORTED. See docs/performance.md.") \
   X(INT,      "critic.ensemble_size",       critic_ensemble_size,   "10",     1, 64, "", "Number of critics E in the ensemble.") \
   X(INT,      "critic.subsample",           critic_subsample,       "2",      1, 64, "", "Target critics drawn (with replacement) for the min in the TD target; must be <= ensemble_size.") \
   X(INT_LIST, "critic.hidden",              critic_hidden,          "256,256", 1, 65536, "", "Hidden layer widths of each critic MLP.") \

@@ -29,6 +29,11 @@ wsrl_status_t wsrl_qensemble_create(wsrl_qensemble_t **q_out, const wsrl_config_
   wsrl__qensemble_spec_from_config(&spec, v, obs_dim, act_dim, max_batch);
   wsrl__nn_ctx *ctx;
   WSRL__TRY(wsrl__nn_ctx_create(&ctx, &alloc, (int32_t)v->agent_threads));
+  wsrl_status_t prc = wsrl__nn_ctx_set_precision(ctx, (int32_t)v->nn_precision);
+  if (prc != WSRL_OK) {
+    wsrl__nn_ctx_destroy(ctx);
+    return prc;
+  }
   wsrl__rng rng;
   wsrl__rng_seed(&rng, (uint64_t)v->agent_seed, QENS_RNG_STREAM);
   wsrl_qensemble_t *q;

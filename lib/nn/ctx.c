@@ -2,11 +2,14 @@
  * wrapper every layer uses. */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 
 #ifdef _OPENMP
 #  include <omp.h>
 #endif
+
+#include <oneapi/dnnl/dnnl_debug.h>
 
 #include "nn_internal.h"
 
@@ -130,6 +133,27 @@ void wsrl__nn_ctx_destroy(wsrl__nn_ctx *ctx) {
   wsrl__free(&a, ctx);
 }
 
+wsrl_status_t wsrl__nn_ctx_set_precision(wsrl__nn_ctx *ctx, int32_t precision) {
+  WSRL__CHECK_NULL(ctx);
+  if (precision != WSRL__NN_FP32 && precision != WSRL__NN_BF16)
+    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "nn.precision: unknown value %d", precision);
+  /* oneDNN runs bf16 matmuls natively from AVX512-BF16 (and AMX) up and
+   * emulates them on plain AVX-512; below that it has no fast kernel. */
+  const dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+  if (precision == WSRL__NN_BF16 && (isa & dnnl_cpu_isa_avx512_core) != dnnl_cpu_isa_avx512_core)
+    return wsrl__error(WSRL_ERR_UNSUPPORTED,
+                       "nn.precision = bf16 needs a CPU with AVX-512 (oneDNN's ISA here: %s); use nn.precision = fp32",
+                       dnnl_cpu_isa2str(isa));
+  ctx->precision = precision;
+  return WSRL_OK;
+}
+
+int32_t wsrl__nn_ctx_precision(const wsrl__nn_ctx *ctx) { return ctx->precision; }
+
+const char *wsrl__nn_ctx_impl(const wsrl__nn_ctx *ctx, int32_t precision) {
+  return ctx->impl[precision == WSRL__NN_BF16];
+}
+
 int32_t wsrl__nn_ctx_threads(const wsrl__nn_ctx *ctx) {
   if (ctx->threads > 0)
     return ctx->threads;
@@ -162,12 +186,17 @@ wsrl_status_t wsrl__nn_ctx_wait(wsrl__nn_ctx *ctx) {
 }
 
 wsrl_status_t wsrl__nn_md(dnnl_memory_desc_t *md, int rank, const int64_t *dims, const int64_t *strides) {
+  return wsrl__nn_md_dt(md, rank, dims, strides, dnnl_f32);
+}
+
+wsrl_status_t wsrl__nn_md_dt(dnnl_memory_desc_t *md, int rank, const int64_t *dims, const int64_t *strides,
+                             dnnl_data_type_t dt) {
   dnnl_dims_t d, s;
   for (int i = 0; i < rank; i++) {
     d[i] = dims[i];
     s[i] = strides[i];
   }
-  WSRL__DNNL(dnnl_memory_desc_init_by_strides(md, rank, d, dnnl_f32, s));
+  WSRL__DNNL(dnnl_memory_desc_init_by_strides(md, rank, d, dt, s));
   return WSRL_OK;
 }
 
@@ -204,8 +233,17 @@ wsrl_status_t wsrl__nn_matmul_init(wsrl__nn_matmul *mm, wsrl__nn_ctx *ctx, const
    * 1000x slower (measured): say so loudly rather than silently crawl. */
   const char *impl = NULL;
   if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl != NULL &&
-      strncmp(impl, "ref", 3) == 0)
+      strncmp(impl, "ref", 3) == 0) {
+    /* bf16 on the reference kernel would be slower than fp32: refuse. */
+    if (src->data_type == dnnl_bf16) {
+      rc = wsrl__error(WSRL_ERR_UNSUPPORTED, "nn.precision = bf16: oneDNN has only its reference kernel (%s) for "
+                       "this bf16 matmul on this CPU; use nn.precision = fp32", impl);
+      goto out;
+    }
     wsrl__log(WSRL_LOG_WARN, "oneDNN chose its reference matmul kernel (%s): this layer will be very slow", impl);
+  }
+  if (impl != NULL)
+    snprintf(ctx->impl[src->data_type == dnnl_bf16], sizeof ctx->impl[0], "%s", impl);
   STEP(dnnl_primitive_create(&mm->prim, pd));
   const dnnl_memory_desc_t *smd = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
   if (smd == NULL) {
@@ -241,8 +279,8 @@ out:
   return rc;
 }
 
-wsrl_status_t wsrl__nn_matmul_run(const wsrl__nn_matmul *mm, wsrl__nn_ctx *ctx, int32_t tid, const float *src,
-                                  const float *wei, float *dst) {
+wsrl_status_t wsrl__nn_matmul_run(const wsrl__nn_matmul *mm, wsrl__nn_ctx *ctx, int32_t tid, const void *src,
+                                  const void *wei, float *dst) {
   dnnl_stream_t stream = ctx->streams[tid];
   dnnl_memory_t *mem = mm->mem[tid];
   WSRL__DNNL(dnnl_memory_set_data_handle_v2(mem[0], (void *)src, stream));

@@ -283,3 +283,34 @@ void wsrl__nn_ln_relu_bwd(const wsrl__ln_args *a, const float *dout, int64_t ld_
       add_rows(dhead_w + e * (n + 1), p + 2 * n, n + 1);
   }
 }
+
+/* Round to nearest even in the integer domain (what oneDNN's reorders do);
+ * a NaN keeps its sign and becomes the quiet NaN. */
+typedef uint32_t u16v __attribute__((vector_size(64)));
+WSRL__CLONES
+static void bf16_block(uint16_t *dst, const float *src, int64_t n) {
+  int64_t i = 0;
+  for (; i + V <= n; i += V) {
+    const v16 x = vld(src + i);
+    u16v u;
+    memcpy(&u, &x, sizeof u);
+    u16v r = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+    const u16v nan = (u16v)(x != x);
+    r = (r & ~nan) | (((u >> 16) | 0x40u) & nan);
+    for (int k = 0; k < V; k++)
+      dst[i + k] = (uint16_t)r[k];
+  }
+  for (; i < n; i++) {
+    uint32_t u;
+    memcpy(&u, src + i, sizeof u);
+    dst[i] = src[i] != src[i] ? (uint16_t)((u >> 16) | 0x40u) : (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+  }
+}
+
+void wsrl__nn_to_bf16(uint16_t *dst, const float *src, int64_t n) {
+  enum { BLOCK = 16384 };
+  const int64_t blocks = (n + BLOCK - 1) / BLOCK;
+#pragma omp parallel for schedule(static) if (n >= 8 * PAR_MIN)
+  for (int64_t k = 0; k < blocks; k++)
+    bf16_block(dst + k * BLOCK, src + k * BLOCK, n - k * BLOCK < BLOCK ? n - k * BLOCK : BLOCK);
+}

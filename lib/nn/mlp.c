@@ -57,6 +57,7 @@ struct wsrl__mlp {
   int64_t adam_t;
   int32_t nl;                                     /* layers incl. output = n_hidden + 1 */
   int32_t team;                                   /* threads running members in parallel (1: none) */
+  int32_t bf16;                                   /* matmul inputs in bf16 (nn.precision) */
   int64_t fan_in[MAX_LAYERS], fan_out[MAX_LAYERS];
   /* parameter tensors (offsets into params/grads) */
   int64_t w_off[MAX_LAYERS], ln_off[MAX_LAYERS];  /* ln: gamma [E,N] then beta [E,N] */
@@ -85,6 +86,11 @@ struct wsrl__mlp {
   int32_t *gidx;                                  /* [E, max_batch] */
   float *gdq;                                     /* [E, max_batch] */
   int32_t *gcount;                                /* [E] */
+  /* bf16 mode: rounded copies of what the matmuls read, same layouts as
+   * params, xin, act and (per team thread) dy. Weights are rounded once
+   * per forward; backward uses that copy (parameters do not change in
+   * between). The sparse input-gradient path stays fp32. */
+  uint16_t *w16, *xin16, *act16[WSRL__NN_MAX_HIDDEN], *dy16;
   int64_t gpad;                                   /* Bp */
   wsrl__nn_matmul chunk_dx[WSRL__NN_MAX_HIDDEN];
   slot slots[WSRL__NN_SHAPE_SLOTS];
@@ -100,6 +106,11 @@ static float *take(float *base, int64_t *off, int64_t n) {
   float *p = base != NULL ? base + *off : NULL;
   *off += round_up(n);
   return p;
+}
+
+/* n bf16 values from the arena (NULL unless in bf16 mode). */
+static uint16_t *take16(const wsrl__mlp *m, float *base, int64_t *off, int64_t n) {
+  return m->bf16 ? (uint16_t *)take(base, off, (n + 1) / 2) : NULL;
 }
 
 static int64_t max_rows(const wsrl__mlp *m) { return (int64_t)m->spec.ensemble * m->spec.max_batch; }
@@ -147,6 +158,8 @@ static int64_t plan(wsrl__mlp *m, float *base) {
   m->gpad = (m->spec.max_batch + SPARSE_CHUNK - 1) / SPARSE_CHUNK * SPARSE_CHUNK;
   const int64_t member = round_up(m->gpad * widest), T = m->team;
   m->xin = take(base, &off, rows * (m->fan_in[0] + 1));
+  m->w16 = take16(m, base, &off, poff);
+  m->xin16 = take16(m, base, &off, rows * (m->fan_in[0] + 1));
   /* A forward-only net needs y only inside one member's chain. */
   m->chain_stride = trainable ? 0 : member;
   m->chain_y = trainable ? NULL : take(base, &off, T * member);
@@ -154,6 +167,7 @@ static int64_t plan(wsrl__mlp *m, float *base) {
     /* A forward-only net keeps no activations: one member's rows per thread,
      * which stay in that core's L2 between the kernel and the next matmul. */
     m->act[l] = take(base, &off, (trainable ? rows : T * m->spec.max_batch) * (m->fan_out[l] + 1));
+    m->act16[l] = take16(m, base, &off, (trainable ? rows : T * m->spec.max_batch) * (m->fan_out[l] + 1));
     m->y[l] = trainable ? take(base, &off, rows * m->fan_out[l]) : NULL;
     m->mean[l] = trainable && m->spec.layer_norm ? take(base, &off, rows) : NULL;
     m->rstd[l] = trainable && m->spec.layer_norm ? take(base, &off, rows) : NULL;
@@ -162,6 +176,7 @@ static int64_t plan(wsrl__mlp *m, float *base) {
   m->grad_stride = trainable ? member : 0;
   m->dact = trainable ? take(base, &off, T * member) : NULL;
   m->dy = trainable ? take(base, &off, T * member) : NULL;
+  m->dy16 = trainable ? take16(m, base, &off, T * member) : NULL;
   int64_t part = 0;
   for (int32_t l = 0; l < L && trainable; l++) {
     int64_t f = (int64_t)wsrl__nn_ln_partial_floats(1, m->spec.max_batch, m->fan_out[l]);
@@ -271,6 +286,7 @@ wsrl_status_t wsrl__mlp_create(wsrl__mlp **mlp_out, wsrl__nn_ctx *ctx, const wsr
   m->nl = spec->n_hidden + 1;
   /* Members in parallel only when there are enough of them to share. */
   m->team = ctx->team > 1 && spec->ensemble >= ctx->team ? ctx->team : 1;
+  m->bf16 = ctx->precision == WSRL__NN_BF16;
   for (int32_t l = 0; l < m->nl; l++) {
     m->fan_in[l] = l == 0 ? spec->in_dim : spec->hidden[l - 1];
     m->fan_out[l] = l < spec->n_hidden ? spec->hidden[l] : spec->out_dim;
@@ -331,26 +347,33 @@ static wsrl_status_t md2(dnnl_memory_desc_t *md, int64_t r, int64_t c, int64_t s
   return wsrl__nn_md(md, 2, d, st);
 }
 
+/* Same for a matmul input: bf16 in bf16 mode. */
+static wsrl_status_t md2_in(const wsrl__mlp *m, dnnl_memory_desc_t *md, int64_t r, int64_t c, int64_t sr,
+                            int64_t sc) {
+  int64_t d[2] = {r, c}, st[2] = {sr, sc};
+  return wsrl__nn_md_dt(md, 2, d, st, m->bf16 ? dnnl_bf16 : dnnl_f32);
+}
+
 /* Build forward (and, when trainable, both backward) matmuls of layer l
  * for one member; they run E times on shifted pointers. */
 static wsrl_status_t build_layer(wsrl__mlp *m, slot *s, int32_t l) {
   const int64_t B = s->batch, K = m->fan_in[l], K1 = K + 1, N = m->fan_out[l];
   const int64_t ldw = l == 0 ? m->spec.ensemble * N : N; /* kernel rows: [K1][E][N] or [E][K1][N] */
   dnnl_memory_desc_t src, wei, dst;
-  WSRL__TRY(md2(&src, B, K1, K1, 1));
-  WSRL__TRY(md2(&wei, K1, N, ldw, 1));
+  WSRL__TRY(md2_in(m, &src, B, K1, K1, 1));
+  WSRL__TRY(md2_in(m, &wei, K1, N, ldw, 1));
   WSRL__TRY(md2(&dst, B, N, N, 1));
   WSRL__TRY(wsrl__nn_matmul_init(&s->fwd[l], m->ctx, &src, &wei, &dst, 0, m->team));
   if (!m->spec.trainable)
     return WSRL_OK;
   /* dW (+)= X^T dY: X read transposed; dW written where the kernel lives. */
-  WSRL__TRY(md2(&src, K1, B, 1, K1));
-  WSRL__TRY(md2(&wei, B, N, N, 1));
+  WSRL__TRY(md2_in(m, &src, K1, B, 1, K1));
+  WSRL__TRY(md2_in(m, &wei, B, N, N, 1));
   WSRL__TRY(md2(&dst, K1, N, ldw, 1));
   WSRL__TRY(wsrl__nn_matmul_init(&s->bww[l], m->ctx, &src, &wei, &dst, 1, m->team));
   /* dX = dY W^T without the bias row. */
-  WSRL__TRY(md2(&src, B, N, N, 1));
-  WSRL__TRY(md2(&wei, N, K, 1, ldw));
+  WSRL__TRY(md2_in(m, &src, B, N, N, 1));
+  WSRL__TRY(md2_in(m, &wei, N, K, 1, ldw));
   WSRL__TRY(md2(&dst, B, K, K, 1));
   return wsrl__nn_matmul_init(&s->bwd[l], m->ctx, &src, &wei, &dst, 0, m->team);
 }
@@ -496,6 +519,30 @@ static const float *layer_src(const wsrl__mlp *m, const slot *s, int32_t l, int6
   return s->mode == WSRL__MLP_PER_MEMBER ? m->xin + e * s->batch * K1 : m->xin;
 }
 
+/* What the matmuls of layer l read: layer_src(), or its bf16 copy. */
+static const void *mm_src(const wsrl__mlp *m, const slot *s, int32_t l, int64_t e, int32_t tid) {
+  const float *p = layer_src(m, s, l, e, tid);
+  if (!m->bf16)
+    return p;
+  return (l > 0 ? m->act16[l - 1] : m->xin16) + (p - (l > 0 ? m->act[l - 1] : m->xin));
+}
+
+/* Member e's kernel of layer l as the matmuls read it. */
+static const void *mm_w(const wsrl__mlp *m, int32_t l, int64_t e) {
+  const int64_t i = w_index(m, l, e, 0, 0);
+  return m->bf16 ? (const void *)(m->w16 + i) : (const void *)(m->params + i);
+}
+
+/* A backward matmul operand: x itself, or (bf16) x rounded into this
+ * thread's dy16. */
+static const void *mm_grad(const wsrl__mlp *m, int32_t tid, const float *x, int64_t n) {
+  if (!m->bf16)
+    return x;
+  uint16_t *d = m->dy16 + tid * m->grad_stride;
+  wsrl__nn_to_bf16(d, x, n);
+  return d;
+}
+
 /* Member e's forward chain on team thread tid. */
 static wsrl_status_t forward_member(wsrl__mlp *m, slot *s, int64_t e, int32_t tid, const void *unused) {
   (void)unused;
@@ -503,13 +550,14 @@ static wsrl_status_t forward_member(wsrl__mlp *m, slot *s, int64_t e, int32_t ti
   for (int32_t l = 0; l < L; l++) {
     wsrl__ln_args a;
     ln_args(m, s, l, e, tid, &a);
-    WSRL__TRY(wsrl__nn_matmul_run(&s->fwd[l], m->ctx, tid, layer_src(m, s, l, e, tid),
-                                  m->params + w_index(m, l, e, 0, 0), (float *)a.y));
+    WSRL__TRY(wsrl__nn_matmul_run(&s->fwd[l], m->ctx, tid, mm_src(m, s, l, e, tid), mm_w(m, l, e), (float *)a.y));
     wsrl__nn_ln_relu_fwd(&a);
+    if (m->bf16 && (l < L - 1 || m->fan_out[L] != 1))
+      wsrl__nn_to_bf16(m->act16[l] + (a.out - m->act[l]), a.out, s->batch * a.ld_out);
   }
   if (m->fan_out[L] != 1) /* else computed by the last LayerNorm/ReLU kernel */
-    WSRL__TRY(wsrl__nn_matmul_run(&s->fwd[L], m->ctx, tid, layer_src(m, s, L, e, tid),
-                                  m->params + w_index(m, L, e, 0, 0), m->out + e * s->batch * m->fan_out[L]));
+    WSRL__TRY(wsrl__nn_matmul_run(&s->fwd[L], m->ctx, tid, mm_src(m, s, L, e, tid), mm_w(m, L, e),
+                                  m->out + e * s->batch * m->fan_out[L]));
   return WSRL_OK;
 }
 
@@ -561,6 +609,11 @@ static wsrl_status_t forward(wsrl__mlp *m, slot *s, const float *x) {
     for (int64_t r = 0; r < rows; r++)
       memcpy(m->xin + r * (k + 1), x + r * k, (size_t)k * sizeof(float));
   }
+  if (m->bf16) {
+    const int64_t rows = s->mode == WSRL__MLP_PER_MEMBER ? E * B : B;
+    wsrl__nn_to_bf16(m->w16, m->params, m->n_padded);
+    wsrl__nn_to_bf16(m->xin16, m->xin, rows * (m->fan_in[0] + 1));
+  }
   WSRL__TRY(each_member(m, s, forward_member, NULL));
   return wsrl__nn_ctx_wait(m->ctx);
 }
@@ -603,11 +656,11 @@ static wsrl_status_t backward_member(wsrl__mlp *m, slot *s, int64_t e, int32_t t
   const int head = m->fan_out[L] == 1;
   /* Output layer: a matmul into dact, or (one unit) fused below. */
   if (!head) {
-    const float *dye = ba->dy + e * B * m->fan_out[L];
+    const void *dye = mm_grad(m, tid, ba->dy + e * B * m->fan_out[L], B * m->fan_out[L]);
     if (gw != NULL)
-      WSRL__TRY(wsrl__nn_matmul_run(&s->bww[L], m->ctx, tid, layer_src(m, s, L, e, tid), dye,
+      WSRL__TRY(wsrl__nn_matmul_run(&s->bww[L], m->ctx, tid, mm_src(m, s, L, e, tid), dye,
                                     gw + w_index(m, L, e, 0, 0)));
-    WSRL__TRY(wsrl__nn_matmul_run(&s->bwd[L], m->ctx, tid, dye, m->params + w_index(m, L, e, 0, 0), dact));
+    WSRL__TRY(wsrl__nn_matmul_run(&s->bwd[L], m->ctx, tid, dye, mm_w(m, L, e), dact));
   }
   for (int32_t l = L - 1; l >= 0; l--) {
     const int64_t N = m->fan_out[l];
@@ -618,17 +671,18 @@ static wsrl_status_t backward_member(wsrl__mlp *m, slot *s, int64_t e, int32_t t
     wsrl__nn_ln_relu_bwd(&a, fused ? NULL : dact, N, fused ? ba->dy + e * B : NULL, dyl, dg,
                          dg != NULL ? dg + E * N : NULL, fused && gw != NULL ? gw + w_index(m, L, e, 0, 0) : NULL,
                          m->partial + tid * m->partial_stride);
+    const void *dym = mm_grad(m, tid, dyl, B * N);
     if (gw != NULL)
-      WSRL__TRY(wsrl__nn_matmul_run(&s->bww[l], m->ctx, tid, layer_src(m, s, l, e, tid), dyl,
+      WSRL__TRY(wsrl__nn_matmul_run(&s->bww[l], m->ctx, tid, mm_src(m, s, l, e, tid), dym,
                                     gw + w_index(m, l, e, 0, 0)));
     if (l > 0) {
-      WSRL__TRY(wsrl__nn_matmul_run(&s->bwd[l], m->ctx, tid, dyl, m->params + w_index(m, l, e, 0, 0), dact));
+      WSRL__TRY(wsrl__nn_matmul_run(&s->bwd[l], m->ctx, tid, dym, mm_w(m, l, e), dact));
     } else if (ba->dx != NULL) {
       /* Per-member inputs get their own dX; a shared input's is summed
        * over members afterwards (members' parts in dxp). */
       const int64_t K = m->fan_in[0];
       float *dx = s->mode == WSRL__MLP_PER_MEMBER ? ba->dx + e * B * K : E > 1 ? m->dxp + e * B * K : ba->dx;
-      WSRL__TRY(wsrl__nn_matmul_run(&s->bwd[0], m->ctx, tid, dyl, m->params + w_index(m, 0, e, 0, 0), dx));
+      WSRL__TRY(wsrl__nn_matmul_run(&s->bwd[0], m->ctx, tid, dym, mm_w(m, 0, e), dx));
     }
   }
   return WSRL_OK;

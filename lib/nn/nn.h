@@ -48,6 +48,16 @@ void wsrl__nn_ctx_destroy(wsrl__nn_ctx *ctx);
  * after the library ran OpenMP threads and ctx would compute with more
  * than one: GNU OpenMP would hang. Compute entry points call it. */
 wsrl_status_t wsrl__nn_ctx_check_process(const wsrl__nn_ctx *ctx, const char *fn);
+/* Matmul input precision of MLPs created after this call: fp32, or bf16
+ * inputs with fp32 accumulation (fp32 weights, gradients, Adam state and
+ * element-wise work; docs/performance.md). WSRL_ERR_UNSUPPORTED where
+ * oneDNN has no fast bf16 kernel (below AVX-512). */
+enum { WSRL__NN_FP32 = 0, WSRL__NN_BF16 = 1 };
+wsrl_status_t wsrl__nn_ctx_set_precision(wsrl__nn_ctx *ctx, int32_t precision);
+int32_t wsrl__nn_ctx_precision(const wsrl__nn_ctx *ctx);
+/* oneDNN's implementation name of the latest matmul of that precision this
+ * context built ("" if none). */
+const char *wsrl__nn_ctx_impl(const wsrl__nn_ctx *ctx, int32_t precision);
 /* The effective thread count (the runtime's default when configured 0). */
 int32_t wsrl__nn_ctx_threads(const wsrl__nn_ctx *ctx);
 const wsrl__alloc *wsrl__nn_ctx_alloc(const wsrl__nn_ctx *ctx);

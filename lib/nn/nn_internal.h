@@ -17,6 +17,8 @@ struct wsrl__nn_ctx {
   dnnl_engine_t engine;
   int32_t threads; /* configured; 0 = runtime default */
   int32_t team;    /* threads at create, 1 .. WSRL__NN_MAX_TEAM: one stream and scratchpad each */
+  int32_t precision; /* WSRL__NN_FP32 | WSRL__NN_BF16: matmul inputs of MLPs created from now on */
+  char impl[2][64];  /* oneDNN's name of the latest fp32 / bf16 matmul kernel built */
   dnnl_stream_t streams[WSRL__NN_MAX_TEAM];
   /* One user scratchpad per team thread, shared by every primitive of the
    * context (a thread runs one primitive at a time): team * stride bytes,
@@ -45,6 +47,9 @@ wsrl_status_t wsrl__nn_ctx_reserve_scratch(wsrl__nn_ctx *ctx, size_t size);
 
 /* Plain f32 descriptor from dims and strides (rank 2 or 3). */
 wsrl_status_t wsrl__nn_md(dnnl_memory_desc_t *md, int rank, const int64_t *dims, const int64_t *strides);
+/* Same with a data type (dnnl_f32 or dnnl_bf16). */
+wsrl_status_t wsrl__nn_md_dt(dnnl_memory_desc_t *md, int rank, const int64_t *dims, const int64_t *strides,
+                             dnnl_data_type_t dt);
 
 /* One matmul primitive with a set of memory objects per team thread. Data
  * pointers are bound at every run (cheap), so the same primitive serves
@@ -60,8 +65,8 @@ wsrl_status_t wsrl__nn_matmul_init(wsrl__nn_matmul *mm, wsrl__nn_ctx *ctx, const
                                    const dnnl_memory_desc_t *wei, const dnnl_memory_desc_t *dst, int accumulate,
                                    int32_t team);
 /* Run on team thread tid's memory objects, stream and scratchpad. */
-wsrl_status_t wsrl__nn_matmul_run(const wsrl__nn_matmul *mm, wsrl__nn_ctx *ctx, int32_t tid, const float *src,
-                                  const float *wei, float *dst);
+wsrl_status_t wsrl__nn_matmul_run(const wsrl__nn_matmul *mm, wsrl__nn_ctx *ctx, int32_t tid, const void *src,
+                                  const void *wei, float *dst);
 void wsrl__nn_matmul_fini(wsrl__nn_matmul *mm, wsrl__nn_ctx *ctx);
 /* Wait for every team stream (CPU streams run synchronously; kept for form). */
 wsrl_status_t wsrl__nn_ctx_wait(wsrl__nn_ctx *ctx);
@@ -103,6 +108,10 @@ size_t wsrl__nn_ln_partial_floats(int32_t ensemble, int64_t max_batch, int64_t n
  * count: parameter sums go through fixed row chunks (partial). */
 void wsrl__nn_ln_relu_bwd(const wsrl__ln_args *a, const float *dout, int64_t ld_dout, const float *head_dq,
                           float *dy, float *dgamma, float *dbeta, float *dhead_w, float *partial);
+
+/* dst = src rounded to bfloat16 (nearest even; NaN stays NaN), n values.
+ * OpenMP-parallel when large. */
+void wsrl__nn_to_bf16(uint16_t *dst, const float *src, int64_t n);
 
 /* Orthogonal init (init.c): w[r * ld + c] for r < rows, c < cols, as flax's
  * orthogonal(gain) on a (rows = fan_in, cols = fan_out) kernel. */
