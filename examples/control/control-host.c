@@ -236,7 +236,6 @@ static int setup(host *h, const char *task, const char *checkpoint, wsrl_config_
   if (st != WSRL_OK)
     return report(checkpoint != NULL ? checkpoint : "wsrl_agent_create", st);
   wsrl_session_options_t so = WSRL_SESSION_OPTIONS_INIT;
-  so.config = checkpoint != NULL ? NULL : cfg;
   if ((st = wsrl_session_create(&h->session, h->agent, &so)) != WSRL_OK)
     return report("wsrl_session_create", st);
   h->O = spec.obs_dim;

@@ -131,7 +131,6 @@ int tr_run_finetune(tr_ctx_t *ctx, const char *dir, const char *label, tr_finetu
     goto out;
   }
   wsrl_session_options_t so = WSRL_SESSION_OPTIONS_INIT;
-  so.config = ctx->cfg;
   so.offline = data;
   so.max_episode_steps = spec.max_episode_steps;
   so.mc_sparse = info->sparse;

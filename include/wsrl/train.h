@@ -145,17 +145,15 @@ typedef enum wsrl_session_phase {
  * @brief Options of wsrl_session_create(). Starts with its own size: fill it
  * with WSRL_SESSION_OPTIONS_INIT or wsrl_session_options_init(). Every field
  * defaults to zero / NULL; fields past an older caller's struct_size take
- * those defaults.
+ * those defaults. There is no config here: one config per agent and session,
+ * the session reads the keys finetune.*, replay.*, env.nonfinite, eval.* and
+ * log.* from its agent's (set them before wsrl_agent_create(); an agent from
+ * a checkpoint has the checkpoint's).
  */
 typedef struct wsrl_session_options {
   uint32_t struct_size;
   /** 1: the online buffer applies the sparse-reward MC rule (see replay.h). */
   int32_t mc_sparse;
-  /** Keys finetune.*, replay.*, env.nonfinite, eval.*, log.* (copied at
-   *  create); NULL uses the agent's config. `finetune.online_algorithm`
-   *  must match the agent's; keys that shape the agent (sac.*, critic.*,
-   *  ...) are always the agent's. */
-  const wsrl_config_t *config;
   /** Offline dataset for `finetune.offline_data` = mixed or append
    *  (borrowed; with mixed it must outlive the session); ignored with none. */
   wsrl_replay_t *offline;
@@ -166,7 +164,7 @@ typedef struct wsrl_session_options {
   double mc_sparse_reward;
 } wsrl_session_options_t;
 
-#define WSRL_SESSION_OPTIONS_INIT {(uint32_t)sizeof(wsrl_session_options_t), 0, 0, 0, 0, 0.0}
+#define WSRL_SESSION_OPTIONS_INIT {(uint32_t)sizeof(wsrl_session_options_t), 0, 0, 0, 0.0}
 
 /**
  * @brief State of a session. The caller sets struct_size
@@ -237,8 +235,7 @@ WSRL_API wsrl_status_t wsrl_session_info_init(wsrl_session_info_t *info);
  * @param[in]  agent   borrowed for the session's life (destroy the session first).
  * @param[in]  options NULL: all defaults.
  * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT naming the field (NULL agent,
- *         mixed/append without options->offline, dataset sizes differ, an
- *         online_algorithm different from the agent's); WSRL_ERR_VERSION_MISMATCH
+ *         mixed/append without options->offline, dataset sizes differ); WSRL_ERR_VERSION_MISMATCH
  *         (struct_size too large); WSRL_ERR_WRONG_STATE (empty dataset for
  *         mixed/append); WSRL_ERR_OUT_OF_MEMORY. On error the agent is unchanged.
  * Ownership: caller destroys with wsrl_session_destroy(). Nullable: @p options.

@@ -76,14 +76,7 @@ static wsrl_status_t check_options(wsrl_agent_t *agent, const wsrl_session_optio
     WSRL__TRY(wsrl__struct_copy_in(opt, sizeof *opt, options, options->struct_size, "options",
                                    "WSRL_SESSION_OPTIONS_INIT"));
   }
-  const wsrl__config_values *acfg = wsrl__agent_config(agent);
-  const wsrl__config_values *cfg = opt->config != NULL ? wsrl__config_values_of(opt->config) : acfg;
-  if (cfg->finetune_online_algorithm != acfg->finetune_online_algorithm)
-    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT,
-                       "wsrl_session_create: options->config sets finetune.online_algorithm = %s but the agent was "
-                       "created with %s; the online learner is the agent's (set it before wsrl_agent_create())",
-                       cfg->finetune_online_algorithm == WSRL__ONLINE_SAME ? "same" : "sac",
-                       acfg->finetune_online_algorithm == WSRL__ONLINE_SAME ? "same" : "sac");
+  const wsrl__config_values *cfg = wsrl__agent_config(agent); /* one config per agent and session */
   if (opt->max_episode_steps < 0)
     return wsrl__error(WSRL_ERR_INVALID_ARGUMENT,
                        "wsrl_session_create: options->max_episode_steps must be >= 0 (got %lld)",
@@ -168,7 +161,6 @@ wsrl_status_t wsrl_session_create(wsrl_session_t **session_out, wsrl_agent_t *ag
   }
   wsrl_replay_options_t ro;
   wsrl__replay_options_from_config(&ro, cfg);
-  ro.discount = wsrl__agent_config(agent)->td_discount; /* MC returns use the agent's gamma */
   ro.seed = wsrl__rng_next(&seeder);
   ro.mc_sparse = opt.mc_sparse != 0;
   ro.mc_sparse_reward = opt.mc_sparse_reward;

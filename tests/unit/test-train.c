@@ -89,9 +89,8 @@ static wsrl_agent_t *make_agent(const wsrl_config_t *c, const wsrl_env_t *env) {
   return a;
 }
 
-static wsrl_session_t *make_session(wsrl_agent_t *agent, const wsrl_config_t *c, wsrl_replay_t *offline) {
+static wsrl_session_t *make_session(wsrl_agent_t *agent, wsrl_replay_t *offline) {
   wsrl_session_options_t o = WSRL_SESSION_OPTIONS_INIT;
-  o.config = c;
   o.offline = offline;
   wsrl_session_t *s = NULL;
   ck_assert_int_eq(wsrl_session_create(&s, agent, &o), WSRL_OK);
@@ -168,7 +167,6 @@ START_TEST(init_functions) {
   memset(&r, 0xAB, sizeof r);
   ck_assert_int_eq(wsrl_session_options_init(&o), WSRL_OK);
   ck_assert_uint_eq(o.struct_size, sizeof o);
-  ck_assert_ptr_null(o.config);
   ck_assert_ptr_null(o.offline);
   ck_assert_int_eq(o.max_episode_steps, 0);
   ck_assert_int_eq(wsrl_session_info_init(&i), WSRL_OK);
@@ -205,29 +203,23 @@ START_TEST(create_rejects_invalid) {
   ck_assert_msg_has("max_episode_steps");
   o.max_episode_steps = 0;
 
-  /* mixed / append need a non-empty dataset of the agent's sizes */
+  /* mixed / append (the agent's config) need a non-empty dataset of the agent's sizes */
   wsrl_config_t *mixed = small_config("calql");
   ck_assert_int_eq(wsrl_config_set(mixed, "finetune.offline_data", "mixed"), WSRL_OK);
-  o.config = mixed;
-  ck_assert_int_eq(wsrl_session_create(&s, agent, &o), WSRL_ERR_INVALID_ARGUMENT);
+  wsrl_agent_t *magent = make_agent(mixed, env);
+  ck_assert_int_eq(wsrl_session_create(&s, magent, &o), WSRL_ERR_INVALID_ARGUMENT);
   ck_assert_msg_has("options->offline");
   wsrl_replay_t *empty = NULL, *wrong = NULL;
   ck_assert_int_eq(wsrl_replay_create(&empty, 6, 2, 10, NULL), WSRL_OK);
   ck_assert_int_eq(wsrl_replay_create(&wrong, 5, 2, 10, NULL), WSRL_OK);
   o.offline = empty;
-  ck_assert_int_eq(wsrl_session_create(&s, agent, &o), WSRL_ERR_WRONG_STATE);
+  ck_assert_int_eq(wsrl_session_create(&s, magent, &o), WSRL_ERR_WRONG_STATE);
   ck_assert_msg_has("empty");
   o.offline = wrong;
-  ck_assert_int_eq(wsrl_session_create(&s, agent, &o), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wsrl_session_create(&s, magent, &o), WSRL_ERR_INVALID_ARGUMENT);
   ck_assert_msg_has("obs_dim 5");
-
-  /* the online learner is the agent's */
-  wsrl_config_t *same = small_config("calql");
-  ck_assert_int_eq(wsrl_config_set(same, "finetune.online_algorithm", "same"), WSRL_OK);
-  o.config = same;
   o.offline = NULL;
-  ck_assert_int_eq(wsrl_session_create(&s, agent, &o), WSRL_ERR_INVALID_ARGUMENT);
-  ck_assert_msg_has("finetune.online_algorithm");
+  wsrl_agent_destroy(magent);
 
   /* failed creates left the agent offline */
   int32_t phase = -1;
@@ -236,7 +228,6 @@ START_TEST(create_rejects_invalid) {
   ck_assert_mem_eq(wsrl__agent_rng(agent, WSRL__AGENT_RNG_LOOP), &loop, sizeof loop);
 
   /* an older, shorter options struct: absent fields are defaults */
-  o.config = c;
   o.struct_size = (uint32_t)offsetof(wsrl_session_options_t, max_episode_steps);
   o.max_episode_steps = -5; /* past struct_size: never read */
   ck_assert_int_eq(wsrl_session_create(&s, agent, &o), WSRL_OK);
@@ -247,7 +238,6 @@ START_TEST(create_rejects_invalid) {
 
   wsrl_replay_destroy(empty);
   wsrl_replay_destroy(wrong);
-  wsrl_config_destroy(same);
   wsrl_config_destroy(mixed);
   wsrl_agent_destroy(agent);
   wsrl_config_destroy(c);
@@ -259,7 +249,7 @@ START_TEST(null_arguments) {
   wsrl_env_t *env = point_env(NULL);
   wsrl_config_t *c = small_config("sac");
   wsrl_agent_t *agent = make_agent(c, env);
-  wsrl_session_t *s = make_session(agent, c, NULL);
+  wsrl_session_t *s = make_session(agent, NULL);
   float o[6] = {0}, a[2] = {0};
   int64_t n = 0;
   int32_t p = 0;
@@ -334,7 +324,7 @@ START_TEST(warmup_k_transitions_no_update) {
   wsrl_env_t *env = point_env(NULL);
   wsrl_config_t *c = small_config("calql");
   wsrl_agent_t *agent = make_agent(c, env);
-  wsrl_session_t *s = make_session(agent, c, NULL);
+  wsrl_session_t *s = make_session(agent, NULL);
   /* the switch happens at create, before the warmup */
   int32_t phase = -1;
   ck_assert_int_eq(wsrl_agent_phase(agent, &phase), WSRL_OK);
@@ -387,7 +377,7 @@ START_TEST(finetune_warmup_then_one_update_per_step) {
   wsrl_config_t *c = small_config("cql");
   ck_assert_int_eq(wsrl_config_set_int(c, "finetune.warmup_steps", 30), WSRL_OK);
   wsrl_agent_t *agent = make_agent(c, env);
-  wsrl_session_t *s = make_session(agent, c, NULL);
+  wsrl_session_t *s = make_session(agent, NULL);
   ck_assert_int_eq(wsrl_finetune(s, env, NULL, 30, NULL, NULL), WSRL_OK);
   wsrl_agent_counters_t ac = counters_of(agent);
   ck_assert_int_eq(ac.updates, 0);
@@ -420,7 +410,7 @@ START_TEST(updates_due_counting) {
   ck_assert_int_eq(wsrl_config_set_int(c, "update.utd", 4), WSRL_OK);
   ck_assert_int_eq(wsrl_config_set_int(c, "finetune.warmup_steps", 3), WSRL_OK);
   wsrl_agent_t *agent = make_agent(c, env);
-  wsrl_session_t *s = make_session(agent, c, NULL);
+  wsrl_session_t *s = make_session(agent, NULL);
   observe_n(s, 0, 8, 0, 0); /* 3 warmup + 5 due */
   int64_t due = 0, done = 0;
   ck_assert_int_eq(wsrl_session_updates_due(s, &due), WSRL_OK);
@@ -449,7 +439,7 @@ START_TEST(start_updates_after_rule) {
   ck_assert_int_eq(wsrl_config_set_int(c, "finetune.warmup_steps", 5), WSRL_OK);
   ck_assert_int_eq(wsrl_config_set_int(c, "finetune.start_updates_after", 15), WSRL_OK);
   wsrl_agent_t *agent = make_agent(c, env);
-  wsrl_session_t *s = make_session(agent, c, NULL);
+  wsrl_session_t *s = make_session(agent, NULL);
   ck_assert_int_eq(info_of(s).start_updates_after, 15);
   observe_n(s, 0, 14, 0, 0);
   ck_assert_int_eq(info_of(s).updates_due, 0);
@@ -518,7 +508,6 @@ static int64_t first_due_of(const char *algorithm, int64_t k, const char *extra,
   wsrl_replay_t *data = dataset(40, 7.0f);
   wsrl_agent_t *agent = make_agent(c, env);
   wsrl_session_options_t o = WSRL_SESSION_OPTIONS_INIT;
-  o.config = c;
   o.offline = data;
   o.max_episode_steps = max_episode_steps;
   wsrl_session_t *s = NULL;
@@ -574,7 +563,7 @@ START_TEST(calql_online_completed_episodes) {
     ck_assert_int_eq(wsrl_config_set_int(c, "finetune.start_updates_after", 1), WSRL_OK);
     ck_assert_int_eq(wsrl_config_set(c, "calql.online_completed_episodes", on ? "1" : "0"), WSRL_OK);
     wsrl_agent_t *agent = make_agent(c, env);
-    wsrl_session_t *s = make_session(agent, c, NULL);
+    wsrl_session_t *s = make_session(agent, NULL);
     /* an open episode: nothing completed, so no update is due with the rule */
     observe_n(s, 0, 6, 5.0f, 0);
     ck_assert_int_eq(info_of(s).updates_due, on ? 0 : 6);
@@ -616,7 +605,7 @@ static void mixed_updates(wsrl_env_t *env, wsrl_replay_t *data, double ratio, co
   ck_assert_int_eq(wsrl_config_set_float(c, "finetune.offline_ratio", ratio), WSRL_OK);
   ck_assert_int_eq(wsrl_config_set_int(c, "finetune.warmup_steps", 0), WSRL_OK);
   wsrl_agent_t *agent = make_agent(c, env);
-  wsrl_session_t *s = make_session(agent, c, data);
+  wsrl_session_t *s = make_session(agent, data);
   ck_assert_int_eq(info_of(s).buffer_size, 0); /* mixed keeps the dataset apart */
   for (int64_t step = 0; step < steps; step++) {
     observe_n(s, step, 1, 0.0f, 0);
@@ -682,7 +671,7 @@ START_TEST(append_and_none_sampling) {
   ck_assert_int_eq(wsrl_config_set_int(c, "finetune.warmup_steps", 0), WSRL_OK);
   ck_assert_int_eq(wsrl_config_set_int(c, "replay.capacity", 10), WSRL_OK);
   wsrl_agent_t *agent = make_agent(c, env);
-  wsrl_session_t *s = make_session(agent, c, data);
+  wsrl_session_t *s = make_session(agent, data);
   /* the dataset is copied in; capacity = dataset + replay.capacity */
   ck_assert_int_eq(info_of(s).buffer_size, 30);
   int64_t cap = 0, eps = 0;
@@ -707,7 +696,9 @@ START_TEST(append_and_none_sampling) {
 
   /* none: only online rows, the dataset is ignored */
   ck_assert_int_eq(wsrl_config_set(c, "finetune.offline_data", "none"), WSRL_OK);
-  s = make_session(agent, c, data);
+  wsrl_agent_destroy(agent); /* the session reads its agent's config */
+  agent = make_agent(c, env);
+  s = make_session(agent, data);
   ck_assert_int_eq(info_of(s).buffer_size, 0);
   observe_n(s, 0, 3, 0.0f, 0);
   ck_assert_int_eq(wsrl_session_train(s, -1, NULL), WSRL_OK);
@@ -731,7 +722,7 @@ START_TEST(env_callback_error_keeps_counters) {
   wsrl_env_t *env = point_env(&eo);
   wsrl_config_t *c = small_config("sac");
   wsrl_agent_t *agent = make_agent(c, env);
-  wsrl_session_t *s = make_session(agent, c, NULL);
+  wsrl_session_t *s = make_session(agent, NULL);
   ck_assert_int_eq(wsrl_finetune(s, env, NULL, 100, NULL, NULL), WSRL_ERR_ENV_CALLBACK);
   ck_assert_msg_has("motor fault");
   ck_assert_int_eq(wsrl_env_last_callback_code(env), 42);
@@ -757,7 +748,7 @@ START_TEST(env_callback_error_keeps_counters) {
   env = point_env(&ro);
   c = small_config("sac");
   agent = make_agent(c, env);
-  s = make_session(agent, c, NULL);
+  s = make_session(agent, NULL);
   ck_assert_int_eq(wsrl_finetune(s, env, NULL, 5, NULL, NULL), WSRL_ERR_ENV_CALLBACK);
   ck_assert_int_eq(wsrl_env_last_callback_code(env), 7);
   ck_assert_int_eq(info_of(s).env_steps, 0);
@@ -773,7 +764,7 @@ START_TEST(nan_observation_error_vs_skip_reset) {
   wsrl_env_t *env = point_env(&eo);
   wsrl_config_t *c = small_config("sac");
   wsrl_agent_t *agent = make_agent(c, env);
-  wsrl_session_t *s = make_session(agent, c, NULL);
+  wsrl_session_t *s = make_session(agent, NULL);
   ck_assert_int_eq(wsrl_finetune(s, env, NULL, 30, NULL, NULL), WSRL_ERR_NON_FINITE);
   ck_assert_int_eq(info_of(s).env_steps, 14);
   ck_assert_int_eq(info_of(s).buffer_size, 14);
@@ -785,7 +776,7 @@ START_TEST(nan_observation_error_vs_skip_reset) {
   c = small_config("sac");
   ck_assert_int_eq(wsrl_config_set(c, "env.nonfinite", "skip_reset"), WSRL_OK);
   agent = make_agent(c, env);
-  s = make_session(agent, c, NULL);
+  s = make_session(agent, NULL);
   ck_assert_int_eq(wsrl_finetune(s, env, NULL, 30, NULL, NULL), WSRL_OK);
   wsrl_session_info_t i = info_of(s);
   ck_assert_int_eq(i.nonfinite_skips, 1);
@@ -807,7 +798,7 @@ START_TEST(nan_observation_error_vs_skip_reset) {
   env = point_env(&ro);
   c = small_config("sac");
   agent = make_agent(c, env);
-  s = make_session(agent, c, NULL);
+  s = make_session(agent, NULL);
   ck_assert_int_eq(wsrl_finetune(s, env, NULL, 10, NULL, NULL), WSRL_ERR_NON_FINITE);
   ck_assert_msg_has("reward");
   ck_assert_int_eq(info_of(s).env_steps, 2);
@@ -858,7 +849,7 @@ START_TEST(cancel_from_progress_and_resume) {
   wsrl_env_t *env = point_env(NULL);
   wsrl_config_t *c = small_config("sac");
   wsrl_agent_t *agent = make_agent(c, env);
-  wsrl_session_t *s = make_session(agent, c, NULL);
+  wsrl_session_t *s = make_session(agent, NULL);
   recorder r = {0};
   r.stop_at = 20;
   ck_assert_int_eq(wsrl_finetune(s, env, NULL, 100, record, &r), WSRL_ERR_CANCELLED);
@@ -891,7 +882,7 @@ START_TEST(reentry_from_callback_refused) {
   wsrl_env_t *env = point_env(NULL);
   wsrl_config_t *c = small_config("sac");
   wsrl_agent_t *agent = make_agent(c, env);
-  wsrl_session_t *s = make_session(agent, c, NULL);
+  wsrl_session_t *s = make_session(agent, NULL);
   recorder r = {0};
   r.session = s;
   r.env = env;
@@ -910,7 +901,7 @@ START_TEST(finetune_evaluations_and_logs) {
   wsrl_config_t *c = small_config("sac");
   ck_assert_int_eq(wsrl_config_set_int(c, "eval.interval", 20), WSRL_OK);
   wsrl_agent_t *agent = make_agent(c, env);
-  wsrl_session_t *s = make_session(agent, c, NULL);
+  wsrl_session_t *s = make_session(agent, NULL);
   recorder r = {0};
   ck_assert_int_eq(wsrl_finetune(s, env, eval_env, 45, record, &r), WSRL_OK);
   /* at the switch (0), at 20 and 40, and after the last step (45) */
@@ -959,7 +950,7 @@ START_TEST(no_allocation_per_step) {
   hooks.free = count_free;
   ck_assert_int_eq(wsrl_config_set_allocator(c, &hooks), WSRL_OK);
   wsrl_agent_t *agent = make_agent(c, env);
-  wsrl_session_t *s = make_session(agent, c, NULL);
+  wsrl_session_t *s = make_session(agent, NULL);
   ck_assert_int_gt(allocs, 0);
   ck_assert_int_eq(wsrl_finetune(s, env, eval_env, 5, NULL, NULL), WSRL_OK);
   long before = allocs;
@@ -979,7 +970,7 @@ START_TEST(finetune_split_equals_uninterrupted) {
     wsrl_env_t *env = point_env(NULL);
     wsrl_config_t *c = small_config("sac");
     wsrl_agent_t *agent = make_agent(c, env);
-    wsrl_session_t *s = make_session(agent, c, NULL);
+    wsrl_session_t *s = make_session(agent, NULL);
     if (run == 0) {
       ck_assert_int_eq(wsrl_finetune(s, env, NULL, 60, NULL, NULL), WSRL_OK);
     } else {
@@ -1149,7 +1140,7 @@ START_TEST(session_save_load_resume_bitwise) {
 
   /* A: 24 transitions (episodes of 12), 2 updates left pending, save, go on. */
   wsrl_agent_t *a = make_agent(c, env);
-  wsrl_session_t *sa = make_session(a, c, data);
+  wsrl_session_t *sa = make_session(a, data);
   observe_n(sa, 0, 24, -0.5f, 12);
   ck_assert_int_eq(wsrl_session_train(sa, 17, NULL), WSRL_OK);
   ck_assert_int_eq(wsrl_session_save(sa, path, WSRL_SESSION_SAVE_REPLAY), WSRL_OK);
@@ -1158,7 +1149,7 @@ START_TEST(session_save_load_resume_bitwise) {
 
   /* B: a fresh agent and session restored from the file */
   wsrl_agent_t *b = make_agent(c, env);
-  wsrl_session_t *sb = make_session(b, c, data);
+  wsrl_session_t *sb = make_session(b, data);
   ck_assert_int_eq(wsrl_session_load(sb, path), WSRL_OK);
   wsrl_session_info_t ib = info_of(sb);
   ck_assert_int_eq(ib.env_steps, 24);
@@ -1207,7 +1198,7 @@ START_TEST(session_load_episode_hint) {
   snprintf(good, sizeof good, "%s/good.ckpt", dir);
   snprintf(bad, sizeof bad, "%s/bad.ckpt", dir);
   wsrl_agent_t *a = make_agent(c, env);
-  wsrl_session_t *s = make_session(a, c, NULL);
+  wsrl_session_t *s = make_session(a, NULL);
   observe_n(s, 0, 5, 1, 0);
   s->episode_len_hint = 40;
   ck_assert_int_eq(wsrl_session_save(s, good, 0), WSRL_OK);
@@ -1240,7 +1231,7 @@ START_TEST(session_load_rejects_bad_files) {
   snprintf(path, sizeof path, "%s/s.ckpt", dir);
   snprintf(cut, sizeof cut, "%s/cut.ckpt", dir);
   wsrl_agent_t *a = make_agent(c, env);
-  wsrl_session_t *s = make_session(a, c, NULL);
+  wsrl_session_t *s = make_session(a, NULL);
   observe_n(s, 0, 15, 1, 0);
   ck_assert_int_eq(wsrl_session_save(s, path, WSRL_SESSION_SAVE_REPLAY), WSRL_OK);
   observe_n(s, 15, 4, 1, 0);
@@ -1282,7 +1273,7 @@ START_TEST(session_load_rejects_bad_files) {
   wsrl_config_t *mixed = small_config("sac");
   ck_assert_int_eq(wsrl_config_set(mixed, "finetune.offline_data", "mixed"), WSRL_OK);
   wsrl_agent_t *b = make_agent(mixed, env);
-  wsrl_session_t *sb = make_session(b, mixed, data);
+  wsrl_session_t *sb = make_session(b, data);
   ck_assert_int_eq(wsrl_session_load(sb, path), WSRL_ERR_INVALID_ARGUMENT);
   ck_assert_msg_has("finetune.offline_data");
   ck_assert_int_eq(info_of(sb).env_steps, 0);
@@ -1323,7 +1314,7 @@ START_TEST(baselines_run) {
     wsrl_agent_t *agent = make_agent(c, env);
     if (b[k].pretrain)
       ck_assert_int_eq(wsrl_pretrain(agent, data, 5, NULL, NULL), WSRL_OK);
-    wsrl_session_t *s = make_session(agent, c, b[k].data ? data : NULL);
+    wsrl_session_t *s = make_session(agent, b[k].data ? data : NULL);
     wsrl_status_t st = wsrl_finetune(s, env, NULL, 70, NULL, NULL);
     ck_assert_msg(st == WSRL_OK, "%s: %s", b[k].name, wsrl_last_error_message());
     ck_assert_int_gt(info_of(s).updates_done, 0);
