@@ -31,7 +31,6 @@ static void make(fixture *f) {
     wsrl_replay_add(f->offline, o, a, 0.5f * (float)i, o, i % 4 == 3, 0);
   }
   wsrl_session_options_t opt = WSRL_SESSION_OPTIONS_INIT;
-  opt.config = f->config;
   opt.offline = f->offline;
   if (wsrl_session_create(&f->session, f->agent, &opt) != WSRL_OK)
     fuzz_die("cannot make the session");
