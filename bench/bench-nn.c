@@ -17,6 +17,9 @@
  *   (f) the same env-step through the public agent (wsrl_agent_update of a
  *       SAC agent in its online phase: UTD 4 x 256 rows), which adds the
  *       agent's own work (metrics, reference-mode optimizer steps).
+ *   (g) the oneDNN kernels (fp32, bf16) and, where the CPU supports bf16, the
+ *       bf16 figures (nn.precision = bf16): ensemble matmul rate, env-steps
+ *       against the bf16 bound, agent env-steps and the bf16/fp32 ratios.
  * It ends with one line per figure, `name value unit`, for scripts.
  * Obs 17, act 6, 10 critics and an actor of 256x256 with LayerNorm.
  * FLOPs count the matmuls (2 per multiply-add, bias row included) of the
@@ -102,11 +105,12 @@ static float *fbuf(size_t n) {
   return p;
 }
 
-static void learner_init(learner *L, int32_t threads) {
+static void learner_init(learner *L, int32_t threads, int32_t precision) {
   memset(L, 0, sizeof *L);
   wsrl__alloc alloc;
   wsrl__alloc_resolve(&alloc, NULL);
   CHECK(wsrl__nn_ctx_create(&L->ctx, &alloc, threads));
+  CHECK(wsrl__nn_ctx_set_precision(L->ctx, precision));
   wsrl__config_values v;
   wsrl__config_defaults(&v);
   wsrl__rng_seed(&L->rng, 42, 0);
@@ -230,11 +234,12 @@ static double rate(learner *L, work_fn fn, int64_t arg, double seconds) {
 }
 
 /* Updates/s of a public SAC agent in its online phase (one update = one env-step). */
-static double agent_rate(int32_t threads, double seconds) {
+static double agent_rate(int32_t threads, int32_t precision, double seconds) {
   wsrl_config_t *cfg;
   CHECK(wsrl_config_create(&cfg));
   CHECK(wsrl_config_set(cfg, "agent.algorithm", "sac"));
   CHECK(wsrl_config_set_int(cfg, "agent.threads", threads));
+  CHECK(wsrl_config_set(cfg, "nn.precision", precision == WSRL__NN_BF16 ? "bf16" : "fp32"));
   CHECK(wsrl_config_set_int(cfg, "update.utd", UTD));
   CHECK(wsrl_config_set_int(cfg, "update.batch_size", B_CRITIC));
   wsrl_env_spec_t spec = WSRL_ENV_SPEC_INIT;
@@ -275,14 +280,43 @@ static double agent_rate(int32_t threads, double seconds) {
 typedef struct result {
   int32_t threads;
   double peak, ens_rate, critic256, critic1024, actor, env, env_subset, act_us, agent;
+  char kernel[64]; /* oneDNN's implementation of the ensemble matmul */
+  /* bf16 (nn.precision = bf16), when this CPU supports it */
+  int bf16;
+  double ens_rate16, env16, env_subset16, agent16;
+  char kernel16[64];
 } result;
+
+/* The bf16 figures: ensemble matmul rate and env-steps (dense and subset). */
+static void run_bf16(result *R, double seconds) {
+  wsrl__alloc alloc;
+  wsrl__alloc_resolve(&alloc, NULL);
+  wsrl__nn_ctx *probe;
+  CHECK(wsrl__nn_ctx_create(&probe, &alloc, R->threads));
+  R->bf16 = wsrl__nn_ctx_set_precision(probe, WSRL__NN_BF16) == WSRL_OK;
+  wsrl__nn_ctx_destroy(probe);
+  if (!R->bf16) {
+    printf("bf16: %s\n", wsrl_last_error_message());
+    return;
+  }
+  learner L;
+  learner_init(&L, R->threads, WSRL__NN_BF16);
+  CHECK(wsrl__nn_matmul_rate(L.ctx, ENS, B_CRITIC, HID + 1, HID, seconds, &R->ens_rate16));
+  snprintf(R->kernel16, sizeof R->kernel16, "%s", wsrl__nn_ctx_impl(L.ctx, WSRL__NN_BF16));
+  R->env16 = rate(&L, w_env, 0, 2 * seconds);
+  L.subset = 1;
+  R->env_subset16 = rate(&L, w_env, 0, 2 * seconds);
+  learner_free(&L);
+  R->agent16 = agent_rate(R->threads, WSRL__NN_BF16, 2 * seconds);
+}
 
 static result run(int32_t threads, double seconds) {
   result R = {.threads = threads};
   learner L;
-  learner_init(&L, threads);
+  learner_init(&L, threads, WSRL__NN_FP32);
   CHECK(wsrl__nn_matmul_rate(L.ctx, 1, 2048, 2048, 2048, seconds, &R.peak));
   CHECK(wsrl__nn_matmul_rate(L.ctx, ENS, B_CRITIC, HID + 1, HID, seconds, &R.ens_rate));
+  snprintf(R.kernel, sizeof R.kernel, "%s", wsrl__nn_ctx_impl(L.ctx, WSRL__NN_FP32));
   R.critic256 = rate(&L, w_critic, B_CRITIC, seconds);
   R.critic1024 = rate(&L, w_critic, B_TOTAL, seconds);
   R.actor = rate(&L, w_actor, B_TOTAL, seconds);
@@ -292,7 +326,8 @@ static result run(int32_t threads, double seconds) {
   L.subset = 0;
   R.act_us = 1e6 / rate(&L, w_act, 1, seconds);
   learner_free(&L);
-  R.agent = agent_rate(threads, 2 * seconds);
+  R.agent = agent_rate(threads, WSRL__NN_FP32, 2 * seconds);
+  run_bf16(&R, seconds);
   return R;
 }
 
@@ -332,6 +367,16 @@ int main(int argc, char **argv) {
     printf("(e) act() latency, 1 observation: %.1f us\n", R.act_us);
     printf("(f) public SAC agent, wsrl_agent_update (UTD %d x %d): %.2f env-steps/s -> %.0f%% of bound\n", UTD,
            B_CRITIC, R.agent, 100.0 * R.agent / bound);
+    printf("(g) kernels: fp32 %s", R.kernel);
+    if (R.bf16) {
+      const double b16 = R.ens_rate16 * 1e9 / fenv;
+      printf(", bf16 %s\n(g) bf16: ensemble matmul %.1f GFLOP/s; env-steps %.2f/s, bound %.2f/s -> %.0f%% of bound; "
+             "subset %.2f/s; agent %.2f/s; bf16/fp32 env-steps x%.2f, agent x%.2f\n",
+             R.kernel16, R.ens_rate16, R.env16, b16, 100.0 * R.env16 / b16, R.env_subset16, R.agent16,
+             R.env16 / R.env, R.agent16 / R.agent);
+    } else {
+      printf("; bf16 not supported here\n");
+    }
   }
   if (n_counts >= 2 && res[0].threads == 1)
     printf("\nscaling %d vs 1 thread(s): env-steps x%.2f, agent x%.2f\n", res[1].threads, res[1].env / res[0].env,
@@ -358,6 +403,19 @@ int main(int argc, char **argv) {
     printf("env_steps_subset_of_bound_t%d %.1f %%\n", t, 100.0 * R->env_subset / (R->ens_rate * 1e9 / fenv));
     printf("act_latency_t%d %.1f us\n", t, R->act_us);
     printf("agent_env_steps_t%d %.2f 1/s\n", t, R->agent);
+    printf("kernel_fp32_t%d %s impl\n", t, R->kernel);
+    if (R->bf16) {
+      const double b16 = R->ens_rate16 * 1e9 / fenv;
+      printf("kernel_bf16_t%d %s impl\n", t, R->kernel16);
+      printf("ensemble_matmul_bf16_t%d %.1f GFLOP/s\n", t, R->ens_rate16);
+      printf("env_steps_bf16_t%d %.2f 1/s\n", t, R->env16);
+      printf("env_steps_bf16_bound_t%d %.2f 1/s\n", t, b16);
+      printf("env_steps_bf16_of_bound_t%d %.1f %%\n", t, 100.0 * R->env16 / b16);
+      printf("env_steps_subset_bf16_t%d %.2f 1/s\n", t, R->env_subset16);
+      printf("agent_env_steps_bf16_t%d %.2f 1/s\n", t, R->agent16);
+      printf("env_steps_bf16_fp32_ratio_t%d %.2f x\n", t, R->env16 / R->env);
+      printf("agent_env_steps_bf16_fp32_ratio_t%d %.2f x\n", t, R->agent16 / R->agent);
+    }
   }
   if (n_counts >= 2 && res[0].threads == 1) {
     printf("env_steps_scaling_t%d %.2f x\n", res[1].threads, res[1].env / res[0].env);

@@ -22,8 +22,10 @@ wsrl_status_t wsrl__nn_matmul_rate(wsrl__nn_ctx *ctx, int64_t E, int64_t M, int6
   int64_t da[3] = {E, M, K}, sa[3] = {M * K, K, 1}, db[3] = {E, K, N}, sb[3] = {K * N, N, 1};
   int64_t dc[3] = {E, M, N}, sc[3] = {M * N, N, 1};
   const int o = 3 - rank;
-  WSRL__TRY(wsrl__nn_md(&a, rank, da + o, sa + o));
-  WSRL__TRY(wsrl__nn_md(&b, rank, db + o, sb + o));
+  /* Inputs in the context's precision (bf16: the buffers' bits reread). */
+  const dnnl_data_type_t in = ctx->precision == WSRL__NN_BF16 ? dnnl_bf16 : dnnl_f32;
+  WSRL__TRY(wsrl__nn_md_dt(&a, rank, da + o, sa + o, in));
+  WSRL__TRY(wsrl__nn_md_dt(&b, rank, db + o, sb + o, in));
   WSRL__TRY(wsrl__nn_md(&c, rank, dc + o, sc + o));
   const size_t fa = (size_t)(E * M * K), fb = (size_t)(E * K * N), fc = (size_t)(E * M * N);
   float *buf = wsrl__aligned_alloc(&ctx->alloc, (fa + fb + fc + 48) * sizeof(float));
