@@ -286,8 +286,9 @@ wsrl_status_t wsrl__nn_matmul_run(const wsrl__nn_matmul *mm, wsrl__nn_ctx *ctx, 
   WSRL__DNNL(dnnl_memory_set_data_handle_v2(mem[0], (void *)src, stream));
   WSRL__DNNL(dnnl_memory_set_data_handle_v2(mem[1], (void *)wei, stream));
   WSRL__DNNL(dnnl_memory_set_data_handle_v2(mem[2], dst, stream));
-  WSRL__DNNL(dnnl_memory_set_data_handle_v2(mem[3], (char *)ctx->scratch + (size_t)tid * ctx->scratch_stride,
-                                            stream));
+  /* No scratchpad is a NULL one (NULL + 0 is undefined behaviour). */
+  char *scratch = ctx->scratch ? (char *)ctx->scratch + (size_t)tid * ctx->scratch_stride : NULL;
+  WSRL__DNNL(dnnl_memory_set_data_handle_v2(mem[3], scratch, stream));
   dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, mem[0]},
                              {DNNL_ARG_WEIGHTS, mem[1]},
                              {DNNL_ARG_DST, mem[2]},
