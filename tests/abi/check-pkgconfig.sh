@@ -1,6 +1,7 @@
 #!/bin/sh
 # Install into a temporary root, then build and run a consumer with nothing
 # but pkg-config's flags, shared and static.
+# WSRL_CONSUMER_FLAGS: extra compiler flags (the sanitizer CI build's -fsanitize).
 set -eu
 builddir=$1 src=$2 cc=$3
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
@@ -12,9 +13,9 @@ sed -i "s|^prefix=.*|prefix=$tmp$prefix|; s|=$prefix/|=$tmp$prefix/|" "$pc"
 export PKG_CONFIG_PATH=$(dirname "$pc")
 pkg-config --exists --print-errors wsrl
 libdir=$(pkg-config --variable=libdir wsrl)
-"$cc" -std=c11 -o "$tmp/consumer" "$src" $(pkg-config --cflags --libs wsrl)
+"$cc" -std=c11 ${WSRL_CONSUMER_FLAGS:-} -o "$tmp/consumer" "$src" $(pkg-config --cflags --libs wsrl)
 LD_LIBRARY_PATH="$libdir" "$tmp/consumer"
 # Static: link libwsrl.a by path with the private libraries pkg-config lists.
-"$cc" -std=c11 -o "$tmp/consumer-static" "$src" $(pkg-config --cflags wsrl) \
+"$cc" -std=c11 ${WSRL_CONSUMER_FLAGS:-} -o "$tmp/consumer-static" "$src" $(pkg-config --cflags wsrl) \
   "$libdir/libwsrl.a" $(pkg-config --static --libs wsrl | sed 's/-lwsrl//')
 "$tmp/consumer-static"
