@@ -4,6 +4,7 @@
  * with a finite action (or WSRL_ERR_NON_FINITE), saves and loads again. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fuzz.h"
@@ -21,8 +22,11 @@ static void act(wsrl_agent_t *a, float out[2]) {
     fuzz_die("act returned OK with a non-finite action");
 }
 
+static void cleanup(void) { wsrl_agent_destroy(target); }
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (target == NULL) {
+    atexit(cleanup); /* leak checkers see only the library's leaks */
     wsrl_config_t *c = fuzz_small_config("sac");
     target = fuzz_small_agent(c);
     wsrl_config_destroy(c);

@@ -4,6 +4,7 @@
  * acts with a finite action (or WSRL_ERR_NON_FINITE), saves and loads. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fuzz.h"
@@ -51,8 +52,11 @@ static void act(float out[2]) {
     fuzz_die("act returned OK with a non-finite action");
 }
 
+static void cleanup(void) { unmake(&fx); }
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (fx.session == NULL) {
+    atexit(cleanup); /* leak checkers see only the library's leaks */
     make(&fx);
     act(before);
   }
