@@ -73,8 +73,9 @@ WSRL_API wsrl_status_t wsrl_config_set_int_list(wsrl_config_t *config, const cha
 /**
  * @brief Read a key as text into @p buf (NUL-terminated).
  * @param[out] needed_out  bytes needed including the NUL (may be NULL).
- * @return WSRL_ERR_INVALID_ARGUMENT for an unknown key or a buffer too small
- *         (then *needed_out says how large).
+ * @return WSRL_OK, also for a size query (@p buf NULL, @p buf_size 0,
+ *         @p needed_out set); WSRL_ERR_INVALID_ARGUMENT for an unknown key or
+ *         a buffer too small (then *needed_out says how large).
  * Nullable: @p buf when @p buf_size is 0; @p needed_out.
  */
 WSRL_API wsrl_status_t wsrl_config_get(const wsrl_config_t *config, const char *key, char *buf,

@@ -471,6 +471,8 @@ static wsrl_status_t copy_out(const char *what, const char *text, size_t len, ch
   if (buf == NULL && buf_size != 0)
     return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "%s: argument 'buf' is NULL but buf_size is %zu", what,
                        buf_size);
+  if (buf == NULL && needed_out != NULL)
+    return WSRL_OK; /* a size query, not an error (as wsrl_config_write_string) */
   if (buf_size < len + 1)
     return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "%s: buf_size %zu is too small (%zu bytes needed)", what,
                        buf_size, len + 1);

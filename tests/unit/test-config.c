@@ -181,6 +181,8 @@ START_TEST(null_arguments) {
   ck_assert_int_eq(wsrl_config_get_int(NULL, "agent.seed", &i), WSRL_ERR_INVALID_ARGUMENT);
   ck_assert_int_eq(wsrl_config_get(cfg, "agent.seed", NULL, 8, NULL), WSRL_ERR_INVALID_ARGUMENT);
   size_t need = 0;
+  ck_assert_int_eq(wsrl_config_get(cfg, "agent.algorithm", NULL, 0, &need), WSRL_OK); /* a size query */
+  ck_assert_uint_eq(need, strlen("calql") + 1);
   ck_assert_int_eq(wsrl_config_get(cfg, "agent.algorithm", buf, 2, &need), WSRL_ERR_INVALID_ARGUMENT);
   ck_assert_uint_eq(need, 6); /* "calql" + NUL */
   ck_assert_int_eq(wsrl_config_parse_string(cfg, NULL), WSRL_ERR_INVALID_ARGUMENT);
