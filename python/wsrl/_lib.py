@@ -1,0 +1,210 @@
+"""Loading libwsrl through cffi (ABI mode), errors, handle lifetimes, layout check."""
+import os
+import re
+import weakref
+
+try:
+    import cffi
+except ImportError as e:  # pragma: no cover - reported by the package import
+    raise ImportError("the wsrl package needs cffi (Debian: apt-get install python3-cffi)") from e
+
+from . import _paths
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _cdef_text():
+    with open(os.path.join(_HERE, "_cdef.h"), encoding="utf-8") as f:
+        return f.read()
+
+
+def _open_library(ffi_):
+    path = os.environ.get("WSRL_LIBRARY") or _paths.LIBRARY
+    try:
+        return ffi_.dlopen(path), path
+    except OSError as e:
+        raise ImportError("wsrl: cannot load libwsrl from %s (recorded at configure time; "
+                          "set WSRL_LIBRARY to override): %s" % (path, e)) from e
+
+
+ffi = cffi.FFI()
+ffi.cdef(_cdef_text())
+lib, LIBRARY_PATH = _open_library(ffi)
+
+# ------------------------------------------------------------------ errors
+
+
+class Error(Exception):
+    """A libwsrl call failed: ``status`` (the wsrl_status_t), ``status_name`` and ``message``."""
+
+    def __init__(self, status, message):
+        self.status = int(status)
+        self.status_name = ffi.string(lib.wsrl_status_string(status)).decode()
+        self.message = message
+        super().__init__("%s (%s)" % (message, self.status_name) if message else self.status_name)
+
+
+class InvalidArgumentError(Error, ValueError): pass
+class OutOfMemoryError(Error, MemoryError): pass
+class WsrlIOError(Error, OSError): pass
+class CorruptError(Error): pass
+class VersionMismatchError(Error): pass
+class BackendError(Error): pass
+class EnvCallbackError(Error): pass
+class NonFiniteError(Error, ValueError): pass
+class WrongStateError(Error, RuntimeError): pass
+class CancelledError(Error): pass
+class UnsupportedError(Error, NotImplementedError): pass
+
+
+class LayoutError(ImportError):
+    """The library's struct layout differs from the one the binding was built for."""
+
+
+_BY_STATUS = {
+    lib.WSRL_ERR_INVALID_ARGUMENT: InvalidArgumentError,
+    lib.WSRL_ERR_OUT_OF_MEMORY: OutOfMemoryError,
+    lib.WSRL_ERR_IO: WsrlIOError,
+    lib.WSRL_ERR_CORRUPT: CorruptError,
+    lib.WSRL_ERR_VERSION_MISMATCH: VersionMismatchError,
+    lib.WSRL_ERR_BACKEND: BackendError,
+    lib.WSRL_ERR_ENV_CALLBACK: EnvCallbackError,
+    lib.WSRL_ERR_NON_FINITE: NonFiniteError,
+    lib.WSRL_ERR_WRONG_STATE: WrongStateError,
+    lib.WSRL_ERR_CANCELLED: CancelledError,
+    lib.WSRL_ERR_UNSUPPORTED: UnsupportedError,
+}
+
+
+def last_message():
+    return ffi.string(lib.wsrl_last_error_message()).decode("utf-8", "replace")
+
+
+def error(status):
+    """The exception for a failed call (the message is read on this thread, right after it)."""
+    return _BY_STATUS.get(int(status), Error)(status, last_message())
+
+
+def check(status):
+    if status != 0:
+        raise error(status)
+
+
+def enc(path):
+    return os.fsencode(path)
+
+
+# ---------------------------------------------------------------- handles
+
+
+class Handle:
+    """Owns one C handle and strong references to the handles it borrows.
+
+    Wrappers keep their Handle in ``_h``; Handles refer only to the Handles
+    they depend on (never back), so even when the Python wrappers die in a
+    garbage cycle, refcounting frees a session before its agent and replay
+    and an env before its callbacks.
+    """
+
+    __slots__ = ("ptr", "_destroy", "deps", "forked", "__weakref__")
+
+    def __init__(self, ptr, destroy, deps=()):
+        self.ptr = ptr
+        self._destroy = destroy
+        self.deps = list(deps)
+        self.forked = False
+        _live.add(self)
+
+    def close(self):
+        ptr, self.ptr = self.ptr, ffi.NULL
+        if ptr != ffi.NULL and not self.forked:
+            self._destroy(ptr)
+        self.deps = []
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown
+            pass
+
+
+class Wrapper:
+    """Base of the handle wrappers: a context manager whose close() frees the handle."""
+
+    _h = None
+
+    @property
+    def _ptr(self):
+        h = self._h
+        if h is None or h.ptr == ffi.NULL:
+            if h is not None and h.forked:
+                raise RuntimeError(_FORK_MESSAGE % type(self).__name__)
+            raise ValueError("this %s is closed" % type(self).__name__)
+        return h.ptr
+
+    def close(self):
+        """Let go of the handle: freed now unless another handle borrows it
+        (a session its agent), then when that one is freed."""
+        self._h = None
+
+    @property
+    def closed(self):
+        return self._h is None or self._h.ptr == ffi.NULL
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+# ---------------------------------------------------------------- fork
+
+_live = weakref.WeakSet()
+_FORK_MESSAGE = ("wsrl: this %s was created before os.fork(); a forked child cannot use the parent's handles "
+                 "(libwsrl's OpenMP/oneDNN thread pools do not survive fork). Create new handles in the child, "
+                 "or use multiprocessing's 'spawn' or 'forkserver' start method")
+
+
+def _after_fork_in_child():
+    # The child's copies of the parent's handles are left alone: never
+    # freed here (the parent owns them) and refused on use.
+    for h in list(_live):
+        h.forked = True
+        h.ptr = ffi.NULL
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+# ---------------------------------------------------------------- layout
+
+# Versioned structs: every wsrl_X_t that has a wsrl_X_init(wsrl_X_t *), which
+# writes the library's sizeof into struct_size (read from the cdef, not listed).
+VERSIONED_STRUCTS = {m.group(1) + "_t": m.group(1) + "_init"
+                     for m in re.finditer(r"\b(wsrl_\w+)_init\s*\(\s*\1_t\s*\*", _cdef_text())}
+
+
+def check_layout(ffi_=None, lib_=None):
+    """Compare every versioned struct's size as the library was compiled
+    with the binding's; raise LayoutError naming each difference."""
+    ffi_ = ffi_ or ffi
+    lib_ = lib_ or lib
+    bad = []
+    for name, init in VERSIONED_STRUCTS.items():
+        buf = ffi_.new("char[]", 4096)  # room for any larger library struct
+        st = getattr(lib_, init)(ffi_.cast(name + " *", buf))
+        if st != 0:
+            bad.append("%s: %s() failed with status %d" % (name, init, st))
+            continue
+        lib_size = ffi_.cast("uint32_t *", buf)[0]
+        if lib_size != ffi_.sizeof(name):
+            bad.append("%s is %d bytes in the library but %d in the binding" % (name, lib_size, ffi_.sizeof(name)))
+    if bad:
+        raise LayoutError("wsrl: the binding does not match the loaded libwsrl (%s); rebuild and reinstall "
+                          "the python package together with the library: %s" % (LIBRARY_PATH, "; ".join(bad)))
+
+
+check_layout()
