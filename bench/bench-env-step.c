@@ -1,0 +1,67 @@
+/* Per-step cost of the WSRL warmup with a trivial C env (what
+ * bench-python.py's Python env is compared against): the default 256x256
+ * actor at 1 thread on HalfCheetah's sizes, wsrl_finetune() steps that
+ * all fall inside the warmup (act + env + replay add, no update).
+ * Prints 'name value unit' lines. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "wsrl/wsrl.h"
+
+enum { OBS = 17, ACT = 6, STEPS = 20000 };
+
+static int32_t reset(void *user, uint64_t seed, float *obs) {
+  memset(obs, 0, OBS * sizeof *obs);
+  return 0;
+}
+
+static int32_t step(void *user, const float *a, float *obs, float *reward, int32_t *term, int32_t *trunc) {
+  memset(obs, 0, OBS * sizeof *obs);
+  *reward = 0.0f;
+  *term = 0;
+  *trunc = 0;
+  return 0;
+}
+
+static int fail(const char *what) {
+  fprintf(stderr, "bench-env-step: %s failed: %s\n", what, wsrl_last_error_message());
+  return 1;
+}
+
+int main(void) {
+  wsrl_config_t *c = NULL;
+  if (wsrl_config_create(&c) != WSRL_OK || wsrl_config_set(c, "agent.threads", "1") != WSRL_OK ||
+      wsrl_config_set(c, "agent.algorithm", "sac") != WSRL_OK ||
+      wsrl_config_set_int(c, "finetune.warmup_steps", 1000000) != WSRL_OK)
+    return fail("config");
+  wsrl_env_spec_t spec = WSRL_ENV_SPEC_INIT;
+  spec.obs_dim = OBS;
+  spec.act_dim = ACT;
+  spec.max_episode_steps = 1000;
+  wsrl_env_callbacks_t cb = WSRL_ENV_CALLBACKS_INIT;
+  cb.reset = reset;
+  cb.step = step;
+  wsrl_env_t *env = NULL;
+  wsrl_agent_t *ag = NULL;
+  wsrl_session_t *s = NULL;
+  wsrl_session_options_t o = WSRL_SESSION_OPTIONS_INIT;
+  o.config = c;
+  if (wsrl_env_create(&env, &spec, &cb, NULL) != WSRL_OK || wsrl_agent_create(&ag, c, &spec) != WSRL_OK ||
+      wsrl_session_create(&s, ag, &o) != WSRL_OK)
+    return fail("create");
+  if (wsrl_finetune(s, env, NULL, 2000, NULL, NULL) != WSRL_OK) /* warm caches */
+    return fail("wsrl_finetune");
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  if (wsrl_finetune(s, env, NULL, STEPS, NULL, NULL) != WSRL_OK)
+    return fail("wsrl_finetune");
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  const double us = ((double)(t1.tv_sec - t0.tv_sec) * 1e6 + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-3) / STEPS;
+  printf("c_env_warmup_step %.2f us\n", us);
+  wsrl_session_destroy(s);
+  wsrl_agent_destroy(ag);
+  wsrl_env_destroy(env);
+  wsrl_config_destroy(c);
+  return 0;
+}
