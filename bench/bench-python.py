@@ -68,7 +68,7 @@ def python_env_step():
     cfg = wsrl.Config({"agent.threads": 1, "agent.algorithm": "sac", "finetune.warmup_steps": 1000000})
     env = wsrl.Env(Trivial(), max_episode_steps=1000)
     agent = wsrl.Agent(cfg, env)
-    with wsrl.Session(agent, cfg) as s:
+    with wsrl.Session(agent) as s:
         wsrl.finetune(s, env, 2000)
         t0 = time.perf_counter()
         wsrl.finetune(s, env, STEPS)

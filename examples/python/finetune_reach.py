@@ -92,7 +92,7 @@ def main(out_dir, quick=False):
                   progress=lambda s, m: print("pretrain %5d  critic loss %.3f" % (s, m["critic_loss"])) if s % (500 // scale) == 0
                   else None)
     dataset.close()  # WSRL keeps no offline data
-    with wsrl.Session(agent, cfg) as session:
+    with wsrl.Session(agent) as session:
         wsrl.finetune(session, Reach(), 5000 // scale, eval_env=Reach(), progress=progress)
     agent.save(os.path.join(out_dir, "agent.ckpt"))
 

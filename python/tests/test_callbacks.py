@@ -37,7 +37,7 @@ def test_env_exception_is_reraised_with_its_traceback():
 
 def test_env_exception_stops_finetune_and_bad_observation_is_reported():
     agent = wsrl.Agent(small_config(), Reach())
-    with wsrl.Session(agent, small_config()) as s:
+    with wsrl.Session(agent) as s:
         with pytest.raises(ValueError, match="broke at step 7"):
             wsrl.finetune(s, Reach(fail_at=7), 100)
         assert s.info["env_steps"] == 6
@@ -86,7 +86,7 @@ def test_ctrl_c_stops_pretrain_within_one_update():
 
 def test_ctrl_c_stops_finetune_with_a_python_env():
     agent = wsrl.Agent(small_config(), Reach())
-    with wsrl.Session(agent, small_config()) as s:
+    with wsrl.Session(agent) as s:
         _interrupt_after(0.3)
         with pytest.raises(KeyboardInterrupt):
             wsrl.finetune(s, Reach(), 10 ** 7)

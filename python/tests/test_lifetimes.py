@@ -14,7 +14,7 @@ def _build():
     agent = wsrl.Agent(cfg, Reach())
     offline = wsrl.ReplayBuffer(2, 2, 100)
     offline.add(np.zeros(2), np.zeros(2), 0.0, np.zeros(2))
-    session = wsrl.Session(agent, cfg, offline=offline)
+    session = wsrl.Session(agent, offline=offline)
     env = wsrl.Env(Reach())
     return {"cfg": cfg, "agent": agent, "offline": offline, "session": session, "env": env}
 

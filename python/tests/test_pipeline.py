@@ -18,7 +18,7 @@ def test_wsrl_pipeline_and_checkpoint_round_trip(tmp_path):
     # The scripted data reaches the goal in ~8 steps; a random actor wanders for 30.
     assert pretrained > before + 20 and pretrained > -10, (before, pretrained)
 
-    with wsrl.Session(agent, small_config(), max_episode_steps=MAX_STEPS) as s:
+    with wsrl.Session(agent, max_episode_steps=MAX_STEPS) as s:
         evals = []
         wsrl.finetune(s, Reach(), 200, eval_env=Reach(),
                       progress=lambda step, m: evals.append(m["eval/return_mean"]) if "eval/return_mean" in m else 0)
@@ -41,7 +41,7 @@ def test_wsrl_pipeline_and_checkpoint_round_trip(tmp_path):
 def test_host_owned_session_loop(tmp_path):
     agent = wsrl.Agent(small_config(**{"agent.algorithm": "sac"}), obs_dim=2, act_dim=2)
     env = Reach()
-    with wsrl.Session(agent, small_config(), max_episode_steps=MAX_STEPS) as s:
+    with wsrl.Session(agent, max_episode_steps=MAX_STEPS) as s:
         obs, _ = env.reset(seed=1)
         for t in range(80):
             a = s.act(obs)

@@ -474,6 +474,7 @@ class Agent(Wrapper):
         p = ffi.new("wsrl_agent_t **")
         check(lib.wsrl_agent_create(p, config._ptr, spec))
         self._setup(p[0])
+        self.config = config
 
     def _setup(self, ptr):
         self._h = Handle(ptr, lib.wsrl_agent_destroy)
@@ -483,12 +484,17 @@ class Agent(Wrapper):
         self.algorithm = _ALGORITHMS[alg[0]] if 0 <= alg[0] < len(_ALGORITHMS) else int(alg[0])
         self._act_out = {}
 
+    def close(self):
+        self.config = None
+        super().close()
+
     @classmethod
     def from_checkpoint(cls, path):
         p = ffi.new("wsrl_agent_t **")
         check(lib.wsrl_agent_create_from_checkpoint(p, enc(path), ffi.NULL))
         self = cls.__new__(cls)
         self._setup(p[0])
+        self.config = cls.checkpoint_config(path)
         return self
 
     @staticmethod
@@ -656,7 +662,11 @@ class Session(Wrapper):
                  mc_sparse_reward=0.0):
         o = _struct("wsrl_session_options_t")
         config = config if isinstance(config, Config) or config is None else Config(config)
-        o.config = config._ptr if config is not None else ffi.NULL
+        if "config" in dict(ffi.typeof("wsrl_session_options_t").fields):
+            config = config if config is not None else agent.config
+            o.config = config._ptr if config is not None else ffi.NULL
+        elif config is not None:
+            raise TypeError("this libwsrl's session reads its agent's config: give the config to the Agent")
         o.offline = offline._ptr if offline is not None else ffi.NULL
         o.max_episode_steps, o.mc_sparse, o.mc_sparse_reward = max_episode_steps, int(mc_sparse), mc_sparse_reward
         p = ffi.new("wsrl_session_t **")
