@@ -45,8 +45,7 @@ int main(void) {
   wsrl_env_t *env = NULL;
   wsrl_agent_t *ag = NULL;
   wsrl_session_t *s = NULL;
-  wsrl_session_options_t o = WSRL_SESSION_OPTIONS_INIT;
-  o.config = c;
+  wsrl_session_options_t o = WSRL_SESSION_OPTIONS_INIT; /* the session reads the agent's config */
   if (wsrl_env_create(&env, &spec, &cb, NULL) != WSRL_OK || wsrl_agent_create(&ag, c, &spec) != WSRL_OK ||
       wsrl_session_create(&s, ag, &o) != WSRL_OK)
     return fail("create");
