@@ -100,17 +100,25 @@ typedef struct wsrl_agent_counters {
 
 /**
  * @brief Initialise @p batch like WSRL_BATCH_INIT (for FFI).
+ * Writes only the first @p struct_size bytes (the caller's sizeof), so a
+ * host built against older headers is never overrun.
+ * @param[out] batch the struct to fill.
+ * @param struct_size sizeof(*batch) as the caller was compiled.
  * @return WSRL_OK, WSRL_ERR_INVALID_ARGUMENT (NULL).
  * Ownership: none. Nullable: none. Thread-safety: any thread.
  */
-WSRL_API wsrl_status_t wsrl_batch_init(wsrl_batch_t *batch);
+WSRL_API wsrl_status_t wsrl_batch_init(wsrl_batch_t *batch, uint32_t struct_size);
 
 /**
  * @brief Initialise @p counters like WSRL_AGENT_COUNTERS_INIT (for FFI).
+ * Writes only the first @p struct_size bytes (the caller's sizeof), so a
+ * host built against older headers is never overrun.
+ * @param[out] counters the struct to fill.
+ * @param struct_size sizeof(*counters) as the caller was compiled.
  * @return WSRL_OK, WSRL_ERR_INVALID_ARGUMENT (NULL).
  * Ownership: none. Nullable: none. Thread-safety: any thread.
  */
-WSRL_API wsrl_status_t wsrl_agent_counters_init(wsrl_agent_counters_t *counters);
+WSRL_API wsrl_status_t wsrl_agent_counters_init(wsrl_agent_counters_t *counters, uint32_t struct_size);
 
 /**
  * @brief Create an agent: networks initialised from `agent.seed`, every

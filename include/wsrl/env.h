@@ -77,16 +77,24 @@ typedef struct wsrl_env_spec {
 
 /**
  * @brief Initialise @p callbacks like WSRL_ENV_CALLBACKS_INIT (for FFI).
+ * Writes only the first @p struct_size bytes (the caller's sizeof), so a
+ * host built against older headers is never overrun.
+ * @param[out] callbacks the struct to fill.
+ * @param struct_size sizeof(*callbacks) as the caller was compiled.
  * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT if @p callbacks is NULL.
  * Ownership: none. Nullable: none. Thread-safety: any thread.
  */
-WSRL_API wsrl_status_t wsrl_env_callbacks_init(wsrl_env_callbacks_t *callbacks);
+WSRL_API wsrl_status_t wsrl_env_callbacks_init(wsrl_env_callbacks_t *callbacks, uint32_t struct_size);
 /**
  * @brief Initialise @p spec like WSRL_ENV_SPEC_INIT (for FFI).
+ * Writes only the first @p struct_size bytes (the caller's sizeof), so a
+ * host built against older headers is never overrun.
+ * @param[out] spec the struct to fill.
+ * @param struct_size sizeof(*spec) as the caller was compiled.
  * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT if @p spec is NULL.
  * Ownership: none. Nullable: none. Thread-safety: any thread.
  */
-WSRL_API wsrl_status_t wsrl_env_spec_init(wsrl_env_spec_t *spec);
+WSRL_API wsrl_status_t wsrl_env_spec_init(wsrl_env_spec_t *spec, uint32_t struct_size);
 
 /**
  * @brief Create an environment from a spec, callbacks and a user pointer.

@@ -61,7 +61,7 @@ typedef struct wsrl_allocator {
  * @return WSRL_ERR_INVALID_ARGUMENT if @p allocator is NULL.
  * Ownership: none. Nullable: none. Thread-safety: any thread.
  */
-WSRL_API wsrl_status_t wsrl_allocator_init(wsrl_allocator_t *allocator);
+WSRL_API wsrl_status_t wsrl_allocator_init(wsrl_allocator_t *allocator, uint32_t struct_size);
 
 /**
  * @brief Install process-wide allocator hooks (NULL restores malloc/realloc/free).

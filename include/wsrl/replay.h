@@ -97,17 +97,25 @@ typedef struct wsrl_replay_report {
 
 /**
  * @brief Initialise @p options like WSRL_REPLAY_OPTIONS_INIT (for FFI).
+ * Writes only the first @p struct_size bytes (the caller's sizeof), so a
+ * host built against older headers is never overrun.
+ * @param[out] options the struct to fill.
+ * @param struct_size sizeof(*options) as the caller was compiled.
  * @return WSRL_OK or WSRL_ERR_INVALID_ARGUMENT if @p options is NULL.
  * Ownership: none. Nullable: none. Thread-safety: any thread.
  */
-WSRL_API wsrl_status_t wsrl_replay_options_init(wsrl_replay_options_t *options);
+WSRL_API wsrl_status_t wsrl_replay_options_init(wsrl_replay_options_t *options, uint32_t struct_size);
 
 /**
  * @brief Initialise @p report like WSRL_REPLAY_REPORT_INIT (for FFI).
+ * Writes only the first @p struct_size bytes (the caller's sizeof), so a
+ * host built against older headers is never overrun.
+ * @param[out] report the struct to fill.
+ * @param struct_size sizeof(*report) as the caller was compiled.
  * @return WSRL_OK or WSRL_ERR_INVALID_ARGUMENT if @p report is NULL.
  * Ownership: none. Nullable: none. Thread-safety: any thread.
  */
-WSRL_API wsrl_status_t wsrl_replay_report_init(wsrl_replay_report_t *report);
+WSRL_API wsrl_status_t wsrl_replay_report_init(wsrl_replay_report_t *report, uint32_t struct_size);
 
 /**
  * @brief Create an empty buffer; all storage is allocated here.

@@ -105,10 +105,14 @@ typedef struct wsrl_eval_result {
 
 /**
  * @brief Initialise @p result like WSRL_EVAL_RESULT_INIT (for FFI).
+ * Writes only the first @p struct_size bytes (the caller's sizeof), so a
+ * host built against older headers is never overrun.
+ * @param[out] result the struct to fill.
+ * @param struct_size sizeof(*result) as the caller was compiled.
  * @return WSRL_OK, WSRL_ERR_INVALID_ARGUMENT (NULL).
  * Ownership: none. Nullable: none. Thread-safety: any thread.
  */
-WSRL_API wsrl_status_t wsrl_eval_result_init(wsrl_eval_result_t *result);
+WSRL_API wsrl_status_t wsrl_eval_result_init(wsrl_eval_result_t *result, uint32_t struct_size);
 
 /**
  * @brief Run @p episodes episodes with the deterministic policy (tanh(mean))
@@ -200,17 +204,25 @@ typedef enum wsrl_session_save_flags {
 
 /**
  * @brief Initialise @p options like WSRL_SESSION_OPTIONS_INIT (for FFI).
+ * Writes only the first @p struct_size bytes (the caller's sizeof), so a
+ * host built against older headers is never overrun.
+ * @param[out] options the struct to fill.
+ * @param struct_size sizeof(*options) as the caller was compiled.
  * @return WSRL_OK, WSRL_ERR_INVALID_ARGUMENT (NULL).
  * Ownership: none. Nullable: none. Thread-safety: any thread.
  */
-WSRL_API wsrl_status_t wsrl_session_options_init(wsrl_session_options_t *options);
+WSRL_API wsrl_status_t wsrl_session_options_init(wsrl_session_options_t *options, uint32_t struct_size);
 
 /**
  * @brief Initialise @p info like WSRL_SESSION_INFO_INIT (for FFI).
+ * Writes only the first @p struct_size bytes (the caller's sizeof), so a
+ * host built against older headers is never overrun.
+ * @param[out] info the struct to fill.
+ * @param struct_size sizeof(*info) as the caller was compiled.
  * @return WSRL_OK, WSRL_ERR_INVALID_ARGUMENT (NULL).
  * Ownership: none. Nullable: none. Thread-safety: any thread.
  */
-WSRL_API wsrl_status_t wsrl_session_info_init(wsrl_session_info_t *info);
+WSRL_API wsrl_status_t wsrl_session_info_init(wsrl_session_info_t *info, uint32_t struct_size);
 
 /**
  * @brief Start fine-tuning @p agent: allocate the online buffer

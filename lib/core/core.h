@@ -146,12 +146,15 @@ void wsrl__struct_copy_out(void *dst, const void *full, uint32_t size);
 
 /* Define the public init function of a versioned struct from its _INIT
  * macro (the FFI twin of the macro): `wsrl_status_t fn(type *arg)`. */
-#define WSRL__DEFINE_STRUCT_INIT(fn, type, arg, init_macro) \
-  wsrl_status_t fn(type *arg) {                            \
-    WSRL__CHECK_NULL(arg);                                 \
-    const type init_ = init_macro;                         \
-    *arg = init_;                                          \
-    return WSRL_OK;                                        \
+/* An init writes the defaults of the first struct_size bytes only: an older
+ * host's smaller struct is never overrun. */
+#define WSRL__DEFINE_STRUCT_INIT(fn, type, arg, init_macro)                       \
+  wsrl_status_t fn(type *arg, uint32_t struct_size) {                             \
+    WSRL__CHECK_NULL(arg);                                                        \
+    WSRL__TRY(wsrl__struct_check_size(struct_size, sizeof(type), #arg, #init_macro)); \
+    static const type init_ = init_macro; /* static: padding bytes are zero */ \
+    wsrl__struct_copy_out(arg, &init_, struct_size);                              \
+    return WSRL_OK;                                                               \
   }
 
 /* ---- small helpers ---- */

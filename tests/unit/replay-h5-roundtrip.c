@@ -24,13 +24,13 @@ int main(int argc, char **argv) {
   if (st != WSRL_OK)
     return fail("hdf5_info", st);
   wsrl_replay_options_t opt;
-  wsrl_replay_options_init(&opt);
+  wsrl_replay_options_init(&opt, sizeof opt);
   opt.max_episode_steps = argc > 3 ? atoll(argv[3]) : 0;
   wsrl_replay_t *r = NULL;
   if ((st = wsrl_replay_create(&r, obs_dim, act_dim, rows > 0 ? rows : 1, &opt)) != WSRL_OK)
     return fail("create", st);
   wsrl_replay_report_t rep;
-  wsrl_replay_report_init(&rep);
+  wsrl_replay_report_init(&rep, sizeof rep);
   st = isolated ? wsrl_replay_import_hdf5_isolated(r, argv[1], &rep) : wsrl_replay_import_hdf5(r, argv[1], &rep);
   if (st != WSRL_OK)
     return fail("import_hdf5", st);

@@ -10,6 +10,64 @@
 #include "suites.h"
 #include "wsrl/wsrl.h"
 
+/* Every versioned struct's init, given an older host's smaller size inside
+ * guard bytes: it writes exactly that prefix (struct_size = the host's) and
+ * not one byte around it; a larger size than the library knows writes nothing. */
+typedef wsrl_status_t (*init_fn)(void *, uint32_t);
+#define INIT_WRAPPER(T, fn, init) \
+  static wsrl_status_t wrap_##fn(void *p, uint32_t size) { return fn((T *)p, size); }
+#define STRUCT_INITS(X)                                                                                 \
+  X(wsrl_batch_t, wsrl_batch_init, WSRL_BATCH_INIT)                                                     \
+  X(wsrl_agent_counters_t, wsrl_agent_counters_init, WSRL_AGENT_COUNTERS_INIT)                          \
+  X(wsrl_env_callbacks_t, wsrl_env_callbacks_init, WSRL_ENV_CALLBACKS_INIT)                             \
+  X(wsrl_env_spec_t, wsrl_env_spec_init, WSRL_ENV_SPEC_INIT)                                            \
+  X(wsrl_allocator_t, wsrl_allocator_init, WSRL_ALLOCATOR_INIT)                                         \
+  X(wsrl_replay_options_t, wsrl_replay_options_init, WSRL_REPLAY_OPTIONS_INIT)                          \
+  X(wsrl_replay_report_t, wsrl_replay_report_init, WSRL_REPLAY_REPORT_INIT)                             \
+  X(wsrl_eval_result_t, wsrl_eval_result_init, WSRL_EVAL_RESULT_INIT)                                   \
+  X(wsrl_session_options_t, wsrl_session_options_init, WSRL_SESSION_OPTIONS_INIT)                       \
+  X(wsrl_session_info_t, wsrl_session_info_init, WSRL_SESSION_INFO_INIT)
+
+STRUCT_INITS(INIT_WRAPPER)
+#undef INIT_WRAPPER
+
+enum { GUARD = 32 };
+
+static void check_init_sizes(const char *name, init_fn fn, const void *want, size_t full) {
+  _Alignas(16) unsigned char buf[GUARD + 512 + GUARD];
+  ck_assert_uint_le(full, 512);
+  for (size_t size = sizeof(uint32_t); size <= full; size += sizeof(uint32_t)) {
+    memset(buf, 0xA5, sizeof buf);
+    ck_assert_msg(fn(buf + GUARD, (uint32_t)size) == WSRL_OK, "%s size %zu: %s", name, size,
+                  wsrl_last_error_message());
+    uint32_t got = 0;
+    memcpy(&got, buf + GUARD, sizeof got);
+    ck_assert_msg(got == size, "%s: struct_size %u, host's %zu", name, (unsigned)got, size);
+    ck_assert_msg(memcmp(buf + GUARD + 4, (const unsigned char *)want + 4, size - 4) == 0, "%s: prefix %zu", name,
+                  size);
+    for (size_t i = 0; i < sizeof buf; i++)
+      if (i < GUARD || i >= GUARD + size)
+        ck_assert_msg(buf[i] == 0xA5, "%s size %zu: guard byte %zd written", name, size, (ssize_t)i - GUARD);
+  }
+  memset(buf, 0xA5, sizeof buf);
+  ck_assert_int_eq(fn(buf + GUARD, (uint32_t)full + 8), WSRL_ERR_VERSION_MISMATCH);
+  ck_assert_int_eq(fn(buf + GUARD, 0), WSRL_ERR_INVALID_ARGUMENT);
+  for (size_t i = 0; i < sizeof buf; i++)
+    ck_assert_uint_eq(buf[i], 0xA5);
+  ck_assert_int_eq(fn(NULL, (uint32_t)full), WSRL_ERR_INVALID_ARGUMENT);
+}
+
+START_TEST(struct_init_writes_only_the_callers_size) {
+#define CHECK_INIT(T, fn, init)                                                   \
+  {                                                                               \
+    static const T want = init;                                                        \
+    check_init_sizes(#T, wrap_##fn, &want, sizeof want);        \
+  }
+  STRUCT_INITS(CHECK_INIT)
+#undef CHECK_INIT
+}
+END_TEST
+
 START_TEST(version_matches_header) {
   uint32_t ma, mi, pa;
   wsrl_version(&ma, &mi, &pa);
@@ -105,9 +163,9 @@ START_TEST(allocator_hooks_are_used_and_guarded) {
   wsrl_allocator_t big = a;
   big.struct_size = sizeof a + 8;
   ck_assert_int_eq(wsrl_set_allocator(&big), WSRL_ERR_VERSION_MISMATCH);
-  ck_assert_int_eq(wsrl_allocator_init(NULL), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wsrl_allocator_init(NULL, 0), WSRL_ERR_INVALID_ARGUMENT);
   wsrl_allocator_t z;
-  ck_assert_int_eq(wsrl_allocator_init(&z), WSRL_OK);
+  ck_assert_int_eq(wsrl_allocator_init(&z, sizeof z), WSRL_OK);
   ck_assert_uint_eq(z.struct_size, sizeof z);
   ck_assert(z.alloc == NULL && z.free == NULL);
 }
@@ -271,6 +329,7 @@ Suite *wsrl_test_suite_core(void) {
   tcase_add_test(t, rng_known_answer);
   tcase_add_test(t, rng_distributions);
   tcase_add_test(t, finite_check);
+  tcase_add_test(t, struct_init_writes_only_the_callers_size);
   suite_add_tcase(s, t);
   return s;
 }

@@ -136,16 +136,16 @@ START_TEST(init_functions) {
   wsrl_env_callbacks_t cb;
   memset(&s, 0xAB, sizeof s);
   memset(&cb, 0xAB, sizeof cb);
-  ck_assert_int_eq(wsrl_env_spec_init(&s), WSRL_OK);
-  ck_assert_int_eq(wsrl_env_callbacks_init(&cb), WSRL_OK);
+  ck_assert_int_eq(wsrl_env_spec_init(&s, sizeof s), WSRL_OK);
+  ck_assert_int_eq(wsrl_env_callbacks_init(&cb, sizeof cb), WSRL_OK);
   ck_assert_uint_eq(s.struct_size, sizeof s);
   ck_assert_uint_eq(cb.struct_size, sizeof cb);
   ck_assert_int_eq(s.obs_dim, 0);
   ck_assert_ptr_null(s.action_low);
   ck_assert(cb.reset == NULL);
   ck_assert(cb.close == NULL);
-  ck_assert_int_eq(wsrl_env_spec_init(NULL), WSRL_ERR_INVALID_ARGUMENT);
-  ck_assert_int_eq(wsrl_env_callbacks_init(NULL), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wsrl_env_spec_init(NULL, 0), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wsrl_env_callbacks_init(NULL, 0), WSRL_ERR_INVALID_ARGUMENT);
 }
 END_TEST
 

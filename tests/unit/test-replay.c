@@ -169,28 +169,28 @@ START_TEST(create_validates_arguments) {
   opt.discount = 1.0;
   ck_assert_int_eq(wsrl_replay_create(&r, O, A, 10, &opt), WSRL_ERR_INVALID_ARGUMENT);
   ck_assert_msg_has("discount < 1");
-  wsrl_replay_options_init(&opt);
+  wsrl_replay_options_init(&opt, sizeof opt);
   opt.nonfinite = 7;
   ck_assert_int_eq(wsrl_replay_create(&r, O, A, 10, &opt), WSRL_ERR_INVALID_ARGUMENT);
   ck_assert_msg_has("nonfinite");
-  wsrl_replay_options_init(&opt);
+  wsrl_replay_options_init(&opt, sizeof opt);
   opt.max_episode_steps = -1;
   ck_assert_int_eq(wsrl_replay_create(&r, O, A, 10, &opt), WSRL_ERR_INVALID_ARGUMENT);
   ck_assert_msg_has("max_episode_steps");
-  wsrl_replay_options_init(&opt);
+  wsrl_replay_options_init(&opt, sizeof opt);
   wsrl_allocator_t al = WSRL_ALLOCATOR_INIT; /* hooks missing */
   opt.allocator = &al;
   ck_assert_int_eq(wsrl_replay_create(&r, O, A, 10, &opt), WSRL_ERR_INVALID_ARGUMENT);
   ck_assert_msg_has("options.allocator");
-  wsrl_replay_options_init(&opt);
+  wsrl_replay_options_init(&opt, sizeof opt);
   opt.struct_size = 2;
   ck_assert_int_eq(wsrl_replay_create(&r, O, A, 10, &opt), WSRL_ERR_INVALID_ARGUMENT);
   ck_assert_msg_has("struct_size");
   opt.struct_size = sizeof opt + 8;
   ck_assert_int_eq(wsrl_replay_create(&r, O, A, 10, &opt), WSRL_ERR_VERSION_MISMATCH);
   ck_assert_msg_has("struct_size");
-  ck_assert_int_eq(wsrl_replay_options_init(NULL), WSRL_ERR_INVALID_ARGUMENT);
-  ck_assert_int_eq(wsrl_replay_report_init(NULL), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wsrl_replay_options_init(NULL, 0), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wsrl_replay_report_init(NULL, 0), WSRL_ERR_INVALID_ARGUMENT);
   wsrl_replay_destroy(NULL);
 }
 END_TEST
@@ -212,12 +212,12 @@ END_TEST
 START_TEST(init_functions_match_macros) {
   wsrl_replay_options_t a = WSRL_REPLAY_OPTIONS_INIT, b;
   memset(&b, 0xAB, sizeof b);
-  ck_assert_int_eq(wsrl_replay_options_init(&b), WSRL_OK);
+  ck_assert_int_eq(wsrl_replay_options_init(&b, sizeof b), WSRL_OK);
   ck_assert_uint_eq(b.struct_size, sizeof b);
   ck_assert(a.reward_scale == b.reward_scale && a.discount == b.discount && b.allocator == NULL);
   ck_assert(b.discount == 0.99 && b.reward_scale == 1.0 && b.action_clip == 0.0);
   wsrl_replay_report_t rep;
-  ck_assert_int_eq(wsrl_replay_report_init(&rep), WSRL_OK);
+  ck_assert_int_eq(wsrl_replay_report_init(&rep, sizeof rep), WSRL_OK);
   ck_assert_uint_eq(rep.struct_size, sizeof rep);
 }
 END_TEST

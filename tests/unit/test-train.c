@@ -165,17 +165,17 @@ START_TEST(init_functions) {
   memset(&o, 0xAB, sizeof o);
   memset(&i, 0xAB, sizeof i);
   memset(&r, 0xAB, sizeof r);
-  ck_assert_int_eq(wsrl_session_options_init(&o), WSRL_OK);
+  ck_assert_int_eq(wsrl_session_options_init(&o, sizeof o), WSRL_OK);
   ck_assert_uint_eq(o.struct_size, sizeof o);
   ck_assert_ptr_null(o.offline);
   ck_assert_int_eq(o.max_episode_steps, 0);
-  ck_assert_int_eq(wsrl_session_info_init(&i), WSRL_OK);
+  ck_assert_int_eq(wsrl_session_info_init(&i, sizeof i), WSRL_OK);
   ck_assert_uint_eq(i.struct_size, sizeof i);
-  ck_assert_int_eq(wsrl_eval_result_init(&r), WSRL_OK);
+  ck_assert_int_eq(wsrl_eval_result_init(&r, sizeof r), WSRL_OK);
   ck_assert_uint_eq(r.struct_size, sizeof r);
-  ck_assert_int_eq(wsrl_session_options_init(NULL), WSRL_ERR_INVALID_ARGUMENT);
-  ck_assert_int_eq(wsrl_session_info_init(NULL), WSRL_ERR_INVALID_ARGUMENT);
-  ck_assert_int_eq(wsrl_eval_result_init(NULL), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wsrl_session_options_init(NULL, 0), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wsrl_session_info_init(NULL, 0), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wsrl_eval_result_init(NULL, 0), WSRL_ERR_INVALID_ARGUMENT);
 }
 END_TEST
 
