@@ -28,7 +28,7 @@ def _out(*shape):
 
 def _struct(name):
     s = ffi.new(name + " *")
-    check(getattr(lib, name[:-2] + "_init")(s))
+    check(getattr(lib, name[:-2] + "_init")(s, ffi.sizeof(name)))
     return s
 
 
