@@ -377,6 +377,12 @@ wsrl_status_t wsrl_policy_act(const wsrl_policy_t *policy, const float *obs, int
     const float a = s->tanh_squash ? (float)tanh(u) : (float)u;
     unit[k] = a > 1.0f ? 1.0f : a < -1.0f ? -1.0f : a;
   }
+  /* As wsrl_agent_act: a forward pass that overflowed ends as NaN here, and
+   * a controller must get an error, never a NaN action with WSRL_OK. */
+  if (!wsrl__all_finite(unit, (size_t)A))
+    return wsrl__error(WSRL_ERR_NON_FINITE,
+                       "wsrl_policy_act: the policy's action is NaN or infinite (an observation or a parameter out of "
+                       "range)");
   if (flags & WSRL_ACT_UNIT)
     memcpy(action_out, unit, (size_t)A * sizeof(float));
   else

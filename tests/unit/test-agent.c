@@ -1401,6 +1401,15 @@ START_TEST(act_refuses_non_finite_actions) {
   ck_assert_msg_has("NaN or infinite");
   ck_assert_int_eq(wsrl_agent_act(a, 40, (float[40 * O]){0}, WSRL_ACT_DETERMINISTIC, (float[40 * A]){0}),
                    WSRL_ERR_NON_FINITE);
+  /* A snapshot published from those parameters refuses the same way. */
+  wsrl__agent_publish(a);
+  wsrl_policy_t *pol = NULL;
+  ck_assert_int_eq(wsrl_agent_policy(a, &pol), WSRL_OK);
+  uint64_t stream = 1;
+  ck_assert_int_eq(wsrl_policy_act(pol, obs, WSRL_ACT_DETERMINISTIC, NULL, act), WSRL_ERR_NON_FINITE);
+  ck_assert_msg_has("NaN or infinite");
+  ck_assert_int_eq(wsrl_policy_act(pol, obs, WSRL_ACT_STOCHASTIC, &stream, act), WSRL_ERR_NON_FINITE);
+  wsrl_policy_release(pol);
   wsrl_agent_destroy(a);
   wsrl_config_destroy(c);
 }
