@@ -14,15 +14,19 @@ WSRL_BEGIN_DECLS
 
 /** @brief Log levels, most severe first. */
 typedef enum wsrl_log_level {
-  WSRL_LOG_ERROR = 0,
-  WSRL_LOG_WARN = 1,
-  WSRL_LOG_INFO = 2,
-  WSRL_LOG_DEBUG = 3
+  WSRL_LOG_ERROR = 0, /**< errors */
+  WSRL_LOG_WARN = 1,  /**< the call went on, but the host should know (e.g. a slow oneDNN kernel) */
+  WSRL_LOG_INFO = 2,  /**< milestones (e.g. the switch to online fine-tuning) */
+  WSRL_LOG_DEBUG = 3  /**< every error the library sets, with its status */
 } wsrl_log_level_t;
 
 /**
  * @brief Receives one log line (no trailing newline).
+ *
  * May be called from any thread that calls into libwsrl: it must be thread-safe.
+ * @param[in] user     the pointer given to wsrl_set_log_handler().
+ * @param[in] level    a wsrl_log_level_t.
+ * @param[in] message  the line, valid only during the call.
  */
 typedef void (*wsrl_log_fn)(void *user, int32_t level, const char *message);
 
@@ -33,8 +37,9 @@ typedef void (*wsrl_log_fn)(void *user, int32_t level, const char *message);
  * @param[in] max_level    lines above this level (e.g. WSRL_LOG_DEBUG) are dropped.
  * @param[out] prev_fn_out   previous handler (may be NULL).
  * @param[out] prev_user_out previous user pointer (may be NULL).
- * Ownership: @p user stays the caller's. Nullable: every pointer.
- * Thread-safety: call before starting threads that use libwsrl.
+ * @ownership @p user stays the caller's.
+ * @nullable every pointer.
+ * @threadsafety not thread-safe: call before starting threads that use libwsrl.
  */
 WSRL_API void wsrl_set_log_handler(wsrl_log_fn fn, void *user, int32_t max_level,
                                    wsrl_log_fn *prev_fn_out, void **prev_user_out);
@@ -47,19 +52,29 @@ WSRL_API void wsrl_set_log_handler(wsrl_log_fn fn, void *user, int32_t max_level
  * large buffers on top. oneDNN's internal allocations bypass these hooks.
  */
 typedef struct wsrl_allocator {
-  uint32_t struct_size;
-  void *(*alloc)(void *user, size_t size);
-  void *(*realloc)(void *user, void *ptr, size_t size);
-  void (*free)(void *user, void *ptr);
-  void *user;
+  uint32_t struct_size;                                 /**< sizeof the host's struct (set by the init) */
+  void *(*alloc)(void *user, size_t size);              /**< like malloc(); NULL on failure */
+  void *(*realloc)(void *user, void *ptr, size_t size); /**< like realloc() */
+  void (*free)(void *user, void *ptr);                  /**< like free(); never called with NULL */
+  void *user;                                           /**< passed first to every hook */
 } wsrl_allocator_t;
 
+/** Static initialiser: this header's struct_size, every hook NULL. */
 #define WSRL_ALLOCATOR_INIT {(uint32_t)sizeof(wsrl_allocator_t), 0, 0, 0, 0}
 
 /**
- * @brief Initialise @p allocator to empty hooks with the right struct_size (for FFI).
- * @return WSRL_ERR_INVALID_ARGUMENT if @p allocator is NULL.
- * Ownership: none. Nullable: none. Thread-safety: any thread.
+ * @brief Initialise @p allocator to empty hooks with the caller's struct_size (for FFI).
+ *
+ * Writes only the first @p struct_size bytes (an older, smaller host struct
+ * is never overrun).
+ * @param[out] allocator    the struct to fill.
+ * @param[in]  struct_size  sizeof the caller's wsrl_allocator_t.
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT if @p allocator is NULL or
+ *         @p struct_size is below 4; WSRL_ERR_VERSION_MISMATCH if it is larger
+ *         than this library's struct.
+ * @ownership none.
+ * @nullable none.
+ * @threadsafety any thread.
  */
 WSRL_API wsrl_status_t wsrl_allocator_init(wsrl_allocator_t *allocator, uint32_t struct_size);
 
@@ -70,16 +85,24 @@ WSRL_API wsrl_status_t wsrl_allocator_init(wsrl_allocator_t *allocator, uint32_t
  * after the last destroy); otherwise WSRL_ERR_WRONG_STATE. alloc, realloc and
  * free must be all set. A per-handle override can be given to handles created
  * from a config (wsrl_config_set_allocator()).
- * @return WSRL_OK, WSRL_ERR_INVALID_ARGUMENT, WSRL_ERR_VERSION_MISMATCH,
- *         WSRL_ERR_WRONG_STATE.
- * Ownership: the struct is copied. Nullable: @p allocator.
- * Thread-safety: not thread-safe; call at start-up.
+ * @param[in] allocator  hooks with struct_size equal to this library's
+ *                       (WSRL_ALLOCATOR_INIT), or NULL for the C library's.
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT for a smaller struct_size or a
+ *         NULL hook; WSRL_ERR_VERSION_MISMATCH for a larger struct_size;
+ *         WSRL_ERR_WRONG_STATE while a handle is alive.
+ * @ownership the struct is copied; @p allocator->user stays the caller's.
+ * @nullable @p allocator.
+ * @threadsafety not thread-safe; call at start-up.
  */
 WSRL_API wsrl_status_t wsrl_set_allocator(const wsrl_allocator_t *allocator);
 
 /**
  * @brief Number of libwsrl handles currently alive in this process.
- * Ownership: none. Nullable: none. Thread-safety: any thread.
+ * @return handles created and not yet destroyed (configs, agents,
+ *         sessions, buffers, envs, ensembles, policy snapshots), 0 when wsrl_set_allocator() is legal.
+ * @ownership none.
+ * @nullable none.
+ * @threadsafety any thread (an atomic counter).
  */
 WSRL_API int64_t wsrl_live_handles(void);
 

@@ -16,6 +16,7 @@ WSRL_BEGIN_DECLS
 
 /** @brief Result of every fallible libwsrl call. Values are stable ABI. */
 typedef enum wsrl_status {
+  /** Success. */
   WSRL_OK = 0,
   /** An argument is NULL, out of range or inconsistent with another. */
   WSRL_ERR_INVALID_ARGUMENT = -1,
@@ -48,8 +49,10 @@ typedef enum wsrl_status {
 /**
  * @brief Static name of a status, e.g. "invalid argument".
  * @param[in] status any value; unknown values give "unknown status".
- * @return never NULL.
- * Ownership: static storage. Nullable: none. Thread-safety: any thread.
+ * @return the name, never NULL.
+ * @ownership static storage; never free it.
+ * @nullable none.
+ * @threadsafety any thread.
  */
 WSRL_API const char *wsrl_status_string(wsrl_status_t status);
 
@@ -58,20 +61,27 @@ WSRL_API const char *wsrl_status_string(wsrl_status_t status);
  * @return never NULL; "" when no call on this thread has failed since the
  *         last wsrl_clear_error(). Valid until the next libwsrl call on this
  *         thread.
- * Ownership: thread-local storage owned by the library. Nullable: none.
- * Thread-safety: per thread.
+ * @ownership thread-local storage owned by the library.
+ * @nullable none.
+ * @threadsafety per thread.
  */
 WSRL_API const char *wsrl_last_error_message(void);
 
 /**
- * @brief Status of the calling thread's most recent failure (WSRL_OK if none).
- * Ownership: none. Nullable: none. Thread-safety: per thread.
+ * @brief Status of the calling thread's most recent failure.
+ * @return the status of the last failed call on this thread, WSRL_OK if none
+ *         failed since the last wsrl_clear_error().
+ * @ownership none.
+ * @nullable none.
+ * @threadsafety per thread.
  */
 WSRL_API wsrl_status_t wsrl_last_error_status(void);
 
 /**
- * @brief Forget the calling thread's last error.
- * Ownership: none. Nullable: none. Thread-safety: per thread.
+ * @brief Forget the calling thread's last error (status WSRL_OK, message "").
+ * @ownership none.
+ * @nullable none.
+ * @threadsafety per thread.
  */
 WSRL_API void wsrl_clear_error(void);
 
