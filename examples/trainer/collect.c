@@ -298,7 +298,6 @@ int tr_run_collect(tr_ctx_t *ctx, const char *dir, tr_collect_result_t *res) {
     st = wsrl_agent_create(&agent, ctx->cfg, &spec);
   wsrl_session_options_t so = WSRL_SESSION_OPTIONS_INIT;
   so.max_episode_steps = spec.max_episode_steps;
-  so.mc_sparse = info->sparse;
   if (st == WSRL_OK)
     st = wsrl_session_create(&session, agent, &so);
   if (st != WSRL_OK) {

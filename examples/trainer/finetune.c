@@ -133,7 +133,6 @@ int tr_run_finetune(tr_ctx_t *ctx, const char *dir, const char *label, tr_finetu
   wsrl_session_options_t so = WSRL_SESSION_OPTIONS_INIT;
   so.offline = data;
   so.max_episode_steps = spec.max_episode_steps;
-  so.mc_sparse = info->sparse;
   st = wsrl_session_create(&session, agent, &so);
   if (st != WSRL_OK) {
     rc = tr_fail(st, "session");

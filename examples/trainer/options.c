@@ -300,7 +300,16 @@ int tr_apply_ops(tr_ctx_t *ctx, const wsrl_config_t *base) {
       return tr_usage_error(ctx->cmd, "%s: %s", op->where, wsrl_last_error_message());
     }
   }
-  return 0;
+  /* Sparse tasks use Cal-QL's sparse MC rule unless a setting says otherwise:
+   * in the config, so the agent, its online buffer and the datasets (built
+   * with wsrl_replay_options_from_config()) agree. */
+  const wsrl_example_task_info_t *info = wsrl_example_task_find(ctx->values[tkey_index("task")]);
+  int sparse_set = 0;
+  for (int i = 0; i < ctx->n_ops; i++)
+    sparse_set |= strcmp(ctx->ops[i].key, "replay.mc_sparse") == 0;
+  wsrl_status_t st_sparse = info && info->sparse && !sparse_set ? wsrl_config_set(ctx->cfg, "replay.mc_sparse", "1")
+                                                                 : WSRL_OK;
+  return st_sparse == WSRL_OK ? 0 : tr_fail(st_sparse, "config");
 }
 
 /* ---------------------------------------------------------------- command line */

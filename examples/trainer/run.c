@@ -223,15 +223,18 @@ int tr_make_env(const tr_ctx_t *ctx, wsrl_env_t **env_out, const wsrl_example_ta
 void tr_replay_options(const tr_ctx_t *ctx, const wsrl_example_task_info_t *info, int raw, uint64_t seed,
                        wsrl_replay_options_t *opt) {
   wsrl_replay_options_t o = WSRL_REPLAY_OPTIONS_INIT;
+  /* The learner's keys (discount, reward transform, sparse rule): a dataset
+   * must agree with the agent that trains on it. tr_apply_ops() validated
+   * them through a config set, so this cannot fail on a valid config. */
+  if (wsrl_replay_options_from_config(ctx->cfg, &o) != WSRL_OK)
+    fprintf(stderr, "wsrl-train: replay options: %s\n", wsrl_last_error_message());
   o.seed = seed;
-  o.discount = tr_cfg_float(ctx, "td.discount");
-  if (!raw) {
-    o.reward_scale = tr_cfg_float(ctx, "replay.reward_scale");
-    o.reward_bias = tr_cfg_float(ctx, "replay.reward_bias");
-    o.action_clip = tr_cfg_float(ctx, "replay.clip_action");
+  if (raw) { /* stored as the env gave them: no reward transform, no clip */
+    o.reward_scale = 1.0;
+    o.reward_bias = 0.0;
+    o.action_clip = 0.0;
   }
   if (info) {
-    o.mc_sparse = info->sparse;
     o.mc_sparse_reward = 0.0; /* sparse tasks: 0 everywhere but the goal */
     o.max_episode_steps =
         tr_int(ctx, "task.max_episode_steps") > 0 ? tr_int(ctx, "task.max_episode_steps") : info->max_episode_steps;

@@ -144,8 +144,9 @@ double tr_normalize(const tr_norm_t *norm, double ret); /* NaN without both retu
 
 /* Create the task env named by the `task` key (errors printed). */
 int tr_make_env(const tr_ctx_t *ctx, wsrl_env_t **env_out, const wsrl_example_task_info_t **info_out);
-/* Replay options from the library config (reward scale/bias, clip,
- * discount, sparse rule from the task); raw = 1 keeps rewards and actions
+/* Replay options from the library config (wsrl_replay_options_from_config:
+ * reward scale/bias, clip, discount, sparse rule; tr_apply_ops() turns the
+ * sparse rule on for sparse tasks); raw = 1 keeps rewards and actions
  * untransformed (what collect stores in its datasets). */
 void tr_replay_options(const tr_ctx_t *ctx, const wsrl_example_task_info_t *info, int raw, uint64_t seed,
                        wsrl_replay_options_t *opt);

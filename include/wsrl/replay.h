@@ -37,6 +37,7 @@
 #define WSRL_REPLAY_H
 
 #include <stdint.h>
+#include "config.h"
 #include "export.h"
 #include "log.h"
 #include "status.h"
@@ -62,9 +63,10 @@ typedef enum wsrl_replay_nonfinite {
 typedef struct wsrl_replay_options {
   uint32_t struct_size;
   int32_t mc_sparse;        /**< 1: apply the sparse-reward MC rule (default 0) */
-  uint64_t seed;            /**< seed of the handle's sampling RNG (default 0) */
-  double reward_scale;      /**< stored reward = r * scale + bias (default 1) */
-  double reward_bias;       /**< (default 0) */
+  uint64_t seed;            /**< seed of the handle's sampling RNG, any value (default 0) */
+  double reward_scale;      /**< stored reward = r * scale + bias, finite; 0 only with
+                                 allow_zero_reward_scale (default 1) */
+  double reward_bias;       /**< finite (default 0) */
   double action_clip;       /**< clip stored actions to +-c; 0 disables (default 0) */
   double discount;          /**< gamma of the MC return, in [0, 1] (default 0.99) */
   double mc_sparse_reward;  /**< r_neg, in raw (untransformed) reward units (default 0) */
@@ -73,10 +75,14 @@ typedef struct wsrl_replay_options {
   int32_t nonfinite;        /**< a wsrl_replay_nonfinite_t for loaders (default ERROR) */
   /** Per-handle allocator override, copied at create; NULL uses the process-wide hooks. */
   const wsrl_allocator_t *allocator;
+  /** 1 accepts reward_scale = 0 (every stored reward is then reward_bias);
+   *  0 refuses it, as a zero scale is almost always a field left unset
+   *  (default 0; config key `replay.allow_zero_reward_scale`). */
+  int32_t allow_zero_reward_scale;
 } wsrl_replay_options_t;
 
 #define WSRL_REPLAY_OPTIONS_INIT \
-  {(uint32_t)sizeof(wsrl_replay_options_t), 0, 0, 1.0, 0.0, 0.0, 0.99, 0.0, 0, WSRL_REPLAY_NONFINITE_ERROR, NULL}
+  {(uint32_t)sizeof(wsrl_replay_options_t), 0, 0, 1.0, 0.0, 0.0, 0.99, 0.0, 0, WSRL_REPLAY_NONFINITE_ERROR, NULL, 0}
 
 /**
  * @brief What a load did. The caller sets struct_size (WSRL_REPLAY_REPORT_INIT
@@ -116,6 +122,33 @@ WSRL_API wsrl_status_t wsrl_replay_options_init(wsrl_replay_options_t *options, 
  * Ownership: none. Nullable: none. Thread-safety: any thread.
  */
 WSRL_API wsrl_status_t wsrl_replay_report_init(wsrl_replay_report_t *report, uint32_t struct_size);
+
+/**
+ * @brief Fill the fields of @p options_out that a config decides, from the
+ * same keys an agent and its session read: reward_scale and reward_bias
+ * (`replay.reward_scale`, `replay.reward_bias`), action_clip
+ * (`replay.clip_action`), discount (`td.discount`), mc_sparse and
+ * mc_sparse_reward (`replay.mc_sparse`, `replay.mc_sparse_reward`) and
+ * allow_zero_reward_scale (`replay.allow_zero_reward_scale`). A dataset
+ * buffer created with these options agrees with an agent created from the
+ * same config, as wsrl_pretrain() and wsrl_session_create() require
+ * (`replay.mismatch`). The other fields (struct_size, seed,
+ * max_episode_steps, nonfinite, allocator) are left as they are, so
+ * initialise the struct first (WSRL_REPLAY_OPTIONS_INIT or
+ * wsrl_replay_options_init()); only the first struct_size bytes are written.
+ * @param[in]     config      the config to read (e.g. the agent's).
+ * @param[in,out] options_out struct_size set by the caller; receives the
+ *                            config's fields that fit in it.
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (NULL, struct_size below 4, or
+ *         keys that give invalid options, e.g. `replay.reward_scale` = 0
+ *         without `replay.allow_zero_reward_scale`, or `replay.mc_sparse`
+ *         with `td.discount` = 1; nothing is written then);
+ *         WSRL_ERR_VERSION_MISMATCH (struct_size larger than this library's).
+ * Ownership: none. Nullable: none. Thread-safety: any thread, as long as
+ * no other thread modifies @p config.
+ */
+WSRL_API wsrl_status_t wsrl_replay_options_from_config(const wsrl_config_t *config,
+                                                       wsrl_replay_options_t *options_out);
 
 /**
  * @brief Create an empty buffer; all storage is allocated here.

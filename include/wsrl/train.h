@@ -70,9 +70,20 @@ typedef int32_t (*wsrl_progress_fn)(void *user, int64_t step, int32_t n, const c
  * checkpoints), not from the dataset's own RNG, so pretrain(a) then
  * pretrain(b) equals pretrain(a + b) and a saved agent resumes bitwise.
  * Progress every `log.interval` updates: "updates" then the agent's metrics.
+ * The dataset's discount, reward transform and sparse rule must agree with
+ * the agent's config (`td.discount`, `replay.reward_scale`,
+ * `replay.reward_bias`, `replay.mc_sparse`, `replay.mc_sparse_reward`):
+ * create it with wsrl_replay_options_from_config(). A difference is refused,
+ * or only logged as a warning under `replay.mismatch = warn`.
+ * @param[in,out] agent   the learner (its config decides the checks).
+ * @param[in,out] dataset the offline data (its sampling advances the
+ *                        agent's loop RNG, not the dataset's).
  * @param[in] steps  updates to run now, >= 0.
+ * @param[in] progress optional callback, every `log.interval` updates.
+ * @param[in] user   passed to @p progress.
  * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (NULL, steps < 0, dataset
- *         dimensions differ from the agent's); WSRL_ERR_WRONG_STATE (empty
+ *         dimensions differ from the agent's, the dataset disagrees with
+ *         the agent's config naming each field); WSRL_ERR_WRONG_STATE (empty
  *         dataset);
  *         WSRL_ERR_CANCELLED (progress returned non-zero; the updates done
  *         are kept); WSRL_ERR_OUT_OF_MEMORY (the batch, allocated once per
@@ -156,19 +167,17 @@ typedef enum wsrl_session_phase {
  */
 typedef struct wsrl_session_options {
   uint32_t struct_size;
-  /** 1: the online buffer applies the sparse-reward MC rule (see replay.h). */
-  int32_t mc_sparse;
   /** Offline dataset for `finetune.offline_data` = mixed or append
-   *  (borrowed; with mixed it must outlive the session); ignored with none. */
+   *  (borrowed; with mixed it must outlive the session); ignored with none.
+   *  Its discount, reward transform and sparse rule must agree with the
+   *  agent's config (`replay.mismatch`). */
   wsrl_replay_t *offline;
-  /** Episode length for Cal-QL's start rule; 0 = unknown (wsrl_finetune()
-   *  then takes its env's max_episode_steps). */
+  /** Episode length for Cal-QL's start rule, >= 0; 0 = unknown
+   *  (wsrl_finetune() then takes its env's max_episode_steps). */
   int64_t max_episode_steps;
-  /** r_neg of the sparse rule, in raw reward units. */
-  double mc_sparse_reward;
 } wsrl_session_options_t;
 
-#define WSRL_SESSION_OPTIONS_INIT {(uint32_t)sizeof(wsrl_session_options_t), 0, 0, 0, 0.0}
+#define WSRL_SESSION_OPTIONS_INIT {(uint32_t)sizeof(wsrl_session_options_t), NULL, 0}
 
 /**
  * @brief State of a session. The caller sets struct_size
@@ -246,8 +255,13 @@ WSRL_API wsrl_status_t wsrl_session_info_init(wsrl_session_info_t *info, uint32_
  * @param[out] session_out the new session.
  * @param[in]  agent   borrowed for the session's life (destroy the session first).
  * @param[in]  options NULL: all defaults.
+ * The online buffer's options come from the agent's config
+ * (wsrl_replay_options_from_config()); a dataset for mixed or append must
+ * agree with it as for wsrl_pretrain() (`replay.mismatch`).
  * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT naming the field (NULL agent,
- *         mixed/append without options->offline, dataset sizes differ); WSRL_ERR_VERSION_MISMATCH
+ *         mixed/append without options->offline, dataset sizes differ, the
+ *         dataset disagrees with the agent's config, replay.* keys that give
+ *         invalid buffer options); WSRL_ERR_VERSION_MISMATCH
  *         (struct_size too large); WSRL_ERR_WRONG_STATE (empty dataset for
  *         mixed/append); WSRL_ERR_OUT_OF_MEMORY. On error the agent is unchanged.
  * Ownership: caller destroys with wsrl_session_destroy(). Nullable: @p options.

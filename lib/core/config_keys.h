@@ -73,6 +73,8 @@
   X(FLOAT,    "replay.clip_action",         replay_clip_action,     "0.99999", 0, 1e9, "", "Clip stored actions (in [-1,1] units) to +-c; 0 disables.") \
   X(BOOL,     "replay.mc_sparse",           replay_mc_sparse,       "0",      0, 1, "", "Cal-QL sparse rule: an episode whose every raw reward equals replay.mc_sparse_reward gets MC return r/(1-gamma) at every step.") \
   X(FLOAT,    "replay.mc_sparse_reward",    replay_mc_sparse_reward, "0.0",   -1e9, 1e9, "", "The raw failure reward of the sparse rule (0 for antmaze-style tasks).") \
+  X(BOOL,     "replay.allow_zero_reward_scale", replay_allow_zero_reward_scale, "0", 0, 1, "", "1 accepts replay.reward_scale = 0 (every stored reward becomes replay.reward_bias); 0 refuses it, since a zero scale is almost always an unset field.") \
+  X(ENUM,     "replay.mismatch",            replay_mismatch,        "error",  0, 0, "error|warn", "A dataset buffer (wsrl_pretrain, finetune.offline_data) whose discount, reward transform or sparse rule differs from this config's td.discount and replay.* keys: error refuses it naming each field; warn logs a warning (WSRL_LOG_WARN) and goes on. Build dataset options with wsrl_replay_options_from_config() to agree.") \
   X(ENUM,     "env.nonfinite",              env_nonfinite,          "error",  0, 0, "error|skip_reset", "Non-finite observation or reward from the environment: error stops; skip_reset drops the step and resets.") \
   X(INT,      "eval.episodes",              eval_episodes,          "10",     1, 1e6, "", "Deterministic episodes per evaluation.") \
   X(INT,      "eval.interval",              eval_interval,          "5000",   0, 1e12, "", "Environment steps between evaluations during fine-tuning (0 = only at the start and end).") \

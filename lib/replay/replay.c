@@ -39,6 +39,37 @@ float wsrl__replay_reward_limit(const wsrl_replay_t *r) {
   return (float)(FLT_MAX / (horizon < 1 ? 1 : horizon));
 }
 
+/* The first invalid field of full-size options: its name and why (NULL if
+ * all are valid). Every field but seed (any value is a seed) is checked. */
+static const char *invalid_field(const wsrl_replay_options_t *o, const char **why, double *v) {
+#define BAD(field, text, value) return (*why = (text), *v = (double)(value), field)
+  if (o->mc_sparse != 0 && o->mc_sparse != 1)
+    BAD("mc_sparse", "must be 0 or 1", o->mc_sparse);
+  if (!isfinite(o->reward_scale))
+    BAD("reward_scale", "must be finite", o->reward_scale);
+  if (o->allow_zero_reward_scale != 0 && o->allow_zero_reward_scale != 1)
+    BAD("allow_zero_reward_scale", "must be 0 or 1", o->allow_zero_reward_scale);
+  if (o->reward_scale == 0 && !o->allow_zero_reward_scale)
+    BAD("reward_scale", "is 0, which stores every reward as reward_bias (set allow_zero_reward_scale = 1 if meant; "
+        "WSRL_REPLAY_OPTIONS_INIT gives 1)", 0);
+  if (!isfinite(o->reward_bias))
+    BAD("reward_bias", "must be finite", o->reward_bias);
+  if (!(o->action_clip >= 0 && isfinite(o->action_clip)))
+    BAD("action_clip", "must be >= 0 and finite (0 disables)", o->action_clip);
+  if (!(o->discount >= 0 && o->discount <= 1))
+    BAD("discount", "must be in [0, 1]", o->discount);
+  if (!isfinite(o->mc_sparse_reward))
+    BAD("mc_sparse_reward", "must be finite", o->mc_sparse_reward);
+  if (o->mc_sparse && o->discount >= 1)
+    BAD("mc_sparse", "needs discount < 1 (r_neg / (1 - discount))", o->discount);
+  if (o->max_episode_steps < 0)
+    BAD("max_episode_steps", "must be >= 0 (0 = never)", o->max_episode_steps);
+  if (o->nonfinite != WSRL_REPLAY_NONFINITE_ERROR && o->nonfinite != WSRL_REPLAY_NONFINITE_DROP)
+    BAD("nonfinite", "must be WSRL_REPLAY_NONFINITE_ERROR (0) or WSRL_REPLAY_NONFINITE_DROP (1)", o->nonfinite);
+#undef BAD
+  return NULL;
+}
+
 /* Copy the caller's options (honouring a shorter struct_size) and validate them. */
 static wsrl_status_t resolve_options(wsrl_replay_options_t *out, const wsrl_replay_options_t *in) {
   const wsrl_replay_options_t d = WSRL_REPLAY_OPTIONS_INIT;
@@ -50,28 +81,11 @@ static wsrl_status_t resolve_options(wsrl_replay_options_t *out, const wsrl_repl
   WSRL__TRY(wsrl__struct_copy_in(&given, sizeof given, in, in->struct_size, "wsrl_replay_create: options",
                                  "WSRL_REPLAY_OPTIONS_INIT"));
   memcpy(out, &given, in->struct_size);
-  const char *bad = NULL;
+  const char *why = NULL;
   double v = 0;
-  if (!isfinite(out->reward_scale))
-    bad = "reward_scale must be finite", v = out->reward_scale;
-  else if (!isfinite(out->reward_bias))
-    bad = "reward_bias must be finite", v = out->reward_bias;
-  else if (!(out->action_clip >= 0 && isfinite(out->action_clip)))
-    bad = "action_clip must be >= 0 and finite (0 disables)", v = out->action_clip;
-  else if (!(out->discount >= 0 && out->discount <= 1))
-    bad = "discount must be in [0, 1]", v = out->discount;
-  else if (!isfinite(out->mc_sparse_reward))
-    bad = "mc_sparse_reward must be finite", v = out->mc_sparse_reward;
-  else if (out->mc_sparse != 0 && out->mc_sparse != 1)
-    bad = "mc_sparse must be 0 or 1", v = out->mc_sparse;
-  else if (out->mc_sparse && out->discount >= 1)
-    bad = "mc_sparse needs discount < 1 (r_neg / (1 - discount))", v = out->discount;
-  else if (out->max_episode_steps < 0)
-    bad = "max_episode_steps must be >= 0 (0 = never)", v = (double)out->max_episode_steps;
-  else if (out->nonfinite != WSRL_REPLAY_NONFINITE_ERROR && out->nonfinite != WSRL_REPLAY_NONFINITE_DROP)
-    bad = "nonfinite must be WSRL_REPLAY_NONFINITE_ERROR (0) or WSRL_REPLAY_NONFINITE_DROP (1)", v = out->nonfinite;
+  const char *bad = invalid_field(out, &why, &v);
   if (bad != NULL)
-    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "wsrl_replay_create: options.%s (got %g)", bad, v);
+    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "wsrl_replay_create: options.%s %s (got %g)", bad, why, v);
   if (out->allocator != NULL)
     WSRL__TRY(wsrl__allocator_check(out->allocator, "wsrl_replay_create: options.allocator"));
   return WSRL_OK;
@@ -484,15 +498,84 @@ wsrl_status_t wsrl_replay_seed(wsrl_replay_t *replay, uint64_t seed) {
 
 wsrl__rng *wsrl__replay_rng(wsrl_replay_t *replay) { return &replay->rng; }
 
-void wsrl__replay_options_from_config(wsrl_replay_options_t *options, const wsrl__config_values *v) {
-  const wsrl_replay_options_t d = WSRL_REPLAY_OPTIONS_INIT;
-  *options = d;
-  options->reward_scale = v->replay_reward_scale;
-  options->reward_bias = v->replay_reward_bias;
-  options->action_clip = v->replay_clip_action;
-  options->discount = v->td_discount;
-  options->mc_sparse = v->replay_mc_sparse;
-  options->mc_sparse_reward = v->replay_mc_sparse_reward;
+/* The config key that sets each field wsrl__replay_options_from_config fills. */
+static const char *key_of(const char *field) {
+  static const char *const map[][2] = {
+      {"reward_scale", "replay.reward_scale"},   {"reward_bias", "replay.reward_bias"},
+      {"action_clip", "replay.clip_action"},     {"discount", "td.discount"},
+      {"mc_sparse", "replay.mc_sparse"},         {"mc_sparse_reward", "replay.mc_sparse_reward"},
+      {"allow_zero_reward_scale", "replay.allow_zero_reward_scale"}};
+  for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+    if (strcmp(map[i][0], field) == 0)
+      return map[i][1];
+  return field;
+}
+
+wsrl_status_t wsrl__replay_options_from_config(wsrl_replay_options_t *options, const wsrl__config_values *v,
+                                               const char *fn) {
+  wsrl_replay_options_t o = *options;
+  o.reward_scale = v->replay_reward_scale;
+  o.reward_bias = v->replay_reward_bias;
+  o.action_clip = v->replay_clip_action;
+  o.discount = v->td_discount;
+  o.mc_sparse = v->replay_mc_sparse;
+  o.mc_sparse_reward = v->replay_mc_sparse_reward;
+  o.allow_zero_reward_scale = v->replay_allow_zero_reward_scale;
+  const char *why = NULL;
+  double bad_v = 0;
+  const char *bad = invalid_field(&o, &why, &bad_v);
+  if (bad != NULL)
+    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "%s: config key '%s' gives replay options.%s that %s (got %g)", fn,
+                       key_of(bad), bad, why, bad_v);
+  *options = o;
+  return WSRL_OK;
+}
+
+wsrl_status_t wsrl_replay_options_from_config(const wsrl_config_t *config, wsrl_replay_options_t *options_out) {
+  WSRL__CHECK_NULL(config);
+  WSRL__CHECK_NULL(options_out);
+  WSRL__TRY(wsrl__struct_check_size(options_out->struct_size, sizeof *options_out,
+                                    "wsrl_replay_options_from_config: options_out", "WSRL_REPLAY_OPTIONS_INIT"));
+  /* Work on a full-size copy: fields past the caller's size read as defaults. */
+  wsrl_replay_options_t full = WSRL_REPLAY_OPTIONS_INIT;
+  memcpy(&full, options_out, options_out->struct_size);
+  WSRL__TRY(wsrl__replay_options_from_config(&full, wsrl__config_values_of(config),
+                                             "wsrl_replay_options_from_config"));
+  wsrl__struct_copy_out(options_out, &full, options_out->struct_size);
+  return WSRL_OK;
+}
+
+/* Each way a dataset's options can differ from a config, named. */
+wsrl_status_t wsrl__replay_check_agrees(const wsrl_replay_t *data, const wsrl__config_values *v, const char *fn,
+                                        const char *what) {
+  const wsrl_replay_options_t *o = &data->opt;
+  char diff[512];
+  size_t n = 0;
+  diff[0] = '\0';
+#define DIFF(cond, ...)                                                         \
+  if ((cond) && n < sizeof diff)                                               \
+    n += (size_t)snprintf(diff + n, sizeof diff - n, __VA_ARGS__)
+  DIFF(o->discount != v->td_discount, "; discount %.17g vs td.discount %.17g", o->discount, v->td_discount);
+  DIFF(o->reward_scale != v->replay_reward_scale, "; reward_scale %.17g vs replay.reward_scale %.17g",
+       o->reward_scale, v->replay_reward_scale);
+  DIFF(o->reward_bias != v->replay_reward_bias, "; reward_bias %.17g vs replay.reward_bias %.17g", o->reward_bias,
+       v->replay_reward_bias);
+  DIFF(o->mc_sparse != v->replay_mc_sparse, "; mc_sparse %d vs replay.mc_sparse %d", (int)o->mc_sparse,
+       (int)v->replay_mc_sparse);
+  DIFF(o->mc_sparse && v->replay_mc_sparse && o->mc_sparse_reward != v->replay_mc_sparse_reward,
+       "; mc_sparse_reward %.17g vs replay.mc_sparse_reward %.17g", o->mc_sparse_reward, v->replay_mc_sparse_reward);
+#undef DIFF
+  if (diff[0] == '\0')
+    return WSRL_OK;
+  if (v->replay_mismatch == WSRL__MISMATCH_WARN) {
+    wsrl__log(WSRL_LOG_WARN, "%s: %s was built for other learning targets than the agent's config (%s); going on as "
+              "replay.mismatch = warn asks", fn, what, diff + 2);
+    return WSRL_OK;
+  }
+  return wsrl__error(WSRL_ERR_INVALID_ARGUMENT,
+                     "%s: %s disagrees with the agent's config (%s): its stored rewards and MC returns are not the "
+                     "ones the agent learns from; create it with wsrl_replay_options_from_config() on the agent's "
+                     "config, or set replay.mismatch = warn", fn, what, diff + 2);
 }
 
 /* ---- for the training loops ---- */

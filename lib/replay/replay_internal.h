@@ -51,9 +51,19 @@ int64_t wsrl__replay_completed_rows(const wsrl_replay_t *replay);
 
 /* ---- glue for the agents and checkpoints ---- */
 
-/* Replay options from a config: reward scale/bias, action clip, discount.
- * The seed is left to the caller (derive it from the agent's RNG). */
-void wsrl__replay_options_from_config(wsrl_replay_options_t *options, const wsrl__config_values *values);
+/* Set the fields of (full-size) options a config decides: reward scale/bias,
+ * action clip, discount, the sparse rule, allow_zero_reward_scale; the rest
+ * (seed, allocator, ...) is left to the caller. Invalid results are
+ * WSRL_ERR_INVALID_ARGUMENT naming fn and the config key; options unchanged. */
+wsrl_status_t wsrl__replay_options_from_config(wsrl_replay_options_t *options, const wsrl__config_values *values,
+                                               const char *fn);
+/* A dataset must hold what a config's learner expects: the same discount,
+ * reward transform and sparse rule (the MC returns and stored rewards
+ * depend on them). On a difference: WSRL_ERR_INVALID_ARGUMENT naming fn,
+ * what (e.g. "the dataset") and every differing field, or a warning through
+ * the log under replay.mismatch = warn. */
+wsrl_status_t wsrl__replay_check_agrees(const wsrl_replay_t *data, const wsrl__config_values *values, const char *fn,
+                                        const char *what);
 
 /* The handle's sampling RNG (plain data: checkpoints save it byte for byte). */
 wsrl__rng *wsrl__replay_rng(wsrl_replay_t *replay);

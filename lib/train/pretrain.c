@@ -30,6 +30,7 @@ static wsrl_status_t pretrain_impl(wsrl_agent_t *agent, wsrl_replay_t *dataset, 
                        wsrl__agent_obs_dim(agent), wsrl__agent_act_dim(agent));
   if (size == 0)
     return wsrl__error(WSRL_ERR_WRONG_STATE, "wsrl_pretrain: the dataset is empty");
+  WSRL__TRY(wsrl__replay_check_agrees(dataset, wsrl__agent_config(agent), "wsrl_pretrain", "the dataset"));
   if (steps == 0)
     return WSRL_OK;
 

@@ -81,8 +81,6 @@ static wsrl_status_t check_options(wsrl_agent_t *agent, const wsrl_session_optio
     return wsrl__error(WSRL_ERR_INVALID_ARGUMENT,
                        "wsrl_session_create: options->max_episode_steps must be >= 0 (got %lld)",
                        (long long)opt->max_episode_steps);
-  if (opt->mc_sparse && !isfinite(opt->mc_sparse_reward))
-    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "wsrl_session_create: options->mc_sparse_reward is not finite");
   if (cfg->finetune_offline_data != WSRL__OFFLINE_NONE) {
     const char *mode = cfg->finetune_offline_data == WSRL__OFFLINE_MIXED ? "mixed" : "append";
     if (opt->offline == NULL)
@@ -99,6 +97,9 @@ static wsrl_status_t check_options(wsrl_agent_t *agent, const wsrl_session_optio
     if (n == 0)
       return wsrl__error(WSRL_ERR_WRONG_STATE, "wsrl_session_create: options->offline (finetune.offline_data = %s) "
                          "is empty", mode);
+    /* Mixed batches and the appended buffer feed the dataset's stored
+     * rewards and MC returns to the learner as they are. */
+    WSRL__TRY(wsrl__replay_check_agrees(opt->offline, cfg, "wsrl_session_create", "options->offline"));
   }
   *cfg_out = cfg;
   return WSRL_OK;
@@ -159,11 +160,11 @@ wsrl_status_t wsrl_session_create(wsrl_session_t **session_out, wsrl_agent_t *ag
     wsrl_replay_size(s->offline, &n);
     capacity += n; /* the dataset plus replay.capacity online transitions */
   }
-  wsrl_replay_options_t ro;
-  wsrl__replay_options_from_config(&ro, cfg);
+  wsrl_replay_options_t ro = WSRL_REPLAY_OPTIONS_INIT;
+  st = wsrl__replay_options_from_config(&ro, cfg, "wsrl_session_create");
+  if (st != WSRL_OK)
+    goto fail;
   ro.seed = wsrl__rng_next(&seeder);
-  ro.mc_sparse = opt.mc_sparse != 0;
-  ro.mc_sparse_reward = opt.mc_sparse_reward;
   const wsrl_allocator_t hooks = {(uint32_t)sizeof(wsrl_allocator_t), alloc->alloc, alloc->realloc, alloc->free,
                                   alloc->user};
   ro.allocator = &hooks;

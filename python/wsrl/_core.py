@@ -668,7 +668,12 @@ class Session(Wrapper):
         elif config is not None:
             raise TypeError("this libwsrl's session reads its agent's config: give the config to the Agent")
         o.offline = offline._ptr if offline is not None else ffi.NULL
-        o.max_episode_steps, o.mc_sparse, o.mc_sparse_reward = max_episode_steps, int(mc_sparse), mc_sparse_reward
+        o.max_episode_steps = max_episode_steps
+        if "mc_sparse" in dict(ffi.typeof("wsrl_session_options_t").fields):
+            o.mc_sparse, o.mc_sparse_reward = int(mc_sparse), mc_sparse_reward
+        elif mc_sparse:
+            raise TypeError("this libwsrl's session reads the sparse rule from its agent's config: "
+                            "set replay.mc_sparse and replay.mc_sparse_reward there")
         p = ffi.new("wsrl_session_t **")
         check(lib.wsrl_session_create(p, agent._ptr, o))
         deps = [agent._h] + ([offline._h] if offline is not None else []) + ([config._h] if config else [])

@@ -209,6 +209,103 @@ START_TEST(older_options_struct_takes_defaults) {
 }
 END_TEST
 
+START_TEST(zero_reward_scale_refused_unless_asked) {
+  /* The case: a zeroed struct with only struct_size set. */
+  wsrl_replay_options_t opt;
+  memset(&opt, 0, sizeof opt);
+  opt.struct_size = sizeof opt;
+  wsrl_replay_t *r = (wsrl_replay_t *)1;
+  ck_assert_int_eq(wsrl_replay_create(&r, O, A, 10, &opt), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_ptr_null(r);
+  ck_assert_msg_has("options.reward_scale is 0");
+  ck_assert_msg_has("allow_zero_reward_scale");
+  wsrl_replay_options_init(&opt, sizeof opt);
+  opt.reward_scale = 0;
+  ck_assert_int_eq(wsrl_replay_create(&r, O, A, 10, &opt), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_msg_has("reward_scale");
+  opt.allow_zero_reward_scale = 2;
+  ck_assert_int_eq(wsrl_replay_create(&r, O, A, 10, &opt), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_msg_has("options.allow_zero_reward_scale");
+  /* Asked for: every stored reward is the bias. */
+  opt.allow_zero_reward_scale = 1;
+  opt.reward_bias = -2;
+  r = make(4, &opt);
+  float rews[2] = {7, -3}, got[2];
+  add_rewards(r, rews, 2, 1, 0);
+  ck_assert_int_eq(wsrl_replay_get(r, 0, 2, NULL, NULL, got, NULL, NULL, NULL, NULL), WSRL_OK);
+  ck_assert(got[0] == -2 && got[1] == -2);
+  wsrl_replay_destroy(r);
+  /* A host built before the field existed gets its default (refused). */
+  wsrl_replay_options_init(&opt, sizeof opt);
+  opt.reward_scale = 0;
+  opt.allow_zero_reward_scale = 1;
+  opt.struct_size = (uint32_t)offsetof(wsrl_replay_options_t, allow_zero_reward_scale);
+  ck_assert_int_eq(wsrl_replay_create(&r, O, A, 10, &opt), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_msg_has("reward_scale");
+}
+END_TEST
+
+static wsrl_config_t *config_of(const char *text) {
+  wsrl_config_t *c = NULL;
+  ck_assert_int_eq(wsrl_config_create(&c), WSRL_OK);
+  ck_assert_int_eq(wsrl_config_parse_string(c, text), WSRL_OK);
+  return c;
+}
+
+START_TEST(options_from_config_fills_the_learner_fields) {
+  wsrl_config_t *c = config_of("td.discount = 0.9\nreplay.reward_scale = 10\nreplay.reward_bias = -5\n"
+                               "replay.clip_action = 0.5\nreplay.mc_sparse = 1\nreplay.mc_sparse_reward = -1\n");
+  wsrl_replay_options_t opt = WSRL_REPLAY_OPTIONS_INIT;
+  opt.seed = 42;
+  opt.max_episode_steps = 7;
+  opt.nonfinite = WSRL_REPLAY_NONFINITE_DROP;
+  ck_assert_int_eq(wsrl_replay_options_from_config(c, &opt), WSRL_OK);
+  ck_assert(opt.discount == 0.9 && opt.reward_scale == 10 && opt.reward_bias == -5 && opt.action_clip == 0.5);
+  ck_assert(opt.mc_sparse == 1 && opt.mc_sparse_reward == -1 && opt.allow_zero_reward_scale == 0);
+  /* the caller's own fields are kept */
+  ck_assert(opt.seed == 42 && opt.max_episode_steps == 7 && opt.nonfinite == WSRL_REPLAY_NONFINITE_DROP);
+  ck_assert_uint_eq(opt.struct_size, sizeof opt);
+  wsrl_replay_t *r = make(4, &opt);
+  wsrl_replay_destroy(r);
+
+  /* an older host's struct: nothing written past its struct_size */
+  unsigned char raw[sizeof(wsrl_replay_options_t) + 16];
+  memset(raw, 0xAB, sizeof raw);
+  wsrl_replay_options_t *old = (wsrl_replay_options_t *)(void *)raw;
+  const uint32_t size = (uint32_t)offsetof(wsrl_replay_options_t, discount);
+  ck_assert_int_eq(wsrl_replay_options_init(old, size), WSRL_OK);
+  ck_assert_int_eq(wsrl_replay_options_from_config(c, old), WSRL_OK);
+  ck_assert(old->reward_scale == 10 && old->reward_bias == -5 && old->action_clip == 0.5 && old->mc_sparse == 1);
+  for (size_t i = size; i < sizeof raw; i++)
+    ck_assert_uint_eq(raw[i], 0xAB);
+
+  /* keys that make invalid options are refused naming the key; nothing written */
+  wsrl_config_t *zero = config_of("replay.reward_scale = 0\n");
+  wsrl_replay_options_init(&opt, sizeof opt);
+  ck_assert_int_eq(wsrl_replay_options_from_config(zero, &opt), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_msg_has("'replay.reward_scale'");
+  ck_assert(opt.reward_scale == 1.0);
+  ck_assert_int_eq(wsrl_config_set(zero, "replay.allow_zero_reward_scale", "1"), WSRL_OK);
+  ck_assert_int_eq(wsrl_replay_options_from_config(zero, &opt), WSRL_OK);
+  ck_assert(opt.reward_scale == 0 && opt.allow_zero_reward_scale == 1);
+  wsrl_config_t *sparse1 = config_of("replay.mc_sparse = 1\ntd.discount = 1\n");
+  ck_assert_int_eq(wsrl_replay_options_from_config(sparse1, &opt), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_msg_has("'replay.mc_sparse'");
+
+  ck_assert_int_eq(wsrl_replay_options_from_config(NULL, &opt), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_msg_has("config");
+  ck_assert_int_eq(wsrl_replay_options_from_config(c, NULL), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_msg_has("options_out");
+  opt.struct_size = 2;
+  ck_assert_int_eq(wsrl_replay_options_from_config(c, &opt), WSRL_ERR_INVALID_ARGUMENT);
+  opt.struct_size = sizeof opt + 8;
+  ck_assert_int_eq(wsrl_replay_options_from_config(c, &opt), WSRL_ERR_VERSION_MISMATCH);
+  wsrl_config_destroy(sparse1);
+  wsrl_config_destroy(zero);
+  wsrl_config_destroy(c);
+}
+END_TEST
+
 START_TEST(init_functions_match_macros) {
   wsrl_replay_options_t a = WSRL_REPLAY_OPTIONS_INIT, b;
   memset(&b, 0xAB, sizeof b);
@@ -1548,6 +1645,8 @@ Suite *wsrl_test_suite_replay(void) {
   tcase_add_test(t, create_validates_arguments);
   tcase_add_test(t, older_options_struct_takes_defaults);
   tcase_add_test(t, init_functions_match_macros);
+  tcase_add_test(t, zero_reward_scale_refused_unless_asked);
+  tcase_add_test(t, options_from_config_fills_the_learner_fields);
   tcase_add_test(t, add_get_transform_and_clip);
   tcase_add_test(t, add_rejects_bad_input_atomically);
   tcase_add_test(t, ring_overwrites_oldest_and_counts_episodes);

@@ -1092,6 +1092,157 @@ START_TEST(pretrain_arguments_and_cancel) {
 }
 END_TEST
 
+/* A dataset like dataset() with options from a config (and one field changed). */
+static wsrl_replay_t *dataset_for(const wsrl_config_t *c, int64_t n, const char *field, double value) {
+  wsrl_replay_options_t opt = WSRL_REPLAY_OPTIONS_INIT;
+  ck_assert_int_eq(wsrl_replay_options_from_config(c, &opt), WSRL_OK);
+  if (field && strcmp(field, "discount") == 0)
+    opt.discount = value;
+  else if (field && strcmp(field, "reward_scale") == 0)
+    opt.reward_scale = value;
+  else if (field && strcmp(field, "reward_bias") == 0)
+    opt.reward_bias = value;
+  else if (field && strcmp(field, "mc_sparse") == 0)
+    opt.mc_sparse = (int32_t)value;
+  else if (field && strcmp(field, "mc_sparse_reward") == 0)
+    opt.mc_sparse_reward = value;
+  wsrl_replay_t *r = NULL;
+  ck_assert_int_eq(wsrl_replay_create(&r, 6, 2, n, &opt), WSRL_OK);
+  float o[6], a[2], nx[6];
+  for (int64_t i = 0; i < n; i++) {
+    transition(1000 + i, o, a, nx);
+    a[0] *= 0.5f;
+    a[1] *= 0.5f;
+    ck_assert_int_eq(wsrl_replay_add(r, o, a, -1.0f, nx, 0, (i + 1) % 25 == 0), WSRL_OK);
+  }
+  return r;
+}
+
+START_TEST(dataset_must_agree_with_the_agents_config) {
+  wsrl_env_t *env = point_env(NULL);
+  wsrl_config_t *c = small_config("calql");
+  ck_assert_int_eq(wsrl_config_parse_string(c, "td.discount = 0.9\nreplay.reward_scale = 10\n"
+                                               "replay.reward_bias = -5\nreplay.mc_sparse_reward = -1\n"), WSRL_OK);
+  wsrl_agent_t *agent = make_agent(c, env);
+  /* The case: a default dataset buffer under that config. */
+  wsrl_replay_t *plain = dataset(50, -1.0f);
+  ck_assert_int_eq(wsrl_pretrain(agent, plain, 1, NULL, NULL), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_msg_has("wsrl_pretrain: the dataset disagrees");
+  ck_assert_msg_has("td.discount 0.9");
+  ck_assert_msg_has("replay.reward_scale 10");
+  ck_assert_msg_has("replay.reward_bias -5");
+  ck_assert_msg_has("wsrl_replay_options_from_config");
+  ck_assert_int_eq(counters_of(agent).updates, 0);
+  /* Built from the agent's config: accepted. */
+  wsrl_replay_t *good = dataset_for(c, 50, NULL, 0);
+  ck_assert_int_eq(wsrl_pretrain(agent, good, 1, NULL, NULL), WSRL_OK);
+  /* Each learner field alone is caught, named. */
+  struct {
+    const char *field;
+    double value;
+    const char *key;
+  } cases[] = {{"discount", 0.99, "td.discount"},
+               {"reward_scale", 1, "replay.reward_scale"},
+               {"reward_bias", 0, "replay.reward_bias"},
+               {"mc_sparse", 1, "replay.mc_sparse"}};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    wsrl_replay_t *d = dataset_for(c, 50, cases[i].field, cases[i].value);
+    ck_assert_int_eq(wsrl_pretrain(agent, d, 1, NULL, NULL), WSRL_ERR_INVALID_ARGUMENT);
+    ck_assert_msg_has(cases[i].key);
+    wsrl_replay_destroy(d);
+  }
+  /* The sparse reward matters only under the sparse rule. */
+  wsrl_config_t *sc = NULL;
+  ck_assert_int_eq(wsrl_config_clone(&sc, c), WSRL_OK);
+  ck_assert_int_eq(wsrl_config_set(sc, "replay.mc_sparse", "1"), WSRL_OK);
+  wsrl_agent_t *sagent = make_agent(sc, env);
+  wsrl_replay_t *sd = dataset_for(sc, 50, "mc_sparse_reward", 0);
+  ck_assert_int_eq(wsrl_pretrain(sagent, sd, 1, NULL, NULL), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_msg_has("replay.mc_sparse_reward -1");
+  wsrl_replay_t *dd = dataset_for(c, 50, "mc_sparse_reward", 0); /* no sparse rule: agrees */
+  ck_assert_int_eq(wsrl_pretrain(agent, dd, 1, NULL, NULL), WSRL_OK);
+
+  /* replay.mismatch = warn: one warning through the log per call, then the work. */
+  wsrl_config_t *wc = NULL;
+  ck_assert_int_eq(wsrl_config_clone(&wc, c), WSRL_OK);
+  ck_assert_int_eq(wsrl_config_set(wc, "replay.mismatch", "warn"), WSRL_OK);
+  wsrl_agent_t *wagent = make_agent(wc, env);
+  ck_assert_int_eq(warn_lines, 0);
+  ck_assert_int_eq(wsrl_pretrain(wagent, plain, 2, NULL, NULL), WSRL_OK);
+  ck_assert_int_eq(warn_lines, 1);
+  ck_assert_int_eq(counters_of(wagent).updates, 2);
+
+  /* Sessions: a mixed or append dataset is checked the same way. */
+  const char *modes[] = {"mixed", "append"};
+  for (int m = 0; m < 2; m++) {
+    wsrl_config_t *mc = NULL, *mw = NULL;
+    ck_assert_int_eq(wsrl_config_clone(&mc, c), WSRL_OK);
+    ck_assert_int_eq(wsrl_config_set(mc, "finetune.offline_data", modes[m]), WSRL_OK);
+    ck_assert_int_eq(wsrl_config_clone(&mw, mc), WSRL_OK);
+    ck_assert_int_eq(wsrl_config_set(mw, "replay.mismatch", "warn"), WSRL_OK);
+    wsrl_agent_t *ma = make_agent(mc, env), *mwa = make_agent(mw, env);
+    wsrl_session_options_t o = WSRL_SESSION_OPTIONS_INIT;
+    o.offline = plain;
+    wsrl_session_t *s = (wsrl_session_t *)1;
+    ck_assert_int_eq(wsrl_session_create(&s, ma, &o), WSRL_ERR_INVALID_ARGUMENT);
+    ck_assert_ptr_null(s);
+    ck_assert_msg_has("options->offline disagrees");
+    ck_assert_msg_has("td.discount");
+    const int before = warn_lines;
+    s = make_session(mwa, plain);
+    ck_assert_int_eq(warn_lines, before + 1);
+    wsrl_session_destroy(s);
+    s = make_session(ma, good);
+    wsrl_session_destroy(s);
+    wsrl_agent_destroy(mwa);
+    wsrl_agent_destroy(ma);
+    wsrl_config_destroy(mw);
+    wsrl_config_destroy(mc);
+  }
+  wsrl_agent_destroy(wagent);
+  wsrl_config_destroy(wc);
+  wsrl_replay_destroy(dd);
+  wsrl_replay_destroy(sd);
+  wsrl_agent_destroy(sagent);
+  wsrl_config_destroy(sc);
+  wsrl_replay_destroy(good);
+  wsrl_replay_destroy(plain);
+  destroy_all(NULL, agent, c, env);
+}
+END_TEST
+
+START_TEST(session_buffer_follows_the_agents_config) {
+  /* The sparse rule and reward transform of the online buffer are the
+   * agent's replay.* keys (no session option duplicates them). */
+  wsrl_env_t *env = point_env(NULL);
+  wsrl_config_t *c = small_config("sac");
+  ck_assert_int_eq(wsrl_config_parse_string(c, "td.discount = 0.9\nreplay.mc_sparse = 1\n"
+                                               "replay.mc_sparse_reward = -1\nreplay.reward_scale = 2\n"), WSRL_OK);
+  wsrl_agent_t *agent = make_agent(c, env);
+  wsrl_session_t *s = make_session(agent, NULL);
+  observe_n(s, 0, 4, -1.0f, 4);
+  float mc[4], rew[4];
+  ck_assert_int_eq(wsrl_replay_get(wsrl_session_replay(s), 0, 4, NULL, NULL, rew, NULL, NULL, NULL, mc), WSRL_OK);
+  for (int i = 0; i < 4; i++) {
+    ck_assert_float_eq_tol(rew[i], -2.0f, 1e-6f);
+    ck_assert_float_eq_tol(mc[i], -2.0f / (1.0f - 0.9f), 1e-4f); /* the sparse rule, transformed */
+  }
+  /* A config whose replay keys give invalid options fails the session, naming the key. */
+  wsrl_session_destroy(s);
+  wsrl_agent_destroy(agent);
+  ck_assert_int_eq(wsrl_config_set(c, "replay.reward_scale", "0"), WSRL_OK);
+  ck_assert_int_eq(wsrl_config_set(c, "agent.algorithm", "calql"), WSRL_OK);
+  agent = make_agent(c, env);
+  s = (wsrl_session_t *)1;
+  ck_assert_int_eq(wsrl_session_create(&s, agent, NULL), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_msg_has("'replay.reward_scale'");
+  int32_t phase = -1;
+  ck_assert_int_eq(wsrl_agent_phase(agent, &phase), WSRL_OK);
+  ck_assert_int_eq(phase, WSRL_AGENT_OFFLINE); /* untouched */
+  destroy_all(NULL, agent, c, env);
+}
+END_TEST
+
 START_TEST(pretrain_split_and_checkpoint_resume_bitwise) {
   wsrl_env_t *env = point_env(NULL);
   wsrl_replay_t *data = dataset(100, -1.0f);
@@ -1369,6 +1520,8 @@ Suite *wsrl_test_suite_train(void) {
 
   TCase *ck = add_case(s, "pretrain-checkpoint");
   tcase_add_test(ck, pretrain_arguments_and_cancel);
+  tcase_add_test(ck, dataset_must_agree_with_the_agents_config);
+  tcase_add_test(ck, session_buffer_follows_the_agents_config);
   tcase_add_test(ck, pretrain_split_and_checkpoint_resume_bitwise);
   tcase_add_test(ck, session_save_load_resume_bitwise);
   tcase_add_test(ck, session_load_rejects_bad_files);
