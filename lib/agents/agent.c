@@ -732,6 +732,10 @@ wsrl_status_t wsrl__agent_critic_step(wsrl_agent_t *ag, float *norm_out) {
   return count_skip(ag, wsrl__qensemble_adam_step(ag->q, norm_out));
 }
 
+wsrl_status_t wsrl__agent_critic_step_polyak(wsrl_agent_t *ag, float tau, float *norm_out) {
+  return count_skip(ag, wsrl__qensemble_adam_step_polyak(ag->q, tau, norm_out));
+}
+
 wsrl_status_t wsrl__agent_actor_step(wsrl_agent_t *ag, float *norm_out) {
   return count_skip(ag, wsrl__policy_adam_step(ag->pi, norm_out));
 }

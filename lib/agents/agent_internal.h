@@ -264,6 +264,8 @@ void wsrl__agent_apply_phase(wsrl_agent_t *ag, int32_t phase);
  * counters.nonfinite_skips (not an error). norm_out (may be NULL): the
  * gradient norm before clipping. */
 wsrl_status_t wsrl__agent_critic_step(wsrl_agent_t *ag, float *norm_out);
+/* The critic step and the targets' Polyak update (tau) in one pass. */
+wsrl_status_t wsrl__agent_critic_step_polyak(wsrl_agent_t *ag, float tau, float *norm_out);
 wsrl_status_t wsrl__agent_actor_step(wsrl_agent_t *ag, float *norm_out);
 wsrl_status_t wsrl__agent_value_step(wsrl_agent_t *ag);
 void wsrl__agent_scalar_step(wsrl_agent_t *ag, wsrl__scalar *s, double dloss_dvalue);

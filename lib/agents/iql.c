@@ -128,9 +128,8 @@ static wsrl_status_t iql_update(wsrl_agent_t *ag, void *context, const wsrl__age
     sum.value_loss += st.value_loss;
     sum.v_mean += st.v_mean;
     if (U > 1) {
-      WSRL__TRY(wsrl__agent_critic_step(ag, &cnorm));
+      WSRL__TRY(wsrl__agent_critic_step_polyak(ag, tau, &cnorm));
       cnorm_sum += cnorm;
-      wsrl__qensemble_polyak(ag->q, tau);
       WSRL__TRY(wsrl__agent_value_step(ag));
       ag->counters.critic_steps++;
       if (reference)
@@ -140,9 +139,8 @@ static wsrl_status_t iql_update(wsrl_agent_t *ag, void *context, const wsrl__age
   double actor_loss = 0.0, adv = 0.0, weight = 0.0;
   WSRL__TRY(wsrl__iql_actor_grads(ag, M, bt->obs, bt->action, &actor_loss, &adv, &weight));
   if (U == 1) {
-    WSRL__TRY(wsrl__agent_critic_step(ag, &cnorm));
+    WSRL__TRY(wsrl__agent_critic_step_polyak(ag, tau, &cnorm));
     cnorm_sum += cnorm;
-    wsrl__qensemble_polyak(ag->q, tau);
     WSRL__TRY(wsrl__agent_value_step(ag));
     ag->counters.critic_steps++;
   }

@@ -182,9 +182,8 @@ wsrl_status_t wsrl__sacfam_update(wsrl_agent_t *ag, void *context, const wsrl__a
     sum.bound_rate += st.bound_rate;
     if (U > 1) {
       /* High UTD: this critic step now, the actor and the others once below. */
-      WSRL__TRY(wsrl__agent_critic_step(ag, &cnorm));
+      WSRL__TRY(wsrl__agent_critic_step_polyak(ag, tau, &cnorm));
       cnorm_sum += cnorm;
-      wsrl__qensemble_polyak(ag->q, tau);
       ag->counters.critic_steps++;
       if (reference)
         WSRL__TRY(
@@ -200,9 +199,8 @@ wsrl_status_t wsrl__sacfam_update(wsrl_agent_t *ag, void *context, const wsrl__a
   WSRL__TRY(wsrl__sac_temperature_grad(ag, M, bt->next_obs, n_rep, &temp_grad, &temp_entropy));
 
   if (U == 1) {
-    WSRL__TRY(wsrl__agent_critic_step(ag, &cnorm));
+    WSRL__TRY(wsrl__agent_critic_step_polyak(ag, tau, &cnorm));
     cnorm_sum += cnorm;
-    wsrl__qensemble_polyak(ag->q, tau);
     ag->counters.critic_steps++;
   }
   float anorm = 0.0f;

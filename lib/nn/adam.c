@@ -36,20 +36,57 @@ static void adam_block(float *p, const float *g, float *m, float *v, size_t n, f
   }
 }
 
-void wsrl__adam_update(const wsrl__adam_cfg *cfg, int64_t t, float g_scale, float *p, const float *g, float *m,
-                       float *v, size_t n) {
+/* adam_block with the Polyak average of the new parameters in the same
+ * loop: tp = tau p + (1 - tau) tp, the expression wsrl__mlp_polyak uses
+ * (no FMA contraction under -std=c11), so the bits are those of the two
+ * passes one after the other. */
+WSRL__CLONES
+static void adam_polyak_block(float *p, const float *g, float *m, float *v, float *tp, size_t n, float gs, float b1,
+                              float b2, float a, float c, float eps, float tau) {
+  const float ob1 = 1.0f - b1, ob2 = 1.0f - b2, keep = 1.0f - tau;
+#pragma omp simd
+  for (size_t i = 0; i < n; i++) {
+    float gi = g[i] * gs;
+    float mi = b1 * m[i] + ob1 * gi;
+    float vi = b2 * v[i] + ob2 * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    const float pi = p[i] - a * mi / (sqrtf(vi * c) + eps);
+    p[i] = pi;
+    tp[i] = tau * pi + keep * tp[i];
+  }
+}
+
+void wsrl__adam_update_fused(const wsrl__adam_cfg *cfg, int64_t t, float g_scale, float *p, const float *g, float *m,
+                             float *v, size_t n, const wsrl__adam_fused *x) {
   /* Bias corrections in double once per step; the element loop is float. */
   const double bc1 = 1.0 - pow((double)cfg->beta1, (double)t);
   const double bc2 = 1.0 - pow((double)cfg->beta2, (double)t);
   const float a = (float)((double)cfg->lr / bc1);
   const float c = (float)(1.0 / bc2);
   const int64_t blocks = (int64_t)((n + ADAM_BLOCK - 1) / ADAM_BLOCK);
+  float *tp = x != NULL ? x->target : NULL;
+  uint16_t *p16 = x != NULL ? x->p16 : NULL, *t16 = x != NULL ? x->target16 : NULL;
+  /* Each block is finished (Adam, Polyak, bf16 copies) while it is in L1/L2. */
 #pragma omp parallel for schedule(static) if (blocks > 1)
   for (int64_t k = 0; k < blocks; k++) {
     size_t i0 = (size_t)k * ADAM_BLOCK;
     size_t len = n - i0 < ADAM_BLOCK ? n - i0 : ADAM_BLOCK;
-    adam_block(p + i0, g + i0, m + i0, v + i0, len, g_scale, cfg->beta1, cfg->beta2, a, c, cfg->eps);
+    if (tp != NULL)
+      adam_polyak_block(p + i0, g + i0, m + i0, v + i0, tp + i0, len, g_scale, cfg->beta1, cfg->beta2, a, c,
+                        cfg->eps, x->tau);
+    else
+      adam_block(p + i0, g + i0, m + i0, v + i0, len, g_scale, cfg->beta1, cfg->beta2, a, c, cfg->eps);
+    if (p16 != NULL)
+      wsrl__nn_bf16_block(p16 + i0, p + i0, (int64_t)len);
+    if (t16 != NULL)
+      wsrl__nn_bf16_block(t16 + i0, tp + i0, (int64_t)len);
   }
+}
+
+void wsrl__adam_update(const wsrl__adam_cfg *cfg, int64_t t, float g_scale, float *p, const float *g, float *m,
+                       float *v, size_t n) {
+  wsrl__adam_update_fused(cfg, t, g_scale, p, g, m, v, n, NULL);
 }
 
 WSRL__CLONES

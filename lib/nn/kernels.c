@@ -288,7 +288,7 @@ void wsrl__nn_ln_relu_bwd(const wsrl__ln_args *a, const float *dout, int64_t ld_
  * a NaN keeps its sign and becomes the quiet NaN. */
 typedef uint32_t u16v __attribute__((vector_size(64)));
 WSRL__CLONES
-static void bf16_block(uint16_t *dst, const float *src, int64_t n) {
+void wsrl__nn_bf16_block(uint16_t *dst, const float *src, int64_t n) {
   int64_t i = 0;
   for (; i + V <= n; i += V) {
     const v16 x = vld(src + i);
@@ -312,5 +312,5 @@ void wsrl__nn_to_bf16(uint16_t *dst, const float *src, int64_t n) {
   const int64_t blocks = (n + BLOCK - 1) / BLOCK;
 #pragma omp parallel for schedule(static) if (n >= 8 * PAR_MIN)
   for (int64_t k = 0; k < blocks; k++)
-    bf16_block(dst + k * BLOCK, src + k * BLOCK, n - k * BLOCK < BLOCK ? n - k * BLOCK : BLOCK);
+    wsrl__nn_bf16_block(dst + k * BLOCK, src + k * BLOCK, n - k * BLOCK < BLOCK ? n - k * BLOCK : BLOCK);
 }

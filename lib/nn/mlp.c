@@ -91,6 +91,10 @@ struct wsrl__mlp {
    * per forward; backward uses that copy (parameters do not change in
    * between). The sparse input-gradient path stays fp32. */
   uint16_t *w16, *xin16, *act16[WSRL__NN_MAX_HIDDEN], *dy16;
+  /* w16 holds the current params (written by the fused Adam/Polyak pass
+   * or the latest forward); anything else that may change params clears
+   * it, and the next forward rounds them again. */
+  int32_t w16_fresh;
   int64_t gpad;                                   /* Bp */
   wsrl__nn_matmul chunk_dx[WSRL__NN_MAX_HIDDEN];
   slot slots[WSRL__NN_SHAPE_SLOTS];
@@ -611,7 +615,9 @@ static wsrl_status_t forward(wsrl__mlp *m, slot *s, const float *x) {
   }
   if (m->bf16) {
     const int64_t rows = s->mode == WSRL__MLP_PER_MEMBER ? E * B : B;
-    wsrl__nn_to_bf16(m->w16, m->params, m->n_padded);
+    if (!m->w16_fresh)
+      wsrl__nn_to_bf16(m->w16, m->params, m->n_padded);
+    m->w16_fresh = 1;
     wsrl__nn_to_bf16(m->xin16, m->xin, rows * (m->fan_in[0] + 1));
   }
   WSRL__TRY(each_member(m, s, forward_member, NULL));
@@ -803,10 +809,11 @@ void wsrl__mlp_zero_grad(wsrl__mlp *m) {
     memset(m->grads, 0, (size_t)m->n_padded * sizeof(float));
 }
 
-wsrl_status_t wsrl__mlp_adam_step_ext(wsrl__mlp *m, double extra_sumsq, float *grad_norm_out, float *scale_out) {
-  WSRL__CHECK_NULL(m);
-  if (!m->spec.trainable)
-    return wsrl__error(WSRL_ERR_WRONG_STATE, "mlp: Adam step on a forward-only (target) network");
+/* Adam step (clipped to the global norm) of m, and with a target the
+ * Polyak average of the new parameters into it, in one pass. A skipped
+ * (non-finite) step still averages the target, as the separate calls do. */
+static wsrl_status_t adam_step(wsrl__mlp *m, double extra_sumsq, float *grad_norm_out, float *scale_out,
+                               wsrl__mlp *target, float tau) {
   int32_t saved = wsrl__nn_enter(m->ctx);
   const double own = wsrl__nn_l2norm(m->grads, (size_t)m->n_padded);
   const double norm = sqrt(own * own + extra_sumsq);
@@ -814,6 +821,8 @@ wsrl_status_t wsrl__mlp_adam_step_ext(wsrl__mlp *m, double extra_sumsq, float *g
     *grad_norm_out = (float)norm;
   if (!isfinite(norm)) {
     wsrl__nn_leave(saved);
+    if (target != NULL)
+      (void)wsrl__mlp_polyak(target, m, tau);
     return wsrl__error(WSRL_ERR_NON_FINITE, "mlp: non-finite gradient (norm %g); step skipped", norm);
   }
   float scale = 1.0f;
@@ -822,13 +831,40 @@ wsrl_status_t wsrl__mlp_adam_step_ext(wsrl__mlp *m, double extra_sumsq, float *g
   if (scale_out != NULL)
     *scale_out = scale;
   m->adam_t++;
-  wsrl__adam_update(&m->adam, m->adam_t, scale, m->params, m->grads, m->adam_m, m->adam_v, (size_t)m->n_padded);
+  const wsrl__adam_fused x = {target != NULL ? target->params : NULL, tau, m->bf16 ? m->w16 : NULL,
+                              target != NULL && target->bf16 ? target->w16 : NULL};
+  wsrl__adam_update_fused(&m->adam, m->adam_t, scale, m->params, m->grads, m->adam_m, m->adam_v,
+                          (size_t)m->n_padded, &x);
+  m->w16_fresh = m->bf16;
+  if (target != NULL)
+    target->w16_fresh = target->bf16;
   wsrl__nn_leave(saved);
   return WSRL_OK;
 }
 
+wsrl_status_t wsrl__mlp_adam_step_ext(wsrl__mlp *m, double extra_sumsq, float *grad_norm_out, float *scale_out) {
+  WSRL__CHECK_NULL(m);
+  if (!m->spec.trainable)
+    return wsrl__error(WSRL_ERR_WRONG_STATE, "mlp: Adam step on a forward-only (target) network");
+  return adam_step(m, extra_sumsq, grad_norm_out, scale_out, NULL, 0.0f);
+}
+
 wsrl_status_t wsrl__mlp_adam_step(wsrl__mlp *m, float *grad_norm_out) {
   return wsrl__mlp_adam_step_ext(m, 0.0, grad_norm_out, NULL);
+}
+
+static wsrl_status_t check_same(const wsrl__mlp *a, const wsrl__mlp *b, const char *what);
+
+wsrl_status_t wsrl__mlp_adam_step_polyak(wsrl__mlp *m, wsrl__mlp *target, float tau, float *grad_norm_out) {
+  WSRL__CHECK_NULL(m);
+  WSRL__CHECK_NULL(target);
+  if (!m->spec.trainable)
+    return wsrl__error(WSRL_ERR_WRONG_STATE, "mlp: Adam step on a forward-only (target) network");
+  WSRL__TRY(check_same(target, m, "Adam step with Polyak update"));
+  if (!(tau >= 0.0f && tau <= 1.0f))
+    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "Adam step with Polyak update: tau must be in [0, 1] (got %g)",
+                       (double)tau);
+  return adam_step(m, 0.0, grad_norm_out, NULL, target, tau);
 }
 
 void wsrl__mlp_adam_reset(wsrl__mlp *m) {
@@ -862,6 +898,7 @@ wsrl_status_t wsrl__mlp_polyak(wsrl__mlp *target, const wsrl__mlp *src, float ta
   const float *s = src->params;
   const float keep = 1.0f - tau;
   const int64_t n = target->n_padded;
+  target->w16_fresh = 0;
 #pragma omp parallel for simd schedule(static) if (n >= 65536)
   for (int64_t i = 0; i < n; i++)
     t[i] = tau * s[i] + keep * t[i];
@@ -873,6 +910,7 @@ wsrl_status_t wsrl__mlp_copy_params(wsrl__mlp *dst, const wsrl__mlp *src) {
   WSRL__CHECK_NULL(dst);
   WSRL__CHECK_NULL(src);
   WSRL__TRY(check_same(dst, src, "parameter copy"));
+  dst->w16_fresh = 0;
   memcpy(dst->params, src->params, (size_t)dst->n_padded * sizeof(float));
   return WSRL_OK;
 }
@@ -888,6 +926,7 @@ wsrl_status_t wsrl__mlp_copy_member(wsrl__mlp *dst, int32_t dst_member, const ws
   if (dst_member < 0 || dst_member >= dst->spec.ensemble || src_member < 0 || src_member >= src->spec.ensemble)
     return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "member copy: member index out of range (%d of %d, %d of %d)",
                        dst_member, dst->spec.ensemble, src_member, src->spec.ensemble);
+  dst->w16_fresh = 0;
   for (int32_t l = 0; l < dst->nl; l++) {
     const int64_t N = dst->fan_out[l], K1 = dst->fan_in[l] + 1;
     /* Rows of N floats: layer 0 has one per input row, the others are contiguous. */
@@ -935,6 +974,7 @@ wsrl_status_t wsrl__mlp_get_params(const wsrl__mlp *m, float *out, int64_t count
 wsrl_status_t wsrl__mlp_set_params(wsrl__mlp *m, const float *in, int64_t count) {
   WSRL__CHECK_NULL(m);
   WSRL__CHECK_NULL(in);
+  m->w16_fresh = 0;
   return flat_copy(m, (float *)in, m->params, count, 1, "set params");
 }
 
@@ -949,6 +989,8 @@ wsrl_status_t wsrl__mlp_get_grads(const wsrl__mlp *m, float *out, int64_t count)
 float *wsrl__mlp_elem(wsrl__mlp *m, int32_t which, int32_t kind, int32_t layer, int32_t member, int32_t k,
                       int32_t n) {
   float *base = which == WSRL__MLP_GRAD ? m->grads : m->params;
+  if (which != WSRL__MLP_GRAD)
+    m->w16_fresh = 0; /* the caller may write through the pointer */
   if (base == NULL || layer < 0 || layer >= m->nl || member < 0 || member >= m->spec.ensemble || n < 0 ||
       n >= m->fan_out[layer])
     return NULL;
@@ -978,6 +1020,7 @@ wsrl_status_t wsrl__mlp_blob(wsrl__mlp *m, int32_t index, wsrl__nn_blob *blob_ou
   if (index < 0 || index >= wsrl__mlp_blob_count(m))
     return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "mlp blob index %d out of range [0, %d)", index,
                        wsrl__mlp_blob_count(m));
+  m->w16_fresh = 0; /* checkpoint loads write through blob_out->data */
   blob_out->name = names[index];
   blob_out->data = data[index];
   blob_out->count = m->n_padded;

@@ -193,6 +193,12 @@ wsrl_status_t wsrl__mlp_adam_step(wsrl__mlp *m, float *grad_norm_out);
  * log-std vector): extra_sumsq joins the global norm; *scale_out gets the
  * clip factor applied (1 without clipping) so the caller scales its own. */
 wsrl_status_t wsrl__mlp_adam_step_ext(wsrl__mlp *m, double extra_sumsq, float *grad_norm_out, float *scale_out);
+/* Adam step of m (as wsrl__mlp_adam_step), then target <- tau * params +
+ * (1 - tau) * target, in one pass over the parameters (and their bf16
+ * copies): the bits of the two calls one after the other. A skipped
+ * (non-finite) step still averages the target and returns
+ * WSRL_ERR_NON_FINITE. */
+wsrl_status_t wsrl__mlp_adam_step_polyak(wsrl__mlp *m, wsrl__mlp *target, float tau, float *grad_norm_out);
 void wsrl__mlp_adam_reset(wsrl__mlp *m);
 void wsrl__mlp_set_lr(wsrl__mlp *m, float lr);
 
@@ -215,7 +221,9 @@ wsrl_status_t wsrl__mlp_set_params(wsrl__mlp *m, const float *in, int64_t count)
 /* Same for the gradient buffer (tests). */
 wsrl_status_t wsrl__mlp_get_grads(const wsrl__mlp *m, float *out, int64_t count);
 
-/* Element addresses, for hand-set weights, reference paths and tests.
+/* Element addresses, for hand-set weights, reference paths and tests
+ * (write through them before the next forward: bf16 mode rounds the
+ * weights again only after such a call).
  * which: WSRL__MLP_PARAM or WSRL__MLP_GRAD. layer: 0 .. n_hidden (n_hidden
  * is the output layer). kind: WSRL__MLP_W (row k < fan_in, col n < fan_out),
  * WSRL__MLP_B (col n), WSRL__MLP_LN_SCALE / WSRL__MLP_LN_BIAS (col n; hidden

@@ -113,6 +113,20 @@ void wsrl__nn_ln_relu_bwd(const wsrl__ln_args *a, const float *dout, int64_t ld_
  * OpenMP-parallel when large. */
 void wsrl__nn_to_bf16(uint16_t *dst, const float *src, int64_t n);
 
+/* The same on this thread only (inside a parallel region). */
+void wsrl__nn_bf16_block(uint16_t *dst, const float *src, int64_t n);
+
+/* Extra work of wsrl__adam_update_fused's single pass over the parameters
+ * (each may be NULL): the Polyak average target = tau p + (1 - tau) target
+ * of the updated p, and the bf16 copies of p and target. */
+typedef struct wsrl__adam_fused {
+  float *target;
+  float tau;
+  uint16_t *p16, *target16;
+} wsrl__adam_fused;
+void wsrl__adam_update_fused(const wsrl__adam_cfg *cfg, int64_t t, float g_scale, float *p, const float *g, float *m,
+                             float *v, size_t n, const wsrl__adam_fused *x);
+
 /* Orthogonal init (init.c): w[r * ld + c] for r < rows, c < cols, as flax's
  * orthogonal(gain) on a (rows = fan_in, cols = fan_out) kernel. */
 wsrl_status_t wsrl__nn_orthogonal(const wsrl__alloc *alloc, wsrl__rng *rng, float gain, int64_t rows,

@@ -608,6 +608,9 @@ static void *count_alloc(void *u, size_t n) { (void)u, n_allocs++; return malloc
 static void *count_realloc(void *u, void *p, size_t n) { (void)u, n_allocs++; return realloc(p, n); }
 static void count_free(void *u, void *p) { (void)u, free(p); }
 
+/* sac_update's critic step: Adam then Polyak, or the fused single pass. */
+static int fused_critic_step;
+
 /* A SAC-shaped update: target, online forward/backward, Adam, Polyak, actor. */
 static void sac_update(wsrl_qensemble_t *q, wsrl__policy *p, wsrl__rng *r, int64_t B) {
   float obs[32 * 3], act[32 * 2], eps[32 * 2], a2[32 * 2], lp[32], qv[4 * 32], dq[4 * 32], mn[32], da[32 * 2];
@@ -627,8 +630,12 @@ static void sac_update(wsrl_qensemble_t *q, wsrl__policy *p, wsrl__rng *r, int64
       dq[e * B + b] = 2.0f * (qv[e * B + b] - (0.1f + 0.99f * mn[b])) / (float)(4 * B);
   wsrl__qensemble_zero_grad(q);
   ck_assert_int_eq(wsrl__qensemble_backward(q, dq, NULL, 1), WSRL_OK);
-  ck_assert_int_eq(wsrl__qensemble_adam_step(q, NULL), WSRL_OK);
-  wsrl__qensemble_polyak(q, 0.005f);
+  if (fused_critic_step) {
+    ck_assert_int_eq(wsrl__qensemble_adam_step_polyak(q, 0.005f, NULL), WSRL_OK);
+  } else {
+    ck_assert_int_eq(wsrl__qensemble_adam_step(q, NULL), WSRL_OK);
+    wsrl__qensemble_polyak(q, 0.005f);
+  }
   ck_assert_int_eq(wsrl__policy_forward(p, B, obs), WSRL_OK);
   ck_assert_int_eq(wsrl__policy_sample(p, 1, eps, a2, lp), WSRL_OK);
   ck_assert_int_eq(wsrl__qensemble_forward(q, WSRL__Q_ONLINE, B, obs, 1, a2, qv), WSRL_OK);
@@ -644,6 +651,9 @@ static void sac_update(wsrl_qensemble_t *q, wsrl__policy *p, wsrl__rng *r, int64
   ck_assert_int_eq(wsrl__policy_adam_step(p, NULL), WSRL_OK);
 }
 
+/* Matmul precision of the learners make_learner creates. */
+static int32_t learner_precision = WSRL__NN_FP32;
+
 static void make_learner(int32_t threads, wsrl__nn_ctx **ctx, wsrl_qensemble_t **q, wsrl__policy **p,
                          const wsrl__alloc *alloc) {
   wsrl__alloc a;
@@ -652,6 +662,7 @@ static void make_learner(int32_t threads, wsrl__nn_ctx **ctx, wsrl_qensemble_t *
   else
     wsrl__alloc_resolve(&a, NULL);
   ck_assert_int_eq(wsrl__nn_ctx_create(ctx, &a, threads), WSRL_OK);
+  ck_assert_int_eq(wsrl__nn_ctx_set_precision(*ctx, learner_precision), WSRL_OK);
   wsrl__rng r;
   wsrl__rng_seed(&r, 77, 0);
   wsrl__qensemble_spec qs = {.obs_dim = 3, .act_dim = 2, .ensemble = 4, .n_hidden = 2, .hidden = {32, 32},
@@ -696,6 +707,71 @@ START_TEST(deterministic_updates) {
   ck_assert_msg(memcmp(params[0], params[1], sizeof(float) * (size_t)n[0]) == 0,
                 "parameters differ between two identical runs with %d thread(s)", threads);
   free(params[0]), free(params[1]);
+}
+END_TEST
+
+/* The fused Adam + Polyak pass gives the bits of the two separate passes
+ * (fp32 and bf16), and in bf16 the rounded weights it writes are those a
+ * fresh forward rounds (a copy whose weights were set from outside). */
+START_TEST(adam_polyak_fused_matches_separate) {
+  learner_precision = _i ? WSRL__NN_BF16 : WSRL__NN_FP32;
+  wsrl__nn_ctx *probe = make_ctx(1);
+  const int bf16_ok = wsrl__nn_ctx_set_precision(probe, WSRL__NN_BF16) == WSRL_OK;
+  wsrl_clear_error();
+  wsrl__nn_ctx_destroy(probe);
+  if (_i && !bf16_ok) {
+    printf("adam_polyak_fused_matches_separate: bf16 skipped (no AVX-512 on this CPU)\n");
+    learner_precision = WSRL__NN_FP32;
+    return;
+  }
+  float *params[2], *out[3];
+  int64_t n[2];
+  wsrl__nn_ctx *ctx[3];
+  wsrl_qensemble_t *q[3];
+  wsrl__policy *p[3];
+  float obs[32 * 3], act[32 * 2];
+  wsrl__rng r;
+  wsrl__rng_seed(&r, 5, 0);
+  wsrl__rng_fill_normal(&r, obs, 32 * 3);
+  wsrl__rng_fill_uniform(&r, act, 32 * 2, -1, 1);
+  for (int run = 0; run < 3; run++) {
+    make_learner(1, &ctx[run], &q[run], &p[run], NULL);
+    wsrl__rng_seed(&r, 123, 0);
+    fused_critic_step = run == 1;
+    for (int i = 0; i < 4 && run < 2; i++)
+      sac_update(q[run], p[run], &r, 32);
+    if (run < 2)
+      learner_params(q[run], p[run], &params[run], &n[run]);
+  }
+  fused_critic_step = 0;
+  for (int which = 0; which < 2; which++) { /* run 2: run 1's weights, set from outside */
+    const int32_t w = which ? WSRL__Q_TARGET : WSRL__Q_ONLINE;
+    const int64_t nq = wsrl__mlp_param_count(wsrl__qensemble_mlp(q[1], w));
+    ck_assert_int_eq(wsrl__mlp_set_params(wsrl__qensemble_mlp(q[2], w), params[1] + which * nq, nq), WSRL_OK);
+  }
+  ck_assert_int_eq(n[0], n[1]);
+  ck_assert_msg(memcmp(params[0], params[1], sizeof(float) * (size_t)n[0]) == 0,
+                "fused Adam + Polyak differs from the separate passes (%s)", _i ? "bf16" : "fp32");
+  for (int which = 0; which < 2; which++) {
+    for (int run = 0; run < 3; run++) {
+      out[run] = malloc(sizeof(float) * 4 * 32);
+      ck_assert_int_eq(wsrl__qensemble_forward(q[run], which ? WSRL__Q_TARGET : WSRL__Q_ONLINE, 32, obs, 1, act,
+                                               out[run]),
+                       WSRL_OK);
+    }
+    ck_assert_msg(memcmp(out[0], out[1], sizeof(float) * 4 * 32) == 0, "outputs differ (which %d)", which);
+    ck_assert_msg(memcmp(out[1], out[2], sizeof(float) * 4 * 32) == 0,
+                  "the fused pass's rounded weights are stale (which %d)", which);
+    for (int run = 0; run < 3; run++)
+      free(out[run]);
+  }
+  for (int run = 0; run < 3; run++) {
+    wsrl__qensemble_free(q[run]);
+    wsrl__policy_destroy(p[run]);
+    wsrl__nn_ctx_destroy(ctx[run]);
+  }
+  free(params[0]), free(params[1]);
+  learner_precision = WSRL__NN_FP32;
 }
 END_TEST
 
@@ -1064,6 +1140,7 @@ Suite *wsrl_test_suite_nn(void) {
   tcase_add_test(tc, shape_cache_eviction);
   tcase_add_test(tc, predict_reuses_prepared_shape);
   tcase_add_loop_test(tc, deterministic_updates, 0, 2);
+  tcase_add_loop_test(tc, adam_polyak_fused_matches_separate, 0, 2);
   tcase_add_loop_test(tc, members_in_parallel_match_serial, 0, 2);
   tcase_add_loop_test(tc, sparse_input_grad_matches_dense, 0, 2);
   tcase_add_test(tc, no_allocation_in_steady_state);
