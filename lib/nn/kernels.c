@@ -84,6 +84,24 @@ INL float vsum(v16 v) {
   return (b[0] + b[2]) + (b[1] + b[3]);
 }
 
+/* Round to nearest even in the integer domain (what oneDNN's reorders do);
+ * a NaN keeps its sign and becomes the quiet NaN. */
+typedef uint32_t u16v __attribute__((vector_size(64)));
+INL void vst16(uint16_t *dst, v16 x) {
+  u16v u;
+  memcpy(&u, &x, sizeof u);
+  u16v r = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+  const u16v nan = (u16v)(x != x);
+  r = (r & ~nan) | (((u >> 16) | 0x40u) & nan);
+  for (int k = 0; k < V; k++)
+    dst[k] = (uint16_t)r[k];
+}
+INL uint16_t bf16_of(float x) {
+  uint32_t u;
+  memcpy(&u, &x, sizeof u);
+  return x != x ? (uint16_t)((u >> 16) | 0x40u) : (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+
 WSRL__CLONES
 static void fwd_rows(const wsrl__ln_args *a, int64_t e, int64_t b0, int64_t b1) {
   const int64_t n = a->n, nv = n / V * V;
@@ -93,7 +111,8 @@ static void fwd_rows(const wsrl__ln_args *a, int64_t e, int64_t b0, int64_t b1) 
   for (int64_t b = b0; b < b1; b++) {
     const int64_t r = e * a->batch + b;
     const float *y = a->y + e * a->y_es + b * a->y_bs;
-    float *o = a->out + r * a->ld_out;
+    float *o = a->out != NULL ? a->out + r * a->ld_out : NULL;
+    uint16_t *o16 = a->out16 != NULL ? a->out16 + r * a->ld_out : NULL;
     float mean = 0.0f, rstd = 1.0f;
     if (g != NULL) {
       v16 s0 = {0}, s1 = {0}, q0 = {0}, q1 = {0};
@@ -125,14 +144,20 @@ static void fwd_rows(const wsrl__ln_args *a, int64_t e, int64_t b0, int64_t b1) 
       if (g != NULL)
         z = vld(g + i) * ((z - mv) * rv) + vld(be + i);
       z = vrelu(z);
-      vst(o + i, z);
+      if (o != NULL)
+        vst(o + i, z);
+      if (o16 != NULL) /* the bf16 matmul input, rounded while z is in a register */
+        vst16(o16 + i, z);
       if (hw != NULL)
         qv += z * vld(hw + i);
     }
     float q = vsum(qv);
     for (; i < n; i++) {
       const float z = relu(g != NULL ? g[i] * ((y[i] - mean) * rstd) + be[i] : y[i]);
-      o[i] = z;
+      if (o != NULL)
+        o[i] = z;
+      if (o16 != NULL)
+        o16[i] = bf16_of(z);
       if (hw != NULL)
         q += z * hw[i];
     }
@@ -169,7 +194,8 @@ INL int row_is_zero(const float *x, int64_t n) {
  * (dgamma | dbeta | head), which this task owns. */
 WSRL__CLONES
 static void bwd_rows(const wsrl__ln_args *a, int64_t e, int64_t b0, int64_t b1, const float *dout, int64_t ld_dout,
-                     const float *head_dq, float *dy_base, float *p, int want_ln, int want_head) {
+                     const float *head_dq, float *dy_base, uint16_t *dy16_base, float *p, int want_ln,
+                     int want_head) {
   const int64_t n = a->n, nv = n / V * V;
   const float *g = a->gamma != NULL ? a->gamma + e * n : NULL;
   const float *hw = a->head_w != NULL ? a->head_w + e * (n + 1) : NULL;
@@ -181,7 +207,9 @@ static void bwd_rows(const wsrl__ln_args *a, int64_t e, int64_t b0, int64_t b1, 
     const int64_t r = e * a->batch + b, rs = e * a->batch + src;
     const float *o = a->out + rs * a->ld_out;
     const float *y = a->y + e * a->y_es + src * a->y_bs;
-    float *dy = dy_base + e * a->y_es + b * a->y_bs;
+    /* dy in fp32, or only its bf16 rounding (what a bf16 matmul reads). */
+    float *dy = dy16_base == NULL ? dy_base + e * a->y_es + b * a->y_bs : NULL;
+    uint16_t *dy16 = dy16_base != NULL ? dy16_base + e * a->y_es + b * a->y_bs : NULL;
     /* dLoss/dout of this row: a matmul's output, or the head's dq * w. */
     const float *dr = dout != NULL ? dout + r * ld_dout : hw;
     const float scale = dout != NULL ? 1.0f : head_dq[r];
@@ -192,7 +220,10 @@ static void bwd_rows(const wsrl__ln_args *a, int64_t e, int64_t b0, int64_t b1, 
      * actor's loss reaches each row through one critic only, so this skips
      * most rows of its backward through the ensemble. */
     if (dout != NULL ? row_is_zero(dr, n) : scale == 0.0f) {
-      memset(dy, 0, sizeof(float) * (size_t)n);
+      if (dy != NULL)
+        memset(dy, 0, sizeof(float) * (size_t)n);
+      else
+        memset(dy16, 0, sizeof(uint16_t) * (size_t)n);
       continue;
     }
     if (want_head && g == NULL) { /* with LayerNorm this joins the first pass below */
@@ -204,10 +235,20 @@ static void bwd_rows(const wsrl__ln_args *a, int64_t e, int64_t b0, int64_t b1, 
     if (want_head)
       ph[n] += scale; /* bias: the ones column */
     if (g == NULL) {
-      for (i = 0; i < nv; i += V)
-        vst(dy + i, vmask(vld(o + i), sv * vld(dr + i)));
-      for (; i < n; i++)
-        dy[i] = o[i] > 0.0f ? scale * dr[i] : 0.0f;
+      for (i = 0; i < nv; i += V) {
+        const v16 d = vmask(vld(o + i), sv * vld(dr + i));
+        if (dy != NULL)
+          vst(dy + i, d);
+        else
+          vst16(dy16 + i, d);
+      }
+      for (; i < n; i++) {
+        const float d = o[i] > 0.0f ? scale * dr[i] : 0.0f;
+        if (dy != NULL)
+          dy[i] = d;
+        else
+          dy16[i] = bf16_of(d);
+      }
       continue;
     }
     const float mean = a->mean[rs], rstd = a->rstd[rs];
@@ -240,11 +281,19 @@ static void bwd_rows(const wsrl__ln_args *a, int64_t e, int64_t b0, int64_t b1, 
     const v16 m1v = vdup(m1), m2v = vdup(m2);
     for (i = 0; i < nv; i += V) {
       const v16 dxh = vmask(vld(o + i), sv * vld(dr + i)) * vld(g + i);
-      vst(dy + i, rv * (dxh - m1v - ((vld(y + i) - mv) * rv) * m2v));
+      const v16 d = rv * (dxh - m1v - ((vld(y + i) - mv) * rv) * m2v);
+      if (dy != NULL)
+        vst(dy + i, d);
+      else
+        vst16(dy16 + i, d);
     }
     for (; i < n; i++) {
       const float dxh = o[i] > 0.0f ? scale * dr[i] * g[i] : 0.0f;
-      dy[i] = rstd * (dxh - m1 - ((y[i] - mean) * rstd) * m2);
+      const float d = rstd * (dxh - m1 - ((y[i] - mean) * rstd) * m2);
+      if (dy != NULL)
+        dy[i] = d;
+      else
+        dy16[i] = bf16_of(d);
     }
   }
 }
@@ -259,14 +308,14 @@ static void add_rows(float *dst, const float *src, int64_t n) {
 }
 
 void wsrl__nn_ln_relu_bwd(const wsrl__ln_args *a, const float *dout, int64_t ld_dout, const float *head_dq,
-                          float *dy, float *dgamma, float *dbeta, float *dhead_w, float *partial) {
+                          float *dy, uint16_t *dy16, float *dgamma, float *dbeta, float *dhead_w, float *partial) {
   const int64_t n = a->n, per = chunks(a->batch, BWD_ROWS), tasks = (int64_t)a->ensemble * per;
   const int64_t ps = partial_stride(n);
   const int want_ln = a->gamma != NULL && dgamma != NULL, want_head = a->head_w != NULL && dhead_w != NULL;
 #pragma omp parallel for schedule(static) if ((int64_t)a->ensemble * a->batch * n >= PAR_MIN)
   for (int64_t t = 0; t < tasks; t++) {
     const int64_t e = t / per, b0 = (t % per) * BWD_ROWS;
-    bwd_rows(a, e, b0, b0 + BWD_ROWS < a->batch ? b0 + BWD_ROWS : a->batch, dout, ld_dout, head_dq, dy,
+    bwd_rows(a, e, b0, b0 + BWD_ROWS < a->batch ? b0 + BWD_ROWS : a->batch, dout, ld_dout, head_dq, dy, dy16,
              partial + t * ps, want_ln, want_head);
   }
   if (!want_ln && !want_head)
@@ -284,27 +333,13 @@ void wsrl__nn_ln_relu_bwd(const wsrl__ln_args *a, const float *dout, int64_t ld_
   }
 }
 
-/* Round to nearest even in the integer domain (what oneDNN's reorders do);
- * a NaN keeps its sign and becomes the quiet NaN. */
-typedef uint32_t u16v __attribute__((vector_size(64)));
 WSRL__CLONES
 void wsrl__nn_bf16_block(uint16_t *dst, const float *src, int64_t n) {
   int64_t i = 0;
-  for (; i + V <= n; i += V) {
-    const v16 x = vld(src + i);
-    u16v u;
-    memcpy(&u, &x, sizeof u);
-    u16v r = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
-    const u16v nan = (u16v)(x != x);
-    r = (r & ~nan) | (((u >> 16) | 0x40u) & nan);
-    for (int k = 0; k < V; k++)
-      dst[i + k] = (uint16_t)r[k];
-  }
-  for (; i < n; i++) {
-    uint32_t u;
-    memcpy(&u, src + i, sizeof u);
-    dst[i] = src[i] != src[i] ? (uint16_t)((u >> 16) | 0x40u) : (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
-  }
+  for (; i + V <= n; i += V)
+    vst16(dst + i, vld(src + i));
+  for (; i < n; i++)
+    dst[i] = bf16_of(src[i]);
 }
 
 void wsrl__nn_to_bf16(uint16_t *dst, const float *src, int64_t n) {

@@ -262,9 +262,13 @@ static void set_ones(wsrl__mlp *m) {
   for (int32_t l = 0; l <= m->spec.n_hidden; l++) {
     const int64_t rows = l == 0 || m->spec.trainable ? max_rows(m) : m->team * m->spec.max_batch;
     float *buf = l == 0 ? m->xin : m->act[l - 1];
+    uint16_t *buf16 = m->bf16 ? (l == 0 ? m->xin16 : m->act16[l - 1]) : NULL;
     const int64_t k = m->fan_in[l], k1 = k + 1;
-    for (int64_t r = 0; r < rows; r++)
+    for (int64_t r = 0; r < rows; r++) {
       buf[r * k1 + k] = 1.0f;
+      if (buf16 != NULL) /* the kernels write only the features */
+        buf16[r * k1 + k] = 0x3f80; /* 1.0 in bf16 */
+    }
   }
 }
 
@@ -555,9 +559,14 @@ static wsrl_status_t forward_member(wsrl__mlp *m, slot *s, int64_t e, int32_t ti
     wsrl__ln_args a;
     ln_args(m, s, l, e, tid, &a);
     WSRL__TRY(wsrl__nn_matmul_run(&s->fwd[l], m->ctx, tid, mm_src(m, s, l, e, tid), mm_w(m, l, e), (float *)a.y));
+    if (m->bf16 && (l < L - 1 || m->fan_out[L] != 1)) {
+      /* The next matmul reads the bf16 rounding, written by the same pass;
+       * only a trainable net's backward reads the fp32 activation. */
+      a.out16 = m->act16[l] + (a.out - m->act[l]);
+      if (!m->spec.trainable)
+        a.out = NULL;
+    }
     wsrl__nn_ln_relu_fwd(&a);
-    if (m->bf16 && (l < L - 1 || m->fan_out[L] != 1))
-      wsrl__nn_to_bf16(m->act16[l] + (a.out - m->act[l]), a.out, s->batch * a.ld_out);
   }
   if (m->fan_out[L] != 1) /* else computed by the last LayerNorm/ReLU kernel */
     WSRL__TRY(wsrl__nn_matmul_run(&s->fwd[L], m->ctx, tid, mm_src(m, s, L, e, tid), mm_w(m, L, e),
@@ -674,10 +683,12 @@ static wsrl_status_t backward_member(wsrl__mlp *m, slot *s, int64_t e, int32_t t
     ln_args(m, s, l, e, tid, &a);
     const int fused = head && l == L - 1;
     float *dg = gw != NULL && m->spec.layer_norm ? gw + m->ln_off[l] + e * N : NULL;
-    wsrl__nn_ln_relu_bwd(&a, fused ? NULL : dact, N, fused ? ba->dy + e * B : NULL, dyl, dg,
+    /* bf16: the kernel writes dy rounded, straight into the matmuls' input. */
+    uint16_t *dy16 = m->bf16 ? m->dy16 + tid * m->grad_stride : NULL;
+    wsrl__nn_ln_relu_bwd(&a, fused ? NULL : dact, N, fused ? ba->dy + e * B : NULL, dyl, dy16, dg,
                          dg != NULL ? dg + E * N : NULL, fused && gw != NULL ? gw + w_index(m, L, e, 0, 0) : NULL,
                          m->partial + tid * m->partial_stride);
-    const void *dym = mm_grad(m, tid, dyl, B * N);
+    const void *dym = dy16 != NULL ? (const void *)dy16 : (const void *)dyl;
     if (gw != NULL)
       WSRL__TRY(wsrl__nn_matmul_run(&s->bww[l], m->ctx, tid, mm_src(m, s, l, e, tid), dym,
                                     gw + w_index(m, l, e, 0, 0)));
@@ -711,7 +722,7 @@ static wsrl_status_t sparse_member(wsrl__mlp *m, slot *s, int64_t e, int32_t tid
     a.gather = m->gidx + e * maxb;
     a.batch = n;
     const int head = l == L - 1;
-    wsrl__nn_ln_relu_bwd(&a, head ? NULL : dact, N, head ? m->gdq + e * maxb : NULL, dyl, NULL, NULL, NULL,
+    wsrl__nn_ln_relu_bwd(&a, head ? NULL : dact, N, head ? m->gdq + e * maxb : NULL, dyl, NULL, NULL, NULL, NULL,
                          m->partial + tid * m->partial_stride);
     memset(dyl + n * N, 0, (size_t)((P - n) * N) * sizeof(float));
     float *dst = l > 0 ? dact : m->dxp + e * m->gpad * K;

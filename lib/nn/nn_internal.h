@@ -82,7 +82,8 @@ typedef struct wsrl__ln_args {
   int64_t n;              /* features */
   const float *y;         /* pre-activation (kept for backward) */
   int64_t y_es, y_bs;
-  float *out;             /* activation [E, B, ld_out] (the ones column is never written) */
+  float *out;             /* activation [E, B, ld_out] (the ones column is never written), or NULL */
+  uint16_t *out16;        /* its bf16 rounding, same layout (a bf16 matmul's input), or NULL */
   int64_t ld_out;
   const float *gamma;     /* [E, n], or NULL: no LayerNorm */
   const float *beta;      /* [E, n] */
@@ -103,11 +104,11 @@ size_t wsrl__nn_ln_partial_floats(int32_t ensemble, int64_t max_batch, int64_t n
 
 /* Backward of the above. dLoss/dout is dout [E*B, ld_dout], or with a head
  * and dout NULL, head_dq[r] * head_w[e, :n]. Writes dLoss/dy into dy (same
- * layout as y) and ADDS the parameter gradients into dgamma/dbeta [E, n]
+ * layout as y), or with dy16 non-NULL only its bf16 rounding there, and ADDS the parameter gradients into dgamma/dbeta [E, n]
  * and dhead_w [E, n + 1] (each may be NULL). Deterministic for any thread
  * count: parameter sums go through fixed row chunks (partial). */
 void wsrl__nn_ln_relu_bwd(const wsrl__ln_args *a, const float *dout, int64_t ld_dout, const float *head_dq,
-                          float *dy, float *dgamma, float *dbeta, float *dhead_w, float *partial);
+                          float *dy, uint16_t *dy16, float *dgamma, float *dbeta, float *dhead_w, float *partial);
 
 /* dst = src rounded to bfloat16 (nearest even; NaN stays NaN), n values.
  * OpenMP-parallel when large. */
