@@ -12,11 +12,15 @@
  *   layer 0 one [B, in+1] x [in+1, E*N] matmul) streamed 2.6 MB per layer
  *   through L3 between the matmuls and the element-wise kernels, which then
  *   took a quarter of an update (docs/performance.md).
- * - With T > 1 threads and E >= T members, members run in parallel, one
- *   thread each, on single-threaded primitives: no fork/join inside a
- *   member's chain (hundreds per update otherwise) and every matmul keeps
- *   its whole working set in its own core's L2. Smaller ensembles (the
- *   actor, E = 1) split each primitive across threads instead.
+ * - With T > 1 threads and E >= T/2 members (E >= 2), members run in
+ *   parallel, one thread each, on single-threaded primitives: no fork/join
+ *   inside a member's chain (hundreds per update otherwise) and every
+ *   matmul keeps its whole working set in its own core's L2. With T > E
+ *   the forward also splits each member's rows into ceil(T/E) blocks (rows
+ *   are independent; blocks of >= 32 rows), so no thread idles there; the
+ *   backward keeps one thread per member (its weight gradient sums over
+ *   all rows). Smaller ensembles (the actor, E = 1) split each primitive
+ *   across threads instead.
  * - Each member's result is computed by one thread in a fixed order, and a
  *   shared input's dX sums the members' contributions in member order, so
  *   numbers do not depend on the thread count (given oneDNN's kernels do
@@ -42,12 +46,20 @@
 #define ALIGN_FLOATS 16 /* 64 bytes */
 /* Rows per matmul of the sparse input-gradient backward (see sparse_member). */
 #define SPARSE_CHUNK 32
+/* Fewest rows per block of a forward split across threads. */
+#define SPLIT_MIN_ROWS 32
 
 typedef struct slot {
   int64_t batch; /* 0: empty */
   int32_t mode;
   uint64_t stamp;
   wsrl__nn_matmul fwd[MAX_LAYERS], bww[MAX_LAYERS], bwd[MAX_LAYERS];
+  /* Forward split into row blocks when the team outnumbers the members
+   * (splits > 1): blocks of part_rows rows, the last of tail_rows, with
+   * their own forward matmuls (fwd_tail only when tail_rows differs). */
+  int32_t splits;
+  int64_t part_rows, tail_rows;
+  wsrl__nn_matmul fwd_part[MAX_LAYERS], fwd_tail[MAX_LAYERS];
 } slot;
 
 struct wsrl__mlp {
@@ -57,6 +69,7 @@ struct wsrl__mlp {
   int64_t adam_t;
   int32_t nl;                                     /* layers incl. output = n_hidden + 1 */
   int32_t team;                                   /* threads running members in parallel (1: none) */
+  int32_t split;                                  /* forward row blocks per member (team > members) */
   int32_t bf16;                                   /* matmul inputs in bf16 (nn.precision) */
   int64_t fan_in[MAX_LAYERS], fan_out[MAX_LAYERS];
   /* parameter tensors (offsets into params/grads) */
@@ -292,8 +305,13 @@ wsrl_status_t wsrl__mlp_create(wsrl__mlp **mlp_out, wsrl__nn_ctx *ctx, const wsr
   if (adam != NULL)
     m->adam = *adam;
   m->nl = spec->n_hidden + 1;
-  /* Members in parallel only when there are enough of them to share. */
-  m->team = ctx->team > 1 && spec->ensemble >= ctx->team ? ctx->team : 1;
+  /* Members in parallel when they keep at least half the threads busy in
+   * the backward (one member per thread); with more threads than members
+   * each forward also splits its rows into `split` blocks. Else (the actor,
+   * E = 1) every primitive splits across the threads. */
+  const int32_t T = ctx->team;
+  m->team = T > 1 && spec->ensemble >= 2 && 2 * spec->ensemble >= T ? T : 1;
+  m->split = m->team > 1 ? (T + spec->ensemble - 1) / spec->ensemble : 1;
   m->bf16 = ctx->precision == WSRL__NN_BF16;
   for (int32_t l = 0; l < m->nl; l++) {
     m->fan_in[l] = l == 0 ? spec->in_dim : spec->hidden[l - 1];
@@ -326,11 +344,14 @@ wsrl_status_t wsrl__mlp_create(wsrl__mlp **mlp_out, wsrl__nn_ctx *ctx, const wsr
 
 static void slot_clear(slot *s, wsrl__nn_ctx *ctx) {
   for (int32_t l = 0; l < MAX_LAYERS; l++) {
+    wsrl__nn_matmul_fini(&s->fwd_part[l], ctx);
+    wsrl__nn_matmul_fini(&s->fwd_tail[l], ctx);
     wsrl__nn_matmul_fini(&s->fwd[l], ctx);
     wsrl__nn_matmul_fini(&s->bww[l], ctx);
     wsrl__nn_matmul_fini(&s->bwd[l], ctx);
   }
   s->batch = 0;
+  s->splits = 1;
 }
 
 void wsrl__mlp_destroy(wsrl__mlp *m) {
@@ -362,16 +383,29 @@ static wsrl_status_t md2_in(const wsrl__mlp *m, dnnl_memory_desc_t *md, int64_t 
   return wsrl__nn_md_dt(md, 2, d, st, m->bf16 ? dnnl_bf16 : dnnl_f32);
 }
 
+/* Forward matmul of layer l on `rows` rows of one member. */
+static wsrl_status_t build_fwd(wsrl__mlp *m, wsrl__nn_matmul *mm, int32_t l, int64_t rows) {
+  const int64_t K1 = m->fan_in[l] + 1, N = m->fan_out[l];
+  const int64_t ldw = l == 0 ? m->spec.ensemble * N : N; /* kernel rows: [K1][E][N] or [E][K1][N] */
+  dnnl_memory_desc_t src, wei, dst;
+  WSRL__TRY(md2_in(m, &src, rows, K1, K1, 1));
+  WSRL__TRY(md2_in(m, &wei, K1, N, ldw, 1));
+  WSRL__TRY(md2(&dst, rows, N, N, 1));
+  return wsrl__nn_matmul_init(mm, m->ctx, &src, &wei, &dst, 0, m->team);
+}
+
 /* Build forward (and, when trainable, both backward) matmuls of layer l
  * for one member; they run E times on shifted pointers. */
 static wsrl_status_t build_layer(wsrl__mlp *m, slot *s, int32_t l) {
   const int64_t B = s->batch, K = m->fan_in[l], K1 = K + 1, N = m->fan_out[l];
   const int64_t ldw = l == 0 ? m->spec.ensemble * N : N; /* kernel rows: [K1][E][N] or [E][K1][N] */
   dnnl_memory_desc_t src, wei, dst;
-  WSRL__TRY(md2_in(m, &src, B, K1, K1, 1));
-  WSRL__TRY(md2_in(m, &wei, K1, N, ldw, 1));
-  WSRL__TRY(md2(&dst, B, N, N, 1));
-  WSRL__TRY(wsrl__nn_matmul_init(&s->fwd[l], m->ctx, &src, &wei, &dst, 0, m->team));
+  WSRL__TRY(build_fwd(m, &s->fwd[l], l, B));
+  if (s->splits > 1) {
+    WSRL__TRY(build_fwd(m, &s->fwd_part[l], l, s->part_rows));
+    if (s->tail_rows != s->part_rows)
+      WSRL__TRY(build_fwd(m, &s->fwd_tail[l], l, s->tail_rows));
+  }
   if (!m->spec.trainable)
     return WSRL_OK;
   /* dW (+)= X^T dY: X read transposed; dW written where the kernel lives. */
@@ -442,6 +476,13 @@ static wsrl_status_t get_slot(wsrl__mlp *m, int64_t batch, int32_t mode, slot **
   slot_clear(victim, m->ctx);
   victim->batch = batch;
   victim->mode = mode;
+  /* Row blocks of at least SPLIT_MIN_ROWS (smaller matmuls lose more than
+   * the idle threads would). */
+  int64_t splits = m->split < batch / SPLIT_MIN_ROWS ? m->split : batch / SPLIT_MIN_ROWS;
+  splits = splits < 1 ? 1 : splits;
+  victim->part_rows = (batch + splits - 1) / splits;
+  victim->splits = (int32_t)((batch + victim->part_rows - 1) / victim->part_rows);
+  victim->tail_rows = batch - (victim->splits - 1) * victim->part_rows;
   const int32_t n_mm = m->fan_out[m->nl - 1] == 1 ? m->nl - 1 : m->nl; /* a 1-unit head is not a matmul */
   /* Primitives that run one per thread must be built for one thread:
    * oneDNN splits a primitive's work by the thread count it saw at creation. */
@@ -527,7 +568,15 @@ static const float *layer_src(const wsrl__mlp *m, const slot *s, int32_t l, int6
   return s->mode == WSRL__MLP_PER_MEMBER ? m->xin + e * s->batch * K1 : m->xin;
 }
 
-/* What the matmuls of layer l read: layer_src(), or its bf16 copy. */
+/* What the matmuls of layer l read from row `row` on: layer_src(), or its
+ * bf16 copy. */
+static const void *mm_src_rows(const wsrl__mlp *m, const slot *s, int32_t l, int64_t e, int32_t tid, int64_t row) {
+  const float *p = layer_src(m, s, l, e, tid) + row * (m->fan_in[l] + 1);
+  if (!m->bf16)
+    return p;
+  return (l > 0 ? m->act16[l - 1] : m->xin16) + (p - (l > 0 ? m->act[l - 1] : m->xin));
+}
+
 static const void *mm_src(const wsrl__mlp *m, const slot *s, int32_t l, int64_t e, int32_t tid) {
   const float *p = layer_src(m, s, l, e, tid);
   if (!m->bf16)
@@ -551,14 +600,28 @@ static const void *mm_grad(const wsrl__mlp *m, int32_t tid, const float *x, int6
   return d;
 }
 
-/* Member e's forward chain on team thread tid. */
-static wsrl_status_t forward_member(wsrl__mlp *m, slot *s, int64_t e, int32_t tid, const void *unused) {
-  (void)unused;
+/* Member e's forward chain over rows [b0, b0 + rows) on team thread tid,
+ * with the forward matmuls mm (built for that many rows). A forward-only
+ * net keeps the block at the start of its thread's buffers. */
+static wsrl_status_t forward_rows(wsrl__mlp *m, slot *s, int64_t e, int32_t tid, int64_t b0, int64_t rows,
+                                  const wsrl__nn_matmul *mm) {
   const int32_t L = m->spec.n_hidden;
+  const int64_t rb = m->spec.trainable ? b0 : 0; /* row of the block in the cached buffers */
   for (int32_t l = 0; l < L; l++) {
+    const int64_t N = m->fan_out[l];
     wsrl__ln_args a;
     ln_args(m, s, l, e, tid, &a);
-    WSRL__TRY(wsrl__nn_matmul_run(&s->fwd[l], m->ctx, tid, mm_src(m, s, l, e, tid), mm_w(m, l, e), (float *)a.y));
+    a.batch = rows;
+    a.y += rb * N;
+    a.out += rb * (N + 1);
+    if (a.mean != NULL) {
+      a.mean += rb;
+      a.rstd += rb;
+    }
+    if (a.head_q != NULL)
+      a.head_q += b0;
+    WSRL__TRY(wsrl__nn_matmul_run(&mm[l], m->ctx, tid, mm_src_rows(m, s, l, e, tid, l == 0 ? b0 : rb),
+                                  mm_w(m, l, e), (float *)a.y));
     if (m->bf16 && (l < L - 1 || m->fan_out[L] != 1)) {
       /* The next matmul reads the bf16 rounding, written by the same pass;
        * only a trainable net's backward reads the fp32 activation. */
@@ -569,19 +632,35 @@ static wsrl_status_t forward_member(wsrl__mlp *m, slot *s, int64_t e, int32_t ti
     wsrl__nn_ln_relu_fwd(&a);
   }
   if (m->fan_out[L] != 1) /* else computed by the last LayerNorm/ReLU kernel */
-    WSRL__TRY(wsrl__nn_matmul_run(&s->fwd[L], m->ctx, tid, mm_src(m, s, L, e, tid), mm_w(m, L, e),
-                                  m->out + e * s->batch * m->fan_out[L]));
+    WSRL__TRY(wsrl__nn_matmul_run(&mm[L], m->ctx, tid, mm_src_rows(m, s, L, e, tid, rb), mm_w(m, L, e),
+                                  m->out + (e * s->batch + b0) * m->fan_out[L]));
   return WSRL_OK;
+}
+
+/* Member e's forward chain on team thread tid. */
+static wsrl_status_t forward_member(wsrl__mlp *m, slot *s, int64_t e, int32_t tid, const void *unused) {
+  (void)unused;
+  return forward_rows(m, s, e, tid, 0, s->batch, s->fwd);
+}
+
+/* Task t of a split forward: member t / splits, row block t % splits. */
+static wsrl_status_t forward_block(wsrl__mlp *m, slot *s, int64_t t, int32_t tid, const void *unused) {
+  (void)unused;
+  const int64_t e = t / s->splits, j = t % s->splits;
+  const int last = j == s->splits - 1;
+  const int64_t rows = last ? s->tail_rows : s->part_rows;
+  return forward_rows(m, s, e, tid, j * s->part_rows, rows, rows == s->part_rows ? s->fwd_part : s->fwd_tail);
 }
 
 typedef wsrl_status_t (*member_fn)(wsrl__mlp *m, slot *s, int64_t e, int32_t tid, const void *arg);
 
-/* Run fn for every member: in parallel, one member per thread at a time,
- * when the MLP has a team; else in order on the calling thread (each
- * primitive then splits across the threads). The first failing member's
- * status and message are reported on the calling thread. */
-static wsrl_status_t each_member(wsrl__mlp *m, slot *s, member_fn fn, const void *arg) {
-  const int64_t E = m->spec.ensemble;
+/* Run fn for tasks 0 .. n-1 (members, or `per` row blocks per member): in
+ * parallel, one task per thread at a time, when the MLP has a team; else
+ * in order on the calling thread (each primitive then splits across the
+ * threads). The first failing task's member, status and message are
+ * reported on the calling thread. */
+static wsrl_status_t each_task(wsrl__mlp *m, slot *s, int64_t n, int64_t per, member_fn fn, const void *arg) {
+  const int64_t E = n; /* tasks */
 #ifdef _OPENMP
   if (m->team > 1) {
     wsrl_status_t first = WSRL_OK;
@@ -606,13 +685,18 @@ static wsrl_status_t each_member(wsrl__mlp *m, slot *s, member_fn fn, const void
       }
     }
     if (first != WSRL_OK)
-      return wsrl__error(first, "ensemble member %lld: %s", (long long)first_e, msg);
+      return wsrl__error(first, "ensemble member %lld: %s", (long long)(first_e / per), msg);
     return WSRL_OK;
   }
 #endif
   for (int64_t e = 0; e < E; e++)
     WSRL__TRY(fn(m, s, e, 0, arg));
   return WSRL_OK;
+}
+
+/* each_task over the members, one task each. */
+static wsrl_status_t each_member(wsrl__mlp *m, slot *s, member_fn fn, const void *arg) {
+  return each_task(m, s, m->spec.ensemble, 1, fn, arg);
 }
 
 static wsrl_status_t forward(wsrl__mlp *m, slot *s, const float *x) {
@@ -629,7 +713,11 @@ static wsrl_status_t forward(wsrl__mlp *m, slot *s, const float *x) {
     m->w16_fresh = 1;
     wsrl__nn_to_bf16(m->xin16, m->xin, rows * (m->fan_in[0] + 1));
   }
-  WSRL__TRY(each_member(m, s, forward_member, NULL));
+  /* Rows are independent: blocks of a member may run on different threads. */
+  if (s->splits > 1)
+    WSRL__TRY(each_task(m, s, m->spec.ensemble * s->splits, s->splits, forward_block, NULL));
+  else
+    WSRL__TRY(each_member(m, s, forward_member, NULL));
   return wsrl__nn_ctx_wait(m->ctx);
 }
 

@@ -688,7 +688,8 @@ START_TEST(deterministic_updates) {
   /* Same seed and thread count: bitwise-equal parameters after N updates. */
   float *params[2];
   int64_t n[2];
-  const int32_t threads = _i == 0 ? 1 : 2;
+  static const int32_t counts[] = {1, 2, 8, 16}; /* 8, 16: oversubscribed on small machines */
+  const int32_t threads = counts[_i];
   for (int run = 0; run < 2; run++) {
     wsrl__nn_ctx *ctx;
     wsrl_qensemble_t *q;
@@ -776,18 +777,22 @@ START_TEST(adam_polyak_fused_matches_separate) {
 END_TEST
 
 /* With 2 threads an ensemble runs its members in parallel (one thread
- * each); the numbers must be the same bits as with 1 thread: outputs,
- * parameter gradients and input gradients, both input modes. */
+ * each); with 16 threads (more than its 10 members) its forward also
+ * splits each member's rows into blocks. The numbers must be the same bits
+ * as with 1 thread: outputs, parameter gradients and input gradients, both
+ * input modes, trainable and forward-only (outputs) networks. */
 START_TEST(members_in_parallel_match_serial) {
   const int32_t mode = _i;
-  float *res[2][3];
+  enum { E = 10, B = 70 };
+  static const int32_t counts[] = {1, 2, 8, 16}; /* 8, 16: oversubscribed on small machines */
+  float *res[4][4];
   int64_t n_out = 0, n_par = 0, n_dx = 0;
-  for (int t = 0; t < 2; t++) {
-    wsrl__nn_ctx *ctx = make_ctx(t + 1);
+  for (int t = 0; t < 4; t++) {
+    wsrl__nn_ctx *ctx = make_ctx(counts[t]);
     wsrl__rng r;
     wsrl__rng_seed(&r, 21, 0);
-    wsrl__mlp_spec s = {.ensemble = 5, .in_dim = 7, .out_dim = 1, .n_hidden = 2, .hidden = {64, 48},
-                        .layer_norm = 1, .max_batch = 40, .trainable = 1};
+    wsrl__mlp_spec s = {.ensemble = E, .in_dim = 7, .out_dim = 1, .n_hidden = 2, .hidden = {64, 48},
+                        .layer_norm = 1, .max_batch = B, .trainable = 1};
     if (t == 1) {
       /* A single network of the same layer shapes first builds oneDNN
        * primitives split across 2 threads; the members' one-thread
@@ -802,29 +807,44 @@ START_TEST(members_in_parallel_match_serial) {
       ck_assert_int_eq(wsrl__mlp_prepare(m1, 40, WSRL__MLP_SHARED), WSRL_OK);
       wsrl__mlp_destroy(m1);
     }
-    wsrl__mlp *m;
+    wsrl__mlp *m, *f;
+    wsrl__rng rf = r;
     ck_assert_int_eq(wsrl__mlp_create(&m, ctx, &s, &ADAM, &r), WSRL_OK);
-    const int64_t B = 40, rows = mode ? 5 * B : B;
-    n_out = 5 * B, n_par = wsrl__mlp_param_count(m), n_dx = rows * 7;
+    wsrl__mlp_spec fs = s;
+    fs.trainable = 0;
+    ck_assert_int_eq(wsrl__mlp_create(&f, ctx, &fs, NULL, &rf), WSRL_OK); /* same weights */
+    const int64_t rows = mode ? E * B : B;
+    n_out = E * B, n_par = wsrl__mlp_param_count(m), n_dx = rows * 7;
     float *x = malloc(sizeof(float) * (size_t)n_dx), *dy = malloc(sizeof(float) * (size_t)n_out);
     wsrl__rng_fill_normal(&r, x, (size_t)n_dx);
     wsrl__rng_fill_normal(&r, dy, (size_t)n_out);
     res[t][0] = malloc(sizeof(float) * (size_t)n_out);
     res[t][1] = malloc(sizeof(float) * (size_t)n_par);
     res[t][2] = malloc(sizeof(float) * (size_t)n_dx);
+    res[t][3] = malloc(sizeof(float) * (size_t)n_out);
     ck_assert_int_eq(wsrl__mlp_forward(m, B, mode, x, res[t][0]), WSRL_OK);
     wsrl__mlp_zero_grad(m);
     ck_assert_int_eq(wsrl__mlp_backward(m, dy, res[t][2], 1), WSRL_OK);
     ck_assert_int_eq(wsrl__mlp_get_grads(m, res[t][1], n_par), WSRL_OK);
+    ck_assert_int_eq(wsrl__mlp_forward(f, B, mode, x, res[t][3]), WSRL_OK);
     free(x), free(dy);
     wsrl__mlp_destroy(m);
+    wsrl__mlp_destroy(f);
     wsrl__nn_ctx_destroy(ctx);
   }
-  ck_assert_msg(memcmp(res[0][0], res[1][0], sizeof(float) * (size_t)n_out) == 0, "outputs differ");
-  ck_assert_msg(memcmp(res[0][1], res[1][1], sizeof(float) * (size_t)n_par) == 0, "parameter gradients differ");
-  ck_assert_msg(memcmp(res[0][2], res[1][2], sizeof(float) * (size_t)n_dx) == 0, "input gradients differ");
-  for (int t = 0; t < 2; t++)
-    for (int k = 0; k < 3; k++)
+  for (int t = 1; t < 4; t++) {
+    ck_assert_msg(memcmp(res[0][0], res[t][0], sizeof(float) * (size_t)n_out) == 0, "outputs differ (%d threads)",
+                  counts[t]);
+    ck_assert_msg(memcmp(res[0][1], res[t][1], sizeof(float) * (size_t)n_par) == 0,
+                  "parameter gradients differ (%d threads)", counts[t]);
+    ck_assert_msg(memcmp(res[0][2], res[t][2], sizeof(float) * (size_t)n_dx) == 0,
+                  "input gradients differ (%d threads)", counts[t]);
+    ck_assert_msg(memcmp(res[0][3], res[t][3], sizeof(float) * (size_t)n_out) == 0,
+                  "forward-only outputs differ (%d threads)", counts[t]);
+  }
+  ck_assert_msg(memcmp(res[0][0], res[0][3], sizeof(float) * (size_t)n_out) == 0, "forward-only net differs");
+  for (int t = 0; t < 4; t++)
+    for (int k = 0; k < 4; k++)
       free(res[t][k]);
 }
 END_TEST
@@ -1139,7 +1159,7 @@ Suite *wsrl_test_suite_nn(void) {
   tcase_add_test(tc, subset_forward_matches_full);
   tcase_add_test(tc, shape_cache_eviction);
   tcase_add_test(tc, predict_reuses_prepared_shape);
-  tcase_add_loop_test(tc, deterministic_updates, 0, 2);
+  tcase_add_loop_test(tc, deterministic_updates, 0, 4);
   tcase_add_loop_test(tc, adam_polyak_fused_matches_separate, 0, 2);
   tcase_add_loop_test(tc, members_in_parallel_match_serial, 0, 2);
   tcase_add_loop_test(tc, sparse_input_grad_matches_dense, 0, 2);
