@@ -15,8 +15,13 @@
  * learner that stops learning fails. Returns of the task: random -48.65,
  * scripted expert -3.84 (tests/envs/toy_envs.h).
  *
+ * WSRL_LEARNING_PRECISION=bf16 (the *-bf16 cases) runs the same tests with
+ * the same thresholds in nn.precision = bf16; where the CPU has no bf16
+ * matmul (below AVX-512) the case is skipped (exit 77) with the reason.
+ *
  * One oneDNN thread per agent: libcheck forks every test, and no oneDNN
- * work happens in main before srunner_run_all. */
+ * work happens in main before srunner_run_all (the bf16 probe computes
+ * nothing). */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -47,6 +52,9 @@ static wsrl_config_t *config(const char *extra) {
   const char *seed = getenv("WSRL_LEARNING_SEED");
   if (seed != NULL)
     OK(wsrl_config_set(c, "agent.seed", seed));
+  const char *precision = getenv("WSRL_LEARNING_PRECISION");
+  if (precision != NULL)
+    OK(wsrl_config_set(c, "nn.precision", precision));
   return c;
 }
 
@@ -308,7 +316,34 @@ static Suite *learning_suite(void) {
   return s;
 }
 
+/* 1 when bf16 is asked for but this CPU has no bf16 matmul (agent
+ * creation refuses it with WSRL_ERR_UNSUPPORTED); prints the reason. */
+static int bf16_refused(void) {
+  const char *precision = getenv("WSRL_LEARNING_PRECISION");
+  if (precision == NULL || strcmp(precision, "bf16") != 0)
+    return 0;
+  wsrl_config_t *c = NULL;
+  wsrl_env_t *env = NULL;
+  wsrl_agent_t *a = NULL;
+  wsrl_env_spec_t spec = WSRL_ENV_SPEC_INIT;
+  if (wsrl_config_create(&c) != WSRL_OK || wsrl_config_parse_string(c, BASE) != WSRL_OK ||
+      wsrl_config_set(c, "nn.precision", "bf16") != WSRL_OK || toy_point_create(&env, NULL) != WSRL_OK ||
+      wsrl_env_get_spec(env, &spec) != WSRL_OK) {
+    fprintf(stderr, "bf16 probe: %s\n", wsrl_last_error_message());
+    exit(1);
+  }
+  const wsrl_status_t st = wsrl_agent_create(&a, c, &spec);
+  if (st == WSRL_ERR_UNSUPPORTED)
+    printf("SKIP: nn.precision = bf16 is refused on this CPU: %s\n", wsrl_last_error_message());
+  wsrl_agent_destroy(a);
+  wsrl_env_destroy(env);
+  wsrl_config_destroy(c);
+  return st == WSRL_ERR_UNSUPPORTED;
+}
+
 int main(void) {
+  if (bf16_refused())
+    return 77; /* meson: skipped */
   SRunner *sr = srunner_create(learning_suite());
   srunner_run_all(sr, CK_NORMAL);
   int failed = srunner_ntests_failed(sr);
