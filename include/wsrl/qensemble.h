@@ -7,9 +7,12 @@
  * const); a standalone one can be created from a config for inspection,
  * tests and FFI. Predictions are written member-major: q[i * batch + r].
  *
- * Parameter vectors: every tensor of every member in a fixed internal
- * order (stable for a given architecture), without padding; their length
- * is the param_count of wsrl_qensemble_info().
+ * Parameter vectors (wsrl_qensemble_get_params()): member after member,
+ * each member's layers in order (kernel row-major [fan_in, fan_out], bias,
+ * LayerNorm gain and bias), without padding: the layout documented in
+ * wsrl/agent.h ("Parameter vectors"), the same as wsrl_agent_get_params()
+ * of WSRL_NET_CRITICS / WSRL_NET_TARGET_CRITICS. Their length is the
+ * param_count of wsrl_qensemble_info().
  */
 #ifndef WSRL_QENSEMBLE_H
 #define WSRL_QENSEMBLE_H
@@ -129,8 +132,9 @@ WSRL_API wsrl_status_t wsrl_qensemble_get_params(const wsrl_qensemble_t *q, int3
 
 /**
  * @brief Overwrite the online or target parameter vector.
- * @return WSRL_OK, WSRL_ERR_INVALID_ARGUMENT (wrong count), WSRL_ERR_NON_FINITE
- *         (a NaN/inf value; nothing is changed).
+ * @return WSRL_OK, WSRL_ERR_INVALID_ARGUMENT (wrong count, a value beyond
+ *         +-1e6, the bound checkpoint loading applies), WSRL_ERR_NON_FINITE
+ *         (a NaN/inf value); on any error nothing is changed.
  * Ownership: @p params is copied. Nullable: none. Thread-safety: one thread per handle.
  */
 WSRL_API wsrl_status_t wsrl_qensemble_set_params(wsrl_qensemble_t *q, int32_t which, const float *params,

@@ -356,10 +356,10 @@ static wsrl_status_t check_meta(const char *path, const wsrl_agent_t *ag, const 
 
 /* Loaded state must be something training could have produced: finite
  * everywhere, Adam's second moments never negative (sqrt of one is NaN on the
- * next step), and weights within PARAM_ABS_MAX, far above any trained
- * network's yet low enough that a forward pass cannot overflow to NaN
- * through LayerNorm. A file breaking these is refused before it is applied. */
-#define PARAM_ABS_MAX 1e6f
+ * next step), and weights within PARAM_ABS_MAX (lib/nn: the bound
+ * wsrl_agent_set_params() applies too). A file breaking these is refused
+ * before it is applied. */
+#define PARAM_ABS_MAX WSRL__PARAM_ABS_MAX
 
 static int ends_with(const char *s, const char *suffix) {
   size_t n = strlen(s), k = strlen(suffix);

@@ -1,5 +1,4 @@
 /* Public wsrl_qensemble_* API: validation, chunking, standalone handles. */
-#include <math.h>
 #include <string.h>
 
 #include "ensemble_internal.h"
@@ -226,9 +225,7 @@ wsrl_status_t wsrl_qensemble_set_params(wsrl_qensemble_t *q, int32_t which, cons
   if (count != wsrl__mlp_param_count(m))
     return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "wsrl_qensemble_set_params: count is %lld but the ensemble has %lld "
                        "parameters", (long long)count, (long long)wsrl__mlp_param_count(m));
-  for (int64_t i = 0; i < count; i++)
-    if (!isfinite(params[i]))
-      return wsrl__error(WSRL_ERR_NON_FINITE, "wsrl_qensemble_set_params: params[%lld] is not finite", (long long)i);
+  WSRL__TRY(wsrl__nn_check_params(params, count, "wsrl_qensemble_set_params"));
   WSRL__GUARDED(q->busy, WSRL__BUSY_WRITE, "Q-ensemble", "wsrl_qensemble_set_params",
                 wsrl__mlp_set_params(m, params, count));
 }

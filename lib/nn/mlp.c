@@ -1047,19 +1047,45 @@ wsrl_status_t wsrl__mlp_copy_member(wsrl__mlp *dst, int32_t dst_member, const ws
 
 int64_t wsrl__mlp_param_count(const wsrl__mlp *m) { return m->n_params; }
 
+/* The documented flat layout (include/wsrl/agent.h, "Parameter vectors"):
+ * member by member; within one, layer by layer: the kernel [fan_in,
+ * fan_out] row-major, then the bias [fan_out] (together: the rows of the
+ * augmented kernel), then for a hidden layer with LayerNorm its gain and
+ * its bias [fan_out] each. A member is one contiguous slice. */
 static wsrl_status_t flat_copy(const wsrl__mlp *m, float *buf, const float *state, int64_t count, int to_state,
                                const char *what) {
   if (count != m->n_params)
     return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "%s: count is %lld but the network has %lld parameters", what,
                        (long long)count, (long long)m->n_params);
+  const int64_t E = m->spec.ensemble;
   int64_t pos = 0;
-  for (int32_t i = 0; i < m->n_tensors; i++) {
-    size_t bytes = (size_t)m->t_cnt[i] * sizeof(float);
-    if (to_state)
-      memcpy((float *)state + m->t_off[i], buf + pos, bytes);
-    else
-      memcpy(buf + pos, state + m->t_off[i], bytes);
-    pos += m->t_cnt[i];
+  for (int64_t e = 0; e < E; e++)
+    for (int32_t l = 0; l < m->nl; l++) {
+      const int64_t N = m->fan_out[l];
+      const int ln = l < m->spec.n_hidden && m->spec.layer_norm;
+      for (int64_t r = 0; r < m->fan_in[l] + 1 + (ln ? 2 : 0); r++, pos += N) {
+        /* rows 0..fan_in: kernel then bias; then LayerNorm gain, bias */
+        const int64_t at = r <= m->fan_in[l] ? w_index(m, l, e, r, 0)
+                                               : m->ln_off[l] + ((r - m->fan_in[l] - 1) * E + e) * N;
+        if (to_state)
+          memcpy((float *)state + at, buf + pos, (size_t)N * sizeof(float));
+        else
+          memcpy(buf + pos, state + at, (size_t)N * sizeof(float));
+      }
+    }
+  return WSRL_OK;
+}
+
+wsrl_status_t wsrl__nn_check_params(const float *x, int64_t count, const char *fn) {
+  for (int64_t i = 0; i < count; i++) {
+    if (!isfinite(x[i]))
+      return wsrl__error(WSRL_ERR_NON_FINITE, "%s: params[%lld] = %g is not finite; nothing was changed", fn,
+                         (long long)i, (double)x[i]);
+    if (fabsf(x[i]) > WSRL__PARAM_ABS_MAX)
+      return wsrl__error(WSRL_ERR_INVALID_ARGUMENT,
+                         "%s: params[%lld] = %g is beyond +-%g, out of any trained network's range (the bound "
+                         "checkpoint loading applies); nothing was changed",
+                         fn, (long long)i, (double)x[i], (double)WSRL__PARAM_ABS_MAX);
   }
   return WSRL_OK;
 }

@@ -213,13 +213,21 @@ wsrl_status_t wsrl__mlp_copy_params(wsrl__mlp *dst, const wsrl__mlp *src);
  * network of the Q-ensemble). */
 wsrl_status_t wsrl__mlp_copy_member(wsrl__mlp *dst, int32_t dst_member, const wsrl__mlp *src, int32_t src_member);
 
-/* Flat parameter vector (for FFI and tests): the tensors in a fixed order,
- * without padding. count must equal wsrl__mlp_param_count(). */
+/* Flat parameter vector (public get/set, tests): the documented layout of
+ * include/wsrl/agent.h, member by member, without padding. count must
+ * equal wsrl__mlp_param_count(). */
 int64_t wsrl__mlp_param_count(const wsrl__mlp *m);
 wsrl_status_t wsrl__mlp_get_params(const wsrl__mlp *m, float *out, int64_t count);
 wsrl_status_t wsrl__mlp_set_params(wsrl__mlp *m, const float *in, int64_t count);
 /* Same for the gradient buffer (tests). */
 wsrl_status_t wsrl__mlp_get_grads(const wsrl__mlp *m, float *out, int64_t count);
+
+/* Weights a host or a file may set: finite (WSRL_ERR_NON_FINITE) and within
+ * +-WSRL__PARAM_ABS_MAX (WSRL_ERR_INVALID_ARGUMENT), far above any trained
+ * network's yet low enough that a forward pass cannot overflow to NaN
+ * through LayerNorm. Messages name fn and the index. */
+#define WSRL__PARAM_ABS_MAX 1e6f
+wsrl_status_t wsrl__nn_check_params(const float *x, int64_t count, const char *fn);
 
 /* Element addresses, for hand-set weights, reference paths and tests
  * (write through them before the next forward: bf16 mode rounds the
