@@ -58,6 +58,32 @@ typedef enum wsrl_agent_phase {
 } wsrl_agent_phase_t;
 
 /**
+ * @brief Learning algorithm of an agent: the config key `agent.algorithm`
+ * (sac | cql | calql | iql). Passed as an int32_t (wsrl_agent_info()).
+ */
+typedef enum wsrl_algorithm {
+  WSRL_ALGORITHM_SAC = 0,   /**< SAC with a REDQ-style critic ensemble (WSRL's online learner) */
+  WSRL_ALGORITHM_CQL = 1,   /**< Conservative Q-Learning */
+  WSRL_ALGORITHM_CALQL = 2, /**< Calibrated Q-Learning (CQL with the Monte-Carlo lower bound) */
+  WSRL_ALGORITHM_IQL = 3    /**< Implicit Q-Learning (expectile value network, AWR actor) */
+} wsrl_algorithm_t;
+
+/**
+ * @brief The networks (and learned scalars) of an agent, for
+ * wsrl_agent_param_count(), wsrl_agent_get_params() and
+ * wsrl_agent_set_params(). Passed as an int32_t. See "Parameter vectors"
+ * below for each one's flat layout.
+ */
+typedef enum wsrl_net {
+  WSRL_NET_ACTOR = 0,          /**< the policy (every agent) */
+  WSRL_NET_CRITICS = 1,        /**< the E online critics Q_i (every agent) */
+  WSRL_NET_TARGET_CRITICS = 2, /**< their Polyak targets Q'_i (every agent) */
+  WSRL_NET_VALUE = 3,          /**< IQL's V(s) (agent.algorithm = iql only) */
+  WSRL_NET_TEMPERATURE = 4,    /**< SAC temperature: agents whose offline or online learner is sac, cql or calql */
+  WSRL_NET_LAGRANGE = 5        /**< CQL/Cal-QL Lagrange multiplier (cql.autotune_alpha = true only) */
+} wsrl_net_t;
+
+/**
  * @brief A batch of transitions given to wsrl_agent_update(). Arrays are
  * row-major and borrowed for the duration of the call. Starts with its own
  * size for ABI growth: fill it with WSRL_BATCH_INIT or wsrl_batch_init().
@@ -256,9 +282,14 @@ WSRL_API wsrl_status_t wsrl_agent_metric_by_name(const wsrl_agent_t *agent, cons
 WSRL_API wsrl_qensemble_t *wsrl_agent_qensemble(wsrl_agent_t *agent);
 
 /**
- * @brief Sizes of an agent.
- * @param[out] algorithm_out the configured `agent.algorithm` (0 sac, 1 cql, 2 calql, 3 iql).
- * Ownership: none. Nullable: every out pointer. Thread-safety: one thread per handle.
+ * @brief Sizes and algorithm of an agent.
+ * @param[in]  agent         the agent.
+ * @param[out] obs_dim_out   observation length.
+ * @param[out] act_dim_out   action length.
+ * @param[out] algorithm_out the configured `agent.algorithm`, a wsrl_algorithm_t.
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (NULL @p agent).
+ * Ownership: none. Nullable: every out pointer. Thread-safety: any thread
+ * (fixed at create).
  */
 WSRL_API wsrl_status_t wsrl_agent_info(const wsrl_agent_t *agent, int32_t *obs_dim_out, int32_t *act_dim_out,
                                        int32_t *algorithm_out);
@@ -317,6 +348,174 @@ WSRL_API wsrl_status_t wsrl_agent_checkpoint_config(const char *path, wsrl_confi
  */
 WSRL_API wsrl_status_t wsrl_agent_unit_actions(const wsrl_agent_t *agent, int64_t count, const float *scaled,
                                                float *unit_out);
+
+/**
+ * @name Introspection: parameters, log-probabilities, config, spec, bounds
+ *
+ * Parameter vectors. wsrl_agent_get_params() and wsrl_agent_set_params()
+ * move one network as a flat float vector, without padding, in this
+ * layout (the same as wsrl_qensemble_get_params()):
+ *
+ * - A network is an ensemble of E members (E = `critic.ensemble_size` for
+ *   WSRL_NET_CRITICS and WSRL_NET_TARGET_CRITICS, 1 for the actor and the
+ *   value network). Member 0 comes first; each member is one contiguous
+ *   slice of count / E floats (the actor: of count - act_dim floats with a
+ *   uniform std, see below).
+ * - A member is an MLP with L hidden layers (`critic.hidden` or
+ *   `actor.hidden`) and an output layer, layer l = 0..L in order. Layer l
+ *   maps fan_in(l) inputs to fan_out(l) outputs as y = x W + b and stores:
+ *   the kernel W, fan_in(l) x fan_out(l) floats, row-major (W[k * fan_out(l)
+ *   + n] weighs input k into output n); then the bias b, fan_out(l) floats;
+ *   then, for a hidden layer when LayerNorm is on (`critic.layer_norm`,
+ *   `actor.layer_norm`), the LayerNorm gain, fan_out(l) floats, and the
+ *   LayerNorm bias, fan_out(l) floats. A hidden layer computes
+ *   relu(LayerNorm(x W + b)) with LayerNorm(y) = (y - mean(y)) /
+ *   sqrt(var(y) + 1e-6) * gain + bias (or relu(x W + b) without it).
+ * - fan_in(0): obs_dim for the actor and the value network; obs_dim +
+ *   act_dim for a critic, whose input is concat(obs, action) with the
+ *   observation first and the action in [-1, 1] units. fan_out(l) for l < L
+ *   is hidden[l]; the output layer has 1 unit for a critic and the value
+ *   network, and for the actor act_dim units (the mean) with
+ *   `actor.std_parameterization = uniform`, else 2 * act_dim (the mean in
+ *   units 0..act_dim-1, log std in units act_dim..2*act_dim-1).
+ * - With a uniform std the actor's vector ends with the state-independent
+ *   log std, act_dim floats. The std is exp(log std) clipped to [1e-5, 10];
+ *   the action is tanh(mean + std * noise) (`actor.tanh_squash`, else
+ *   without tanh).
+ * - WSRL_NET_TEMPERATURE and WSRL_NET_LAGRANGE are one float each: the
+ *   unconstrained parameter p whose value is softplus(p) = log(1 + e^p)
+ *   (the "temperature" and "lagrange" metrics report the value).
+ *
+ * Setting parameters changes only that network: the targets are not
+ * synchronised with the critics (set both for that), and every Adam state
+ * (first and second moments, step count) is kept as it is, so setting the
+ * vector a get returned leaves the agent bitwise unchanged (training
+ * continues with the same numbers). A new actor is published at once as
+ * the latest policy snapshot (wsrl_agent_policy(); its update count is the
+ * agent's, unchanged).
+ * @{
+ */
+
+/**
+ * @brief Number of floats in the flat parameter vector of @p net.
+ * @param[in]  agent     the agent.
+ * @param[in]  net       a wsrl_net_t.
+ * @param[out] count_out the length of the vector (see "Parameter vectors").
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (NULL, unknown @p net);
+ *         WSRL_ERR_UNSUPPORTED (a network this agent does not have, e.g.
+ *         WSRL_NET_VALUE of a non-IQL agent; the message names it and why);
+ *         WSRL_ERR_BUSY.
+ * Ownership: none. Nullable: none. Thread-safety: one thread per handle
+ * (a reader: may run alongside other readers).
+ */
+WSRL_API wsrl_status_t wsrl_agent_param_count(const wsrl_agent_t *agent, int32_t net, int64_t *count_out);
+
+/**
+ * @brief Copy the parameters of @p net out, in the documented flat layout.
+ * @param[in]  agent      the agent.
+ * @param[in]  net        a wsrl_net_t.
+ * @param[out] params_out @p count floats.
+ * @param[in]  count      must equal wsrl_agent_param_count().
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (NULL, unknown @p net, wrong
+ *         @p count naming both sizes); WSRL_ERR_UNSUPPORTED (a network this
+ *         agent does not have); WSRL_ERR_BUSY.
+ * Ownership: the buffer stays the caller's. Nullable: none.
+ * Thread-safety: one thread per handle (a reader).
+ */
+WSRL_API wsrl_status_t wsrl_agent_get_params(const wsrl_agent_t *agent, int32_t net, float *params_out,
+                                             int64_t count);
+
+/**
+ * @brief Overwrite the parameters of @p net (same layout as
+ * wsrl_agent_get_params()). Every value is checked first; on any error
+ * nothing changes. Adam moments and step counts are kept; a new actor is
+ * published as the latest policy snapshot. Never allocates.
+ * @param[in,out] agent  the agent.
+ * @param[in]     net    a wsrl_net_t.
+ * @param[in]     params @p count floats, each finite and within +-1e6 (the
+ *                       bound checkpoint loading applies to weights).
+ * @param[in]     count  must equal wsrl_agent_param_count().
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (NULL, unknown @p net, wrong
+ *         @p count, a value beyond +-1e6 naming its index);
+ *         WSRL_ERR_NON_FINITE (a NaN/inf value, naming its index);
+ *         WSRL_ERR_UNSUPPORTED (a network this agent does not have);
+ *         WSRL_ERR_BUSY.
+ * Ownership: @p params is copied. Nullable: none.
+ * Thread-safety: one thread per handle (a writer).
+ */
+WSRL_API wsrl_status_t wsrl_agent_set_params(wsrl_agent_t *agent, int32_t net, const float *params, int64_t count);
+
+/**
+ * @brief log pi(a | s) of given actions under the current actor: the
+ * density the learner uses (the IQL/AWR actor loss; the SAC entropy term).
+ * For a tanh-squashed actor, log N(u; mean, std) - sum_j log(1 - tanh(u_j)^2)
+ * with u = atanh(a) (an |a_j| above 1 - 1e-6 is evaluated at +-(1 - 1e-6),
+ * as the learner does); without squashing (`actor.tanh_squash = false`,
+ * a Gaussian actor for IQL) the diagonal Gaussian density log N(a; mean, std). Draws no random numbers;
+ * never allocates.
+ * @param[in]  agent         the agent.
+ * @param[in]  count         rows, >= 1 (any number; large batches run in chunks).
+ * @param[in]  obs           [count, obs_dim] observations.
+ * @param[in]  action        [count, act_dim] actions in [-1, 1] units
+ *                           (wsrl_agent_unit_actions() converts from
+ *                           [low, high]): |a| < 1 for a tanh-squashed actor,
+ *                           |a| <= 1 otherwise.
+ * @param[out] log_prob_out  [count] natural-log densities (summed over the
+ *                           action dimensions).
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (NULL, count < 1, an action
+ *         outside the range above naming its row and column);
+ *         WSRL_ERR_NON_FINITE (NaN/inf in @p obs or @p action, naming the
+ *         array and row); WSRL_ERR_BUSY; WSRL_ERR_BACKEND.
+ * Ownership: buffers stay the caller's. Nullable: none.
+ * Thread-safety: one thread per handle (a writer: it runs the actor's
+ * workspace).
+ */
+WSRL_API wsrl_status_t wsrl_agent_log_prob(wsrl_agent_t *agent, int64_t count, const float *obs,
+                                           const float *action, float *log_prob_out);
+
+/**
+ * @brief A copy of the config the agent was created with (the one its
+ * checkpoints store).
+ * @param[in]  agent      the agent.
+ * @param[out] config_out a new config; edits to it never reach the agent.
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (NULL); WSRL_ERR_OUT_OF_MEMORY.
+ * Ownership: the caller destroys *config_out with wsrl_config_destroy().
+ * Nullable: none. Thread-safety: any thread (the agent's config never
+ * changes after create), not concurrently with wsrl_agent_destroy().
+ */
+WSRL_API wsrl_status_t wsrl_agent_get_config(const wsrl_agent_t *agent, wsrl_config_t **config_out);
+
+/**
+ * @brief The agent's environment spec: obs_dim, act_dim and the action
+ * bounds it was created with; max_episode_steps is 0 (an episode limit is
+ * the env's, not the agent's). Fills only the fields inside the caller's
+ * @p spec_out->struct_size (set it first: WSRL_ENV_SPEC_INIT).
+ * @param[in]     agent    the agent.
+ * @param[in,out] spec_out the spec to fill; action_low and action_high
+ *                         point into the agent and live as long as it.
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (NULL, struct_size too small);
+ *         WSRL_ERR_VERSION_MISMATCH (struct_size larger than this library's).
+ * Ownership: the bounds stay the agent's. Nullable: none.
+ * Thread-safety: any thread (fixed at create), not concurrently with
+ * wsrl_agent_destroy().
+ */
+WSRL_API wsrl_status_t wsrl_agent_get_spec(const wsrl_agent_t *agent, wsrl_env_spec_t *spec_out);
+
+/**
+ * @brief Copy the agent's action bounds (the [low, high] of
+ * wsrl_agent_act() and wsrl_agent_unit_actions()).
+ * @param[in]  agent    the agent.
+ * @param[out] low_out  act_dim floats.
+ * @param[out] high_out act_dim floats.
+ * @param[in]  act_dim  the length of each array; must equal the agent's act_dim.
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (NULL, act_dim differs, naming both).
+ * Ownership: buffers stay the caller's. Nullable: none.
+ * Thread-safety: any thread (fixed at create).
+ */
+WSRL_API wsrl_status_t wsrl_agent_action_bounds(const wsrl_agent_t *agent, float *low_out, float *high_out,
+                                                int32_t act_dim);
+
+/** @} */
 
 WSRL_END_DECLS
 

@@ -4,7 +4,8 @@
  * another thread trains, and deploy an actor without the training stack.
  *
  * An agent publishes its actor (weights, observation/action sizes, action
- * bounds) as a snapshot at create, after every update and after a load.
+ * bounds) as a snapshot at create, after every update, after a load and
+ * after wsrl_agent_set_params() of the actor.
  * Publishing copies the actor into one of a few slots allocated at create
  * and swaps a pointer atomically: no allocation, no lock. A thread that
  * takes the latest snapshot with wsrl_agent_policy() holds a reference; the

@@ -38,7 +38,8 @@ typedef enum wsrl_status {
   WSRL_ERR_WRONG_STATE = -9,
   /** A progress callback asked to stop; the work done so far is kept. */
   WSRL_ERR_CANCELLED = -10,
-  /** The feature was not built into this library (e.g. HDF5). */
+  /** The feature is not available: not built into this library (e.g. HDF5),
+   *  or not part of this handle (e.g. a network the agent's algorithm lacks). */
   WSRL_ERR_UNSUPPORTED = -11,
   /** Another thread is inside a call on this handle that this call must not
    *  overlap; nothing was done. The message names the handle and that call

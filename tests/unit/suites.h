@@ -13,7 +13,8 @@
   X(replay)                 \
   X(agent)                  \
   X(train)                  \
-  X(nn)
+  X(nn)                     \
+  X(introspect)
 
 #define WSRL_TEST_DECLARE(name) Suite *wsrl_test_suite_##name(void);
 WSRL_TEST_SUITES(WSRL_TEST_DECLARE)
