@@ -177,8 +177,7 @@ static void critic_update(learner *L, int64_t off, int64_t B) {
       L->dq[e * B + i] = scale * (L->qbuf[e * B + i] - L->y[i]);
   wsrl__qensemble_zero_grad(L->q);
   CHECK(wsrl__qensemble_backward(L->q, L->dq, NULL, 1));
-  CHECK(wsrl__qensemble_adam_step(L->q, NULL));
-  wsrl__qensemble_polyak(L->q, 0.005f);
+  CHECK(wsrl__qensemble_adam_step_polyak(L->q, 0.005f, NULL)); /* one pass, as the agents do */
 }
 
 /* One actor + temperature step on the first B rows. */
@@ -343,6 +342,20 @@ int main(int argc, char **argv) {
     for (int i = 1; i < argc && n_counts < 8; i++)
       counts[n_counts++] = atoi(argv[i]);
   }
+  /* WSRL_BENCH_ENV_ONLY=fp32|bf16: only the env-steps (d) of that
+   * precision, e.g. under perf record. */
+  const char *only = getenv("WSRL_BENCH_ENV_ONLY");
+  if (only != NULL) {
+    const int32_t precision = strcmp(only, "bf16") == 0 ? WSRL__NN_BF16 : WSRL__NN_FP32;
+    for (int i = 0; i < n_counts; i++) {
+      learner L;
+      learner_init(&L, counts[i], precision);
+      printf("env_steps_%s_t%d %.2f 1/s\n", precision == WSRL__NN_BF16 ? "bf16" : "fp32", counts[i],
+             rate(&L, w_env, 0, seconds));
+      learner_free(&L);
+    }
+    return 0;
+  }
   const double fc256 = critic_update_flops(B_CRITIC), fc1024 = critic_update_flops(B_TOTAL);
   const double fa = actor_update_flops(B_TOTAL), fenv = UTD * fc256 + fa;
   printf("bench-nn: %s; obs %d, act %d, %d critics + actor of %dx%d with LayerNorm\n", wsrl__nn_backend_info(), OBS,
@@ -378,9 +391,9 @@ int main(int argc, char **argv) {
       printf("; bf16 not supported here\n");
     }
   }
-  if (n_counts >= 2 && res[0].threads == 1)
-    printf("\nscaling %d vs 1 thread(s): env-steps x%.2f, agent x%.2f\n", res[1].threads, res[1].env / res[0].env,
-           res[1].agent / res[0].agent);
+  for (int i = 1; i < n_counts && res[0].threads == 1; i++)
+    printf("%sscaling %d vs 1 thread(s): env-steps x%.2f, agent x%.2f\n", i == 1 ? "\n" : "", res[i].threads,
+           res[i].env / res[0].env, res[i].agent / res[0].agent);
   printf("\n");
   printf("flops_critic_update_256 %.0f FLOP\n", fc256);
   printf("flops_critic_update_1024 %.0f FLOP\n", fc1024);
@@ -404,6 +417,7 @@ int main(int argc, char **argv) {
     printf("act_latency_t%d %.1f us\n", t, R->act_us);
     printf("agent_env_steps_t%d %.2f 1/s\n", t, R->agent);
     printf("kernel_fp32_t%d %s impl\n", t, R->kernel);
+    printf("bf16_supported_t%d %d bool\n", t, R->bf16);
     if (R->bf16) {
       const double b16 = R->ens_rate16 * 1e9 / fenv;
       printf("kernel_bf16_t%d %s impl\n", t, R->kernel16);
@@ -417,9 +431,11 @@ int main(int argc, char **argv) {
       printf("agent_env_steps_bf16_fp32_ratio_t%d %.2f x\n", t, R->agent16 / R->agent);
     }
   }
-  if (n_counts >= 2 && res[0].threads == 1) {
-    printf("env_steps_scaling_t%d %.2f x\n", res[1].threads, res[1].env / res[0].env);
-    printf("agent_env_steps_scaling_t%d %.2f x\n", res[1].threads, res[1].agent / res[0].agent);
+  for (int i = 1; i < n_counts && res[0].threads == 1; i++) {
+    printf("env_steps_scaling_t%d %.2f x\n", res[i].threads, res[i].env / res[0].env);
+    printf("agent_env_steps_scaling_t%d %.2f x\n", res[i].threads, res[i].agent / res[0].agent);
+    if (res[i].bf16 && res[0].bf16)
+      printf("env_steps_bf16_scaling_t%d %.2f x\n", res[i].threads, res[i].env16 / res[0].env16);
   }
   return 0;
 }

@@ -201,7 +201,7 @@ wsrl_status_t wsrl__nn_md_dt(dnnl_memory_desc_t *md, int rank, const int64_t *di
 }
 
 wsrl_status_t wsrl__nn_matmul_init(wsrl__nn_matmul *mm, wsrl__nn_ctx *ctx, const dnnl_memory_desc_t *src,
-                                   const dnnl_memory_desc_t *wei, const dnnl_memory_desc_t *dst, int accumulate,
+                                   const dnnl_memory_desc_t *wei, const dnnl_memory_desc_t *dst, int post,
                                    int32_t team) {
   memset(mm, 0, sizeof *mm);
   if (team < 1 || team > ctx->team)
@@ -223,9 +223,12 @@ wsrl_status_t wsrl__nn_matmul_init(wsrl__nn_matmul *mm, wsrl__nn_ctx *ctx, const
   STEP(dnnl_matmul_desc_init(&desc, src, wei, NULL, dst));
   STEP(dnnl_primitive_attr_create(&attr));
   STEP(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user));
-  if (accumulate) {
+  if (post != 0) {
     STEP(dnnl_post_ops_create(&ops));
-    STEP(dnnl_post_ops_append_sum(ops, 1.0f));
+    if (post & WSRL__MM_SUM)
+      STEP(dnnl_post_ops_append_sum(ops, 1.0f));
+    if (post & WSRL__MM_RELU) /* oneDNN 2.x: scale, kind, alpha (negative slope), beta */
+      STEP(dnnl_post_ops_append_eltwise(ops, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f));
     STEP(dnnl_primitive_attr_set_post_ops(attr, ops));
   }
   STEP(dnnl_primitive_desc_create(&pd, &desc, attr, ctx->engine, NULL));
@@ -280,7 +283,7 @@ out:
 }
 
 wsrl_status_t wsrl__nn_matmul_run(const wsrl__nn_matmul *mm, wsrl__nn_ctx *ctx, int32_t tid, const void *src,
-                                  const void *wei, float *dst) {
+                                  const void *wei, void *dst) {
   dnnl_stream_t stream = ctx->streams[tid];
   dnnl_memory_t *mem = mm->mem[tid];
   WSRL__DNNL(dnnl_memory_set_data_handle_v2(mem[0], (void *)src, stream));

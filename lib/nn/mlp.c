@@ -383,15 +383,30 @@ static wsrl_status_t md2_in(const wsrl__mlp *m, dnnl_memory_desc_t *md, int64_t 
   return wsrl__nn_md_dt(md, 2, d, st, m->bf16 ? dnnl_bf16 : dnnl_f32);
 }
 
-/* Forward matmul of layer l on `rows` rows of one member. */
+/* A hidden layer without LayerNorm whose ReLU rides on its forward matmul
+ * (oneDNN post-op), written straight into the next layer's input: no
+ * element-wise pass. Not the layer carrying a fused one-unit head, nor a
+ * trainable bf16 net (its backward reads the fp32 activation, the next
+ * matmul the bf16 one: the kernel writes both in one pass). */
+static int relu_in_matmul(const wsrl__mlp *m, int32_t l) {
+  const int32_t L = m->spec.n_hidden;
+  return l < L && !m->spec.layer_norm && !(l == L - 1 && m->fan_out[L] == 1) && !(m->bf16 && m->spec.trainable);
+}
+
+/* Forward matmul of layer l on `rows` rows of one member: into y, or with
+ * relu_in_matmul() into the activation (ld N + 1; bf16 in bf16 mode). */
 static wsrl_status_t build_fwd(wsrl__mlp *m, wsrl__nn_matmul *mm, int32_t l, int64_t rows) {
   const int64_t K1 = m->fan_in[l] + 1, N = m->fan_out[l];
   const int64_t ldw = l == 0 ? m->spec.ensemble * N : N; /* kernel rows: [K1][E][N] or [E][K1][N] */
+  const int relu = relu_in_matmul(m, l);
   dnnl_memory_desc_t src, wei, dst;
   WSRL__TRY(md2_in(m, &src, rows, K1, K1, 1));
   WSRL__TRY(md2_in(m, &wei, K1, N, ldw, 1));
-  WSRL__TRY(md2(&dst, rows, N, N, 1));
-  return wsrl__nn_matmul_init(mm, m->ctx, &src, &wei, &dst, 0, m->team);
+  if (relu)
+    WSRL__TRY(md2_in(m, &dst, rows, N, N + 1, 1));
+  else
+    WSRL__TRY(md2(&dst, rows, N, N, 1));
+  return wsrl__nn_matmul_init(mm, m->ctx, &src, &wei, &dst, relu ? WSRL__MM_RELU : 0, m->team);
 }
 
 /* Build forward (and, when trainable, both backward) matmuls of layer l
@@ -412,7 +427,7 @@ static wsrl_status_t build_layer(wsrl__mlp *m, slot *s, int32_t l) {
   WSRL__TRY(md2_in(m, &src, K1, B, 1, K1));
   WSRL__TRY(md2_in(m, &wei, B, N, N, 1));
   WSRL__TRY(md2(&dst, K1, N, ldw, 1));
-  WSRL__TRY(wsrl__nn_matmul_init(&s->bww[l], m->ctx, &src, &wei, &dst, 1, m->team));
+  WSRL__TRY(wsrl__nn_matmul_init(&s->bww[l], m->ctx, &src, &wei, &dst, WSRL__MM_SUM, m->team));
   /* dX = dY W^T without the bias row. */
   WSRL__TRY(md2_in(m, &src, B, N, N, 1));
   WSRL__TRY(md2_in(m, &wei, N, K, 1, ldw));
@@ -620,6 +635,12 @@ static wsrl_status_t forward_rows(wsrl__mlp *m, slot *s, int64_t e, int32_t tid,
     }
     if (a.head_q != NULL)
       a.head_q += b0;
+    if (relu_in_matmul(m, l)) {
+      void *dst = m->bf16 ? (void *)(m->act16[l] + (a.out - m->act[l])) : (void *)a.out;
+      WSRL__TRY(wsrl__nn_matmul_run(&mm[l], m->ctx, tid, mm_src_rows(m, s, l, e, tid, l == 0 ? b0 : rb),
+                                    mm_w(m, l, e), dst));
+      continue;
+    }
     WSRL__TRY(wsrl__nn_matmul_run(&mm[l], m->ctx, tid, mm_src_rows(m, s, l, e, tid, l == 0 ? b0 : rb),
                                   mm_w(m, l, e), (float *)a.y));
     if (m->bf16 && (l < L - 1 || m->fan_out[L] != 1)) {

@@ -60,13 +60,19 @@ typedef struct wsrl__nn_matmul {
   dnnl_memory_t (*mem)[4]; /* [team][src, weights, dst, scratchpad] */
 } wsrl__nn_matmul;
 
-/* dst = src x wei (accumulate: dst += src x wei), runnable by `team` threads. */
+/* Post-ops of a matmul (oneDNN attributes). */
+enum {
+  WSRL__MM_SUM = 1, /* dst += src x wei */
+  WSRL__MM_RELU = 2 /* dst = max(src x wei, 0) (a layer without LayerNorm) */
+};
+/* dst = src x wei with the WSRL__MM_* post-ops in `post`, runnable by
+ * `team` threads. */
 wsrl_status_t wsrl__nn_matmul_init(wsrl__nn_matmul *mm, wsrl__nn_ctx *ctx, const dnnl_memory_desc_t *src,
-                                   const dnnl_memory_desc_t *wei, const dnnl_memory_desc_t *dst, int accumulate,
+                                   const dnnl_memory_desc_t *wei, const dnnl_memory_desc_t *dst, int post,
                                    int32_t team);
 /* Run on team thread tid's memory objects, stream and scratchpad. */
 wsrl_status_t wsrl__nn_matmul_run(const wsrl__nn_matmul *mm, wsrl__nn_ctx *ctx, int32_t tid, const void *src,
-                                  const void *wei, float *dst);
+                                  const void *wei, void *dst);
 void wsrl__nn_matmul_fini(wsrl__nn_matmul *mm, wsrl__nn_ctx *ctx);
 /* Wait for every team stream (CPU streams run synchronously; kept for form). */
 wsrl_status_t wsrl__nn_ctx_wait(wsrl__nn_ctx *ctx);

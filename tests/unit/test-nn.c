@@ -849,6 +849,53 @@ START_TEST(members_in_parallel_match_serial) {
 }
 END_TEST
 
+/* Without LayerNorm the ReLU rides on the forward matmul (oneDNN post-op)
+ * and writes the next layer's input directly (in bf16 mode, for a
+ * forward-only net, in bf16). A forward-only copy must give the trainable
+ * net's bits (fp32: both use the post-op; bf16: the trainable net's
+ * kernel rounds what the forward-only net's matmul rounds), and the
+ * trainable net must match the double reference (gradcheck covers its
+ * gradients). Heads: a matmul output (out 3) and the fused unit (out 1). */
+START_TEST(relu_post_op_matches_kernel) {
+  const int bf16 = _i >> 1;
+  const int32_t out = _i & 1 ? 1 : 3;
+  enum { E = 3, IN = 5, B = 37 };
+  wsrl__nn_ctx *ctx = make_ctx(1);
+  if (bf16 && wsrl__nn_ctx_set_precision(ctx, WSRL__NN_BF16) != WSRL_OK) {
+    printf("relu_post_op_matches_kernel: bf16 skipped: %s\n", wsrl_last_error_message());
+    wsrl__nn_ctx_destroy(ctx);
+    return;
+  }
+  wsrl__rng r, rf;
+  wsrl__rng_seed(&r, 8, 0);
+  rf = r;
+  wsrl__mlp_spec s = {.ensemble = E, .in_dim = IN, .out_dim = out, .n_hidden = 3, .hidden = {32, 24, 16},
+                      .layer_norm = 0, .max_batch = B, .trainable = 1};
+  wsrl__mlp *m, *f;
+  ck_assert_int_eq(wsrl__mlp_create(&m, ctx, &s, &ADAM, &r), WSRL_OK);
+  s.trainable = 0;
+  ck_assert_int_eq(wsrl__mlp_create(&f, ctx, &s, NULL, &rf), WSRL_OK);
+  float x[B * IN], ym[E * B * 3], yf[E * B * 3];
+  wsrl__rng_fill_normal(&r, x, B * IN);
+  ck_assert_int_eq(wsrl__mlp_forward(m, B, WSRL__MLP_SHARED, x, ym), WSRL_OK);
+  ck_assert_int_eq(wsrl__mlp_forward(f, B, WSRL__MLP_SHARED, x, yf), WSRL_OK);
+  ck_assert_msg(memcmp(ym, yf, sizeof(float) * (size_t)(E * B * out)) == 0,
+                "forward-only and trainable outputs differ (bf16 %d, out %d)", bf16, out);
+  if (!bf16) {
+    double xd[B * IN], yd[E * B * 3];
+    for (int i = 0; i < B * IN; i++)
+      xd[i] = x[i];
+    nnref_mlp_forward(m, B, WSRL__MLP_SHARED, xd, yd);
+    for (int i = 0; i < E * B * out; i++)
+      ck_assert_msg(fabs(ym[i] - yd[i]) <= 1e-4 * (1.0 + fabs(yd[i])), "y[%d]: %.7g vs %.7g", i, (double)ym[i],
+                    yd[i]);
+  }
+  wsrl__mlp_destroy(m);
+  wsrl__mlp_destroy(f);
+  wsrl__nn_ctx_destroy(ctx);
+}
+END_TEST
+
 /* The actor's backward through the critics (input gradient only, dQ
  * non-zero for one member per row) takes the sparse path: gathered rows,
  * chunked matmuls. It must give the dense path's input gradient, leave the
@@ -1161,6 +1208,7 @@ Suite *wsrl_test_suite_nn(void) {
   tcase_add_test(tc, predict_reuses_prepared_shape);
   tcase_add_loop_test(tc, deterministic_updates, 0, 4);
   tcase_add_loop_test(tc, adam_polyak_fused_matches_separate, 0, 2);
+  tcase_add_loop_test(tc, relu_post_op_matches_kernel, 0, 4);
   tcase_add_loop_test(tc, members_in_parallel_match_serial, 0, 2);
   tcase_add_loop_test(tc, sparse_input_grad_matches_dense, 0, 2);
   tcase_add_test(tc, no_allocation_in_steady_state);
