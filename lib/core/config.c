@@ -44,24 +44,33 @@ static const char *type_name(int32_t t) {
 
 /* ---- key lookup and the nearest-key suggestion ---- */
 
-static size_t edit_distance(const char *a, const char *b) {
+/* Levenshtein distance of a and b, or limit when it is limit or more: the
+ * suggestion only needs the nearest key, and stopping early keeps an unknown
+ * key cheap (hostile configs are full of them; cf. the fuzz campaign). */
+static size_t edit_distance(const char *a, const char *b, size_t limit) {
   size_t la = strlen(a), lb = strlen(b), row[128];
   if (lb >= 127)
     return (size_t)-1;
+  if ((la > lb ? la - lb : lb - la) >= limit)
+    return limit;
   for (size_t j = 0; j <= lb; j++)
     row[j] = j;
   for (size_t i = 1; i <= la; i++) {
     size_t diag = row[0];
     row[0] = i;
+    size_t low = row[0];
     for (size_t j = 1; j <= lb; j++) {
       size_t up = row[j];
       size_t cost = diag + (a[i - 1] != b[j - 1]);
       size_t best = row[j - 1] + 1 < up + 1 ? row[j - 1] + 1 : up + 1;
       row[j] = cost < best ? cost : best;
+      low = row[j] < low ? row[j] : low;
       diag = up;
     }
+    if (low >= limit) /* a row's minimum never decreases further down */
+      return limit;
   }
-  return row[lb];
+  return row[lb] < limit ? row[lb] : limit;
 }
 
 static const key_info *nearest_key(const char *key) {
@@ -70,7 +79,7 @@ static const key_info *nearest_key(const char *key) {
   for (size_t i = 0; i < NKEYS; i++) {
     const char *dot = strchr(keys[i].name, '.');
     /* A bare leaf name ("ensemble_size") is the closest possible miss. */
-    size_t d = (dot != NULL && strcmp(dot + 1, key) == 0) ? 0 : edit_distance(key, keys[i].name);
+    size_t d = (dot != NULL && strcmp(dot + 1, key) == 0) ? 0 : edit_distance(key, keys[i].name, best_d);
     if (d < best_d) {
       best_d = d;
       best = &keys[i];

@@ -112,6 +112,73 @@ START_TEST(unknown_key_suggests_nearest) {
 }
 END_TEST
 
+/* Plain Levenshtein distance, without the library's early stop. */
+static size_t full_distance(const char *a, const char *b) {
+  size_t la = strlen(a), lb = strlen(b), row[128];
+  for (size_t j = 0; j <= lb; j++)
+    row[j] = j;
+  for (size_t i = 1; i <= la; i++) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= lb; j++) {
+      size_t up = row[j], cost = diag + (a[i - 1] != b[j - 1]);
+      size_t best = row[j - 1] + 1 < up + 1 ? row[j - 1] + 1 : up + 1;
+      row[j] = cost < best ? cost : best;
+      diag = up;
+    }
+  }
+  return row[lb];
+}
+
+/* The suggestion (which stops each distance once it cannot win) is the
+ * first key at the smallest full distance, for typos of every key: a
+ * dropped, doubled, replaced and appended character and a swap. */
+START_TEST(suggestion_is_the_nearest_key) {
+  const size_t n = wsrl_config_key_count();
+  for (size_t k = 0; k < n; k++) {
+    const char *name = NULL;
+    ck_assert_int_eq(wsrl_config_key_info(k, &name, NULL, NULL), WSRL_OK);
+    const size_t len = strlen(name);
+    for (int edit = 0; edit < 5; edit++) {
+      char typo[128];
+      const size_t at = (k * 7 + (size_t)edit * 3) % len;
+      snprintf(typo, sizeof typo, "%s", name);
+      if (edit == 0)
+        memmove(typo + at, typo + at + 1, len - at);
+      else if (edit == 1)
+        memmove(typo + at + 1, typo + at, len - at + 1);
+      else if (edit == 2)
+        typo[at] = typo[at] == 'x' ? 'q' : 'x';
+      else if (edit == 3)
+        snprintf(typo, sizeof typo, "%sxyz%zu", name, k);
+      else if (at + 1 < len) {
+        const char c = typo[at];
+        typo[at] = typo[at + 1], typo[at + 1] = c;
+      }
+      const char *want = NULL;
+      size_t best = (size_t)-1;
+      for (size_t i = 0; i < n; i++) {
+        const char *other = NULL;
+        wsrl_config_key_info(i, &other, NULL, NULL);
+        const char *dot = strchr(other, '.');
+        const size_t d = dot != NULL && strcmp(dot + 1, typo) == 0 ? 0 : full_distance(typo, other);
+        if (d < best)
+          best = d, want = other;
+      }
+      if (best == 0) /* the typo is a key (or a bare leaf name) */
+        continue;
+      char expect[200];
+      snprintf(expect, sizeof expect, "did you mean '%s'", want);
+      ck_assert_int_eq(wsrl_config_set(cfg, typo, "1"), WSRL_ERR_INVALID_ARGUMENT);
+      if (strstr(wsrl_last_error_message(), "was renamed") != NULL)
+        continue;
+      ck_assert_msg(strstr(wsrl_last_error_message(), expect) != NULL, "'%s': %s, expected %s", typo,
+                    wsrl_last_error_message(), want);
+    }
+  }
+}
+END_TEST
+
 /* Every key renamed before 0.1.0 is refused (text, typed and parsed) with
  * its new name, and the new name exists. */
 START_TEST(renamed_keys_name_their_successor) {
@@ -331,6 +398,7 @@ Suite *wsrl_test_suite_config(void) {
   tcase_add_test(t, every_default_is_valid_and_round_trips);
   tcase_add_test(t, typed_set_get);
   tcase_add_test(t, unknown_key_suggests_nearest);
+  tcase_add_test(t, suggestion_is_the_nearest_key);
   tcase_add_test(t, renamed_keys_name_their_successor);
   tcase_add_test(t, bad_values_name_key_and_range);
   tcase_add_test(t, null_arguments);
