@@ -25,18 +25,44 @@
 #endif
 #endif
 
-static char scratch[4][512];
+static char scratch_dir[512], scratch[4][560];
+static pid_t scratch_owner;
+
+/* Remove the scratch directory and everything in it (temporary files of a
+ * save that crashed in a child too); only the process that made it. */
+static void scratch_cleanup(void) {
+  if (scratch_dir[0] == '\0' || getpid() != scratch_owner)
+    return;
+  DIR *d = opendir(scratch_dir);
+  struct dirent *e;
+  while (d != NULL && (e = readdir(d)) != NULL)
+    if (e->d_name[0] != '.')
+      unlinkat(dirfd(d), e->d_name, 0);
+  if (d != NULL)
+    closedir(d);
+  rmdir(scratch_dir);
+}
 
 void fuzz_die(const char *what) {
   fprintf(stderr, "fuzz-%s: %s (last error: %s)\n", fuzz_target.name, what, wsrl_last_error_message());
   abort();
 }
 
+/* The scratch files live in a private directory: saves scan their
+ * directory for stale temporary files, which must stay cheap per input. */
 const char *fuzz_scratch(int k) {
-  if (scratch[k][0] == '\0') {
+  if (scratch_dir[0] == '\0') {
     const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    snprintf(scratch[k], sizeof scratch[k], "%s/fuzz-%s-%ld-%d", tmp, fuzz_target.name, (long)getpid(), k);
+    snprintf(scratch_dir, sizeof scratch_dir, "%s/fuzz-%s-XXXXXX", tmp, fuzz_target.name);
+    if (mkdtemp(scratch_dir) == NULL) {
+      scratch_dir[0] = '\0';
+      fuzz_die("cannot make the scratch directory");
+    }
+    scratch_owner = getpid();
+    atexit(scratch_cleanup);
   }
+  if (scratch[k][0] == '\0')
+    snprintf(scratch[k], sizeof scratch[k], "%s/%d", scratch_dir, k);
   return scratch[k];
 }
 
@@ -300,6 +326,7 @@ int main(int argc, char **argv) {
     printf("fuzz-%s: %d seeds\n", fuzz_target.name, fuzz_target.write_seeds(argv[2]));
     return 0;
   }
+  fuzz_scratch(0); /* before any fork: children share the directory */
   if (argc >= 3 && strcmp(argv[1], "--mutate") == 0) {
     rng_state = argc > 3 ? strtoull(argv[3], NULL, 0) : 0x9E3779B97F4A7C15ull;
     run_mutations(atol(argv[2]));
@@ -310,9 +337,6 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: %s --mutate N [SEED] | FILE|DIR... | --write-seeds DIR\n", argv[0]);
     return 2;
   }
-  for (int k = 0; k < 4; k++)
-    if (scratch[k][0] != '\0')
-      remove(scratch[k]);
   return 0;
 }
 
