@@ -330,6 +330,11 @@ WSRL_API wsrl_status_t wsrl_replay_file_info(const char *path, int32_t *obs_dim_
  * qlearning_dataset(); the transition before a dropped one is marked
  * truncated. Rewards are transformed and actions clipped with this buffer's
  * options; MC returns are computed. All-or-nothing like wsrl_replay_load().
+ * Actions must already be in [-1, 1] units (the agent's and the buffer's,
+ * docs/datasets.md); action values outside [-1, 1] are stored as they are
+ * (clipped by action_clip) and reported by one WSRL_LOG_WARN line naming how
+ * many: a file in the environment's units needs
+ * wsrl_replay_import_hdf5_bounded().
  * @return as wsrl_replay_load(); WSRL_ERR_CORRUPT also for a missing dataset
  *         or mismatched row counts; WSRL_ERR_UNSUPPORTED when built without HDF5.
  * Ownership: none. Nullable: @p report_out. Thread-safety: one thread per
@@ -337,6 +342,41 @@ WSRL_API wsrl_status_t wsrl_replay_file_info(const char *path, int32_t *obs_dim_
  */
 WSRL_API wsrl_status_t wsrl_replay_import_hdf5(wsrl_replay_t *replay, const char *path,
                                                wsrl_replay_report_t *report_out);
+
+/** Flag of wsrl_replay_import_hdf5_bounded(): parse the file in a forked
+ * child as wsrl_replay_import_hdf5_isolated() does. */
+#define WSRL_REPLAY_IMPORT_ISOLATED 1u
+
+/**
+ * @brief wsrl_replay_import_hdf5() for a file whose actions are in the
+ * environment's units: action element j is mapped from
+ * [action_low[j], action_high[j]] to [-1, 1] (u = 2 (a - low) / (high - low)
+ * - 1 in double, as wsrl_session_observe() maps a host's action), before
+ * the buffer's action_clip. A value beyond its bounds by more than 1e-5 of
+ * the half-range (float32 rounding of data clipped to the bounds stays far
+ * below; a unit error far above) refuses the whole file naming the row,
+ * element, value and bounds; values within that tolerance are clamped to
+ * +-1. With both bounds NULL the file must be in [-1, 1] units, checked the
+ * same way. Rewards, observations and flags are imported as by
+ * wsrl_replay_import_hdf5().
+ * @param[in,out] replay      the buffer, replaced on success, unchanged on error.
+ * @param[in]     path        the D4RL-format file.
+ * @param[in]     action_low  act_dim lower bounds, e.g. wsrl_env_spec_t's
+ *                            (copied during the call); NULL means -1 each.
+ * @param[in]     action_high act_dim upper bounds (> low); NULL means +1 each.
+ * @param[in]     flags       0 or WSRL_REPLAY_IMPORT_ISOLATED.
+ * @param[out]    report_out  what was loaded (struct_size set by the caller).
+ * @return as wsrl_replay_import_hdf5(); WSRL_ERR_INVALID_ARGUMENT also for
+ *         bounds that are not finite with low < high, unknown flags, or an
+ *         action outside the bounds; with WSRL_REPLAY_IMPORT_ISOLATED also as
+ *         wsrl_replay_import_hdf5_isolated().
+ * Ownership: none. Nullable: @p action_low, @p action_high, @p report_out.
+ * Thread-safety: as wsrl_replay_import_hdf5() (isolated: as
+ * wsrl_replay_import_hdf5_isolated()).
+ */
+WSRL_API wsrl_status_t wsrl_replay_import_hdf5_bounded(wsrl_replay_t *replay, const char *path,
+                                                       const float *action_low, const float *action_high,
+                                                       uint32_t flags, wsrl_replay_report_t *report_out);
 
 /**
  * @brief wsrl_replay_import_hdf5() for a file you did not write: libhdf5 (not

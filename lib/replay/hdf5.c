@@ -15,14 +15,36 @@
 #include "replay_internal.h"
 #include "wsrl_build_config.h"
 
+void wsrl__replay_warn_units(const char *fn, const char *path, const wsrl__replay_bounds *b) {
+  if (!b->given && b->outside > 0)
+    wsrl__log(WSRL_LOG_WARN,
+              "%s: '%s': %lld action values lie outside [-1, 1] (largest |a| = %g): the library's actions are in "
+              "[-1, 1] units; if the file holds the environment's units, import it with "
+              "wsrl_replay_import_hdf5_bounded() and the env's action bounds",
+              fn, path, (long long)b->outside, (double)b->worst);
+}
+
 #if !WSRL_HAVE_HDF5
 
 static wsrl_status_t unsupported(const char *fn) {
   return wsrl__error(WSRL_ERR_UNSUPPORTED, "%s: libwsrl was built without HDF5 (configure with -Dhdf5=enabled)", fn);
 }
 
+wsrl_status_t wsrl__replay_import_hdf5(wsrl_replay_t *replay, const char *path, wsrl__replay_bounds *bounds,
+                                       wsrl_replay_report_t *report_out, const char *fn) {
+  (void)replay, (void)path, (void)bounds, (void)report_out;
+  return unsupported(fn);
+}
+
 wsrl_status_t wsrl_replay_import_hdf5(wsrl_replay_t *replay, const char *path, wsrl_replay_report_t *report_out) {
   (void)replay, (void)path, (void)report_out;
+  return unsupported(__func__);
+}
+
+wsrl_status_t wsrl_replay_import_hdf5_bounded(wsrl_replay_t *replay, const char *path, const float *action_low,
+                                              const float *action_high, uint32_t flags,
+                                              wsrl_replay_report_t *report_out) {
+  (void)replay, (void)path, (void)action_low, (void)action_high, (void)flags, (void)report_out;
   return unsupported(__func__);
 }
 
@@ -319,7 +341,32 @@ static const float *chunk_next(const chunk *c, const d4rl *d, int64_t i) {
 #define KEEP 0x80u
 
 /* Pass 1: decide every row from the flags and the values, without touching the buffer. */
-static wsrl_status_t make_plan(wsrl_replay_t *r, const d4rl *d, const chunk *bufs, uint8_t *plan, wsrl_replay_report_t *rep) {
+/* Bounds of action element j of an import (NULL arrays: -1 / +1). */
+static double bound_lo(const wsrl__replay_bounds *b, int32_t j) { return b->low != NULL ? b->low[j] : -1.0; }
+static double bound_hi(const wsrl__replay_bounds *b, int32_t j) { return b->high != NULL ? b->high[j] : 1.0; }
+
+/* An action row against the import's units: refused beyond the given bounds
+ * (plus the tolerance), counted beyond [-1, 1] when none were given. */
+static wsrl_status_t check_units(const d4rl *d, wsrl__replay_bounds *b, const float *a, int32_t n, int64_t row) {
+  for (int32_t j = 0; j < n; j++) {
+    const double lo = bound_lo(b, j), hi = bound_hi(b, j);
+    const double u = 2.0 * ((double)a[j] - lo) / (hi - lo) - 1.0;
+    if (fabs(u) <= 1.0 + WSRL__REPLAY_ACTION_TOL)
+      continue;
+    if (b->given)
+      return wsrl__error(WSRL_ERR_INVALID_ARGUMENT,
+                         "'%s': dataset 'actions' row %lld element %d is %g, outside the action bounds [%g, %g] "
+                         "(tolerance %g of the half-range): the file's actions are not in these units; nothing was "
+                         "imported", d->path, (long long)row, (int)j, (double)a[j], lo, hi, WSRL__REPLAY_ACTION_TOL);
+    b->outside++;
+    if (fabsf(a[j]) > b->worst)
+      b->worst = fabsf(a[j]);
+  }
+  return WSRL_OK;
+}
+
+static wsrl_status_t make_plan(wsrl_replay_t *r, const d4rl *d, const chunk *bufs, uint8_t *plan, wsrl_replay_report_t *rep,
+                               wsrl__replay_bounds *b) {
   const wsrl__alloc *a = &r->alloc;
   int64_t n = d->n;
   memset(plan, 0, (size_t)(n > 0 ? n : 1));
@@ -373,6 +420,9 @@ static wsrl_status_t make_plan(wsrl_replay_t *r, const d4rl *d, const chunk *buf
                  : !isfinite(stored) ? " (infinite after the reward transform)"
                                      : " (its discounted return would overflow float)";
         }
+        /* A unit error is the file's, not a row's glitch: refused whatever nonfinite says. */
+        if (!bad_key && (st = check_units(d, b, c.act + i * A, A, g)) != WSRL_OK)
+          break;
         if (bad_key) {
           if (r->opt.nonfinite == WSRL_REPLAY_NONFINITE_ERROR) {
             st = wsrl__error(WSRL_ERR_NON_FINITE, "'%s': dataset '%s' row %lld element %lld is %g%s", d->path,
@@ -404,7 +454,8 @@ static wsrl_status_t make_plan(wsrl_replay_t *r, const d4rl *d, const chunk *buf
 }
 
 /* Pass 2: copy the kept rows into slots 0.. of the (reset) buffer. */
-static wsrl_status_t copy_rows(wsrl_replay_t *r, const d4rl *d, const chunk *bufs, const uint8_t *plan) {
+static wsrl_status_t copy_rows(wsrl_replay_t *r, const d4rl *d, const chunk *bufs, const uint8_t *plan,
+                               const wsrl__replay_bounds *b) {
   chunk c = *bufs; /* read buffers, allocated by the caller */
   int32_t O = r->obs_dim, A = r->act_dim;
   float clip = (float)r->opt.action_clip;
@@ -421,6 +472,12 @@ static wsrl_status_t copy_rows(wsrl_replay_t *r, const d4rl *d, const chunk *buf
       memcpy(r->next_obs + w * O, chunk_next(&c, d, i), (size_t)O * sizeof(float));
       float *act = r->action + w * A;
       memcpy(act, c.act + i * A, (size_t)A * sizeof(float));
+      /* [low, high] to [-1, 1] as wsrl_session_observe() maps a host's action
+       * (wsrl__env_unscale_action), so offline and online rows agree. */
+      for (int32_t j = 0; j < A && b->given; j++) {
+        const double lo = bound_lo(b, j), hi = bound_hi(b, j), u = 2.0 * ((double)act[j] - lo) / (hi - lo) - 1.0;
+        act[j] = u < -1.0 ? -1.0f : u > 1.0 ? 1.0f : (float)u;
+      }
       if (clip > 0)
         wsrl__replay_clip(act, A, clip);
       r->reward[w] = wsrl__replay_stored_reward(&r->opt, c.rew[i]);
@@ -432,8 +489,9 @@ static wsrl_status_t copy_rows(wsrl_replay_t *r, const d4rl *d, const chunk *buf
   return st;
 }
 
-static wsrl_status_t replay_import_hdf5_impl(wsrl_replay_t *replay, const char *path, wsrl_replay_report_t *report_out) {
-  WSRL__TRY(wsrl__replay_report_check(report_out, "wsrl_replay_import_hdf5"));
+static wsrl_status_t replay_import_hdf5_impl(wsrl_replay_t *replay, const char *path, wsrl__replay_bounds *b,
+                                             wsrl_replay_report_t *report_out, const char *fn) {
+  WSRL__TRY(wsrl__replay_report_check(report_out, fn));
   quiet q;
   quiet_begin(&q);
   d4rl d;
@@ -460,13 +518,13 @@ static wsrl_status_t replay_import_hdf5_impl(wsrl_replay_t *replay, const char *
   if (st == WSRL_OK)
     st = chunk_alloc(&c, &d, &replay->alloc);
   if (st == WSRL_OK)
-    st = make_plan(replay, &d, &c, plan, &rep);
+    st = make_plan(replay, &d, &c, plan, &rep, b);
   if (st == WSRL_OK && rep.loaded > replay->capacity)
     st = wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "'%s' gives %lld transitions; the buffer's capacity is %lld", path,
                      (long long)rep.loaded, (long long)replay->capacity);
   if (st == WSRL_OK) {
     wsrl__replay_reset(replay);
-    st = copy_rows(replay, &d, &c, plan);
+    st = copy_rows(replay, &d, &c, plan, b);
     if (st != WSRL_OK)
       wsrl__replay_reset(replay);
     else
@@ -485,10 +543,40 @@ static wsrl_status_t replay_import_hdf5_impl(wsrl_replay_t *replay, const char *
   return WSRL_OK;
 }
 
+wsrl_status_t wsrl__replay_import_hdf5(wsrl_replay_t *replay, const char *path, wsrl__replay_bounds *bounds,
+                                       wsrl_replay_report_t *report_out, const char *fn) {
+  WSRL__GUARDED(wsrl__replay_busy(replay), WSRL__BUSY_WRITE, "replay buffer", fn,
+                replay_import_hdf5_impl(replay, path, bounds, report_out, fn));
+}
+
 wsrl_status_t wsrl_replay_import_hdf5(wsrl_replay_t *replay, const char *path, wsrl_replay_report_t *report_out) {
   WSRL__CHECK_NULL(replay);
   WSRL__CHECK_NULL(path);
-  WSRL__GUARDED(wsrl__replay_busy(replay), WSRL__BUSY_WRITE, "replay buffer", "wsrl_replay_import_hdf5", replay_import_hdf5_impl(replay, path, report_out));
+  wsrl__replay_bounds b = {0};
+  WSRL__TRY(wsrl__replay_import_hdf5(replay, path, &b, report_out, __func__));
+  wsrl__replay_warn_units(__func__, path, &b);
+  return WSRL_OK;
+}
+
+wsrl_status_t wsrl_replay_import_hdf5_bounded(wsrl_replay_t *replay, const char *path, const float *action_low,
+                                              const float *action_high, uint32_t flags,
+                                              wsrl_replay_report_t *report_out) {
+  WSRL__CHECK_NULL(replay);
+  WSRL__CHECK_NULL(path);
+  if (flags & ~(uint32_t)WSRL_REPLAY_IMPORT_ISOLATED)
+    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "%s: flags 0x%x has unknown bits (only WSRL_REPLAY_IMPORT_ISOLATED)",
+                       __func__, (unsigned)flags);
+  wsrl__replay_bounds b = {1, action_low, action_high, 0, 0};
+  for (int32_t j = 0; j < replay->act_dim; j++) {
+    const double lo = bound_lo(&b, j), hi = bound_hi(&b, j);
+    if (!isfinite(lo) || !isfinite(hi) || !(lo < hi))
+      return wsrl__error(WSRL_ERR_INVALID_ARGUMENT,
+                         "%s: action_low[%d] = %g and action_high[%d] = %g: bounds must be finite with low < high",
+                         __func__, (int)j, lo, (int)j, hi);
+  }
+  if (flags & WSRL_REPLAY_IMPORT_ISOLATED)
+    return wsrl__replay_import_hdf5_isolated(replay, path, &b, report_out, __func__);
+  return wsrl__replay_import_hdf5(replay, path, &b, report_out, __func__);
 }
 
 wsrl_status_t wsrl_replay_hdf5_info(const char *path, int32_t *obs_dim_out, int32_t *act_dim_out, int64_t *rows_out) {

@@ -36,6 +36,8 @@ typedef struct result {
   int32_t status, obs_dim, act_dim;
   int64_t rows;
   wsrl_replay_report_t report;
+  int64_t outside; /* the bounds' counters: the parent warns, never the child */
+  float worst;
   char message[1024];
 } result;
 
@@ -67,8 +69,8 @@ static size_t read_all(int fd, void *data, size_t n) {
 
 /* The child's work: info only (replay NULL) or a full import into a copy of
  * replay's shape and options, saved to native_path. */
-static void child_main(int fd, const wsrl_replay_t *replay, const char *path, const char *native_path,
-                       int64_t memory) {
+static void child_main(int fd, const wsrl_replay_t *replay, wsrl__replay_bounds *bounds, const char *path,
+                       const char *native_path, int64_t memory, const char *fn) {
   result res;
   memset(&res, 0, sizeof res);
   const char *env = getenv(ISOLATED_SECONDS_ENV);
@@ -86,7 +88,9 @@ static void child_main(int fd, const wsrl_replay_t *replay, const char *path, co
     res.report = (wsrl_replay_report_t)WSRL_REPLAY_REPORT_INIT;
     st = wsrl_replay_create(&copy, replay->obs_dim, replay->act_dim, replay->capacity, &replay->opt);
     if (st == WSRL_OK)
-      st = wsrl_replay_import_hdf5(copy, path, &res.report);
+      st = wsrl__replay_import_hdf5(copy, path, bounds, &res.report, fn);
+    res.outside = bounds->outside;
+    res.worst = bounds->worst;
     if (st == WSRL_OK)
       st = wsrl_replay_save(copy, native_path);
     wsrl_replay_destroy(copy);
@@ -99,8 +103,8 @@ static void child_main(int fd, const wsrl_replay_t *replay, const char *path, co
 }
 
 /* Fork, run child_main, collect its result. */
-static wsrl_status_t run_child(const wsrl_replay_t *replay, const char *path, const char *native_path, int64_t memory,
-                               result *out, const char *fn) {
+static wsrl_status_t run_child(const wsrl_replay_t *replay, wsrl__replay_bounds *bounds, const char *path,
+                               const char *native_path, int64_t memory, result *out, const char *fn) {
   int fds[2];
   if (pipe(fds) != 0)
     return wsrl__error(WSRL_ERR_IO, "%s: '%s': cannot create a pipe: %s", fn, path, strerror(errno));
@@ -113,7 +117,7 @@ static wsrl_status_t run_child(const wsrl_replay_t *replay, const char *path, co
   }
   if (pid == 0) {
     close(fds[0]);
-    child_main(fds[1], replay, path, native_path, memory);
+    child_main(fds[1], replay, bounds, path, native_path, memory, fn);
   }
   close(fds[1]);
   const size_t got = read_all(fds[0], out, sizeof *out);
@@ -141,7 +145,7 @@ wsrl_status_t wsrl_replay_hdf5_info_isolated(const char *path, int32_t *obs_dim_
                                              int64_t *rows_out) {
   WSRL__CHECK_NULL(path);
   result res;
-  WSRL__TRY(run_child(NULL, path, NULL, ISOLATED_MIN_MEMORY, &res, __func__));
+  WSRL__TRY(run_child(NULL, NULL, path, NULL, ISOLATED_MIN_MEMORY, &res, __func__));
   if (obs_dim_out)
     *obs_dim_out = res.obs_dim;
   if (act_dim_out)
@@ -155,24 +159,34 @@ wsrl_status_t wsrl_replay_import_hdf5_isolated(wsrl_replay_t *replay, const char
                                                wsrl_replay_report_t *report_out) {
   WSRL__CHECK_NULL(replay);
   WSRL__CHECK_NULL(path);
-  WSRL__TRY(wsrl__replay_report_check(report_out, __func__));
+  wsrl__replay_bounds b = {0};
+  return wsrl__replay_import_hdf5_isolated(replay, path, &b, report_out, __func__);
+}
+
+wsrl_status_t wsrl__replay_import_hdf5_isolated(wsrl_replay_t *replay, const char *path, wsrl__replay_bounds *bounds,
+                                                wsrl_replay_report_t *report_out, const char *fn) {
+  WSRL__TRY(wsrl__replay_report_check(report_out, fn));
   const char *dir = getenv("TMPDIR");
   char native[4096];
   snprintf(native, sizeof native, "%s/wsrl-import-XXXXXX", dir != NULL && dir[0] != '\0' ? dir : "/tmp");
   int fd = mkstemp(native);
   if (fd < 0)
-    return wsrl__error(WSRL_ERR_IO, "%s: cannot create a temporary file '%s': %s", __func__, native, strerror(errno));
+    return wsrl__error(WSRL_ERR_IO, "%s: cannot create a temporary file '%s': %s", fn, native, strerror(errno));
   close(fd);
   /* The child may use a few times the buffer's own size (read chunks, plan). */
   const int64_t row_bytes = (2 * (int64_t)replay->obs_dim + replay->act_dim + 3) * (int64_t)sizeof(float) + 1;
   int64_t memory = 4 * replay->capacity * row_bytes;
   memory = memory < ISOLATED_MIN_MEMORY ? ISOLATED_MIN_MEMORY : memory;
   result res;
-  wsrl_status_t st = run_child(replay, path, native, memory, &res, __func__);
+  wsrl_status_t st = run_child(replay, bounds, path, native, memory, &res, fn);
   if (st == WSRL_OK)
     st = wsrl_replay_load(replay, native, NULL);
   unlink(native);
-  if (st == WSRL_OK)
-    wsrl__replay_report_out(report_out, &res.report);
-  return st;
+  if (st != WSRL_OK)
+    return st;
+  wsrl__replay_report_out(report_out, &res.report);
+  bounds->outside = res.outside;
+  bounds->worst = res.worst;
+  wsrl__replay_warn_units(fn, path, bounds);
+  return WSRL_OK;
 }

@@ -86,6 +86,37 @@ wsrl_status_t wsrl__replay_read_sections(wsrl_replay_t *replay, const wsrl__secr
  * transition starts a new episode. MC returns are those a truncation gives. */
 wsrl_status_t wsrl__replay_close_open(wsrl_replay_t *replay);
 
+/* ---- HDF5 import (hdf5.c, isolate.c) ---- */
+
+/* Half-range fraction by which a file's action may pass its bound and still
+ * be taken (then clamped to [-1, 1]): float32 rounding of data clipped to
+ * the bounds and a rescale round trip stay within a few ulps (1e-7), while a
+ * unit error (environment units for [-1, 1], +-2 for +-1) is far beyond.
+ * 1e-5 is also the reference's own clip margin (clip_action 1 - 1e-5). */
+#define WSRL__REPLAY_ACTION_TOL 1e-5
+
+/* Action units of an import. given: the file holds actions in [low, high]
+ * (NULL: -1 / +1 each), mapped to [-1, 1]; values beyond the bounds by more
+ * than the tolerance are refused. Not given: actions must be in [-1, 1]
+ * units already; values beyond are only counted (outside, worst) so the
+ * caller can warn. */
+typedef struct wsrl__replay_bounds {
+  int32_t given;
+  const float *low, *high;
+  int64_t outside; /* out: action values beyond [-1, 1] (+ tolerance), when not given */
+  float worst;     /* out: the largest |value| among them */
+} wsrl__replay_bounds;
+
+/* The import behind every public HDF5 import; fn names the public call. */
+wsrl_status_t wsrl__replay_import_hdf5(wsrl_replay_t *replay, const char *path, wsrl__replay_bounds *bounds,
+                                       wsrl_replay_report_t *report_out, const char *fn);
+/* The same parsed in a forked child (isolate.c). */
+wsrl_status_t wsrl__replay_import_hdf5_isolated(wsrl_replay_t *replay, const char *path, wsrl__replay_bounds *bounds,
+                                                wsrl_replay_report_t *report_out, const char *fn);
+/* One warning through the log when an import without bounds saw actions
+ * outside [-1, 1]. */
+void wsrl__replay_warn_units(const char *fn, const char *path, const wsrl__replay_bounds *bounds);
+
 /* ---- handle layout (private to lib/replay) ---- */
 
 #define WSRL__REPLAY_TERMINATED 1u

@@ -1352,6 +1352,112 @@ START_TEST(hdf5_export_import_round_trip) {
 }
 END_TEST
 
+/* A file of 4 transitions (one episode) whose actions are acts[i][j], no clip. */
+static void write_actions(const char *p, float acts[4][A]) {
+  wsrl_replay_t *r = make(4, NULL);
+  for (int i = 0; i < 4; i++) {
+    float obs[O], act[A], rew, next[O];
+    row(i, obs, act, &rew, next);
+    ck_assert_int_eq(wsrl_replay_add(r, obs, acts[i], rew, next, 0, i == 3), WSRL_OK);
+  }
+  ck_assert_int_eq(wsrl_replay_export_hdf5(r, p), WSRL_OK);
+  wsrl_replay_destroy(r);
+}
+
+static float action_at(const wsrl_replay_t *r, int64_t i, int j) {
+  float a[A];
+  ck_assert_int_eq(wsrl_replay_get(r, i, 1, NULL, a, NULL, NULL, NULL, NULL, NULL), WSRL_OK);
+  return a[j];
+}
+
+static int warnings;
+static void count_warnings(void *user, int32_t level, const char *message) {
+  (void)user, (void)message;
+  warnings += level == WSRL_LOG_WARN;
+}
+
+START_TEST(hdf5_action_bounds_rescale_and_refuse) {
+  const float lo2[A] = {-2, -2}, hi2[A] = {2, 2};
+  /* Environment units +-2 (and 0..4 on a shifted second axis below). */
+  float env[4][A] = {{2, -2}, {-2, 2}, {1, 0}, {-0.5f, 1.5f}};
+  const char *p = path_of("env.hdf5");
+  write_actions(p, env);
+  for (uint32_t flags = 0; flags <= WSRL_REPLAY_IMPORT_ISOLATED; flags += WSRL_REPLAY_IMPORT_ISOLATED) {
+    wsrl_replay_t *r = make(4, NULL);
+    ck_assert_int_eq(wsrl_replay_import_hdf5_bounded(r, p, lo2, hi2, flags, NULL), WSRL_OK);
+    for (int i = 0; i < 4; i++)
+      for (int j = 0; j < A; j++)
+        ck_assert_float_eq(action_at(r, i, j), env[i][j] / 2); /* +-2 -> +-1, exactly */
+    wsrl_replay_destroy(r);
+  }
+  /* Per-element bounds, the buffer's clip after the rescale. */
+  const float lo[A] = {-2, 0}, hi[A] = {2, 4};
+  float shifted[4][A] = {{2, 4}, {-2, 0}, {0, 2}, {1, 3}};
+  write_actions(p, shifted);
+  wsrl_replay_options_t opt = WSRL_REPLAY_OPTIONS_INIT;
+  opt.action_clip = 0.99999;
+  wsrl_replay_t *r = make(4, &opt);
+  ck_assert_int_eq(wsrl_replay_import_hdf5_bounded(r, p, lo, hi, 0, NULL), WSRL_OK);
+  ck_assert_float_eq(action_at(r, 0, 0), 0.99999f);
+  ck_assert_float_eq(action_at(r, 0, 1), 0.99999f);
+  ck_assert_float_eq(action_at(r, 1, 1), -0.99999f);
+  ck_assert_float_eq(action_at(r, 2, 1), 0.0f);
+  ck_assert_float_eq(action_at(r, 3, 1), 0.5f);
+
+  /* Outside the bounds: refused naming row, element, value; buffer unchanged. */
+  float out[4][A] = {{0, 0}, {0, 0}, {0, 2.5f}, {0, 0}};
+  write_actions(p, out);
+  for (uint32_t flags = 0; flags <= WSRL_REPLAY_IMPORT_ISOLATED; flags += WSRL_REPLAY_IMPORT_ISOLATED) {
+    ck_assert_int_eq(wsrl_replay_import_hdf5_bounded(r, p, lo2, hi2, flags, NULL), WSRL_ERR_INVALID_ARGUMENT);
+    ck_assert_msg_has("'actions' row 2 element 1 is 2.5, outside the action bounds [-2, 2]");
+    ck_assert_float_eq(action_at(r, 3, 1), 0.5f);
+  }
+  /* The tolerance: 1e-5 of the half-range. */
+  float near[4][A] = {{0, 2.000015f}, {0, -2.000015f}, {0, 0}, {0, 0}};
+  write_actions(p, near);
+  ck_assert_int_eq(wsrl_replay_import_hdf5_bounded(r, p, lo2, hi2, 0, NULL), WSRL_OK);
+  ck_assert_float_eq(action_at(r, 0, 1), 0.99999f); /* clamped to 1, then the clip */
+  float beyond[4][A] = {{0, 0}, {0, 0}, {0, 0}, {-2.00003f, 0}};
+  write_actions(p, beyond);
+  ck_assert_int_eq(wsrl_replay_import_hdf5_bounded(r, p, lo2, hi2, 0, NULL), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_msg_has("row 3 element 0");
+
+  /* NULL bounds: [-1, 1] units, which the +-2 file is not. */
+  write_actions(p, env);
+  ck_assert_int_eq(wsrl_replay_import_hdf5_bounded(r, p, NULL, NULL, 0, NULL), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_msg_has("row 0 element 0 is 2, outside the action bounds [-1, 1]");
+
+  /* The plain import keeps [-1, 1] files working unchanged and warns once
+   * (in this process, also for the isolated import) about the +-2 file. */
+  wsrl_set_log_handler(count_warnings, NULL, WSRL_LOG_WARN, NULL, NULL);
+  warnings = 0;
+  ck_assert_int_eq(wsrl_replay_import_hdf5(r, p, NULL), WSRL_OK);
+  ck_assert_int_eq(warnings, 1);
+  ck_assert_float_eq(action_at(r, 0, 0), 0.99999f); /* clipped as before */
+  ck_assert_int_eq(wsrl_replay_import_hdf5_isolated(r, p, NULL), WSRL_OK);
+  ck_assert_int_eq(warnings, 2);
+  float unit[4][A] = {{1, -1}, {0.5f, 0}, {-0.25f, 0.75f}, {0, 1}};
+  write_actions(p, unit);
+  ck_assert_int_eq(wsrl_replay_import_hdf5(r, p, NULL), WSRL_OK);
+  ck_assert_int_eq(wsrl_replay_import_hdf5_bounded(r, p, NULL, NULL, 0, NULL), WSRL_OK);
+  ck_assert_int_eq(warnings, 2);
+  ck_assert_float_eq(action_at(r, 2, 1), 0.75f);
+  wsrl_set_log_handler(NULL, NULL, 0, NULL, NULL);
+
+  /* Bad arguments. */
+  const float nan_lo[A] = {-1, NAN}, flat[A] = {2, -2};
+  ck_assert_int_eq(wsrl_replay_import_hdf5_bounded(r, p, nan_lo, NULL, 0, NULL), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_msg_has("action_low[1]");
+  ck_assert_int_eq(wsrl_replay_import_hdf5_bounded(r, p, flat, hi2, 0, NULL), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_msg_has("low < high");
+  ck_assert_int_eq(wsrl_replay_import_hdf5_bounded(r, p, lo2, hi2, 2, NULL), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_msg_has("flags");
+  ck_assert_int_eq(wsrl_replay_import_hdf5_bounded(NULL, p, lo2, hi2, 0, NULL), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wsrl_replay_import_hdf5_bounded(r, NULL, lo2, hi2, 0, NULL), WSRL_ERR_INVALID_ARGUMENT);
+  wsrl_replay_destroy(r);
+}
+END_TEST
+
 START_TEST(hdf5_malformed_files) {
   d4rl_data d;
   d4rl_fill(&d);
@@ -1596,6 +1702,7 @@ START_TEST(hdf5_unsupported) {
   ck_assert_msg_has("without HDF5");
   ck_assert_int_eq(wsrl_replay_export_hdf5(r, "x.hdf5"), WSRL_ERR_UNSUPPORTED);
   ck_assert_int_eq(wsrl_replay_hdf5_info("x.hdf5", NULL, NULL, NULL), WSRL_ERR_UNSUPPORTED);
+  ck_assert_int_eq(wsrl_replay_import_hdf5_bounded(r, "x.hdf5", NULL, NULL, 0, NULL), WSRL_ERR_UNSUPPORTED);
   wsrl_replay_destroy(r);
 }
 END_TEST
@@ -1681,6 +1788,7 @@ Suite *wsrl_test_suite_replay(void) {
   tcase_add_test(t, hdf5_with_next_observations_keeps_every_row);
   tcase_add_test(t, hdf5_rows_across_read_chunks);
   tcase_add_test(t, hdf5_export_import_round_trip);
+  tcase_add_test(t, hdf5_action_bounds_rescale_and_refuse);
   tcase_add_test(t, hdf5_malformed_files);
   tcase_add_test(t, hdf5_refuses_data_outside_the_file);
   tcase_add_test(t, hdf5_import_allocation_failures);
