@@ -61,12 +61,12 @@ typedef enum wsrl_replay_nonfinite {
  * an older caller's struct_size take their defaults.
  */
 typedef struct wsrl_replay_options {
-  uint32_t struct_size;
+  uint32_t struct_size;     /**< sizeof the host's struct (set by the init) */
   int32_t mc_sparse;        /**< 1: apply the sparse-reward MC rule (default 0) */
   uint64_t seed;            /**< seed of the handle's sampling RNG, any value (default 0) */
   double reward_scale;      /**< stored reward = r * scale + bias, finite; 0 only with
                                  allow_zero_reward_scale (default 1) */
-  double reward_bias;       /**< finite (default 0) */
+  double reward_bias;       /**< added after the scale, finite (default 0) */
   double action_clip;       /**< clip stored actions to +-c; 0 disables (default 0) */
   double discount;          /**< gamma of the MC return, in [0, 1] (default 0.99) */
   double mc_sparse_reward;  /**< r_neg, in raw (untransformed) reward units (default 0) */
@@ -81,6 +81,7 @@ typedef struct wsrl_replay_options {
   int32_t allow_zero_reward_scale;
 } wsrl_replay_options_t;
 
+/** Static initialiser: this header's struct_size and every default. */
 #define WSRL_REPLAY_OPTIONS_INIT \
   {(uint32_t)sizeof(wsrl_replay_options_t), 0, 0, 1.0, 0.0, 0.0, 0.99, 0.0, 0, WSRL_REPLAY_NONFINITE_ERROR, NULL, 0}
 
@@ -89,7 +90,7 @@ typedef struct wsrl_replay_options {
  * or wsrl_replay_report_init()); the library fills the fields that fit.
  */
 typedef struct wsrl_replay_report {
-  uint32_t struct_size;
+  uint32_t struct_size;      /**< sizeof the host's struct (set by the init) */
   int32_t mc_recomputed;     /**< 1 if the MC returns were recomputed for this buffer's settings */
   int64_t rows;              /**< rows in the file */
   int64_t loaded;            /**< transitions now in the buffer */
@@ -99,27 +100,38 @@ typedef struct wsrl_replay_report {
   int64_t episodes;          /**< closed episodes now in the buffer */
 } wsrl_replay_report_t;
 
+/** Static initialiser: this header's struct_size, every count 0. */
 #define WSRL_REPLAY_REPORT_INIT {(uint32_t)sizeof(wsrl_replay_report_t), 0, 0, 0, 0, 0, 0, 0}
 
 /**
  * @brief Initialise @p options like WSRL_REPLAY_OPTIONS_INIT (for FFI).
+ *
  * Writes only the first @p struct_size bytes (the caller's sizeof), so a
  * host built against older headers is never overrun.
  * @param[out] options the struct to fill.
- * @param struct_size sizeof(*options) as the caller was compiled.
- * @return WSRL_OK or WSRL_ERR_INVALID_ARGUMENT if @p options is NULL.
- * Ownership: none. Nullable: none. Thread-safety: any thread.
+ * @param[in]  struct_size sizeof(*options) as the caller was compiled.
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT if @p options is NULL or
+ *         @p struct_size is below 4; WSRL_ERR_VERSION_MISMATCH (nothing
+ *         written) if it is larger than this library's struct.
+ * @ownership none.
+ * @nullable none.
+ * @threadsafety any thread.
  */
 WSRL_API wsrl_status_t wsrl_replay_options_init(wsrl_replay_options_t *options, uint32_t struct_size);
 
 /**
  * @brief Initialise @p report like WSRL_REPLAY_REPORT_INIT (for FFI).
+ *
  * Writes only the first @p struct_size bytes (the caller's sizeof), so a
  * host built against older headers is never overrun.
  * @param[out] report the struct to fill.
- * @param struct_size sizeof(*report) as the caller was compiled.
- * @return WSRL_OK or WSRL_ERR_INVALID_ARGUMENT if @p report is NULL.
- * Ownership: none. Nullable: none. Thread-safety: any thread.
+ * @param[in]  struct_size sizeof(*report) as the caller was compiled.
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT if @p report is NULL or
+ *         @p struct_size is below 4; WSRL_ERR_VERSION_MISMATCH (nothing
+ *         written) if it is larger than this library's struct.
+ * @ownership none.
+ * @nullable none.
+ * @threadsafety any thread.
  */
 WSRL_API wsrl_status_t wsrl_replay_report_init(wsrl_replay_report_t *report, uint32_t struct_size);
 
@@ -144,15 +156,17 @@ WSRL_API wsrl_status_t wsrl_replay_report_init(wsrl_replay_report_t *report, uin
  *         without `replay.allow_zero_reward_scale`, or `replay.mc_sparse`
  *         with `td.discount` = 1; nothing is written then);
  *         WSRL_ERR_VERSION_MISMATCH (struct_size larger than this library's).
- * Ownership: none. Nullable: none. Thread-safety: any thread, as long as
- * no other thread modifies @p config.
+ * @ownership none.
+ * @nullable none.
+ * @threadsafety a reader of @p config: any thread, as long as no other
+ * thread modifies it.
  */
 WSRL_API wsrl_status_t wsrl_replay_options_from_config(const wsrl_config_t *config,
                                                        wsrl_replay_options_t *options_out);
 
 /**
  * @brief Create an empty buffer; all storage is allocated here.
- * @param[out] replay_out the new buffer.
+ * @param[out] replay_out the new buffer (NULL on failure).
  * @param[in] obs_dim     observation length, >= 1.
  * @param[in] act_dim     action length, >= 1.
  * @param[in] capacity    transitions kept, >= 1.
@@ -160,17 +174,30 @@ WSRL_API wsrl_status_t wsrl_replay_options_from_config(const wsrl_config_t *conf
  * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT naming the bad argument or option
  *         field; WSRL_ERR_VERSION_MISMATCH for an options struct_size larger
  *         than this library knows; WSRL_ERR_OUT_OF_MEMORY.
- * Ownership: caller destroys with wsrl_replay_destroy(); options are copied.
- * Nullable: @p options. Thread-safety: any thread.
+ * @ownership the caller destroys it with wsrl_replay_destroy(); options are
+ *            copied (the allocator struct too; its user pointer must outlive
+ *            the buffer).
+ * @nullable @p options.
+ * @threadsafety any thread.
  */
 WSRL_API wsrl_status_t wsrl_replay_create(wsrl_replay_t **replay_out, int32_t obs_dim, int32_t act_dim,
                                           int64_t capacity, const wsrl_replay_options_t *options);
 
-/** @brief Free a buffer; NULL is ignored. Thread-safety: one thread per handle. */
+/**
+ * @brief Drop the caller's reference to a buffer; NULL is ignored.
+ *
+ * A session that uses the buffer as its offline dataset holds its own
+ * reference, so the storage is freed when the last holder lets go.
+ * @param[in] replay  the buffer, or NULL.
+ * @ownership the caller's handle is invalid afterwards.
+ * @nullable @p replay.
+ * @threadsafety no other call on @p replay through this handle at the same time.
+ */
 WSRL_API void wsrl_replay_destroy(wsrl_replay_t *replay);
 
 /**
  * @brief Add one transition (reward transformed and action clipped on insert).
+ * @param[in] replay     the buffer.
  * @param[in] obs        obs_dim floats.
  * @param[in] action     act_dim floats.
  * @param[in] reward     raw reward.
@@ -178,18 +205,33 @@ WSRL_API void wsrl_replay_destroy(wsrl_replay_t *replay);
  * @param[in] terminated non-zero for a terminal state.
  * @param[in] truncated  non-zero when the episode was cut here.
  * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (NULL array);
- *         WSRL_ERR_NON_FINITE naming the array and element (nothing stored).
- * Ownership: arrays are copied. Nullable: none. Thread-safety: one thread per handle.
+ *         WSRL_ERR_NON_FINITE naming the array and element, or a reward whose
+ *         discounted return would overflow float (nothing stored);
+ *         WSRL_ERR_BUSY (another thread is in a call on @p replay).
+ * @ownership arrays are copied.
+ * @nullable none.
+ * @threadsafety a writer: one thread per handle (others get WSRL_ERR_BUSY).
  */
 WSRL_API wsrl_status_t wsrl_replay_add(wsrl_replay_t *replay, const float *obs, const float *action, float reward,
                                        const float *next_obs, int32_t terminated, int32_t truncated);
 
 /**
- * @brief Add @p count transitions stored row-major (obs is count x obs_dim ...).
+ * @brief Add @p count transitions stored row-major.
+ *
  * All-or-nothing: every row is validated before any is stored.
- * @return as wsrl_replay_add(); the message names the array and the row.
- * Ownership: arrays are copied. Nullable: @p terminated and @p truncated (all 0).
- * Thread-safety: one thread per handle.
+ * @param[in] replay      the buffer.
+ * @param[in] count       rows, >= 0.
+ * @param[in] obs         [count, obs_dim].
+ * @param[in] action      [count, act_dim].
+ * @param[in] reward      [count] raw rewards.
+ * @param[in] next_obs    [count, obs_dim].
+ * @param[in] terminated  [count] flags, or NULL for all 0.
+ * @param[in] truncated   [count] flags, or NULL for all 0.
+ * @return as wsrl_replay_add(); WSRL_ERR_INVALID_ARGUMENT also for a
+ *         negative @p count; the message names the array and the row.
+ * @ownership arrays are copied.
+ * @nullable @p terminated and @p truncated (all 0).
+ * @threadsafety a writer: one thread per handle.
  */
 WSRL_API wsrl_status_t wsrl_replay_add_batch(wsrl_replay_t *replay, int64_t count, const float *obs,
                                              const float *action, const float *reward, const float *next_obs,
@@ -202,12 +244,20 @@ WSRL_API wsrl_status_t wsrl_replay_add_batch(wsrl_replay_t *replay, int64_t coun
 /**
  * @brief Sample @p batch_size transitions uniformly with replacement from the
  * handle's own RNG into caller arrays (row-major, batch_size rows each).
- * @param[out] mask_out      1 - terminated.
- * @param[out] mc_return_out MC return-to-go of each transition.
- * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (batch_size < 1 or above
- *         WSRL_REPLAY_MAX_BATCH); WSRL_ERR_WRONG_STATE when the buffer is empty.
- * Ownership: none. Nullable: every output (that field is skipped).
- * Thread-safety: one thread per handle.
+ * @param[in]  replay        the buffer (its RNG advances).
+ * @param[in]  batch_size    rows, 1 .. WSRL_REPLAY_MAX_BATCH.
+ * @param[out] obs_out       [batch_size, obs_dim].
+ * @param[out] action_out    [batch_size, act_dim].
+ * @param[out] reward_out    [batch_size] stored (transformed) rewards.
+ * @param[out] next_obs_out  [batch_size, obs_dim].
+ * @param[out] mask_out      [batch_size] 1 - terminated.
+ * @param[out] mc_return_out [batch_size] MC return-to-go of each transition.
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (NULL @p replay, batch_size < 1
+ *         or above WSRL_REPLAY_MAX_BATCH); WSRL_ERR_WRONG_STATE when the
+ *         buffer is empty; WSRL_ERR_BUSY.
+ * @ownership none.
+ * @nullable every output (that field is skipped).
+ * @threadsafety a writer (the RNG): one thread per handle.
  */
 WSRL_API wsrl_status_t wsrl_replay_sample(wsrl_replay_t *replay, int64_t batch_size, float *obs_out,
                                           float *action_out, float *reward_out, float *next_obs_out,
@@ -219,14 +269,23 @@ WSRL_API wsrl_status_t wsrl_replay_sample(wsrl_replay_t *replay, int64_t batch_s
  * (row i is offline iff (i * n_offline) mod batch_size < n_offline; at 0.5
  * this is RLPD's interleaving), so every contiguous UTD minibatch keeps the
  * ratio. Each buffer draws its rows with its own RNG.
- * @param[in] offline       may be NULL only when no row comes from it.
- * @param[in] offline_ratio in [0, 1].
+ * @param[in]  online        the online buffer.
+ * @param[in]  offline       may be NULL only when no row comes from it.
+ * @param[in]  offline_ratio in [0, 1].
+ * @param[in]  batch_size    rows, 1 .. WSRL_REPLAY_MAX_BATCH.
+ * @param[out] obs_out       [batch_size, obs_dim].
+ * @param[out] action_out    [batch_size, act_dim].
+ * @param[out] reward_out    [batch_size].
+ * @param[out] next_obs_out  [batch_size, obs_dim].
+ * @param[out] mask_out      [batch_size] 1 - terminated.
+ * @param[out] mc_return_out [batch_size].
  * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (ratio, batch_size outside
  *         [1, WSRL_REPLAY_MAX_BATCH], dimensions that
  *         differ, the same handle twice); WSRL_ERR_WRONG_STATE when a buffer
- *         that must give rows is empty.
- * Ownership: none. Nullable: @p offline (see above); every output.
- * Thread-safety: one thread per handle, both handles.
+ *         that must give rows is empty; WSRL_ERR_BUSY.
+ * @ownership none.
+ * @nullable @p offline (see above); every output.
+ * @threadsafety a writer on both handles.
  */
 WSRL_API wsrl_status_t wsrl_replay_sample_mixed(wsrl_replay_t *online, wsrl_replay_t *offline,
                                                 double offline_ratio, int64_t batch_size, float *obs_out,
@@ -239,47 +298,127 @@ WSRL_API wsrl_status_t wsrl_replay_sample_mixed(wsrl_replay_t *online, wsrl_repl
  * copied as stored (no second transform); MC returns are recomputed when the
  * two buffers' discount or sparse rule differ. A full @p dst overwrites its
  * oldest rows.
- * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (dimensions differ, same handle);
- *         WSRL_ERR_WRONG_STATE when @p dst has an open episode (it would be
- *         joined to the first copied one).
- * Ownership: none. Nullable: none. Thread-safety: one thread per handle.
+ * @param[in,out] dst  the buffer to add to.
+ * @param[in]     src  the buffer to copy from (unchanged).
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (NULL, dimensions differ, same
+ *         handle); WSRL_ERR_WRONG_STATE when @p dst has an open episode (it
+ *         would be joined to the first copied one); WSRL_ERR_BUSY.
+ * @ownership none.
+ * @nullable none.
+ * @threadsafety a writer on @p dst, a reader on @p src.
  */
 WSRL_API wsrl_status_t wsrl_replay_append(wsrl_replay_t *dst, const wsrl_replay_t *src);
 
 /**
  * @brief Copy @p count stored transitions starting at logical index @p first
  * (0 = oldest) into caller arrays.
- * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT when [first, first + count) is
- *         not within [0, size).
- * Ownership: none. Nullable: every output. Thread-safety: one thread per handle.
+ * @param[in]  replay          the buffer.
+ * @param[in]  first           logical index of the first row.
+ * @param[in]  count           rows to copy.
+ * @param[out] obs_out         [count, obs_dim].
+ * @param[out] action_out      [count, act_dim].
+ * @param[out] reward_out      [count] stored (transformed) rewards.
+ * @param[out] next_obs_out    [count, obs_dim].
+ * @param[out] terminated_out  [count] 0 or 1.
+ * @param[out] truncated_out   [count] 0 or 1.
+ * @param[out] mc_return_out   [count] MC returns-to-go.
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (NULL @p replay, or
+ *         [first, first + count) not within [0, size)); WSRL_ERR_BUSY.
+ * @ownership none.
+ * @nullable every output (that field is skipped).
+ * @threadsafety a reader: any number at once, not alongside a writer.
  */
 WSRL_API wsrl_status_t wsrl_replay_get(const wsrl_replay_t *replay, int64_t first, int64_t count, float *obs_out,
                                        float *action_out, float *reward_out, float *next_obs_out,
                                        int32_t *terminated_out, int32_t *truncated_out, float *mc_return_out);
 
-/** @brief Stored transitions. Nullable: none. Thread-safety: one thread per handle. */
+/**
+ * @brief Stored transitions.
+ * @param[in]  replay  the buffer.
+ * @param[out] size_out  transitions stored, 0 .. capacity.
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (a NULL pointer); WSRL_ERR_BUSY
+ *         (a writer is running).
+ * @ownership none.
+ * @nullable none.
+ * @threadsafety a reader: any number at once, not alongside a writer.
+ */
 WSRL_API wsrl_status_t wsrl_replay_size(const wsrl_replay_t *replay, int64_t *size_out);
-/** @brief Capacity given at create. */
+/**
+ * @brief Capacity given at create.
+ * @param[in]  replay  the buffer.
+ * @param[out] capacity_out  the capacity.
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (a NULL pointer); WSRL_ERR_BUSY
+ *         (a writer is running).
+ * @ownership none.
+ * @nullable none.
+ * @threadsafety a reader: any number at once, not alongside a writer.
+ */
 WSRL_API wsrl_status_t wsrl_replay_capacity(const wsrl_replay_t *replay, int64_t *capacity_out);
 /**
  * @brief Closed episodes with at least one transition still stored (an open
  * episode is not counted; wsrl_replay_open_length() tells its stored length).
+ * @param[in]  replay  the buffer.
+ * @param[out] episodes_out  the episode count.
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (a NULL pointer); WSRL_ERR_BUSY
+ *         (a writer is running).
+ * @ownership none.
+ * @nullable none.
+ * @threadsafety a reader: any number at once, not alongside a writer.
  */
 WSRL_API wsrl_status_t wsrl_replay_episode_count(const wsrl_replay_t *replay, int64_t *episodes_out);
-/** @brief Stored transitions of the episode still open (0 if the last one closed). */
+/**
+ * @brief Stored transitions of the episode still open (0 if the last one closed).
+ * @param[in]  replay  the buffer.
+ * @param[out] length_out  the open episode's stored length.
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (a NULL pointer); WSRL_ERR_BUSY
+ *         (a writer is running).
+ * @ownership none.
+ * @nullable none.
+ * @threadsafety a reader: any number at once, not alongside a writer.
+ */
 WSRL_API wsrl_status_t wsrl_replay_open_length(const wsrl_replay_t *replay, int64_t *length_out);
-/** @brief Observation and action lengths. Nullable: either output. */
+/**
+ * @brief Observation and action lengths.
+ * @param[in]  replay       the buffer.
+ * @param[out] obs_dim_out  observation length.
+ * @param[out] act_dim_out  action length.
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (NULL @p replay).
+ * @ownership none.
+ * @nullable either output.
+ * @threadsafety any thread (immutable after create; no flag).
+ */
 WSRL_API wsrl_status_t wsrl_replay_dims(const wsrl_replay_t *replay, int32_t *obs_dim_out, int32_t *act_dim_out);
-/** @brief Bytes this handle allocated. */
+/**
+ * @brief Bytes this handle allocated.
+ * @param[in]  replay  the buffer.
+ * @param[out] bytes_out  bytes of the handle and its storage.
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (a NULL pointer); WSRL_ERR_BUSY
+ *         (a writer is running).
+ * @ownership none.
+ * @nullable none.
+ * @threadsafety a reader: any number at once, not alongside a writer.
+ */
 WSRL_API wsrl_status_t wsrl_replay_memory_usage(const wsrl_replay_t *replay, int64_t *bytes_out);
 
 /**
  * @brief Forget every transition (storage and the RNG state are kept).
- * Ownership: none. Nullable: none. Thread-safety: one thread per handle.
+ * @param[in] replay  the buffer.
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (NULL @p replay); WSRL_ERR_BUSY.
+ * @ownership none.
+ * @nullable none.
+ * @threadsafety a writer: one thread per handle.
  */
 WSRL_API wsrl_status_t wsrl_replay_clear(wsrl_replay_t *replay);
 
-/** @brief Restart the sampling RNG from @p seed. */
+/**
+ * @brief Restart the sampling RNG from @p seed.
+ * @param[in] replay  the buffer.
+ * @param[in] seed    the new seed (as wsrl_replay_options_t::seed).
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (NULL @p replay); WSRL_ERR_BUSY.
+ * @ownership none.
+ * @nullable none.
+ * @threadsafety a writer: one thread per handle.
+ */
 WSRL_API wsrl_status_t wsrl_replay_seed(wsrl_replay_t *replay, uint64_t seed);
 
 /**
@@ -287,9 +426,14 @@ WSRL_API wsrl_status_t wsrl_replay_seed(wsrl_replay_t *replay, uint64_t seed);
  * rows oldest first, the open episode included, little-endian fp32, CRC32 per
  * section; written to a temporary file, fsynced and renamed, so a crash never
  * leaves a half-written file under @p path.
- * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT; WSRL_ERR_IO naming the file;
- *         WSRL_ERR_OUT_OF_MEMORY.
- * Ownership: none. Nullable: none. Thread-safety: one thread per handle.
+ * @param[in] replay  the buffer.
+ * @param[in] path    the file to create or replace.
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (a NULL pointer); WSRL_ERR_IO
+ *         naming the file (the previous file is kept); WSRL_ERR_OUT_OF_MEMORY;
+ *         WSRL_ERR_BUSY.
+ * @ownership none.
+ * @nullable none.
+ * @threadsafety a reader: any number at once, not alongside a writer.
  */
 WSRL_API wsrl_status_t wsrl_replay_save(const wsrl_replay_t *replay, const char *path);
 
@@ -300,22 +444,33 @@ WSRL_API wsrl_status_t wsrl_replay_save(const wsrl_replay_t *replay, const char 
  * is unchanged. Stored values are restored as saved (no second transform);
  * the MC returns are recomputed if the file's discount or sparse rule differ
  * from this buffer's. The RNG state is not part of the file.
- * @param[out] report_out what was loaded (may be NULL).
+ * @param[in,out] replay     the buffer to fill.
+ * @param[in]     path       a native replay file (a regular file).
+ * @param[in,out] report_out what was loaded (may be NULL; struct_size set by
+ *                           the caller).
  * @return WSRL_OK; WSRL_ERR_IO (cannot open or read); WSRL_ERR_CORRUPT naming
  *         the offset and field (bad magic, truncation, sizes, checksum);
  *         WSRL_ERR_VERSION_MISMATCH (a newer format);
  *         WSRL_ERR_INVALID_ARGUMENT (dimensions differ from the buffer's, or
- *         more transitions than its capacity); WSRL_ERR_NON_FINITE;
- *         WSRL_ERR_OUT_OF_MEMORY.
- * Ownership: none. Nullable: @p report_out. Thread-safety: one thread per handle.
+ *         more transitions than its capacity, a NULL pointer);
+ *         WSRL_ERR_NON_FINITE; WSRL_ERR_OUT_OF_MEMORY; WSRL_ERR_BUSY.
+ * @ownership none.
+ * @nullable @p report_out.
+ * @threadsafety a writer: one thread per handle.
  */
 WSRL_API wsrl_status_t wsrl_replay_load(wsrl_replay_t *replay, const char *path, wsrl_replay_report_t *report_out);
 
 /**
  * @brief Read a native file's header only: dimensions and transition count
  * (to create a matching buffer before wsrl_replay_load()).
+ * @param[in]  path         a native replay file.
+ * @param[out] obs_dim_out  observation length.
+ * @param[out] act_dim_out  action length.
+ * @param[out] count_out    transitions in the file.
  * @return as wsrl_replay_load() for the header and table.
- * Nullable: every output. Thread-safety: any thread.
+ * @ownership none.
+ * @nullable every output.
+ * @threadsafety any thread.
  */
 WSRL_API wsrl_status_t wsrl_replay_file_info(const char *path, int32_t *obs_dim_out, int32_t *act_dim_out,
                                              int64_t *count_out);
@@ -335,10 +490,16 @@ WSRL_API wsrl_status_t wsrl_replay_file_info(const char *path, int32_t *obs_dim_
  * (clipped by action_clip) and reported by one WSRL_LOG_WARN line naming how
  * many: a file in the environment's units needs
  * wsrl_replay_import_hdf5_bounded().
+ * @param[in,out] replay     the buffer to fill.
+ * @param[in]     path       the HDF5 file.
+ * @param[in,out] report_out what was imported (may be NULL; struct_size set
+ *                           by the caller).
  * @return as wsrl_replay_load(); WSRL_ERR_CORRUPT also for a missing dataset
  *         or mismatched row counts; WSRL_ERR_UNSUPPORTED when built without HDF5.
- * Ownership: none. Nullable: @p report_out. Thread-safety: one thread per
- * handle; HDF5 itself may not be thread-safe (Debian's serial build is not).
+ * @ownership none.
+ * @nullable @p report_out.
+ * @threadsafety a writer: one thread per handle; HDF5 itself may not be
+ * thread-safe (Debian's serial build is not): one HDF5 call at a time per process.
  */
 WSRL_API wsrl_status_t wsrl_replay_import_hdf5(wsrl_replay_t *replay, const char *path,
                                                wsrl_replay_report_t *report_out);
@@ -370,8 +531,9 @@ WSRL_API wsrl_status_t wsrl_replay_import_hdf5(wsrl_replay_t *replay, const char
  *         bounds that are not finite with low < high, unknown flags, or an
  *         action outside the bounds; with WSRL_REPLAY_IMPORT_ISOLATED also as
  *         wsrl_replay_import_hdf5_isolated().
- * Ownership: none. Nullable: @p action_low, @p action_high, @p report_out.
- * Thread-safety: as wsrl_replay_import_hdf5() (isolated: as
+ * @ownership none.
+ * @nullable @p action_low, @p action_high, @p report_out.
+ * @threadsafety as wsrl_replay_import_hdf5() (isolated: as
  * wsrl_replay_import_hdf5_isolated()).
  */
 WSRL_API wsrl_status_t wsrl_replay_import_hdf5_bounded(wsrl_replay_t *replay, const char *path,
@@ -388,11 +550,16 @@ WSRL_API wsrl_status_t wsrl_replay_import_hdf5_bounded(wsrl_replay_t *replay, co
  * child that dies is an error naming the signal; this process and the buffer
  * are untouched by anything libhdf5 does. Costs one fork plus writing and
  * reading the rows once more.
+ * @param[in,out] replay     the buffer to fill.
+ * @param[in]     path       the HDF5 file.
+ * @param[in,out] report_out what was imported (may be NULL).
  * @return as wsrl_replay_import_hdf5(); WSRL_ERR_CORRUPT when the child died
  *         (signal named); WSRL_ERR_IO when no child or temporary file could
  *         be made.
- * Ownership: none. Nullable: @p report_out. Thread-safety: one thread per
- * handle; uses fork(): the child runs no OpenMP and no host callback.
+ * @ownership none.
+ * @nullable @p report_out.
+ * @threadsafety a writer: one thread per handle; uses fork(): the child runs
+ * no OpenMP and no host callback.
  */
 WSRL_API wsrl_status_t wsrl_replay_import_hdf5_isolated(wsrl_replay_t *replay, const char *path,
                                                         wsrl_replay_report_t *report_out);
@@ -403,16 +570,28 @@ WSRL_API wsrl_status_t wsrl_replay_import_hdf5_isolated(wsrl_replay_t *replay, c
  * bool, fp32 data), atomically like wsrl_replay_save(). Values are the stored
  * (transformed) ones; the root attributes wsrl_reward_scale, wsrl_reward_bias,
  * wsrl_action_clip and wsrl_discount record the buffer's options.
- * @return WSRL_OK; WSRL_ERR_IO; WSRL_ERR_UNSUPPORTED when built without HDF5.
- * Ownership: none. Nullable: none. Thread-safety: as wsrl_replay_import_hdf5().
+ * @param[in] replay  the buffer.
+ * @param[in] path    the file to create or replace.
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (a NULL pointer); WSRL_ERR_IO
+ *         (the previous file is kept); WSRL_ERR_OUT_OF_MEMORY; WSRL_ERR_BUSY;
+ *         WSRL_ERR_UNSUPPORTED when built without HDF5.
+ * @ownership none.
+ * @nullable none.
+ * @threadsafety a reader on @p replay; one HDF5 call at a time per process.
  */
 WSRL_API wsrl_status_t wsrl_replay_export_hdf5(const wsrl_replay_t *replay, const char *path);
 
 /**
  * @brief Read the shapes of a D4RL-format HDF5 file: dimensions and rows N
  * (the buffer needs at most N transitions of capacity).
+ * @param[in]  path         the HDF5 file.
+ * @param[out] obs_dim_out  observation length.
+ * @param[out] act_dim_out  action length.
+ * @param[out] rows_out     rows N.
  * @return as wsrl_replay_import_hdf5() for the shapes.
- * Nullable: every output. Thread-safety: as wsrl_replay_import_hdf5().
+ * @ownership none.
+ * @nullable every output.
+ * @threadsafety one HDF5 call at a time per process.
  */
 WSRL_API wsrl_status_t wsrl_replay_hdf5_info(const char *path, int32_t *obs_dim_out, int32_t *act_dim_out,
                                              int64_t *rows_out);
@@ -420,7 +599,15 @@ WSRL_API wsrl_status_t wsrl_replay_hdf5_info(const char *path, int32_t *obs_dim_
 /**
  * @brief wsrl_replay_hdf5_info() in a forked child, as
  * wsrl_replay_import_hdf5_isolated() (same limits, same errors).
- * Ownership: none. Nullable: every output. Thread-safety: any thread.
+ * @param[in]  path         the HDF5 file.
+ * @param[out] obs_dim_out  observation length.
+ * @param[out] act_dim_out  action length.
+ * @param[out] rows_out     rows N.
+ * @return as wsrl_replay_hdf5_info(); errors of
+ *         wsrl_replay_import_hdf5_isolated() for the child.
+ * @ownership none.
+ * @nullable every output.
+ * @threadsafety any thread.
  */
 WSRL_API wsrl_status_t wsrl_replay_hdf5_info_isolated(const char *path, int32_t *obs_dim_out, int32_t *act_dim_out,
                                                       int64_t *rows_out);
