@@ -25,9 +25,12 @@
  * wsrl_agent_update() hold unit actions unless their `action_scaled` field
  * says they are in [low, high].
  *
- * Threading: one thread per handle at a time; distinct agents may run in
+ * Threading (docs/threading.md): each call is a writer (act, update, load,
+ * ...: one at a time) or a reader (save, counters, metrics: any number at
+ * once, never beside a writer); an overlapping call gets WSRL_ERR_BUSY.
+ * Each function's Thread-safety section says which. Distinct agents run in
  * parallel. The Q-ensemble lent by wsrl_agent_qensemble() shares the
- * agent's workspace: do not use it concurrently with calls on the agent.
+ * agent's workspace and flag.
  */
 #ifndef WSRL_AGENT_H
 #define WSRL_AGENT_H
@@ -101,6 +104,7 @@ typedef struct wsrl_batch {
   const float *mc_return;    /**< [size] Monte-Carlo return-to-go; required while the loss is Cal-QL, else ignored */
 } wsrl_batch_t;
 
+/** Static initialiser: this header's struct_size, every field 0 / NULL. */
 #define WSRL_BATCH_INIT                                                                                                \
   { (uint32_t)sizeof(wsrl_batch_t), 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 
@@ -110,7 +114,7 @@ typedef struct wsrl_batch {
  * fills the fields that fit.
  */
 typedef struct wsrl_agent_counters {
-  uint32_t struct_size;
+  uint32_t struct_size;    /**< sizeof the host's struct (set by the init) */
   int32_t phase;           /**< a wsrl_agent_phase_t */
   int64_t updates;         /**< successful wsrl_agent_update() calls, both phases */
   int64_t offline_updates; /**< ... of which before the switch to online */
@@ -121,35 +125,46 @@ typedef struct wsrl_agent_counters {
   int64_t act_calls;       /**< wsrl_agent_act() calls that sampled (stochastic) */
 } wsrl_agent_counters_t;
 
+/** Static initialiser: this header's struct_size, every counter 0. */
 #define WSRL_AGENT_COUNTERS_INIT                                                                                       \
   { (uint32_t)sizeof(wsrl_agent_counters_t), 0, 0, 0, 0, 0, 0, 0, 0 }
 
 /**
  * @brief Initialise @p batch like WSRL_BATCH_INIT (for FFI).
+ *
  * Writes only the first @p struct_size bytes (the caller's sizeof), so a
  * host built against older headers is never overrun.
  * @param[out] batch the struct to fill.
- * @param struct_size sizeof(*batch) as the caller was compiled.
- * @return WSRL_OK, WSRL_ERR_INVALID_ARGUMENT (NULL).
- * Ownership: none. Nullable: none. Thread-safety: any thread.
+ * @param[in]  struct_size sizeof(*batch) as the caller was compiled.
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT if @p batch is NULL or
+ *         @p struct_size is below 4; WSRL_ERR_VERSION_MISMATCH (nothing
+ *         written) if it is larger than this library's struct.
+ * @ownership none.
+ * @nullable none.
+ * @threadsafety any thread.
  */
 WSRL_API wsrl_status_t wsrl_batch_init(wsrl_batch_t *batch, uint32_t struct_size);
 
 /**
  * @brief Initialise @p counters like WSRL_AGENT_COUNTERS_INIT (for FFI).
+ *
  * Writes only the first @p struct_size bytes (the caller's sizeof), so a
  * host built against older headers is never overrun.
  * @param[out] counters the struct to fill.
- * @param struct_size sizeof(*counters) as the caller was compiled.
- * @return WSRL_OK, WSRL_ERR_INVALID_ARGUMENT (NULL).
- * Ownership: none. Nullable: none. Thread-safety: any thread.
+ * @param[in]  struct_size sizeof(*counters) as the caller was compiled.
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT if @p counters is NULL or
+ *         @p struct_size is below 4; WSRL_ERR_VERSION_MISMATCH (nothing
+ *         written) if it is larger than this library's struct.
+ * @ownership none.
+ * @nullable none.
+ * @threadsafety any thread.
  */
 WSRL_API wsrl_status_t wsrl_agent_counters_init(wsrl_agent_counters_t *counters, uint32_t struct_size);
 
 /**
  * @brief Create an agent: networks initialised from `agent.seed`, every
  * buffer and oneDNN primitive built for the configured batch shapes.
- * @param[out] agent_out  the new agent.
+ * @param[out] agent_out  the new agent (NULL on failure).
  * @param[in]  config     configuration, copied (NULL: the defaults). Its
  *                        per-handle allocator (if any) is used.
  * @param[in]  spec       environment sizes and action bounds (copied; see
@@ -158,8 +173,9 @@ WSRL_API wsrl_status_t wsrl_agent_counters_init(wsrl_agent_counters_t *counters,
  *         (sizes, bounds, critic.subsample > critic.ensemble_size, ...);
  *         WSRL_ERR_VERSION_MISMATCH for a spec struct_size larger than this
  *         library knows; WSRL_ERR_OUT_OF_MEMORY; WSRL_ERR_BACKEND.
- * Ownership: caller destroys with wsrl_agent_destroy(). Nullable: @p config.
- * Thread-safety: any thread.
+ * @ownership the caller destroys it with wsrl_agent_destroy().
+ * @nullable @p config.
+ * @threadsafety any thread (a reader of @p config).
  */
 WSRL_API wsrl_status_t wsrl_agent_create(wsrl_agent_t **agent_out, const wsrl_config_t *config,
                                          const wsrl_env_spec_t *spec);
@@ -167,32 +183,51 @@ WSRL_API wsrl_status_t wsrl_agent_create(wsrl_agent_t **agent_out, const wsrl_co
 /**
  * @brief Create an agent from a checkpoint written by wsrl_agent_save(): the
  * file's config, sizes and bounds, then its whole state.
- * @param[in] allocator  per-handle allocator (NULL: the process-wide hooks).
+ * @param[out] agent_out  the new agent (NULL on failure).
+ * @param[in]  path       a checkpoint file.
+ * @param[in]  allocator  per-handle allocator (NULL: the process-wide hooks).
  * @return as wsrl_agent_create() and wsrl_agent_load().
- * Ownership: caller destroys the agent. Nullable: @p allocator.
- * Thread-safety: any thread.
+ * @ownership the caller destroys the agent with wsrl_agent_destroy().
+ * @nullable @p allocator.
+ * @threadsafety any thread.
  */
 WSRL_API wsrl_status_t wsrl_agent_create_from_checkpoint(wsrl_agent_t **agent_out, const char *path,
                                                          const wsrl_allocator_t *allocator);
 
-/** @brief Free an agent; NULL is ignored. Thread-safety: one thread per handle. */
+/**
+ * @brief Drop the caller's reference to an agent; NULL is ignored.
+ *
+ * A session holds its own reference, so the agent is freed when the last
+ * holder lets go (any destroy order is safe). Policy snapshots taken from
+ * it stay valid.
+ * @param[in] agent  the agent, or NULL.
+ * @ownership the caller's handle is invalid afterwards.
+ * @nullable @p agent.
+ * @threadsafety no other call on @p agent through this handle at the same time.
+ */
 WSRL_API void wsrl_agent_destroy(wsrl_agent_t *agent);
 
 /**
  * @brief Actions for @p count observations.
+ *
+ * Stochastic sampling draws from the agent's act RNG stream (saved in
+ * checkpoints); deterministic calls draw nothing. Never allocates.
+ * @param[in,out] agent    the agent.
  * @param[in]  count       rows, >= 1 (any number; large batches run in chunks).
  * @param[in]  obs         [count, obs_dim].
  * @param[in]  flags       wsrl_act_flags_t values or-ed together.
  * @param[out] action_out  [count, act_dim]: in [low, high], or in [-1, 1]
  *                         with WSRL_ACT_UNIT. A Gaussian (non-tanh) policy's
  *                         samples are clipped to [-1, 1] first.
- * Stochastic sampling draws from the agent's act RNG stream (saved in
- * checkpoints); deterministic calls draw nothing. Never allocates.
  * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (NULL, count < 1, unknown
- *         flag); WSRL_ERR_NON_FINITE (an observation holds NaN/inf; the
- *         message names the row); WSRL_ERR_BACKEND.
- * Ownership: buffers stay the caller's. Nullable: none.
- * Thread-safety: one thread per handle.
+ *         flag); WSRL_ERR_NON_FINITE (an observation holds NaN/inf, the
+ *         message names the row; or the policy's action overflowed);
+ *         WSRL_ERR_BACKEND; WSRL_ERR_BUSY (another thread is in a call on the
+ *         agent: act from a wsrl_policy_t instead); WSRL_ERR_WRONG_STATE
+ *         (re-entered from a callback, or a forked child with threads > 1).
+ * @ownership buffers stay the caller's.
+ * @nullable none.
+ * @threadsafety a writer: one thread per agent.
  */
 WSRL_API wsrl_status_t wsrl_agent_act(wsrl_agent_t *agent, int64_t count, const float *obs, int32_t flags,
                                       float *action_out);
@@ -200,8 +235,13 @@ WSRL_API wsrl_status_t wsrl_agent_act(wsrl_agent_t *agent, int64_t count, const 
 /**
  * @brief Rows an update needs now: utd * update.batch_size in the online phase,
  * update.batch_size in the offline phase (one critic step per pretraining update).
- * @return WSRL_OK, WSRL_ERR_INVALID_ARGUMENT.
- * Ownership: none. Nullable: none. Thread-safety: one thread per handle.
+ * @param[in]  agent     the agent.
+ * @param[out] rows_out  the rows wsrl_batch_t::size must hold.
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (a NULL pointer); WSRL_ERR_BUSY
+ *         (a writer is running).
+ * @ownership none.
+ * @nullable none.
+ * @threadsafety a reader: any number at once, not alongside a writer.
  */
 WSRL_API wsrl_status_t wsrl_agent_batch_rows(const wsrl_agent_t *agent, int64_t *rows_out);
 
@@ -212,13 +252,18 @@ WSRL_API wsrl_status_t wsrl_agent_batch_rows(const wsrl_agent_t *agent, int64_t 
  * temperature, Lagrange multiplier) step on all rows. Never allocates.
  * A NaN/inf gradient skips that optimizer step (counted in
  * nonfinite_skips), it is not an error.
+ * @param[in,out] agent  the agent.
+ * @param[in]     batch  rows for this update (struct_size set; arrays borrowed
+ *                       for the call).
  * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (NULL field, size differs from
  *         wsrl_agent_batch_rows(), missing mc_return for Cal-QL);
  *         WSRL_ERR_VERSION_MISMATCH (struct_size too large);
  *         WSRL_ERR_NON_FINITE (NaN/inf in the batch, naming the array and row;
- *         nothing changed); WSRL_ERR_BACKEND.
- * Ownership: arrays stay the caller's. Nullable: none (fields as documented).
- * Thread-safety: one thread per handle.
+ *         nothing changed); WSRL_ERR_BACKEND; WSRL_ERR_BUSY;
+ *         WSRL_ERR_WRONG_STATE (re-entered).
+ * @ownership arrays stay the caller's.
+ * @nullable none (fields as documented).
+ * @threadsafety a writer: one thread per agent.
  */
 WSRL_API wsrl_status_t wsrl_agent_update(wsrl_agent_t *agent, const wsrl_batch_t *batch);
 
@@ -227,45 +272,80 @@ WSRL_API wsrl_status_t wsrl_agent_update(wsrl_agent_t *agent, const wsrl_batch_t
  * network: per `finetune.online_algorithm` the SAC-ensemble learner (WSRL)
  * or the pretraining loss itself; Adam moments kept unless
  * `finetune.reset_optimizer`. A no-op returning WSRL_OK when already online.
- * @return WSRL_OK, WSRL_ERR_INVALID_ARGUMENT.
- * Ownership: none. Nullable: none. Thread-safety: one thread per handle.
+ * @param[in,out] agent  the agent.
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (NULL @p agent); WSRL_ERR_BUSY;
+ *         WSRL_ERR_WRONG_STATE (re-entered).
+ * @ownership none.
+ * @nullable none.
+ * @threadsafety a writer: one thread per agent.
  */
 WSRL_API wsrl_status_t wsrl_agent_switch_online(wsrl_agent_t *agent);
 
 /**
- * @brief Current phase (a wsrl_agent_phase_t).
- * Ownership: none. Nullable: none. Thread-safety: one thread per handle.
+ * @brief Current phase.
+ * @param[in]  agent      the agent.
+ * @param[out] phase_out  a wsrl_agent_phase_t.
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (a NULL pointer); WSRL_ERR_BUSY
+ *         (a writer is running).
+ * @ownership none.
+ * @nullable none.
+ * @threadsafety a reader: any number at once, not alongside a writer.
  */
 WSRL_API wsrl_status_t wsrl_agent_phase(const wsrl_agent_t *agent, int32_t *phase_out);
 
 /**
  * @brief Fill the counters that fit in @p counters_out->struct_size.
- * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT; WSRL_ERR_VERSION_MISMATCH.
- * Ownership: none. Nullable: none. Thread-safety: one thread per handle.
+ * @param[in]     agent         the agent.
+ * @param[in,out] counters_out  struct_size set by the caller
+ *                              (WSRL_AGENT_COUNTERS_INIT).
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (a NULL pointer, struct_size
+ *         below 4); WSRL_ERR_VERSION_MISMATCH (struct_size too large);
+ *         WSRL_ERR_BUSY (a writer is running).
+ * @ownership none.
+ * @nullable none.
+ * @threadsafety a reader: any number at once, not alongside a writer.
  */
 WSRL_API wsrl_status_t wsrl_agent_counters(const wsrl_agent_t *agent, wsrl_agent_counters_t *counters_out);
 
 /**
  * @brief Number of metrics of the current learner (fixed per phase), e.g.
  * critic_loss, q_mean, actor_loss, entropy, temperature.
- * Ownership: none. Nullable: none. Thread-safety: one thread per handle.
+ * @param[in]  agent      the agent.
+ * @param[out] count_out  the number of metrics.
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (a NULL pointer); WSRL_ERR_BUSY
+ *         (a writer is running).
+ * @ownership none.
+ * @nullable none.
+ * @threadsafety a reader: any number at once, not alongside a writer.
  */
 WSRL_API wsrl_status_t wsrl_agent_metric_count(const wsrl_agent_t *agent, int32_t *count_out);
 
 /**
  * @brief Metric number @p index of the last update: a static name and its
  * value (NaN before the first update of the phase).
- * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (index out of range).
- * Ownership: the name is static. Nullable: @p name_out, @p value_out.
- * Thread-safety: one thread per handle.
+ * @param[in]  agent      the agent.
+ * @param[in]  index      0 .. metric count - 1.
+ * @param[out] name_out   the metric's static name.
+ * @param[out] value_out  its value after the last update.
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (NULL @p agent, index out of
+ *         range); WSRL_ERR_BUSY (a writer is running).
+ * @ownership the name is static; never free it.
+ * @nullable @p name_out, @p value_out.
+ * @threadsafety a reader: any number at once, not alongside a writer.
  */
 WSRL_API wsrl_status_t wsrl_agent_metric(const wsrl_agent_t *agent, int32_t index, const char **name_out,
                                          double *value_out);
 
 /**
  * @brief Value of the metric called @p name.
- * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (unknown name for this learner).
- * Ownership: none. Nullable: none. Thread-safety: one thread per handle.
+ * @param[in]  agent      the agent.
+ * @param[in]  name       a metric name of the current learner.
+ * @param[out] value_out  its value after the last update (NaN before one).
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (a NULL pointer, unknown name
+ *         for this learner); WSRL_ERR_BUSY (a writer is running).
+ * @ownership none.
+ * @nullable none.
+ * @threadsafety a reader: any number at once, not alongside a writer.
  */
 WSRL_API wsrl_status_t wsrl_agent_metric_by_name(const wsrl_agent_t *agent, const char *name, double *value_out);
 
@@ -274,10 +354,13 @@ WSRL_API wsrl_status_t wsrl_agent_metric_by_name(const wsrl_agent_t *agent, cons
  * Each new batch size given to a prediction builds (allocates) its oneDNN
  * primitives, and the networks cache a few shapes: use one or two fixed
  * batch sizes for monitoring, or a later update may rebuild its own.
- * @return a borrowed pointer valid until wsrl_agent_destroy(); NULL (with an
+ * @param[in] agent  the agent.
+ * @return a borrowed pointer valid while the agent lives; NULL (with an
  *         error message) when @p agent is NULL.
- * Ownership: the agent's; never destroy it. Nullable: none.
- * Thread-safety: not concurrently with calls on the agent.
+ * @ownership the agent's; never destroy it.
+ * @nullable none.
+ * @threadsafety any thread (no flag); calls on the ensemble share the agent's
+ * flag (predictions are writers).
  */
 WSRL_API wsrl_qensemble_t *wsrl_agent_qensemble(wsrl_agent_t *agent);
 
@@ -288,8 +371,9 @@ WSRL_API wsrl_qensemble_t *wsrl_agent_qensemble(wsrl_agent_t *agent);
  * @param[out] act_dim_out   action length.
  * @param[out] algorithm_out the configured `agent.algorithm`, a wsrl_algorithm_t.
  * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (NULL @p agent).
- * Ownership: none. Nullable: every out pointer. Thread-safety: any thread
- * (fixed at create).
+ * @ownership none.
+ * @nullable every out pointer.
+ * @threadsafety any thread (fixed at create).
  */
 WSRL_API wsrl_status_t wsrl_agent_info(const wsrl_agent_t *agent, int32_t *obs_dim_out, int32_t *act_dim_out,
                                        int32_t *algorithm_out);
@@ -297,7 +381,12 @@ WSRL_API wsrl_status_t wsrl_agent_info(const wsrl_agent_t *agent, int32_t *obs_d
 /**
  * @brief Bytes allocated by the agent (parameters, optimizer state,
  * workspaces; oneDNN's internal allocations are not counted).
- * Ownership: none. Nullable: none. Thread-safety: one thread per handle.
+ * @param[in]  agent      the agent.
+ * @param[out] bytes_out  the byte count.
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (a NULL pointer).
+ * @ownership none.
+ * @nullable none.
+ * @threadsafety any thread (sizes fixed at create; no flag).
  */
 WSRL_API wsrl_status_t wsrl_agent_memory_usage(const wsrl_agent_t *agent, uint64_t *bytes_out);
 
@@ -308,9 +397,14 @@ WSRL_API wsrl_status_t wsrl_agent_memory_usage(const wsrl_agent_t *agent, uint64
  * streams, phase, counters and the last metrics. Written to a temporary
  * file beside @p path, fsynced and renamed: a crash never damages an
  * existing checkpoint.
- * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT; WSRL_ERR_IO naming the file;
- *         WSRL_ERR_OUT_OF_MEMORY.
- * Ownership: none. Nullable: none. Thread-safety: one thread per handle.
+ * @param[in] agent  the agent.
+ * @param[in] path   the file to create or replace.
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (a NULL pointer); WSRL_ERR_IO
+ *         naming the file; WSRL_ERR_OUT_OF_MEMORY; WSRL_ERR_BUSY (a writer is
+ *         running).
+ * @ownership none.
+ * @nullable none.
+ * @threadsafety a reader: any number at once, not alongside a writer.
  */
 WSRL_API wsrl_status_t wsrl_agent_save(const wsrl_agent_t *agent, const char *path);
 
@@ -322,13 +416,18 @@ WSRL_API wsrl_status_t wsrl_agent_save(const wsrl_agent_t *agent, const char *pa
  * the state (learning rates, batch sizes, ...). Continuing after a load
  * gives bitwise the numbers of an agent that never stopped, for the same
  * config, instruction set and thread count.
+ * @param[in,out] agent  the agent to restore.
+ * @param[in]     path   a file written by wsrl_agent_save().
  * @return WSRL_OK; WSRL_ERR_IO (cannot open or read); WSRL_ERR_CORRUPT
  *         naming the offset or section (bad magic, truncation, checksum);
  *         WSRL_ERR_VERSION_MISMATCH (a newer format);
  *         WSRL_ERR_INVALID_ARGUMENT for an incompatible checkpoint, naming
  *         the field and both values (e.g. "critic.hidden");
- *         WSRL_ERR_NON_FINITE; WSRL_ERR_OUT_OF_MEMORY (staging buffers).
- * Ownership: none. Nullable: none. Thread-safety: one thread per handle.
+ *         WSRL_ERR_NON_FINITE; WSRL_ERR_OUT_OF_MEMORY (staging buffers);
+ *         WSRL_ERR_BUSY; WSRL_ERR_WRONG_STATE (re-entered).
+ * @ownership none.
+ * @nullable none.
+ * @threadsafety a writer: one thread per agent.
  */
 WSRL_API wsrl_status_t wsrl_agent_load(wsrl_agent_t *agent, const char *path);
 
@@ -336,15 +435,26 @@ WSRL_API wsrl_status_t wsrl_agent_load(wsrl_agent_t *agent, const char *path);
  * @brief Read the config stored in a checkpoint (to inspect it, or to
  * create a matching agent). Validates the file's header, table and the
  * config section.
+ * @param[in]  path        a checkpoint file.
+ * @param[out] config_out  a new config holding the file's keys (NULL on failure).
  * @return as wsrl_agent_load(); WSRL_ERR_OUT_OF_MEMORY.
- * Ownership: caller destroys *config_out. Nullable: none. Thread-safety: any thread.
+ * @ownership the caller destroys *config_out with wsrl_config_destroy().
+ * @nullable none.
+ * @threadsafety any thread.
  */
 WSRL_API wsrl_status_t wsrl_agent_checkpoint_config(const char *path, wsrl_config_t **config_out);
 
 /**
  * @brief Convert @p count actions from [low, high] to [-1, 1] units with the
  * agent's bounds (clipped), e.g. to store a host's logged actions.
- * Ownership: none. Nullable: none. Thread-safety: one thread per handle.
+ * @param[in]  agent     the agent (gives the bounds).
+ * @param[in]  count     rows, >= 1.
+ * @param[in]  scaled    [count, act_dim] actions in [low, high].
+ * @param[out] unit_out  [count, act_dim] in [-1, 1] (may equal @p scaled).
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (a NULL pointer, count < 1).
+ * @ownership none.
+ * @nullable none.
+ * @threadsafety any thread (the bounds are immutable; no flag).
  */
 WSRL_API wsrl_status_t wsrl_agent_unit_actions(const wsrl_agent_t *agent, int64_t count, const float *scaled,
                                                float *unit_out);
@@ -405,8 +515,10 @@ WSRL_API wsrl_status_t wsrl_agent_unit_actions(const wsrl_agent_t *agent, int64_
  *         WSRL_ERR_UNSUPPORTED (a network this agent does not have, e.g.
  *         WSRL_NET_VALUE of a non-IQL agent; the message names it and why);
  *         WSRL_ERR_BUSY.
- * Ownership: none. Nullable: none. Thread-safety: one thread per handle
- * (a reader: may run alongside other readers).
+ * @ownership none.
+ * @nullable none.
+ * @threadsafety one thread per handle (a reader: may run alongside other
+ * readers).
  */
 WSRL_API wsrl_status_t wsrl_agent_param_count(const wsrl_agent_t *agent, int32_t net, int64_t *count_out);
 
@@ -419,8 +531,9 @@ WSRL_API wsrl_status_t wsrl_agent_param_count(const wsrl_agent_t *agent, int32_t
  * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (NULL, unknown @p net, wrong
  *         @p count naming both sizes); WSRL_ERR_UNSUPPORTED (a network this
  *         agent does not have); WSRL_ERR_BUSY.
- * Ownership: the buffer stays the caller's. Nullable: none.
- * Thread-safety: one thread per handle (a reader).
+ * @ownership the buffer stays the caller's.
+ * @nullable none.
+ * @threadsafety one thread per handle (a reader).
  */
 WSRL_API wsrl_status_t wsrl_agent_get_params(const wsrl_agent_t *agent, int32_t net, float *params_out,
                                              int64_t count);
@@ -440,8 +553,9 @@ WSRL_API wsrl_status_t wsrl_agent_get_params(const wsrl_agent_t *agent, int32_t 
  *         WSRL_ERR_NON_FINITE (a NaN/inf value, naming its index);
  *         WSRL_ERR_UNSUPPORTED (a network this agent does not have);
  *         WSRL_ERR_BUSY.
- * Ownership: @p params is copied. Nullable: none.
- * Thread-safety: one thread per handle (a writer).
+ * @ownership @p params is copied.
+ * @nullable none.
+ * @threadsafety one thread per handle (a writer).
  */
 WSRL_API wsrl_status_t wsrl_agent_set_params(wsrl_agent_t *agent, int32_t net, const float *params, int64_t count);
 
@@ -466,8 +580,9 @@ WSRL_API wsrl_status_t wsrl_agent_set_params(wsrl_agent_t *agent, int32_t net, c
  *         outside the range above naming its row and column);
  *         WSRL_ERR_NON_FINITE (NaN/inf in @p obs or @p action, naming the
  *         array and row); WSRL_ERR_BUSY; WSRL_ERR_BACKEND.
- * Ownership: buffers stay the caller's. Nullable: none.
- * Thread-safety: one thread per handle (a writer: it runs the actor's
+ * @ownership buffers stay the caller's.
+ * @nullable none.
+ * @threadsafety one thread per handle (a writer: it runs the actor's
  * workspace).
  */
 WSRL_API wsrl_status_t wsrl_agent_log_prob(wsrl_agent_t *agent, int64_t count, const float *obs,
@@ -479,9 +594,10 @@ WSRL_API wsrl_status_t wsrl_agent_log_prob(wsrl_agent_t *agent, int64_t count, c
  * @param[in]  agent      the agent.
  * @param[out] config_out a new config; edits to it never reach the agent.
  * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (NULL); WSRL_ERR_OUT_OF_MEMORY.
- * Ownership: the caller destroys *config_out with wsrl_config_destroy().
- * Nullable: none. Thread-safety: any thread (the agent's config never
- * changes after create), not concurrently with wsrl_agent_destroy().
+ * @ownership the caller destroys *config_out with wsrl_config_destroy().
+ * @nullable none.
+ * @threadsafety any thread (the agent's config never changes after create), not
+ * concurrently with wsrl_agent_destroy().
  */
 WSRL_API wsrl_status_t wsrl_agent_get_config(const wsrl_agent_t *agent, wsrl_config_t **config_out);
 
@@ -495,8 +611,9 @@ WSRL_API wsrl_status_t wsrl_agent_get_config(const wsrl_agent_t *agent, wsrl_con
  *                         point into the agent and live as long as it.
  * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (NULL, struct_size too small);
  *         WSRL_ERR_VERSION_MISMATCH (struct_size larger than this library's).
- * Ownership: the bounds stay the agent's. Nullable: none.
- * Thread-safety: any thread (fixed at create), not concurrently with
+ * @ownership the bounds stay the agent's.
+ * @nullable none.
+ * @threadsafety any thread (fixed at create), not concurrently with
  * wsrl_agent_destroy().
  */
 WSRL_API wsrl_status_t wsrl_agent_get_spec(const wsrl_agent_t *agent, wsrl_env_spec_t *spec_out);
@@ -509,8 +626,9 @@ WSRL_API wsrl_status_t wsrl_agent_get_spec(const wsrl_agent_t *agent, wsrl_env_s
  * @param[out] high_out act_dim floats.
  * @param[in]  act_dim  the length of each array; must equal the agent's act_dim.
  * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (NULL, act_dim differs, naming both).
- * Ownership: buffers stay the caller's. Nullable: none.
- * Thread-safety: any thread (fixed at create).
+ * @ownership buffers stay the caller's.
+ * @nullable none.
+ * @threadsafety any thread (fixed at create).
  */
 WSRL_API wsrl_status_t wsrl_agent_action_bounds(const wsrl_agent_t *agent, float *low_out, float *high_out,
                                                 int32_t act_dim);
