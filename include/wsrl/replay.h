@@ -30,8 +30,10 @@
  * - Non-finite numbers are never stored: wsrl_replay_add() rejects them;
  *   loaders reject or drop them as wsrl_replay_options_t::nonfinite says.
  *
- * Threading: one thread per handle at a time (mixed sampling uses both
- * handles); distinct handles may be used in parallel.
+ * Threading (docs/threading.md): adding, sampling, clearing and loading
+ * are writers (one at a time; mixed sampling writes both handles); reading
+ * calls (get, size, save, export) are readers that may overlap each other.
+ * An overlapping call gets WSRL_ERR_BUSY. Distinct handles run in parallel.
  */
 #ifndef WSRL_REPLAY_H
 #define WSRL_REPLAY_H

@@ -29,7 +29,11 @@
  * and returns WSRL_ERR_CANCELLED with everything learned kept; calling it
  * again continues where it stopped.
  *
- * Threading: one thread per session (and its agent) at a time. Callbacks run
+ * Threading (docs/threading.md): a session's act, observe, train and load
+ * and wsrl_finetune() are writers on the session (all but observe also on
+ * its agent): one at a time, an overlapping call gets WSRL_ERR_BUSY; info,
+ * phase and save are readers. Policy snapshots (wsrl/policy.h) act beside
+ * training. Callbacks run
  * on the calling thread and must not call into the session or agent being
  * trained (such calls return WSRL_ERR_WRONG_STATE where detected).
  */
@@ -48,13 +52,14 @@ WSRL_BEGIN_DECLS
 
 /**
  * @brief Progress callback of the training loops.
- * @param user    the pointer given to the loop.
- * @param step    agent updates so far (pretraining) or environment steps
- *                observed by the session (fine-tuning).
- * @param n       number of name/value pairs.
- * @param names   static metric names, e.g. "critic_loss", "eval/return_mean".
- * @param values  their values (NaN when not available yet).
+ *
  * The arrays are valid only during the call.
+ * @param[in] user    the pointer given to the loop.
+ * @param[in] step    agent updates so far (pretraining) or environment steps
+ *                    observed by the session (fine-tuning).
+ * @param[in] n       number of name/value pairs.
+ * @param[in] names   static metric names, e.g. "critic_loss", "eval/return_mean".
+ * @param[in] values  their values (NaN when not available yet).
  * @return 0 to continue, non-zero to stop cleanly (WSRL_ERR_CANCELLED).
  */
 typedef int32_t (*wsrl_progress_fn)(void *user, int64_t step, int32_t n, const char *const *names,
@@ -87,9 +92,11 @@ typedef int32_t (*wsrl_progress_fn)(void *user, int64_t step, int32_t n, const c
  *         dataset);
  *         WSRL_ERR_CANCELLED (progress returned non-zero; the updates done
  *         are kept); WSRL_ERR_OUT_OF_MEMORY (the batch, allocated once per
- *         call); WSRL_ERR_BACKEND.
- * Ownership: all borrowed. Nullable: @p progress, @p user.
- * Thread-safety: one thread per agent and dataset.
+ *         call); WSRL_ERR_BACKEND; WSRL_ERR_BUSY (another thread is in a
+ *         call on the agent or writing the dataset).
+ * @ownership all borrowed.
+ * @nullable @p progress, @p user.
+ * @threadsafety a writer on the agent and the dataset for the whole run.
  */
 WSRL_API wsrl_status_t wsrl_pretrain(wsrl_agent_t *agent, wsrl_replay_t *dataset, int64_t steps,
                                      wsrl_progress_fn progress, void *user);
@@ -102,26 +109,32 @@ WSRL_API wsrl_status_t wsrl_pretrain(wsrl_agent_t *agent, wsrl_replay_t *dataset
  * fields that fit.
  */
 typedef struct wsrl_eval_result {
-  uint32_t struct_size;
+  uint32_t struct_size;     /**< sizeof the host's struct (set by the init) */
   int32_t episodes;         /**< episodes run */
   double return_mean;       /**< mean undiscounted return */
   double return_std;        /**< population standard deviation of the returns */
-  double return_min;
-  double return_max;
+  double return_min;        /**< lowest episode return */
+  double return_max;        /**< highest episode return */
   double length_mean;       /**< mean episode length in steps */
   int64_t nonfinite_skips;  /**< episodes cut by a non-finite env output (env.nonfinite = skip_reset) */
 } wsrl_eval_result_t;
 
+/** Static initialiser: this header's struct_size, every field 0. */
 #define WSRL_EVAL_RESULT_INIT {(uint32_t)sizeof(wsrl_eval_result_t), 0, 0, 0, 0, 0, 0, 0}
 
 /**
  * @brief Initialise @p result like WSRL_EVAL_RESULT_INIT (for FFI).
+ *
  * Writes only the first @p struct_size bytes (the caller's sizeof), so a
  * host built against older headers is never overrun.
  * @param[out] result the struct to fill.
- * @param struct_size sizeof(*result) as the caller was compiled.
- * @return WSRL_OK, WSRL_ERR_INVALID_ARGUMENT (NULL).
- * Ownership: none. Nullable: none. Thread-safety: any thread.
+ * @param[in]  struct_size sizeof(*result) as the caller was compiled.
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT if @p result is NULL or
+ *         @p struct_size is below 4; WSRL_ERR_VERSION_MISMATCH (nothing
+ *         written) if it is larger than this library's struct.
+ * @ownership none.
+ * @nullable none.
+ * @threadsafety any thread.
  */
 WSRL_API wsrl_status_t wsrl_eval_result_init(wsrl_eval_result_t *result, uint32_t struct_size);
 
@@ -133,14 +146,20 @@ WSRL_API wsrl_status_t wsrl_eval_result_init(wsrl_eval_result_t *result, uint32_
  * returns. Non-finite env outputs follow the agent's `env.nonfinite`: error
  * stops; skip_reset ends that episode there (counted in nonfinite_skips).
  * Draws nothing from the agent's RNG streams.
+ * @param[in,out] agent     the agent (its deterministic policy acts).
+ * @param[in,out] env       the env to run.
  * @param[in]  episodes  >= 1.
+ * @param[in]  seed      episode i resets with @p seed + i.
  * @param[out] result_out filled up to its struct_size.
  * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (NULL, episodes < 1, env and
  *         agent sizes differ); WSRL_ERR_VERSION_MISMATCH (struct_size too
  *         large); WSRL_ERR_ENV_CALLBACK; WSRL_ERR_NON_FINITE;
  *         WSRL_ERR_WRONG_STATE (re-entered); WSRL_ERR_OUT_OF_MEMORY;
- *         WSRL_ERR_BACKEND. On error @p result_out is not written.
- * Ownership: borrowed. Nullable: none. Thread-safety: one thread per agent and env.
+ *         WSRL_ERR_BACKEND; WSRL_ERR_BUSY. On error @p result_out is not
+ *         written.
+ * @ownership borrowed.
+ * @nullable none.
+ * @threadsafety a writer on the agent and the env for the whole run.
  */
 WSRL_API wsrl_status_t wsrl_evaluate(wsrl_agent_t *agent, wsrl_env_t *env, int32_t episodes, uint64_t seed,
                                      wsrl_eval_result_t *result_out);
@@ -166,7 +185,7 @@ typedef enum wsrl_session_phase {
  * a checkpoint has the checkpoint's).
  */
 typedef struct wsrl_session_options {
-  uint32_t struct_size;
+  uint32_t struct_size; /**< sizeof the host's struct (set by the init) */
   /** Offline dataset for `finetune.offline_data` = mixed or append
    *  (borrowed; with mixed it must outlive the session); ignored with none.
    *  Its discount, reward transform and sparse rule must agree with the
@@ -177,6 +196,7 @@ typedef struct wsrl_session_options {
   int64_t max_episode_steps;
 } wsrl_session_options_t;
 
+/** Static initialiser: this header's struct_size, every field 0 / NULL. */
 #define WSRL_SESSION_OPTIONS_INIT {(uint32_t)sizeof(wsrl_session_options_t), NULL, 0}
 
 /**
@@ -185,7 +205,7 @@ typedef struct wsrl_session_options {
  * the fields that fit.
  */
 typedef struct wsrl_session_info {
-  uint32_t struct_size;
+  uint32_t struct_size;         /**< sizeof the host's struct (set by the init) */
   int32_t phase;                /**< a wsrl_session_phase_t */
   int64_t env_steps;            /**< transitions observed (skipped steps excluded) */
   int64_t warmup_steps;         /**< K */
@@ -196,13 +216,14 @@ typedef struct wsrl_session_info {
   int64_t buffer_size;          /**< transitions in the online buffer (append: dataset included) */
   int64_t episodes;             /**< episodes ended (terminated or truncated) */
   double last_episode_return;   /**< raw return of the last ended episode (NaN: none yet) */
-  int64_t last_episode_length;
+  int64_t last_episode_length;  /**< steps of the last ended episode (0: none yet) */
   int64_t nonfinite_skips;      /**< steps dropped under env.nonfinite = skip_reset (wsrl_finetune) */
   int64_t evaluations;          /**< evaluations run by wsrl_finetune() */
   int64_t last_eval_step;       /**< env_steps at the last evaluation (-1: none) */
   double last_eval_return;      /**< its mean return (NaN: none) */
 } wsrl_session_info_t;
 
+/** Static initialiser: this header's struct_size, every field 0. */
 #define WSRL_SESSION_INFO_INIT {(uint32_t)sizeof(wsrl_session_info_t), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
 /** @brief Flags of wsrl_session_save(). */
@@ -213,23 +234,33 @@ typedef enum wsrl_session_save_flags {
 
 /**
  * @brief Initialise @p options like WSRL_SESSION_OPTIONS_INIT (for FFI).
+ *
  * Writes only the first @p struct_size bytes (the caller's sizeof), so a
  * host built against older headers is never overrun.
  * @param[out] options the struct to fill.
- * @param struct_size sizeof(*options) as the caller was compiled.
- * @return WSRL_OK, WSRL_ERR_INVALID_ARGUMENT (NULL).
- * Ownership: none. Nullable: none. Thread-safety: any thread.
+ * @param[in]  struct_size sizeof(*options) as the caller was compiled.
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT if @p options is NULL or
+ *         @p struct_size is below 4; WSRL_ERR_VERSION_MISMATCH (nothing
+ *         written) if it is larger than this library's struct.
+ * @ownership none.
+ * @nullable none.
+ * @threadsafety any thread.
  */
 WSRL_API wsrl_status_t wsrl_session_options_init(wsrl_session_options_t *options, uint32_t struct_size);
 
 /**
  * @brief Initialise @p info like WSRL_SESSION_INFO_INIT (for FFI).
+ *
  * Writes only the first @p struct_size bytes (the caller's sizeof), so a
  * host built against older headers is never overrun.
  * @param[out] info the struct to fill.
- * @param struct_size sizeof(*info) as the caller was compiled.
- * @return WSRL_OK, WSRL_ERR_INVALID_ARGUMENT (NULL).
- * Ownership: none. Nullable: none. Thread-safety: any thread.
+ * @param[in]  struct_size sizeof(*info) as the caller was compiled.
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT if @p info is NULL or
+ *         @p struct_size is below 4; WSRL_ERR_VERSION_MISMATCH (nothing
+ *         written) if it is larger than this library's struct.
+ * @ownership none.
+ * @nullable none.
+ * @threadsafety any thread.
  */
 WSRL_API wsrl_status_t wsrl_session_info_init(wsrl_session_info_t *info, uint32_t struct_size);
 
@@ -252,8 +283,9 @@ WSRL_API wsrl_status_t wsrl_session_info_init(wsrl_session_info_t *info, uint32_
  * (`calql.online_completed_episodes`); `warmup` starts right after K (Cal-QL
  * kept online: max(batch rows, max_episode_steps)). A positive
  * `finetune.start_updates_after` is used as given instead.
- * @param[out] session_out the new session.
- * @param[in]  agent   borrowed for the session's life (destroy the session first).
+ * @param[out] session_out the new session (NULL on failure).
+ * @param[in,out] agent  switched online; the session holds a reference, so
+ *                     the agent lives until both are destroyed.
  * @param[in]  options NULL: all defaults.
  * The online buffer's options come from the agent's config
  * (wsrl_replay_options_from_config()); a dataset for mixed or append must
@@ -263,28 +295,48 @@ WSRL_API wsrl_status_t wsrl_session_info_init(wsrl_session_info_t *info, uint32_
  *         dataset disagrees with the agent's config, replay.* keys that give
  *         invalid buffer options); WSRL_ERR_VERSION_MISMATCH
  *         (struct_size too large); WSRL_ERR_WRONG_STATE (empty dataset for
- *         mixed/append); WSRL_ERR_OUT_OF_MEMORY. On error the agent is unchanged.
- * Ownership: caller destroys with wsrl_session_destroy(). Nullable: @p options.
- * Thread-safety: one thread per agent.
+ *         mixed/append); WSRL_ERR_OUT_OF_MEMORY; WSRL_ERR_BUSY. On error
+ *         the agent is unchanged.
+ * @ownership the caller destroys it with wsrl_session_destroy(); the session
+ *            holds references to the agent and the offline dataset, so any
+ *            destroy order is safe.
+ * @nullable @p options.
+ * @threadsafety a writer on the agent.
  */
 WSRL_API wsrl_status_t wsrl_session_create(wsrl_session_t **session_out, wsrl_agent_t *agent,
                                            const wsrl_session_options_t *options);
 
-/** @brief Free a session (not its agent); NULL is ignored. Thread-safety: one thread per handle. */
+/**
+ * @brief Free a session and drop its references to the agent and the
+ * offline dataset (each is freed when its last holder lets go); NULL is ignored.
+ * @param[in] session  the session, or NULL.
+ * @ownership @p session is invalid afterwards.
+ * @nullable @p session.
+ * @threadsafety no other call on @p session at the same time.
+ */
 WSRL_API void wsrl_session_destroy(wsrl_session_t *session);
 
 /**
  * @brief The session's agent (borrowed).
- * @return NULL (with an error message) when @p session is NULL.
- * Ownership: the caller's agent. Nullable: none. Thread-safety: one thread per handle.
+ * @param[in] session  the session.
+ * @return the agent, valid while the session lives; NULL (with an error
+ *         message) when @p session is NULL.
+ * @ownership borrowed: never destroy it through this pointer (the caller's
+ *            own handle from wsrl_agent_create() is still theirs to destroy).
+ * @nullable none.
+ * @threadsafety any thread (no flag).
  */
 WSRL_API wsrl_agent_t *wsrl_session_agent(const wsrl_session_t *session);
 
 /**
  * @brief The online buffer, read-only (wsrl_replay_size(), wsrl_replay_get()).
- * @return NULL (with an error message) when @p session is NULL.
- * Ownership: the session's; never destroy it. Nullable: none.
- * Thread-safety: one thread per handle.
+ * @param[in] session  the session.
+ * @return the buffer, valid while the session lives; NULL (with an error
+ *         message) when @p session is NULL.
+ * @ownership the session's; never destroy it.
+ * @nullable none.
+ * @threadsafety any thread (no flag); its readers share the buffer's flag
+ * with the session's writers.
  */
 WSRL_API const wsrl_replay_t *wsrl_session_replay(const wsrl_session_t *session);
 
@@ -292,8 +344,13 @@ WSRL_API const wsrl_replay_t *wsrl_session_replay(const wsrl_session_t *session)
  * @brief A stochastic action of the agent's policy for one observation, in
  * the environment's [low, high] (what the warmup and online phases both use;
  * equivalent to wsrl_agent_act() with WSRL_ACT_STOCHASTIC).
+ * @param[in,out] session     the session (the agent's act RNG advances).
+ * @param[in]     obs         obs_dim finite floats.
+ * @param[out]    action_out  act_dim floats in [low, high].
  * @return as wsrl_agent_act(); WSRL_ERR_WRONG_STATE while a loop runs.
- * Ownership: buffers stay the caller's. Nullable: none. Thread-safety: one thread per handle.
+ * @ownership buffers stay the caller's.
+ * @nullable none.
+ * @threadsafety a writer on the session and its agent.
  */
 WSRL_API wsrl_status_t wsrl_session_act(wsrl_session_t *session, const float *obs, float *action_out);
 
@@ -301,16 +358,21 @@ WSRL_API wsrl_status_t wsrl_session_act(wsrl_session_t *session, const float *ob
  * @brief Record one environment transition in the online buffer and advance
  * the phase machine. Transition number n (1-based) makes one update due
  * when n > K and n >= the start rule's threshold.
+ * @param[in,out] session the session.
+ * @param[in] obs         obs_dim floats: the observation the action was taken in.
  * @param[in] action      act_dim values in the environment's [low, high]
  *                        (as wsrl_agent_act() returns them; converted to
  *                        [-1, 1] with the agent's bounds and clipped).
  * @param[in] reward      raw reward (the buffer transforms it).
+ * @param[in] next_obs    obs_dim floats: the observation after the step.
  * @param[in] terminated  non-zero for a true terminal state (no bootstrap).
  * @param[in] truncated   non-zero when the episode was cut (time limit).
  * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (NULL); WSRL_ERR_NON_FINITE
  *         naming the array (nothing stored, nothing counted);
- *         WSRL_ERR_WRONG_STATE while a loop runs.
- * Ownership: arrays are copied. Nullable: none. Thread-safety: one thread per handle.
+ *         WSRL_ERR_WRONG_STATE while a loop runs; WSRL_ERR_BUSY.
+ * @ownership arrays are copied.
+ * @nullable none.
+ * @threadsafety a writer on the session.
  */
 WSRL_API wsrl_status_t wsrl_session_observe(wsrl_session_t *session, const float *obs, const float *action,
                                             float reward, const float *next_obs, int32_t terminated,
@@ -319,30 +381,52 @@ WSRL_API wsrl_status_t wsrl_session_observe(wsrl_session_t *session, const float
 /**
  * @brief Run up to @p max_updates of the updates that are due, each on a
  * fresh batch from the online buffer (or mixed with the dataset).
+ * @param[in,out] session   the session.
  * @param[in]  max_updates  < 0: all due; 0: none.
  * @param[out] done_out     updates run by this call (also on error).
  * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (NULL); WSRL_ERR_WRONG_STATE
- *         (re-entered); WSRL_ERR_BACKEND; statuses of wsrl_agent_update().
- * Ownership: none. Nullable: @p done_out. Thread-safety: one thread per handle.
+ *         (re-entered); WSRL_ERR_BACKEND; WSRL_ERR_BUSY; statuses of
+ *         wsrl_agent_update().
+ * @ownership none.
+ * @nullable @p done_out.
+ * @threadsafety a writer on the session and its agent (a reader on the dataset).
  */
 WSRL_API wsrl_status_t wsrl_session_train(wsrl_session_t *session, int64_t max_updates, int64_t *done_out);
 
 /**
- * @brief Phase (a wsrl_session_phase_t).
- * Ownership: none. Nullable: none. Thread-safety: one thread per handle.
+ * @brief Phase of a session.
+ * @param[in]  session    the session.
+ * @param[out] phase_out  a wsrl_session_phase_t.
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (a NULL pointer); WSRL_ERR_BUSY
+ *         (a writer is running).
+ * @ownership none.
+ * @nullable none.
+ * @threadsafety a reader: any number at once, not alongside a writer.
  */
 WSRL_API wsrl_status_t wsrl_session_phase(const wsrl_session_t *session, int32_t *phase_out);
 
 /**
  * @brief Updates due and not yet run.
- * Ownership: none. Nullable: none. Thread-safety: one thread per handle.
+ * @param[in]  session  the session.
+ * @param[out] due_out  the count.
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (a NULL pointer); WSRL_ERR_BUSY
+ *         (a writer is running).
+ * @ownership none.
+ * @nullable none.
+ * @threadsafety a reader: any number at once, not alongside a writer.
  */
 WSRL_API wsrl_status_t wsrl_session_updates_due(const wsrl_session_t *session, int64_t *due_out);
 
 /**
  * @brief Fill the fields of @p info_out that fit in its struct_size.
- * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT; WSRL_ERR_VERSION_MISMATCH.
- * Ownership: none. Nullable: none. Thread-safety: one thread per handle.
+ * @param[in]     session   the session.
+ * @param[in,out] info_out  struct_size set by the caller (WSRL_SESSION_INFO_INIT).
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (a NULL pointer, struct_size
+ *         below 4); WSRL_ERR_VERSION_MISMATCH (struct_size too large);
+ *         WSRL_ERR_BUSY (a writer is running).
+ * @ownership none.
+ * @nullable none.
+ * @threadsafety a reader: any number at once, not alongside a writer.
  */
 WSRL_API wsrl_status_t wsrl_session_info(const wsrl_session_t *session, wsrl_session_info_t *info_out);
 
@@ -363,17 +447,23 @@ WSRL_API wsrl_status_t wsrl_session_info(const wsrl_session_t *session, wsrl_ses
  * and the agent's metrics (critic_loss, q_mean, temperature, ...).
  * A running episode continues across calls (when the env was not used in
  * between); a failed call ends it.
- * @param[in] eval_env  a separate env for evaluation, or NULL for none.
+ * @param[in,out] session   the session.
+ * @param[in,out] env       the env to train in.
+ * @param[in,out] eval_env  a separate env for evaluation, or NULL for none.
  * @param[in] steps     environment steps to take now, >= 0 (skipped steps count).
+ * @param[in] progress  optional callback (see above).
+ * @param[in] user      passed to @p progress.
  * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (NULL, steps < 0, eval_env ==
  *         env, sizes differ); WSRL_ERR_ENV_CALLBACK (the env's message and
  *         code kept; wsrl_env_last_callback_code()); WSRL_ERR_NON_FINITE
  *         (env.nonfinite = error); WSRL_ERR_CANCELLED; WSRL_ERR_WRONG_STATE
  *         (re-entered); WSRL_ERR_BACKEND. On every error the counters, the
  *         buffer and the agent keep everything done before it, and a later
- *         call continues.
- * Ownership: borrowed. Nullable: @p eval_env, @p progress, @p user.
- * Thread-safety: one thread per session, agent and envs.
+ *         call continues. WSRL_ERR_BUSY when another thread is in a call
+ *         on the session, its agent or an env.
+ * @ownership borrowed.
+ * @nullable @p eval_env, @p progress, @p user.
+ * @threadsafety a writer on the session, its agent and both envs for the whole run.
  */
 WSRL_API wsrl_status_t wsrl_finetune(wsrl_session_t *session, wsrl_env_t *env, wsrl_env_t *eval_env, int64_t steps,
                                      wsrl_progress_fn progress, void *user);
@@ -383,10 +473,16 @@ WSRL_API wsrl_status_t wsrl_finetune(wsrl_session_t *session, wsrl_env_t *env, w
  * episode statistics, and with WSRL_SESSION_SAVE_REPLAY the online buffer)
  * to one file (docs/checkpoints.md), atomically (temporary file, fsync,
  * rename).
- * @param[in] flags  wsrl_session_save_flags_t values.
- * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT; WSRL_ERR_IO naming the file;
- *         WSRL_ERR_WRONG_STATE (re-entered); WSRL_ERR_OUT_OF_MEMORY.
- * Ownership: none. Nullable: none. Thread-safety: one thread per handle.
+ * @param[in] session  the session.
+ * @param[in] path     the file to create or replace.
+ * @param[in] flags    wsrl_session_save_flags_t values.
+ * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT (a NULL pointer, unknown
+ *         flags); WSRL_ERR_IO naming the file (the previous file is kept);
+ *         WSRL_ERR_WRONG_STATE (re-entered); WSRL_ERR_OUT_OF_MEMORY;
+ *         WSRL_ERR_BUSY.
+ * @ownership none.
+ * @nullable none.
+ * @threadsafety a reader on the session and its agent.
  */
 WSRL_API wsrl_status_t wsrl_session_save(const wsrl_session_t *session, const char *path, int32_t flags);
 
@@ -397,11 +493,16 @@ WSRL_API wsrl_status_t wsrl_session_save(const wsrl_session_t *session, const ch
  * a saved buffer the online buffer restarts empty (with append: the dataset
  * only) and pending updates are dropped. An episode left open in the buffer
  * is closed as truncated: the next step starts a new episode.
+ * @param[in,out] session  the session (and its agent) to restore.
+ * @param[in]     path     a file written by wsrl_session_save().
  * @return WSRL_OK; WSRL_ERR_IO; WSRL_ERR_CORRUPT naming the section;
  *         WSRL_ERR_VERSION_MISMATCH; WSRL_ERR_INVALID_ARGUMENT (an
  *         incompatible agent or sizes, naming the field); WSRL_ERR_NON_FINITE;
- *         WSRL_ERR_WRONG_STATE (re-entered); WSRL_ERR_OUT_OF_MEMORY.
- * Ownership: none. Nullable: none. Thread-safety: one thread per handle.
+ *         WSRL_ERR_WRONG_STATE (re-entered); WSRL_ERR_OUT_OF_MEMORY;
+ *         WSRL_ERR_BUSY.
+ * @ownership none.
+ * @nullable none.
+ * @threadsafety a writer on the session and its agent.
  */
 WSRL_API wsrl_status_t wsrl_session_load(wsrl_session_t *session, const char *path);
 
