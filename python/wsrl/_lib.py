@@ -18,8 +18,18 @@ def _cdef_text():
         return f.read()
 
 
+def _library_path():
+    """WSRL_LIBRARY, else the library recorded at configure time: found
+    relative to this package first (a --destdir staging tree or a moved
+    prefix loads its own copy), else at its recorded absolute path."""
+    if os.environ.get("WSRL_LIBRARY"):
+        return os.environ["WSRL_LIBRARY"]
+    moved = os.path.normpath(os.path.join(_HERE, os.path.relpath(_paths.LIBRARY, _paths.PACKAGE_DIR)))
+    return moved if os.path.exists(moved) else _paths.LIBRARY
+
+
 def _open_library(ffi_):
-    path = os.environ.get("WSRL_LIBRARY") or _paths.LIBRARY
+    path = _library_path()
     try:
         return ffi_.dlopen(path), path
     except OSError as e:
