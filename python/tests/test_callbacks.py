@@ -116,3 +116,16 @@ def test_gil_is_released_during_pretrain():
     finally:
         sys.setswitchinterval(old)
     assert during > 100, during
+
+
+def test_env_gets_its_own_action_array_each_step():
+    class Recording(Reach):
+        def step(self, action):
+            self.seen.append((action, action.copy()))
+            return super().step(action)
+    env = Recording()
+    env.seen = []
+    wsrl.evaluate(wsrl.Agent(small_config(), Reach()), env, episodes=1)
+    # arrays the env keeps are not overwritten by later steps
+    assert len(env.seen) > 2 and len({c.tobytes() for _, c in env.seen}) > 2
+    assert all(np.array_equal(a, c) and a.shape == (2,) and a.dtype == np.float32 for a, c in env.seen)

@@ -364,13 +364,19 @@ def _space_shape(space, what):
 
 class _Adapter:
     """The C callbacks' side of an Env: refers to the Python env, never to
-    the wrapper (so dropping the wrapper frees the C env at once)."""
+    the wrapper (so dropping the wrapper frees the C env at once).
+
+    The library passes the same action buffer on every step, so the numpy
+    view over it is made once (re-made if the pointer ever changes) and each
+    step costs one small copy: the env may keep the array it is given.
+    """
 
     def __init__(self, env, obs_shape, act_shape):
         self.env, self.obs_shape, self.act_shape = env, obs_shape, act_shape
         self.obs_dim, self.act_dim = int(np.prod(obs_shape)), int(np.prod(act_shape))
         self.obs_bytes, self.act_bytes = 4 * self.obs_dim, 4 * self.act_dim
         self.errors = _Callbacks()
+        self._action_ptr = self._action_view = None
 
     def write_obs(self, obs, out):
         a = np.ascontiguousarray(obs, dtype=_F32)
@@ -385,8 +391,10 @@ class _Adapter:
         return 0
 
     def step(self, user, action, obs_out, reward_out, term_out, trunc_out):
-        a = np.frombuffer(ffi.buffer(action, self.act_bytes), dtype=_F32).reshape(self.act_shape).copy()
-        obs, reward, terminated, truncated, _info = self.env.step(a)
+        if action != self._action_ptr:
+            self._action_view = np.frombuffer(ffi.buffer(action, self.act_bytes), _F32).reshape(self.act_shape)
+            self._action_ptr = action
+        obs, reward, terminated, truncated, _info = self.env.step(self._action_view.copy())
         self.write_obs(obs, obs_out)
         reward_out[0] = reward
         term_out[0] = 1 if terminated else 0
