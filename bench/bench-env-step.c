@@ -1,15 +1,16 @@
 /* Per-step cost of the WSRL warmup with a trivial C env (what
  * bench-python.py's Python env is compared against): the default 256x256
  * actor at 1 thread on HalfCheetah's sizes, wsrl_finetune() steps that
- * all fall inside the warmup (act + env + replay add, no update).
- * Prints 'name value unit' lines. */
+ * all fall inside the warmup (act + env + replay add, no update). The
+ * figure is the fastest of BLOCKS blocks, which a loaded machine disturbs
+ * least. Prints 'name value unit' lines. */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "wsrl/wsrl.h"
 
-enum { OBS = 17, ACT = 6, STEPS = 20000 };
+enum { OBS = 17, ACT = 6, BLOCK = 2000, BLOCKS = 10 };
 
 static int32_t reset(void *user, uint64_t seed, float *obs) {
   memset(obs, 0, OBS * sizeof *obs);
@@ -51,13 +52,17 @@ int main(void) {
     return fail("create");
   if (wsrl_finetune(s, env, NULL, 2000, NULL, NULL) != WSRL_OK) /* warm caches */
     return fail("wsrl_finetune");
-  struct timespec t0, t1;
-  clock_gettime(CLOCK_MONOTONIC, &t0);
-  if (wsrl_finetune(s, env, NULL, STEPS, NULL, NULL) != WSRL_OK)
-    return fail("wsrl_finetune");
-  clock_gettime(CLOCK_MONOTONIC, &t1);
-  const double us = ((double)(t1.tv_sec - t0.tv_sec) * 1e6 + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-3) / STEPS;
-  printf("c_env_warmup_step %.2f us\n", us);
+  double best = 0.0;
+  for (int b = 0; b < BLOCKS; b++) {
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (wsrl_finetune(s, env, NULL, BLOCK, NULL, NULL) != WSRL_OK)
+      return fail("wsrl_finetune");
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    const double us = ((double)(t1.tv_sec - t0.tv_sec) * 1e6 + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-3) / BLOCK;
+    best = b == 0 || us < best ? us : best;
+  }
+  printf("c_env_warmup_step %.2f us\n", best);
   wsrl_session_destroy(s);
   wsrl_agent_destroy(ag);
   wsrl_env_destroy(env);
