@@ -1,4 +1,9 @@
-"""Config as a mapping, errors with status and message, numpy shapes."""
+"""Config as a mapping, errors with status and message, numpy shapes;
+clear messages when a module the binding needs is missing."""
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -47,3 +52,25 @@ def test_act_shapes():
     with pytest.raises(wsrl.NonFiniteError):
         a.act([np.nan, 0, 0])
     assert set(a.counters) >= {"updates", "phase"}
+
+
+def _run_without(module, code):
+    """Run @code in a fresh interpreter where importing @module fails."""
+    env = dict(os.environ)
+    return subprocess.run([sys.executable, "-c", "import sys; sys.modules[%r] = None\n" % module + code],
+                          env=env, capture_output=True, text=True, timeout=60, cwd=os.path.dirname(__file__))
+
+
+@pytest.mark.parametrize("module, package", [("cffi", "python3-cffi"), ("numpy", "python3-numpy"),
+                                             ("pytest", "python3-pytest")])
+def test_the_suite_skips_with_a_reason_without_a_module(module, package):
+    r = _run_without(module, "import runpy; sys.argv = ['run.py', 'test_api.py']; runpy.run_path('run.py', "
+                             "run_name='__main__')")
+    assert r.returncode == 77, r.stdout + r.stderr
+    assert "SKIP" in r.stdout and package in r.stdout
+
+
+@pytest.mark.parametrize("module, package", [("cffi", "python3-cffi"), ("numpy", "python3-numpy")])
+def test_importing_wsrl_without_a_module_names_the_package(module, package):
+    r = _run_without(module, "import wsrl")
+    assert r.returncode != 0 and "ImportError" in r.stderr and package in r.stderr, r.stderr

@@ -2,7 +2,10 @@
 import math
 from collections.abc import Mapping
 
-import numpy as np
+try:
+    import numpy as np
+except ImportError as e:  # pragma: no cover - tested in a subprocess
+    raise ImportError("the wsrl package needs numpy (Debian: apt-get install python3-numpy)") from e
 
 from ._lib import ffi, lib, check, error, enc, Handle, Wrapper
 
