@@ -48,6 +48,12 @@ def test_env_exception_stops_finetune_and_bad_observation_is_reported():
         with pytest.raises(ValueError, match="observation has 3 values"):
             wsrl.finetune(s, Short(), 10)
 
+        class ShortStep(Reach):
+            def step(self, action):
+                return np.zeros(3), 0.0, False, False, {}
+        with pytest.raises(ValueError, match=r"observation has 3 values, observation_space.shape \(2,\) says 2"):
+            wsrl.finetune(s, ShortStep(), 10)
+
 
 def test_progress_exception_and_stop():
     agent, data = wsrl.Agent(small_config(), Reach()), _dataset()

@@ -365,27 +365,26 @@ def _space_shape(space, what):
     return tuple(int(s) for s in shape)
 
 
+def _bad_obs(a, shape):
+    raise ValueError("env observation has %d values, observation_space.shape %s says %d"
+                     % (a.size, shape, int(np.prod(shape))))
+
+
 class _Adapter:
     """The C callbacks' side of an Env: refers to the Python env, never to
-    the wrapper (so dropping the wrapper frees the C env at once).
-
-    The library passes the same action buffer on every step, so the numpy
-    view over it is made once (re-made if the pointer ever changes) and each
-    step costs one small copy: the env may keep the array it is given.
-    """
+    the wrapper (so dropping the wrapper frees the C env at once)."""
 
     def __init__(self, env, obs_shape, act_shape):
         self.env, self.obs_shape, self.act_shape = env, obs_shape, act_shape
         self.obs_dim, self.act_dim = int(np.prod(obs_shape)), int(np.prod(act_shape))
         self.obs_bytes, self.act_bytes = 4 * self.obs_dim, 4 * self.act_dim
         self.errors = _Callbacks()
-        self._action_ptr = self._action_view = None
+        self.step = self._step_fn()
 
     def write_obs(self, obs, out):
         a = np.ascontiguousarray(obs, dtype=_F32)
         if a.size != self.obs_dim:
-            raise ValueError("env observation has %d values, observation_space.shape %s says %d"
-                             % (a.size, self.obs_shape, self.obs_dim))
+            _bad_obs(a, self.obs_shape)
         ffi.memmove(out, a, self.obs_bytes)
 
     def reset(self, user, seed, obs_out):
@@ -393,16 +392,30 @@ class _Adapter:
         self.write_obs(obs, obs_out)
         return 0
 
-    def step(self, user, action, obs_out, reward_out, term_out, trunc_out):
-        if action != self._action_ptr:
-            self._action_view = np.frombuffer(ffi.buffer(action, self.act_bytes), _F32).reshape(self.act_shape)
-            self._action_ptr = action
-        obs, reward, terminated, truncated, _info = self.env.step(self._action_view.copy())
-        self.write_obs(obs, obs_out)
-        reward_out[0] = reward
-        term_out[0] = 1 if terminated else 0
-        trunc_out[0] = 1 if truncated else 0
-        return 0
+    def _step_fn(self):
+        """The step callback: what it needs is bound to locals, and the numpy
+        view of the action buffer (the library passes the same one every
+        step) is made once; each step hands the env a small copy, which it
+        may keep."""
+        env, obs_shape, obs_dim, obs_bytes = self.env, self.obs_shape, self.obs_dim, self.obs_bytes
+        act_shape, act_bytes = self.act_shape, self.act_bytes
+        contiguous, memmove, frombuffer, buffer = np.ascontiguousarray, ffi.memmove, np.frombuffer, ffi.buffer
+        view = [None, None]  # the action pointer and its view
+
+        def step(user, action, obs_out, reward_out, term_out, trunc_out):
+            if action != view[0]:
+                view[1] = frombuffer(buffer(action, act_bytes), _F32).reshape(act_shape)
+                view[0] = action
+            obs, reward, terminated, truncated, _info = env.step(view[1].copy())
+            a = contiguous(obs, _F32)
+            if a.size != obs_dim:
+                _bad_obs(a, obs_shape)
+            memmove(obs_out, a, obs_bytes)
+            reward_out[0] = reward
+            term_out[0] = 1 if terminated else 0
+            trunc_out[0] = 1 if truncated else 0
+            return 0
+        return step
 
 
 class Env(Wrapper):
