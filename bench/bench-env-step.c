@@ -5,25 +5,12 @@
  * figure is the fastest of BLOCKS blocks, which a loaded machine disturbs
  * least. Prints 'name value unit' lines. */
 #include <stdio.h>
-#include <string.h>
 #include <time.h>
 
+#include "env-trivial.h"
 #include "wsrl/wsrl.h"
 
-enum { OBS = 17, ACT = 6, BLOCK = 2000, BLOCKS = 10 };
-
-static int32_t reset(void *user, uint64_t seed, float *obs) {
-  memset(obs, 0, OBS * sizeof *obs);
-  return 0;
-}
-
-static int32_t step(void *user, const float *a, float *obs, float *reward, int32_t *term, int32_t *trunc) {
-  memset(obs, 0, OBS * sizeof *obs);
-  *reward = 0.0f;
-  *term = 0;
-  *trunc = 0;
-  return 0;
-}
+enum { OBS = BENCH_TRIVIAL_OBS, ACT = BENCH_TRIVIAL_ACT, BLOCK = 2000, BLOCKS = 10 };
 
 static int fail(const char *what) {
   fprintf(stderr, "bench-env-step: %s failed: %s\n", what, wsrl_last_error_message());
@@ -41,8 +28,8 @@ int main(void) {
   spec.act_dim = ACT;
   spec.max_episode_steps = 1000;
   wsrl_env_callbacks_t cb = WSRL_ENV_CALLBACKS_INIT;
-  cb.reset = reset;
-  cb.step = step;
+  cb.reset = bench_trivial_reset;
+  cb.step = bench_trivial_step;
   wsrl_env_t *env = NULL;
   wsrl_agent_t *ag = NULL;
   wsrl_session_t *s = NULL;
