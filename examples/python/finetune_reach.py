@@ -74,12 +74,12 @@ def main(out_dir, quick=False):
     os.makedirs(out_dir, exist_ok=True)
     data_path = os.path.join(out_dir, "reach.hdf5")
     write_dataset(data_path)
-    dataset = wsrl.ReplayBuffer.from_hdf5(data_path, max_episode_steps=MAX_STEPS)
-    print("dataset:", dataset, dataset.report)
-
     cfg = wsrl.Config({"agent.algorithm": "calql", "actor.hidden": [64, 64], "critic.hidden": [64, 64],
                        "agent.threads": 2, "finetune.warmup_steps": 500 // scale, "log.interval": 500 // scale,
                        "eval.interval": 500 // scale, "eval.episodes": 10})
+    # The dataset takes the discount and reward transform the agent's config uses.
+    dataset = wsrl.ReplayBuffer.from_hdf5(data_path, config=cfg, max_episode_steps=MAX_STEPS)
+    print("dataset:", dataset, dataset.report)
     agent = wsrl.Agent(cfg, Reach())
     curve = []
 

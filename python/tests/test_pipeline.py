@@ -1,5 +1,6 @@
 """The whole WSRL pipeline from Python on a numpy task and a D4RL-format dataset."""
 import numpy as np
+import pytest
 
 import wsrl
 from conftest import MAX_STEPS, Reach, scripted_dataset, small_config
@@ -7,9 +8,10 @@ from conftest import MAX_STEPS, Reach, scripted_dataset, small_config
 
 def test_wsrl_pipeline_and_checkpoint_round_trip(tmp_path):
     rows = scripted_dataset(tmp_path / "reach.hdf5")
-    data = wsrl.ReplayBuffer.from_hdf5(tmp_path / "reach.hdf5", max_episode_steps=MAX_STEPS)
+    cfg = small_config()
+    data = wsrl.ReplayBuffer.from_hdf5(tmp_path / "reach.hdf5", config=cfg, max_episode_steps=MAX_STEPS)
     assert len(data) == rows and data.report["episodes"] == 40
-    agent = wsrl.Agent(small_config(), Reach(), max_episode_steps=MAX_STEPS)
+    agent = wsrl.Agent(cfg, Reach(), max_episode_steps=MAX_STEPS)
     before = wsrl.evaluate(agent, Reach(), episodes=10, seed=5)["return_mean"]
     log = []
     wsrl.pretrain(agent, data, 300, progress=lambda step, m: log.append((step, m["critic_loss"])))
@@ -76,3 +78,22 @@ def test_replay_buffer_round_trips(tmp_path):
     assert len(wsrl.ReplayBuffer.from_hdf5(tmp_path / "b.hdf5")) == 11
     batch = buf.sample(7)
     assert batch["obs"].shape == (7, 3) and batch["mask"].shape == (7,)
+
+
+def test_a_dataset_takes_the_agents_discount_and_reward_transform():
+    cfg = small_config(**{"td.discount": 0.9, "replay.reward_scale": 2.0})
+    agent = wsrl.Agent(cfg, obs_dim=2, act_dim=2)
+    rng = np.random.default_rng(0)
+
+    def filled(**options):
+        b = wsrl.ReplayBuffer(2, 2, 300, **options)
+        b.add_batch(rng.normal(size=(300, 2)), rng.uniform(-1, 1, (300, 2)), rng.normal(size=300),
+                    rng.normal(size=(300, 2)))
+        return b
+    with pytest.raises(wsrl.InvalidArgumentError, match="discount"):
+        wsrl.pretrain(agent, filled(), 1)  # the library's defaults: discount 0.99, scale 1
+    wsrl.pretrain(agent, filled(config=cfg), 2)
+    wsrl.pretrain(agent, filled(config=cfg, seed=3), 1)
+    assert agent.counters["updates"] == 3
+    with pytest.raises(wsrl.InvalidArgumentError):  # an explicit keyword overrides the config
+        wsrl.pretrain(agent, filled(config=cfg, discount=0.99), 1)

@@ -232,12 +232,24 @@ class ReplayBuffer(Wrapper):
     float32) and come out as new arrays the library writes directly.
     """
 
-    def __init__(self, obs_dim, act_dim, capacity, *, seed=0, discount=0.99, reward_scale=1.0, reward_bias=0.0,
-                 action_clip=0.0, mc_sparse=False, mc_sparse_reward=0.0, max_episode_steps=0, drop_nonfinite=False):
+    def __init__(self, obs_dim, act_dim, capacity, *, config=None, seed=0, discount=None, reward_scale=None,
+                 reward_bias=None, action_clip=None, mc_sparse=None, mc_sparse_reward=None, max_episode_steps=0,
+                 drop_nonfinite=False):
+        """@config (a Config or mapping, e.g. ``agent.config``) gives the
+        discount, reward transform and sparse rule an agent with that config
+        uses, which pretrain() and Session require of a dataset; a keyword
+        given explicitly overrides it. Without either, the library's defaults."""
         o = _struct("wsrl_replay_options_t")
-        o.seed, o.discount, o.reward_scale, o.reward_bias = seed, discount, reward_scale, reward_bias
-        o.action_clip, o.mc_sparse, o.mc_sparse_reward = action_clip, int(mc_sparse), mc_sparse_reward
-        o.max_episode_steps = max_episode_steps
+        if config is not None:
+            check(lib.wsrl_replay_options_from_config((config if isinstance(config, Config) else Config(config))._ptr,
+                                                      o))
+        for f, v in (("discount", discount), ("reward_scale", reward_scale), ("reward_bias", reward_bias),
+                     ("action_clip", action_clip), ("mc_sparse_reward", mc_sparse_reward)):
+            if v is not None:
+                setattr(o, f, v)
+        if mc_sparse is not None:
+            o.mc_sparse = int(bool(mc_sparse))
+        o.seed, o.max_episode_steps = seed, max_episode_steps
         o.nonfinite = lib.WSRL_REPLAY_NONFINITE_DROP if drop_nonfinite else lib.WSRL_REPLAY_NONFINITE_ERROR
         p = ffi.new("wsrl_replay_t **")
         check(lib.wsrl_replay_create(p, obs_dim, act_dim, capacity, o))
