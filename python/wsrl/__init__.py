@@ -13,7 +13,8 @@ See docs/python.md.
 from ._lib import (ffi, lib, LIBRARY_PATH, Error, InvalidArgumentError, OutOfMemoryError, WsrlIOError,
                    CorruptError, VersionMismatchError, BackendError, EnvCallbackError, NonFiniteError,
                    WrongStateError, CancelledError, UnsupportedError, LayoutError, check_layout)
-from ._core import Config, ReplayBuffer, Env, Agent, Policy, Session, pretrain, finetune, evaluate
+from ._core import (Config, ReplayBuffer, Env, Agent, Policy, Session, pretrain, finetune, evaluate, ALGORITHMS,
+                    NETS)
 
 __version__ = ffi.string(lib.wsrl_version_string()).decode()
 

@@ -480,7 +480,22 @@ def _as_env(env):
 
 # -------------------------------------------------------------------- Agent
 
-_ALGORITHMS = ("sac", "cql", "calql", "iql")
+def _enum(prefix):
+    """{value: "name"} of the library's WSRL_<prefix>_* constants (lowercased)."""
+    return {getattr(lib, n): n[len(prefix):].lower() for n in dir(lib) if n.startswith(prefix)}
+
+
+ALGORITHMS = _enum("WSRL_ALGORITHM_")  # wsrl_algorithm_t: {0: "sac", ...}
+NETS = _enum("WSRL_NET_")  # wsrl_net_t: {0: "actor", 1: "critics", ...}
+_NET_IDS = {name: value for value, name in NETS.items()}
+
+
+def _net(net):
+    if isinstance(net, str):
+        if net not in _NET_IDS:
+            raise KeyError("unknown network %r; the networks: %s" % (net, ", ".join(sorted(_NET_IDS))))
+        return _NET_IDS[net]
+    return int(net)
 
 
 class Agent(Wrapper):
@@ -510,19 +525,14 @@ class Agent(Wrapper):
         p = ffi.new("wsrl_agent_t **")
         check(lib.wsrl_agent_create(p, config._ptr, spec))
         self._setup(p[0])
-        self.config = config
 
     def _setup(self, ptr):
         self._h = Handle(ptr, lib.wsrl_agent_destroy)
         o, a, alg = ffi.new("int32_t *"), ffi.new("int32_t *"), ffi.new("int32_t *")
         check(lib.wsrl_agent_info(ptr, o, a, alg))
         self.obs_dim, self.act_dim = int(o[0]), int(a[0])
-        self.algorithm = _ALGORITHMS[alg[0]] if 0 <= alg[0] < len(_ALGORITHMS) else int(alg[0])
-        self._act_out = {}
-
-    def close(self):
-        self.config = None
-        super().close()
+        self.algorithm = ALGORITHMS.get(alg[0], int(alg[0]))
+        self._config = None
 
     @classmethod
     def from_checkpoint(cls, path):
@@ -530,8 +540,24 @@ class Agent(Wrapper):
         check(lib.wsrl_agent_create_from_checkpoint(p, enc(path), ffi.NULL))
         self = cls.__new__(cls)
         self._setup(p[0])
-        self.config = cls.checkpoint_config(path)
         return self
+
+    @property
+    def config(self):
+        """The config the agent was created with (a copy: editing it changes nothing)."""
+        if self._config is None:
+            p = ffi.new("wsrl_config_t **")
+            check(lib.wsrl_agent_get_config(self._ptr, p))
+            self._config = Config._adopt(p[0])
+        return self._config
+
+    @property
+    def action_bounds(self):
+        """(low, high): the [low, high] act() scales actions to."""
+        low, pl = _out(self.act_dim)
+        high, ph = _out(self.act_dim)
+        check(lib.wsrl_agent_action_bounds(self._ptr, pl, ph, self.act_dim))
+        return low, high
 
     @staticmethod
     def checkpoint_config(path):
@@ -616,23 +642,54 @@ class Agent(Wrapper):
     def load(self, path):
         check(lib.wsrl_agent_load(self._ptr, enc(path)))
 
-    def _qensemble(self):
-        q = lib.wsrl_agent_qensemble(self._ptr)
-        if q == ffi.NULL:
-            raise error(lib.wsrl_last_error_status())
-        return q
+    @property
+    def nets(self):
+        """The networks this agent has, by name (see get_params)."""
+        n = ffi.new("int64_t *")
+        return [name for value, name in NETS.items() if lib.wsrl_agent_param_count(self._ptr, value, n) == 0]
 
-    def critic_params(self, target=False):
-        """All critics' parameters as one float32 array (a copy)."""
-        q, n = self._qensemble(), ffi.new("int64_t *")
-        check(lib.wsrl_qensemble_info(q, ffi.NULL, ffi.NULL, ffi.NULL, n))
+    def get_params(self, net=None):
+        """The parameters of @net ("actor", "critics", "target_critics",
+        "value", "temperature", "lagrange" or a wsrl_net_t) as a new float32
+        array in the flat layout include/wsrl/agent.h documents; without
+        @net, a dict of every network this agent has."""
+        if net is None:
+            return {name: self.get_params(name) for name in self.nets}
+        n, k = ffi.new("int64_t *"), _net(net)
+        check(lib.wsrl_agent_param_count(self._ptr, k, n))
         out, p = _out(int(n[0]))
-        check(lib.wsrl_qensemble_get_params(q, int(bool(target)), p, n[0]))
+        check(lib.wsrl_agent_get_params(self._ptr, k, p, n[0]))
         return out
 
-    def set_critic_params(self, params, target=False):
+    def set_params(self, net, params=None):
+        """Overwrite @net's parameters with @params (the layout get_params
+        gives; nothing changes on an error), or, given one dict, every
+        network in it. Adam state is kept; targets are not synchronised."""
+        if params is None and isinstance(net, Mapping):
+            for name, values in net.items():
+                self.set_params(name, values)
+            return
         a = _floats(params, "params").reshape(-1)
-        check(lib.wsrl_qensemble_set_params(self._qensemble(), int(bool(target)), _fptr(a), a.size))
+        check(lib.wsrl_agent_set_params(self._ptr, _net(net), _fptr(a), a.size))
+
+    def log_prob(self, obs, action, unit=False):
+        """log pi(action | obs) under the current actor, for one observation
+        (a float) or a batch (shape [n]). @action is in the env's bounds as
+        act() returns it, or in [-1, 1] with unit=True; the density is the
+        one over [-1, 1] units either way (the learner's)."""
+        o = np.ascontiguousarray(obs, dtype=_F32)
+        single = o.ndim == 1
+        n = 1 if single else o.shape[0]
+        if o.size != n * self.obs_dim:
+            raise ValueError("obs: expected shape (%d,) or (n, %d), got %s" % (self.obs_dim, self.obs_dim, o.shape))
+        a = _floats(action, "action", n * self.act_dim)
+        if not unit:
+            u, pu = _out(n, self.act_dim)
+            check(lib.wsrl_agent_unit_actions(self._ptr, n, _fptr(a), pu))
+            a = u
+        out, p = _out(n)
+        check(lib.wsrl_agent_log_prob(self._ptr, n, _fptr(o), _fptr(a), p))
+        return float(out[0]) if single else out
 
     def policy(self):
         """An immutable snapshot of the current actor (safe to use from any thread)."""
@@ -835,4 +892,5 @@ def evaluate(agent, env, episodes=10, seed=0):
     return _fields(r)
 
 
-__all__ = ["Config", "ReplayBuffer", "Env", "Agent", "Policy", "Session", "pretrain", "finetune", "evaluate"]
+__all__ = ["Config", "ReplayBuffer", "Env", "Agent", "Policy", "Session", "pretrain", "finetune", "evaluate", "ALGORITHMS",
+           "NETS"]
