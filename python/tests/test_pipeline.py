@@ -8,10 +8,14 @@ from conftest import MAX_STEPS, Reach, scripted_dataset, small_config
 
 def test_wsrl_pipeline_and_checkpoint_round_trip(tmp_path):
     rows = scripted_dataset(tmp_path / "reach.hdf5")
-    cfg = small_config()
-    data = wsrl.ReplayBuffer.from_hdf5(tmp_path / "reach.hdf5", config=cfg, max_episode_steps=MAX_STEPS)
+    agent = wsrl.Agent(small_config(), Reach(), max_episode_steps=MAX_STEPS)
+    # The file's actions are in the env's [-2, 2]: the agent's bounds map them to [-1, 1].
+    with pytest.raises(wsrl.InvalidArgumentError, match="outside|beyond|bounds"):
+        wsrl.ReplayBuffer.from_hdf5(tmp_path / "reach.hdf5", action_bounds=(-1, 1))
+    data = wsrl.ReplayBuffer.from_hdf5(tmp_path / "reach.hdf5", agent=agent, max_episode_steps=MAX_STEPS)
     assert len(data) == rows and data.report["episodes"] == 40
-    agent = wsrl.Agent(cfg, Reach(), max_episode_steps=MAX_STEPS)
+    unit = data.get()["action"]
+    assert np.abs(unit).max() <= 1 and np.abs(unit).max() > 0.9
     before = wsrl.evaluate(agent, Reach(), episodes=10, seed=5)["return_mean"]
     log = []
     wsrl.pretrain(agent, data, 300, progress=lambda step, m: log.append((step, m["critic_loss"])))

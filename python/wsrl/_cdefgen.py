@@ -12,7 +12,7 @@ import re
 import sys
 
 _DROP_WORDS = re.compile(r"\b(WSRL_API|WSRL_BEGIN_DECLS|WSRL_END_DECLS)\b")
-_INT_DEFINE = re.compile(r"#\s*define\s+(WSRL_\w+)\s+\(?(-?\d+)\)?\s*$")
+_INT_DEFINE = re.compile(r"#\s*define\s+(WSRL_\w+)\s+\(?(-?\d+)[uUlL]*\)?\s*$")
 _INCLUDE = re.compile(r'#\s*include\s+(?:"(\w+\.h)"|<wsrl/(\w+\.h)>)')
 # Headers that hold only the visibility macros.
 _SKIP = {"export.h"}

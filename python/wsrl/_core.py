@@ -258,14 +258,31 @@ class ReplayBuffer(Wrapper):
         self.report = None
 
     @classmethod
-    def from_hdf5(cls, path, capacity=None, **options):
+    def from_hdf5(cls, path, capacity=None, *, agent=None, action_bounds=None, isolated=False, **options):
         """Import a D4RL-format HDF5 file (observations, actions, rewards,
-        terminals, timeouts[, next_observations]); ``report`` says what was dropped."""
+        terminals, timeouts[, next_observations]); ``report`` says what was dropped.
+
+        Actions stored in the env's units are mapped to the library's [-1, 1]
+        with @action_bounds ``(low, high)``; a value outside them refuses the
+        file. @agent gives both its bounds and its config (the discount and
+        reward transform, see __init__) unless they are given. Without
+        bounds the file's actions must already be in [-1, 1]. @isolated
+        parses the file in a child process (for files you did not write).
+        """
+        if agent is not None:
+            action_bounds = agent.action_bounds if action_bounds is None else action_bounds
+            options.setdefault("config", agent.config)
         o, a, rows = ffi.new("int32_t *"), ffi.new("int32_t *"), ffi.new("int64_t *")
         check(lib.wsrl_replay_hdf5_info(enc(path), o, a, rows))
         buf = cls(o[0], a[0], capacity or max(rows[0], 1), **options)
+        bounds = [ffi.NULL, ffi.NULL]
+        if action_bounds is not None:
+            keep = [_floats(np.broadcast_to(np.asarray(v, _F32), (buf.act_dim,)), "action_bounds")
+                    for v in action_bounds]
+            bounds = [_fptr(v) for v in keep]
         r = _struct("wsrl_replay_report_t")
-        check(lib.wsrl_replay_import_hdf5(buf._ptr, enc(path), r))
+        flags = lib.WSRL_REPLAY_IMPORT_ISOLATED if isolated else 0
+        check(lib.wsrl_replay_import_hdf5_bounded(buf._ptr, enc(path), *bounds, flags, r))
         buf.report = {f: getattr(r, f) for f in _REPORT_FIELDS}
         return buf
 
