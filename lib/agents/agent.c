@@ -1,15 +1,16 @@
 /*
  * The agent handle: create (every network, optimizer, RNG stream, scratch
  * buffer and oneDNN shape built here), act, the public update wrapper,
- * phase switch, counters and metrics. The losses live in sac.c, cql.c and
- * iql.c behind wsrl__agent_ops; checkpoints in checkpoint.c.
+ * phase switch, counters and metrics. The learners (sac.c, cql.c, iql.c)
+ * plug in through learner.h, the update schedule is update.c's,
+ * checkpoints are checkpoint.c's.
  */
 #include <math.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <string.h>
 
-#include "agent_internal.h"
+#include "learner.h"
 #include "env/env_internal.h"
 
 #define FIELD_PRESENT WSRL__FIELD_PRESENT
@@ -64,7 +65,7 @@ static wsrl_status_t check_config(const wsrl__config_values *v) {
 static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
 /* Carve every scratch array out of one aligned block. */
-static wsrl_status_t alloc_scratch(wsrl_agent_t *ag, int64_t R, int64_t Rq) {
+static wsrl_status_t alloc_scratch(wsrl_agent_t *ag, int64_t R, int64_t work) {
   const int64_t A = ag->act_dim, O = ag->obs_dim, E = ag->ensemble, C = WSRL__AGENT_ACT_CHUNK;
   const int64_t M = ag->rows_max;
   struct {
@@ -80,7 +81,7 @@ static wsrl_status_t alloc_scratch(wsrl_agent_t *ag, int64_t R, int64_t Rq) {
       {(void **)&ag->s.col, R * 4},         {(void **)&ag->s.col2, R * 4},
       {(void **)&ag->s.mask_conv, M * 4},   {(void **)&ag->s.act_conv, M * A * 4},
       {(void **)&ag->s.act_obs, C * O * 4}, {(void **)&ag->s.act_out, C * A * 4},
-      {(void **)&ag->s.act_eps, C * A * 4}, {(void **)&ag->s.work, (Rq + 2 * (3 * (int64_t)ag->n_actions + 1) + 8) * 8},
+      {(void **)&ag->s.act_eps, C * A * 4}, {(void **)&ag->s.work, work * 8},
   };
   int64_t total = 0;
   for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
@@ -98,50 +99,11 @@ static wsrl_status_t alloc_scratch(wsrl_agent_t *ag, int64_t R, int64_t Rq) {
 }
 
 static void set_learner_metrics(wsrl_agent_t *ag) {
-  const wsrl__agent_learner *l = wsrl__agent_current(ag);
-  ag->metric_names = l->iface->metric_names;
-  ag->metric_count = l->iface->metric_count;
+  const wsrl__learner_ops *l = wsrl__agent_current(ag);
+  ag->metric_names = l->metric_names;
+  ag->metric_count = l->metric_count;
   for (int32_t i = 0; i < WSRL__AGENT_MAX_METRICS; i++)
     ag->metrics[i] = NAN;
-}
-
-/* Learner settings from the config. */
-static void setup_learners(wsrl_agent_t *ag) {
-  const wsrl__config_values *v = &ag->cfg;
-  const int32_t algo = v->agent_algorithm;
-  memset(&ag->ctx_offline, 0, sizeof ag->ctx_offline);
-  memset(&ag->ctx_online, 0, sizeof ag->ctx_online);
-  /* The online SAC-ensemble learner (WSRL): no CQL term, optional options of §2. */
-  wsrl__cql_ctx sac = {0, 0, v->td_max_target_backup == WSRL__MAX_BACKUP_ALL, v->td_backup_entropy};
-  switch (algo) {
-  case WSRL__ALGO_CQL:
-  case WSRL__ALGO_CALQL:
-    ag->ctx_offline.cql_loss = 1;
-    ag->ctx_offline.calql = algo == WSRL__ALGO_CALQL;
-    ag->ctx_offline.max_target_backup = v->td_max_target_backup != WSRL__MAX_BACKUP_NONE;
-    ag->ctx_offline.backup_entropy = 0; /* never in the CQL target */
-    ag->offline.iface = algo == WSRL__ALGO_CALQL ? &wsrl__calql_ops : &wsrl__cql_ops;
-    ag->offline.context = &ag->ctx_offline;
-    break;
-  case WSRL__ALGO_IQL:
-    ag->offline.iface = &wsrl__iql_ops;
-    ag->offline.context = NULL;
-    break;
-  default:
-    ag->ctx_offline = sac;
-    ag->offline.iface = &wsrl__sac_ops;
-    ag->offline.context = &ag->ctx_offline;
-    break;
-  }
-  if (v->finetune_online_algorithm == WSRL__ONLINE_SAME || algo == WSRL__ALGO_SAC) {
-    ag->ctx_online = ag->ctx_offline;
-    ag->online.iface = ag->offline.iface;
-    ag->online.context = ag->offline.context == NULL ? NULL : &ag->ctx_online;
-  } else {
-    ag->ctx_online = sac;
-    ag->online.iface = &wsrl__sac_ops;
-    ag->online.context = &ag->ctx_online;
-  }
 }
 
 void wsrl__agent_apply_phase(wsrl_agent_t *ag, int32_t phase) {
@@ -152,28 +114,20 @@ void wsrl__agent_apply_phase(wsrl_agent_t *ag, int32_t phase) {
 
 /* Build every primitive the losses and act will use, so that they never
  * allocate later. */
-static wsrl_status_t prepare_shapes(wsrl_agent_t *ag, int32_t n_rep_max, int64_t Rq) {
+static wsrl_status_t prepare_shapes(wsrl_agent_t *ag, const wsrl__learner_plan *plan) {
   const int64_t B = ag->batch, M = ag->rows_max;
   const int64_t pol[] = {1, WSRL__AGENT_ACT_CHUNK, B, M};
   for (size_t i = 0; i < sizeof pol / sizeof pol[0]; i++)
     WSRL__TRY(wsrl__policy_prepare(ag->pi, pol[i]));
-  const int64_t qs[] = {B, M, B * n_rep_max, Rq, B * ag->n_backup};
-  const size_t max_backup = sizeof qs / sizeof qs[0] - 1;
-  for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++) {
-    if (i == max_backup && n_rep_max == 1)
-      continue; /* the max-backup shape is not used (by position: M may equal it) */
-    WSRL__TRY(wsrl__qensemble_prepare(ag->q, qs[i]));
-  }
-  if (ag->value != NULL) {
-    WSRL__TRY(wsrl__mlp_prepare(ag->value, B, WSRL__MLP_SHARED));
-    WSRL__TRY(wsrl__mlp_prepare(ag->value, M, WSRL__MLP_SHARED));
-  }
+  for (int32_t i = 0; i < plan->n_q_shapes; i++)
+    WSRL__TRY(wsrl__qensemble_prepare(ag->q, plan->q_shapes[i]));
   return WSRL_OK;
 }
 
 static void agent_free(wsrl_agent_t *ag) {
   wsrl__snap_pool_drop(ag->snaps);
-  wsrl__mlp_destroy(ag->value);
+  if (ag->lstate != NULL)
+    ag->offline->destroy(ag, ag->lstate);
   wsrl__policy_destroy(ag->pi);
   wsrl__qensemble_free(ag->q);
   wsrl__nn_ctx_destroy(ag->nn);
@@ -212,7 +166,8 @@ wsrl_status_t wsrl_agent_create(wsrl_agent_t **agent_out, const wsrl_config_t *c
   ag->n_backup = (int32_t)v.td_max_target_actions;
   ag->batch = v.update_batch_size;
   ag->rows_max = v.update_utd * v.update_batch_size;
-  ag->target_entropy = isnan(v.temperature_target_entropy) ? (float)-sp.act_dim : (float)v.temperature_target_entropy;
+  ag->offline = wsrl__learner_for(v.agent_algorithm);
+  ag->online = wsrl__learner_online(ag->offline, &v);
 
   wsrl_status_t rc = WSRL_OK;
   if (config != NULL)
@@ -241,24 +196,20 @@ wsrl_status_t wsrl_agent_create(wsrl_agent_t **agent_out, const wsrl_config_t *c
   for (int32_t i = 0; i < WSRL__AGENT_RNG_COUNT; i++)
     wsrl__rng_seed(&ag->rng[i], seed, (uint64_t)i + 1);
 
-  setup_learners(ag);
-  const int32_t algo = v.agent_algorithm;
-  const int32_t cql = algo == WSRL__ALGO_CQL || algo == WSRL__ALGO_CALQL;
-  const int32_t n_rep_max = (cql && v.td_max_target_backup != WSRL__MAX_BACKUP_NONE) ||
-                                  v.td_max_target_backup == WSRL__MAX_BACKUP_ALL
-                              ? ag->n_backup
-                              : 1;
-  const int64_t B = ag->batch, M = ag->rows_max, N = ag->n_actions;
-  const int64_t Rq = cql ? B * (3 * N + 1) : B;
-  const int64_t q_rows = max64(max64(Rq, M), B * n_rep_max);
-  const int64_t R = max64(max64(q_rows, M * n_rep_max), WSRL__AGENT_ACT_CHUNK);
+  /* What the passes of both phases' learners need. */
+  wsrl__learner_plan plan, online_plan;
+  ag->offline->plan(&v, sp.obs_dim, sp.act_dim, &plan);
+  ag->online->plan(&v, sp.obs_dim, sp.act_dim, &online_plan);
+  wsrl__learner_plan_merge(&plan, &online_plan);
+  const int64_t M = ag->rows_max;
+  const int64_t R = max64(plan.rows, WSRL__AGENT_ACT_CHUNK);
 
   rc = wsrl__nn_ctx_create(&ag->nn, &alloc, (int32_t)v.agent_threads);
   if (rc == WSRL_OK)
     rc = wsrl__nn_ctx_set_precision(ag->nn, (int32_t)v.nn_precision);
   if (rc == WSRL_OK) {
     wsrl__qensemble_spec qs;
-    wsrl__qensemble_spec_from_config(&qs, &v, sp.obs_dim, sp.act_dim, q_rows);
+    wsrl__qensemble_spec_from_config(&qs, &v, sp.obs_dim, sp.act_dim, plan.q_rows);
     rc = wsrl__qensemble_create(&ag->q, ag->nn, &qs, &init);
     if (rc == WSRL_OK)
       wsrl__qensemble_share_busy(ag->q, &ag->busy);
@@ -266,45 +217,15 @@ wsrl_status_t wsrl_agent_create(wsrl_agent_t **agent_out, const wsrl_config_t *c
   if (rc == WSRL_OK) {
     wsrl__policy_spec ps;
     wsrl__policy_spec_from_config(&ps, &v, sp.obs_dim, sp.act_dim, max64(M, WSRL__AGENT_ACT_CHUNK));
-    ps.max_samples = (int32_t)(cql ? N : n_rep_max);
-    if (ps.max_samples < n_rep_max)
-      ps.max_samples = n_rep_max;
+    ps.max_samples = plan.samples;
     rc = wsrl__policy_create(&ag->pi, ag->nn, &ps, &init);
   }
-  if (rc == WSRL_OK && algo == WSRL__ALGO_IQL) {
-    /* IQL's V(s): the critics' architecture with one output. */
-    wsrl__mlp_spec ms;
-    memset(&ms, 0, sizeof ms);
-    ms.ensemble = 1;
-    ms.in_dim = sp.obs_dim;
-    ms.out_dim = 1;
-    ms.n_hidden = v.critic_hidden.n;
-    for (int32_t i = 0; i < v.critic_hidden.n; i++)
-      ms.hidden[i] = (int32_t)v.critic_hidden.v[i];
-    ms.layer_norm = v.critic_layer_norm;
-    ms.kernel_scale_final = (float)v.critic_kernel_scale_final;
-    ms.hidden_init = v.critic_kernel_init;
-    ms.max_batch = M;
-    ms.trainable = 1;
-    wsrl__adam_cfg ac;
-    wsrl__adam_cfg_from_config(&ac, &v, v.optim_critic_lr);
-    rc = wsrl__mlp_create(&ag->value, ag->nn, &ms, &ac, &init);
-  }
-  if (rc == WSRL_OK) {
-    wsrl__adam_cfg ac;
-    wsrl__adam_cfg_from_config(&ac, &v, v.optim_temperature_lr);
-    rc = wsrl__scalar_init(&ag->temperature, WSRL__SCALAR_SOFTPLUS, v.temperature_initial, &ac);
-  }
-  if (rc == WSRL_OK) {
-    ag->has_lagrange = cql && v.cql_autotune_alpha;
-    wsrl__adam_cfg ac;
-    wsrl__adam_cfg_from_config(&ac, &v, v.cql_lagrange_lr);
-    rc = wsrl__scalar_init(&ag->lagrange, WSRL__SCALAR_SOFTPLUS, v.cql_lagrange_init, &ac);
-  }
   if (rc == WSRL_OK)
-    rc = alloc_scratch(ag, R, Rq);
+    rc = ag->offline->create(ag, &init, &ag->lstate);
   if (rc == WSRL_OK)
-    rc = prepare_shapes(ag, n_rep_max, Rq);
+    rc = alloc_scratch(ag, R, plan.work);
+  if (rc == WSRL_OK)
+    rc = prepare_shapes(ag, &plan);
   if (rc == WSRL_OK) {
     /* An actor too wide for snapshots only loses wsrl_agent_policy(). */
     rc = wsrl__snap_pool_create(&ag->snaps, ag->pi, ag->act_low, ag->act_high, &ag->alloc);
@@ -315,7 +236,7 @@ wsrl_status_t wsrl_agent_create(wsrl_agent_t **agent_out, const wsrl_config_t *c
     agent_free(ag);
     return rc;
   }
-  wsrl__agent_apply_phase(ag, algo == WSRL__ALGO_SAC ? WSRL_AGENT_ONLINE : WSRL_AGENT_OFFLINE);
+  wsrl__agent_apply_phase(ag, ag->offline->flags & WSRL__LEARNER_STARTS_ONLINE ? WSRL_AGENT_ONLINE : WSRL_AGENT_OFFLINE);
   atomic_init(&ag->refs, 1);
   wsrl__handle_created();
   *agent_out = ag;
@@ -444,36 +365,6 @@ wsrl_status_t wsrl_agent_unit_actions(const wsrl_agent_t *agent, int64_t count, 
 
 /* ------------------------------------------------------------------ update */
 
-int64_t wsrl__agent_batch_rows(const wsrl_agent_t *agent) { return (int64_t)agent->utd * agent->batch; }
-int64_t wsrl__agent_max_batch_rows(const wsrl_agent_t *agent) { return agent->rows_max; }
-
-int32_t wsrl__agent_needs_mc_return(const wsrl_agent_t *agent) {
-  const wsrl__agent_learner *l = wsrl__agent_current(agent);
-  return l->iface == &wsrl__calql_ops;
-}
-
-wsrl_status_t wsrl__agent_update(wsrl_agent_t *agent, const wsrl__agent_batch *batch) {
-  const int64_t rows = wsrl__agent_batch_rows(agent);
-  if (batch->size != rows)
-    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT,
-                       "agent update: the batch has %lld rows but this phase needs %lld (utd %d x update.batch_size %lld)",
-                       (long long)batch->size, (long long)rows, (int)agent->utd, (long long)agent->batch);
-  if (batch->obs == NULL || batch->action == NULL || batch->reward == NULL || batch->next_obs == NULL ||
-      batch->mask == NULL)
-    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "agent update: obs, action, reward, next_obs and mask are required");
-  if (batch->mc_return == NULL && wsrl__agent_needs_mc_return(agent))
-    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "agent update: Cal-QL needs the batch's mc_return");
-  const wsrl__agent_learner *l = wsrl__agent_current(agent);
-  WSRL__TRY(l->iface->update(agent, l->context, batch));
-  agent->counters.updates++;
-  if (agent->phase == WSRL_AGENT_ONLINE)
-    agent->counters.online_updates++;
-  else
-    agent->counters.offline_updates++;
-  wsrl__agent_publish(agent);
-  return WSRL_OK;
-}
-
 void wsrl__agent_publish(wsrl_agent_t *agent) {
   if (agent->snaps != NULL)
     wsrl__snap_pool_publish(agent->snaps, agent->pi, (uint64_t)agent->counters.updates);
@@ -570,13 +461,11 @@ wsrl_status_t wsrl__agent_switch_online(wsrl_agent_t *ag) {
   if (ag->cfg.finetune_reset_optimizer) {
     wsrl__qensemble_adam_reset(ag->q);
     wsrl__policy_adam_reset(ag->pi);
-    wsrl__scalar_reset_adam(&ag->temperature);
-    wsrl__scalar_reset_adam(&ag->lagrange);
-    if (ag->value != NULL)
-      wsrl__mlp_adam_reset(ag->value);
+    if (ag->offline->reset_optimizer != NULL)
+      ag->offline->reset_optimizer(ag->lstate);
   }
   wsrl__agent_apply_phase(ag, WSRL_AGENT_ONLINE);
-  wsrl__log(WSRL_LOG_INFO, "agent: switched to online fine-tuning with the %s learner (utd %d)", ag->online.iface->name,
+  wsrl__log(WSRL_LOG_INFO, "agent: switched to online fine-tuning with the %s learner (utd %d)", ag->online->name,
             (int)ag->utd);
   return WSRL_OK;
 }
@@ -660,7 +549,7 @@ static wsrl_status_t agent_metric_by_name(const wsrl_agent_t *agent, const char 
       return WSRL_OK;
     }
   return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "wsrl_agent_metric_by_name: the %s learner has no metric '%s'",
-                     wsrl__agent_current(agent)->iface->name, name);
+                     wsrl__agent_current(agent)->name, name);
 }
 
 wsrl_status_t wsrl_agent_metric_by_name(const wsrl_agent_t *agent, const char *name, double *value_out) {
@@ -699,8 +588,8 @@ wsrl_status_t wsrl_agent_memory_usage(const wsrl_agent_t *agent, uint64_t *bytes
   /* Sizes fixed at create: no flag needed. */
   uint64_t n = sizeof *agent + agent->scratch_bytes + 2 * (uint64_t)agent->act_dim * sizeof(float);
   n += wsrl__qensemble_memory_usage(agent->q) + wsrl__policy_memory_usage(agent->pi);
-  if (agent->value != NULL)
-    n += wsrl__mlp_memory_usage(agent->value);
+  if (agent->offline->memory_usage != NULL)
+    n += agent->offline->memory_usage(agent->lstate);
   *bytes_out = n;
   return WSRL_OK;
 }
@@ -714,58 +603,4 @@ const wsrl__alloc *wsrl__agent_alloc(const wsrl_agent_t *agent) { return &agent-
 
 wsrl__rng *wsrl__agent_rng(wsrl_agent_t *agent, int32_t which) {
   return which >= 0 && which < WSRL__AGENT_RNG_COUNT ? &agent->rng[which] : NULL;
-}
-
-/* -------------------------------------------------- optimizer step helpers */
-
-/* A non-finite gradient leaves the parameters as they were; count it. */
-static wsrl_status_t count_skip(wsrl_agent_t *ag, wsrl_status_t st) {
-  if (st == WSRL_ERR_NON_FINITE) {
-    ag->counters.nonfinite_skips++;
-    wsrl_clear_error();
-    return WSRL_OK;
-  }
-  return st;
-}
-
-wsrl_status_t wsrl__agent_critic_step(wsrl_agent_t *ag, float *norm_out) {
-  return count_skip(ag, wsrl__qensemble_adam_step(ag->q, norm_out));
-}
-
-wsrl_status_t wsrl__agent_critic_step_polyak(wsrl_agent_t *ag, float tau, float *norm_out) {
-  return count_skip(ag, wsrl__qensemble_adam_step_polyak(ag->q, tau, norm_out));
-}
-
-wsrl_status_t wsrl__agent_actor_step(wsrl_agent_t *ag, float *norm_out) {
-  return count_skip(ag, wsrl__policy_adam_step(ag->pi, norm_out));
-}
-
-wsrl_status_t wsrl__agent_value_step(wsrl_agent_t *ag) { return count_skip(ag, wsrl__mlp_adam_step(ag->value, NULL)); }
-
-void wsrl__agent_scalar_step(wsrl_agent_t *ag, wsrl__scalar *s, double grad) {
-  if (!isfinite(grad)) {
-    ag->counters.nonfinite_skips++;
-    return;
-  }
-  wsrl__scalar_step(s, grad);
-}
-
-wsrl_status_t wsrl__agent_step_untrained(wsrl_agent_t *ag, int32_t nets) {
-  if (nets & WSRL__NET_CRITIC) {
-    wsrl__qensemble_zero_grad(ag->q);
-    WSRL__TRY(wsrl__agent_critic_step(ag, NULL));
-  }
-  if (nets & WSRL__NET_ACTOR) {
-    wsrl__policy_zero_grad(ag->pi);
-    WSRL__TRY(wsrl__agent_actor_step(ag, NULL));
-  }
-  if (nets & WSRL__NET_TEMP)
-    wsrl__scalar_step(&ag->temperature, 0.0);
-  if ((nets & WSRL__NET_LAGRANGE) && ag->has_lagrange)
-    wsrl__scalar_step(&ag->lagrange, 0.0);
-  if ((nets & WSRL__NET_VALUE) && ag->value != NULL) {
-    wsrl__mlp_zero_grad(ag->value);
-    WSRL__TRY(wsrl__agent_value_step(ag));
-  }
-  return WSRL_OK;
 }

@@ -1,8 +1,8 @@
 /*
  * Internal agent API for the library's own loops (lib/train: pretrain,
  * warmup, finetune, evaluate and the host-owned fine-tuning session), and
- * the layout shared by the files of lib/agents (agent.c, sac.c, cql.c,
- * iql.c, checkpoint.c).
+ * the layout shared by the files of lib/agents (agent.c, update.c,
+ * checkpoint.c and the learners behind learner.h).
  *
  * What the loops use (everything below "for lib/train"):
  *   - wsrl__agent_update(): one update on a batch given as plain pointers
@@ -58,6 +58,14 @@ int64_t wsrl__agent_max_batch_rows(const wsrl_agent_t *agent);
 /* 1 while the current loss reads mc_return (Cal-QL offline, or online with
  * finetune.online_algorithm = same). */
 int32_t wsrl__agent_needs_mc_return(const wsrl_agent_t *agent);
+/* 1 when the learner after the switch reads mc_return: online rows then
+ * come from completed episodes and updates start after one (the session's
+ * start rule). */
+int32_t wsrl__agent_online_needs_mc_return(const wsrl_agent_t *agent);
+/* Show the learner the dataset a pretraining run samples (rows
+ * observations), before the agent's first update; later calls do nothing
+ * (e.g. TD3+BC's state normalisation, saved in checkpoints). */
+wsrl_status_t wsrl__agent_fit_dataset(wsrl_agent_t *agent, int64_t rows, const float *obs);
 
 /* One update (see wsrl_agent_update()); never allocates, never validates
  * the numbers. WSRL_ERR_INVALID_ARGUMENT for a wrong size or a missing
@@ -152,33 +160,8 @@ void wsrl__agent_stage_free(const wsrl_agent_t *agent, wsrl__agent_stage *stage)
 #define WSRL__AGENT_MAX_METRICS 24
 #define WSRL__AGENT_ACT_CHUNK 64 /* rows of a batched act pass */
 
-/* One learner: the loss behind an update. The iface is static; the context
- * is the learner's own settings (owned by the agent). */
-typedef struct wsrl__agent_ops {
-  const char *name; /* "sac", "cql", "calql", "iql" */
-  int32_t metric_count;
-  const char *const *metric_names;
-  wsrl_status_t (*update)(wsrl_agent_t *agent, void *context, const wsrl__agent_batch *batch);
-} wsrl__agent_ops;
-
-typedef struct wsrl__agent_learner {
-  const wsrl__agent_ops *iface;
-  void *context;
-} wsrl__agent_learner;
-
-/* Settings of the SAC/CQL/Cal-QL family (sac.c, cql.c). */
-typedef struct wsrl__cql_ctx {
-  int32_t cql_loss;          /* add the CQL regulariser (0: plain SAC ensemble) */
-  int32_t calql;             /* clip the pi-sampled Q by mc_return */
-  int32_t max_target_backup; /* max over n_backup next actions */
-  int32_t backup_entropy;    /* subtract alpha log pi in the target (SAC only) */
-} wsrl__cql_ctx;
-
-/* Learners (sac.c, cql.c, iql.c). */
-extern const wsrl__agent_ops wsrl__sac_ops;
-extern const wsrl__agent_ops wsrl__cql_ops;
-extern const wsrl__agent_ops wsrl__calql_ops;
-extern const wsrl__agent_ops wsrl__iql_ops;
+/* The learner interface (learner.h). */
+typedef struct wsrl__learner_ops wsrl__learner_ops;
 
 /* Preallocated scratch of the losses, sized at create (agent.c). R is the
  * largest row count of any pass, Rq the CQL rows B * (3N + 1). */
@@ -214,21 +197,17 @@ struct wsrl_agent {
   float *act_low, *act_high; /* [A] each */
 
   wsrl__nn_ctx *nn;
-  wsrl_qensemble_t *q;      /* critics + targets */
-  wsrl__policy *pi;         /* actor */
-  wsrl__snap_pool *snaps;   /* published actor snapshots (NULL: actor too wide) */
-  wsrl__scalar temperature; /* SAC alpha = softplus(p) */
-  wsrl__scalar lagrange;    /* CQL multiplier (cql.autotune_alpha) */
-  int32_t has_lagrange;
-  wsrl__mlp *value; /* IQL V(s); NULL for the other algorithms */
+  wsrl_qensemble_t *q;    /* critics + targets */
+  wsrl__policy *pi;       /* actor */
+  wsrl__snap_pool *snaps; /* published actor snapshots (NULL: actor too wide) */
 
   wsrl__rng rng[WSRL__AGENT_RNG_COUNT];
 
-  int32_t phase;               /* WSRL_AGENT_OFFLINE / _ONLINE */
-  wsrl__agent_learner offline; /* learner of agent.algorithm */
-  wsrl__agent_learner online;  /* learner after the switch */
-  wsrl__cql_ctx ctx_offline, ctx_online;
-  int32_t utd; /* critic steps of the current phase */
+  int32_t phase;                    /* WSRL_AGENT_OFFLINE / _ONLINE */
+  const wsrl__learner_ops *offline; /* learner of agent.algorithm (owns lstate) */
+  const wsrl__learner_ops *online;  /* learner after the switch (runs on lstate) */
+  void *lstate;                     /* the learner's state (learner.h) */
+  int32_t utd;                      /* critic steps of the current phase */
 
   /* sizes fixed at create */
   int64_t batch;     /* B: critic minibatch rows */
@@ -237,9 +216,9 @@ struct wsrl_agent {
   int32_t n_backup;  /* next actions of the max-target backup (td.max_target_actions) */
   int32_t ensemble;  /* E */
   int32_t subsample; /* k */
-  float target_entropy;
 
   wsrl__agent_counters counters;
+  double critic_gn, actor_gn;      /* of this update: mean critic gradient norm, actor's */
   const char *const *metric_names; /* of the current learner */
   int32_t metric_count;
   double metrics[WSRL__AGENT_MAX_METRICS];
@@ -252,113 +231,41 @@ struct wsrl_agent {
 };
 
 /* The learner in use. */
-static inline const wsrl__agent_learner *wsrl__agent_current(const wsrl_agent_t *ag) {
-  return ag->phase == WSRL_AGENT_ONLINE ? &ag->online : &ag->offline;
+static inline const wsrl__learner_ops *wsrl__agent_current(const wsrl_agent_t *ag) {
+  return ag->phase == WSRL_AGENT_ONLINE ? ag->online : ag->offline;
 }
 
 /* Switch the learner, utd and metric set to a phase (agent.c). */
 void wsrl__agent_apply_phase(wsrl_agent_t *ag, int32_t phase);
 
-/* ---- optimizer steps (agent.c) ----
+/* ---- optimizer steps (update.c) ----
  * A NaN/inf gradient leaves the parameters untouched and is counted in
  * counters.nonfinite_skips (not an error). norm_out (may be NULL): the
  * gradient norm before clipping. */
+wsrl_status_t wsrl__agent_count_skip(wsrl_agent_t *ag, wsrl_status_t st);
 wsrl_status_t wsrl__agent_critic_step(wsrl_agent_t *ag, float *norm_out);
 /* The critic step and the targets' Polyak update (tau) in one pass. */
 wsrl_status_t wsrl__agent_critic_step_polyak(wsrl_agent_t *ag, float tau, float *norm_out);
 wsrl_status_t wsrl__agent_actor_step(wsrl_agent_t *ag, float *norm_out);
-wsrl_status_t wsrl__agent_value_step(wsrl_agent_t *ag);
-void wsrl__agent_scalar_step(wsrl_agent_t *ag, wsrl__scalar *s, double dloss_dvalue);
-
-/* Optimizer steps of networks not trained in this part of an update
- * (optim.step_untrained = reference): zero gradients, one Adam step each,
- * no Polyak update. */
-enum { WSRL__NET_CRITIC = 1, WSRL__NET_ACTOR = 2, WSRL__NET_TEMP = 4, WSRL__NET_LAGRANGE = 8, WSRL__NET_VALUE = 16 };
-wsrl_status_t wsrl__agent_step_untrained(wsrl_agent_t *ag, int32_t nets);
+/* One Adam step of a learned scalar from dLoss/dvalue; trained = 0: the
+ * idle step on a zero gradient. */
+void wsrl__agent_scalar_step(wsrl_agent_t *ag, wsrl__scalar *s, double dloss_dvalue, int32_t trained);
+/* One Adam step of an extra network of a learner; trained = 0: on zeros. */
+wsrl_status_t wsrl__agent_mlp_step(wsrl_agent_t *ag, wsrl__mlp *m, int32_t trained);
 
 /* Draw the members of a subset-min from the update stream: returns k
  * (members filled) or 0 when critic.subsample == critic.ensemble_size
  * (no subsampling: every member). */
 int32_t wsrl__agent_draw_members(wsrl_agent_t *ag, int32_t *members);
 
-/* ---- the SAC family (sac.c, cql.c) ---- */
-
-/* Metric indices of the SAC family: SAC reports [0, TD_LOSS), CQL
- * [0, CALQL_BOUND), Cal-QL all. */
-enum {
-  WSRL__M_CRITIC_LOSS = 0,
-  WSRL__M_Q_MEAN,
-  WSRL__M_TARGET_Q,
-  WSRL__M_ACTOR_LOSS,
-  WSRL__M_ENTROPY,
-  WSRL__M_TEMPERATURE,
-  WSRL__M_CRITIC_GN,
-  WSRL__M_ACTOR_GN,
-  WSRL__M_TD_LOSS,
-  WSRL__M_CQL_DIFF,
-  WSRL__M_CQL_OOD,
-  WSRL__M_CQL_ALPHA,
-  WSRL__M_LAGRANGE,
-  WSRL__M_CALQL_BOUND,
-  WSRL__M_SACFAM_COUNT
-};
-extern const char *const wsrl__sacfam_metric_names[WSRL__M_SACFAM_COUNT];
-
-/* Statistics of one critic step. */
-typedef struct wsrl__critic_stats {
-  double critic_loss, q_mean, target_mean, td_loss, cql_diff, cql_ood, bound_rate;
-} wsrl__critic_stats;
-
-/* The update of the SAC family (the ops' update; context is a wsrl__cql_ctx). */
-wsrl_status_t wsrl__sacfam_update(wsrl_agent_t *ag, void *context, const wsrl__agent_batch *batch);
-
-/* TD targets of n rows into ag->s.y: r + gamma * mask * T(s') with T the
- * subset-min of the target critics at a' ~ pi(.|s') (max over n_backup
- * samples with ctx->max_target_backup; minus alpha log pi inside with
- * ctx->backup_entropy). *target_mean gets the mean of y. */
-wsrl_status_t wsrl__sac_td_target(wsrl_agent_t *ag, const wsrl__cql_ctx *ctx, int64_t n, const float *reward,
-                                  const float *next_obs, const float *mask, double *target_mean);
-
 /* TD gradients of every online critic toward ag->s.y on n rows (zeroed
- * first): loss = mean_{i,b} (Q_i(s, a) - y_b)^2 (sac.c; SAC and IQL). */
+ * first): loss = mean_{i,b} (Q_i(s, a) - y_b)^2 (update.c; every learner). */
 wsrl_status_t wsrl__critic_td_grads(wsrl_agent_t *ag, int64_t n, const float *obs, const float *act, double *loss_out,
                                     double *q_mean_out);
 
-/* SAC critic gradients on n rows (zeroed first): TD loss
- * mean_{i,b} (Q_i(s, a) - y)^2 over every member. */
-wsrl_status_t wsrl__sac_critic_grads(wsrl_agent_t *ag, const wsrl__cql_ctx *ctx, int64_t n, const float *obs,
-                                     const float *act, const float *reward, const float *next_obs, const float *mask,
-                                     wsrl__critic_stats *st);
-
-/* Actor gradients on n rows: loss = mean(alpha log pi(a~|s) - min over ALL
- * online critics of Q_i(s, a~)), alpha as it is now. The actor's gradient
- * buffer is zeroed and filled; the critics' is untouched. */
-wsrl_status_t wsrl__sac_actor_grads(wsrl_agent_t *ag, int64_t n, const float *obs, double *loss_out,
-                                    double *entropy_out);
-
-/* d loss_alpha / d alpha = H - H_target, H = -mean log pi of n_rep fresh
- * samples per next state. */
-wsrl_status_t wsrl__sac_temperature_grad(wsrl_agent_t *ag, int64_t n, const float *next_obs, int32_t n_rep,
-                                         double *grad_out, double *entropy_out);
-
-/* CQL / Cal-QL critic gradients on n rows (zeroed first): TD over every
- * member + alpha * mean(cql_diff) over the drawn members; *alpha_out gets
- * the CQL weight used. mc_return is read only for Cal-QL. */
-wsrl_status_t wsrl__cql_critic_grads(wsrl_agent_t *ag, const wsrl__cql_ctx *ctx, int64_t n, const float *obs,
-                                     const float *act, const float *reward, const float *next_obs, const float *mask,
-                                     const float *mc_return, wsrl__critic_stats *st, double *alpha_out);
-
-/* ---- IQL (iql.c) ---- */
-typedef struct wsrl__iql_stats {
-  double critic_loss, q_mean, target_mean, value_loss, v_mean;
-} wsrl__iql_stats;
-/* Value (expectile) and critic (TD toward V(s')) gradients on n rows. */
-wsrl_status_t wsrl__iql_critic_grads(wsrl_agent_t *ag, int64_t n, const float *obs, const float *act,
-                                     const float *reward, const float *next_obs, const float *mask,
-                                     wsrl__iql_stats *st);
-/* AWR actor gradients on n rows. */
-wsrl_status_t wsrl__iql_actor_grads(wsrl_agent_t *ag, int64_t n, const float *obs, const float *act, double *loss_out,
-                                    double *adv_out, double *weight_out);
+/* Rows [off, off + n) of a batch as a batch of its own. */
+void wsrl__agent_batch_slice(const wsrl__agent_batch *b, int32_t obs_dim, int32_t act_dim, int64_t off, int64_t n,
+                             wsrl__agent_batch *out);
 
 /* Set metric i of the current learner. */
 static inline void wsrl__agent_set_metric(wsrl_agent_t *ag, int32_t i, double v) {

@@ -9,21 +9,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent_internal.h"
+#include "learner.h"
 
 #define META_VERSION 1u
 #define META_SIZE 64
 #define SCALAR_REC 24 /* p, m, v (f32), pad (u32), t (i64) */
-#define MAX_BLOBS 24
 #define NAME_CAP (WSRL__SECTION_NAME_MAX + 1)
+#define MAX_BLOBS (16 + WSRL__LEARNER_MAX_BLOBS)
 
 /* ------------------------------------------------------------ state list */
 
-typedef struct blob_ref {
-  char name[NAME_CAP]; /* without the prefix */
-  float *data;
-  int64_t count;
-} blob_ref;
+/* One float array of the state; its name is without the prefix. */
+typedef wsrl__learner_blob blob_ref;
+_Static_assert(sizeof(((blob_ref *)0)->name) == NAME_CAP, "blob names hold a section name");
 
 static int add_blobs_mlp(blob_ref *out, int n, const char *what, wsrl__mlp *m) {
   for (int32_t i = 0; i < wsrl__mlp_blob_count(m); i++) {
@@ -53,8 +51,8 @@ static int collect_blobs(const wsrl_agent_t *agent, blob_ref *out) {
     out[n].count = b.count;
     n++;
   }
-  if (ag->value != NULL)
-    n = add_blobs_mlp(out, n, "value", ag->value);
+  if (ag->offline->blobs != NULL) /* the learner's own arrays */
+    n += ag->offline->blobs(ag, ag->lstate, out + n);
   return n;
 }
 
@@ -79,6 +77,18 @@ static void get_scalar(const uint8_t *p, wsrl__scalar *s) {
   s->t = wsrl__load_i64le(p + 16);
 }
 
+/* The Adam step of the learner's own network, or NULL. */
+static int64_t *learner_adam_t(const wsrl_agent_t *ag) {
+  return ag->offline->aux_adam_t != NULL ? ag->offline->aux_adam_t(ag->lstate) : NULL;
+}
+
+/* The learner's two saved scalars (NULL where it has none). */
+static void learner_scalars(const wsrl_agent_t *ag, wsrl__scalar *out[2]) {
+  out[0] = out[1] = NULL;
+  if (ag->offline->scalars != NULL)
+    ag->offline->scalars(ag->lstate, out);
+}
+
 static void put_meta(uint8_t *p, const wsrl_agent_t *ag) {
   memset(p, 0, META_SIZE);
   wsrl__store_u32le(p, META_VERSION);
@@ -89,7 +99,7 @@ static void put_meta(uint8_t *p, const wsrl_agent_t *ag) {
   wsrl__store_i32le(p + 20, ag->ensemble);
   wsrl__store_i32le(p + 24, ag->cfg.actor_tanh_squash);
   wsrl__store_i32le(p + 28, ag->cfg.actor_std_parameterization);
-  wsrl__store_i32le(p + 32, ag->value != NULL);
+  wsrl__store_i32le(p + 32, learner_adam_t(ag) != NULL); /* the learner has a network of its own */
 }
 
 #define N_COUNTERS 7
@@ -161,16 +171,21 @@ wsrl_status_t wsrl__agent_write_sections(const wsrl_agent_t *agent, wsrl__secwri
     WSRL__TRY(wsrl__secwriter_end(writer));
   }
 
-  /* Adam step counters of the three networks (0 for a missing value net). */
+  /* Adam step counters of the critics, the actor and the learner's own
+   * network (0 without one). */
   uint8_t steps[24];
+  const int64_t *aux_t = learner_adam_t(ag);
   wsrl__store_i64le(steps, *wsrl__mlp_adam_t(wsrl__qensemble_mlp(ag->q, WSRL__Q_ONLINE)));
   wsrl__store_i64le(steps + 8, *wsrl__policy_adam_t(ag->pi));
-  wsrl__store_i64le(steps + 16, ag->value != NULL ? *wsrl__mlp_adam_t(ag->value) : 0);
+  wsrl__store_i64le(steps + 16, aux_t != NULL ? *aux_t : 0);
   WSRL__TRY(add_section(writer, prefix, "adam_steps", steps, sizeof steps));
 
   uint8_t sc[2 * SCALAR_REC];
-  put_scalar(sc, &ag->temperature);
-  put_scalar(sc + SCALAR_REC, &ag->lagrange);
+  wsrl__scalar *scalars[2];
+  learner_scalars(ag, scalars);
+  const wsrl__scalar none = {0};
+  put_scalar(sc, scalars[0] != NULL ? scalars[0] : &none);
+  put_scalar(sc + SCALAR_REC, scalars[1] != NULL ? scalars[1] : &none);
   WSRL__TRY(add_section(writer, prefix, "scalars", sc, sizeof sc));
 
   uint8_t rng[WSRL__AGENT_RNG_COUNT * 32];
@@ -297,7 +312,6 @@ static void list_text(const wsrl__int_list *l, char *buf, size_t cap) {
 /* Compare every key that shapes the saved state; name the first that differs. */
 static wsrl_status_t check_compatible(const char *path, const wsrl_agent_t *ag, const wsrl_config_t *file_cfg) {
   const wsrl__config_values *f = wsrl__config_values_of(file_cfg), *a = &ag->cfg;
-  static const char *const algos[] = {"sac", "cql", "calql", "iql"};
   static const char *const stds[] = {"exp", "uniform"};
 #define CK_INT(field, key)                                                                                             \
   if (f->field != a->field)                                                                                            \
@@ -316,7 +330,7 @@ static wsrl_status_t check_compatible(const char *path, const wsrl_agent_t *ag, 
   if (f->agent_algorithm != a->agent_algorithm)
     return wsrl__error(WSRL_ERR_INVALID_ARGUMENT,
                        "checkpoint '%s' is incompatible with this agent: agent.algorithm is %s in the file but %s here",
-                       path, algos[f->agent_algorithm & 3], algos[a->agent_algorithm & 3]);
+                       path, wsrl__learner_for(f->agent_algorithm)->name, wsrl__learner_for(a->agent_algorithm)->name);
   CK_INT(critic_ensemble_size, "critic.ensemble_size")
   CK_LIST(critic_hidden, "critic.hidden")
   CK_INT(critic_layer_norm, "critic.layer_norm")
@@ -427,8 +441,9 @@ wsrl_status_t wsrl__agent_stage_load(const wsrl_agent_t *agent, const wsrl__secr
   /* Only now, with the algorithms known equal, is this the file's own fault
    * (an offline checkpoint loaded into a sac agent fails above, naming
    * agent.algorithm). */
-  if (wsrl__load_i32le(meta + 16) == WSRL_AGENT_OFFLINE && agent->cfg.agent_algorithm == WSRL__ALGO_SAC)
-    return wsrl__error(WSRL_ERR_CORRUPT, "'%s': corrupt agent meta: an offline phase for a sac agent", path);
+  if (wsrl__load_i32le(meta + 16) == WSRL_AGENT_OFFLINE && (agent->offline->flags & WSRL__LEARNER_STARTS_ONLINE))
+    return wsrl__error(WSRL_ERR_CORRUPT, "'%s': corrupt agent meta: an offline phase for a %s agent", path,
+                       agent->offline->name);
 
   /* Bounds must match: the policy's actions mean something only in them. */
   const size_t A = (size_t)agent->act_dim;
@@ -517,12 +532,16 @@ void wsrl__agent_stage_commit(wsrl_agent_t *ag, wsrl__agent_stage *stage) {
     memcpy(stage->dst[i].data, stage->data[i], (size_t)stage->dst[i].count * sizeof(float));
   *wsrl__mlp_adam_t(wsrl__qensemble_mlp(ag->q, WSRL__Q_ONLINE)) = stage->adam_t[0];
   *wsrl__policy_adam_t(ag->pi) = stage->adam_t[1];
-  if (ag->value != NULL)
-    *wsrl__mlp_adam_t(ag->value) = stage->adam_t[2];
+  int64_t *aux_t = learner_adam_t(ag);
+  if (aux_t != NULL)
+    *aux_t = stage->adam_t[2];
   /* Only the learned state: the kind and Adam settings stay this agent's. */
-  wsrl__scalar *dst[2] = {&ag->temperature, &ag->lagrange};
+  wsrl__scalar *dst[2];
+  learner_scalars(ag, dst);
   const wsrl__scalar *src[2] = {&stage->temperature, &stage->lagrange};
   for (int i = 0; i < 2; i++) {
+    if (dst[i] == NULL)
+      continue;
     dst[i]->p = src[i]->p;
     dst[i]->m = src[i]->m;
     dst[i]->v = src[i]->v;

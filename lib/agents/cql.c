@@ -1,8 +1,8 @@
 /*
  * CQL and Cal-QL critic loss (ALGORITHMS.md §3): the TD loss of §2 (with
  * the max-target backup, no entropy term) plus alpha * mean(cql_diff) over
- * the members in use. The actor, temperature and update schedule are the
- * SAC family's (sac.c).
+ * the members in use. The actor and temperature are the SAC family's
+ * (sac.h), the schedule update.c's.
  *
  * Per state the critics are evaluated once on G = 3N + 1 actions, in this
  * order: N uniform, N from pi(.|s), N from pi(.|s'), then the dataset
@@ -12,17 +12,23 @@
 #include <math.h>
 #include <string.h>
 
-#include "agent_internal.h"
+#include "sac.h"
 
-wsrl_status_t wsrl__cql_critic_grads(wsrl_agent_t *ag, const wsrl__cql_ctx *ctx, int64_t n, const float *obs,
-                                     const float *act, const float *reward, const float *next_obs, const float *mask,
-                                     const float *mc_return, wsrl__critic_stats *st, double *alpha_out) {
+/* Next actions of the CQL backup (td.max_target_backup != none). */
+static int32_t cql_n_rep(const wsrl__config_values *v) {
+  return v->td_max_target_backup != WSRL__MAX_BACKUP_NONE ? (int32_t)v->td_max_target_actions : 1;
+}
+
+wsrl_status_t wsrl__cql_critic_grads(wsrl_agent_t *ag, const wsrl__sac_state *ss, int32_t calql, int64_t n,
+                                      const float *obs, const float *act, const float *reward, const float *next_obs,
+                                      const float *mask, const float *mc_return, wsrl__critic_stats *st,
+                                      double *alpha_out) {
   wsrl__agent_scratch *s = &ag->s;
   wsrl__rng *rng = &ag->rng[WSRL__AGENT_RNG_UPDATE];
   const int64_t A = ag->act_dim, E = ag->ensemble, N = ag->n_actions, G = 3 * N + 1, rows = n * G;
   const size_t arow = (size_t)A * sizeof(float);
 
-  WSRL__TRY(wsrl__sac_td_target(ag, ctx, n, reward, next_obs, mask, &st->target_mean));
+  WSRL__TRY(wsrl__sac_td_target(ag, ss, cql_n_rep(&ag->cfg), 0, n, reward, next_obs, mask, &st->target_mean));
 
   /* Sampled actions, [n, G, A]. */
   for (int64_t b = 0; b < n; b++)
@@ -67,7 +73,7 @@ wsrl_status_t wsrl__cql_critic_grads(wsrl_agent_t *ag, const wsrl__cql_ctx *ctx,
     }
 
   /* CQL term over the members in use. */
-  const double alpha = ag->has_lagrange ? wsrl__scalar_value(&ag->lagrange) : ag->cfg.cql_alpha;
+  const double alpha = ss->has_lagrange ? wsrl__scalar_value(&ss->lagrange) : ag->cfg.cql_alpha;
   const double temp = ag->cfg.cql_temp;
   const int32_t is = ag->cfg.cql_importance_sample;
   const int32_t clip_uniform = ag->cfg.calql_clip_uniform;
@@ -86,7 +92,7 @@ wsrl_status_t wsrl__cql_critic_grads(wsrl_agent_t *ag, const wsrl__cql_ctx *ctx,
       for (int64_t t = 0; t < 3 * N; t++) {
         double x = qi[t];
         pass[t] = 1.0;
-        if (ctx->calql && (t >= N || clip_uniform)) {
+        if (calql && (t >= N || clip_uniform)) {
           /* Cal-QL: the pi-sampled Q values are bounded below by the MC return. */
           const double lb = mc_return[b];
           if (x < lb) {
@@ -128,12 +134,88 @@ wsrl_status_t wsrl__cql_critic_grads(wsrl_agent_t *ag, const wsrl__cql_ctx *ctx,
   st->q_mean = qsum * td_scale;
   st->cql_diff = diff_sum / kn;
   st->cql_ood = ood_sum / kn;
-  st->bound_rate = ctx->calql ? (double)bound_hits / (kn * (double)(3 * N)) : 0.0;
+  st->bound_rate = calql ? (double)bound_hits / (kn * (double)(3 * N)) : 0.0;
   st->critic_loss =
-      st->td_loss + alpha * (ag->has_lagrange ? st->cql_diff - ag->cfg.cql_target_action_gap : st->cql_diff);
+      st->td_loss + alpha * (ss->has_lagrange ? st->cql_diff - ag->cfg.cql_target_action_gap : st->cql_diff);
   *alpha_out = alpha;
   return wsrl__qensemble_backward(ag->q, s->dq, NULL, 1);
 }
 
-const wsrl__agent_ops wsrl__cql_ops = {"cql", WSRL__M_CALQL_BOUND, wsrl__sacfam_metric_names, wsrl__sacfam_update};
-const wsrl__agent_ops wsrl__calql_ops = {"calql", WSRL__M_SACFAM_COUNT, wsrl__sacfam_metric_names, wsrl__sacfam_update};
+/* ------------------------------------------------------------ the learners */
+
+static void cql_plan(const wsrl__config_values *v, int32_t obs_dim, int32_t act_dim, wsrl__learner_plan *plan) {
+  (void)obs_dim;
+  (void)act_dim;
+  const int64_t N = v->cql_n_actions;
+  wsrl__sac_plan(v, cql_n_rep(v), v->update_batch_size * (3 * N + 1), plan);
+  if (plan->samples < N)
+    plan->samples = (int32_t)N;
+}
+
+static wsrl_status_t cql_create(wsrl_agent_t *ag, wsrl__rng *init, void **state_out) {
+  (void)init;
+  wsrl__sac_state *st = wsrl__calloc(&ag->alloc, 1, sizeof *st);
+  if (st == NULL)
+    return wsrl__error(WSRL_ERR_OUT_OF_MEMORY, "allocating the CQL learner's state");
+  wsrl_status_t rc = wsrl__sac_state_init(ag, st, ag->cfg.cql_autotune_alpha);
+  if (rc != WSRL_OK) {
+    wsrl__free(&ag->alloc, st);
+    return rc;
+  }
+  *state_out = st;
+  return WSRL_OK;
+}
+
+static void cql_destroy(wsrl_agent_t *ag, void *state) { wsrl__free(&ag->alloc, state); }
+
+static wsrl_status_t critic_grads(wsrl_agent_t *ag, void *state, const wsrl__agent_batch *mb, int32_t calql) {
+  wsrl__sac_state *ss = state;
+  wsrl__critic_stats st;
+  memset(&st, 0, sizeof st);
+  WSRL__TRY(wsrl__cql_critic_grads(ag, ss, calql, mb->size, mb->obs, mb->action, mb->reward, mb->next_obs,
+                                   mb->mask, mb->mc_return, &st, &ss->cql_alpha));
+  wsrl__sac_add_stats(&ss->sum, &st);
+  return WSRL_OK;
+}
+
+static wsrl_status_t cql_critic_grads_hook(wsrl_agent_t *ag, void *state, const wsrl__agent_batch *mb) {
+  return critic_grads(ag, state, mb, 0);
+}
+
+static wsrl_status_t calql_critic_grads_hook(wsrl_agent_t *ag, void *state, const wsrl__agent_batch *mb) {
+  return critic_grads(ag, state, mb, 1);
+}
+
+static wsrl_status_t cql_actor_grads(wsrl_agent_t *ag, void *state, const wsrl__agent_batch *bt) {
+  return wsrl__sac_actor_side(ag, state, bt, cql_n_rep(&ag->cfg));
+}
+
+static wsrl_status_t cql_actor_aux_step(wsrl_agent_t *ag, void *state, int32_t trained) {
+  return wsrl__sac_scalars_step(ag, state, trained, 1);
+}
+
+static void cql_finish(wsrl_agent_t *ag, void *state) {
+  wsrl__sac_state *st = state;
+  const double inv = 1.0 / (double)ag->utd;
+  wsrl__sac_finish_common(ag, st);
+  wsrl__agent_set_metric(ag, WSRL__M_TD_LOSS, st->sum.td_loss * inv);
+  wsrl__agent_set_metric(ag, WSRL__M_CQL_DIFF, st->sum.cql_diff * inv);
+  wsrl__agent_set_metric(ag, WSRL__M_CQL_OOD, st->sum.cql_ood * inv);
+  wsrl__agent_set_metric(ag, WSRL__M_CQL_ALPHA, st->cql_alpha);
+  wsrl__agent_set_metric(ag, WSRL__M_CALQL_BOUND, st->sum.bound_rate * inv);
+  wsrl__agent_set_metric(ag, WSRL__M_LAGRANGE, st->has_lagrange ? wsrl__scalar_value(&st->lagrange) : NAN);
+  memset(&st->sum, 0, sizeof st->sum);
+}
+
+#define CQL_OPS(NAME, FLAGS, COUNT, GRADS)                                                                             \
+  {                                                                                                                    \
+    .version = WSRL__LEARNER_VERSION, .name = NAME, .flags = WSRL__LEARNER_SAC_BASE | (FLAGS), .metric_count = COUNT, \
+    .metric_names = wsrl__sacfam_metric_names, .plan = cql_plan, .create = cql_create, .destroy = cql_destroy,         \
+    .begin = wsrl__sac_begin, .critic_grads = GRADS, .actor_grads = cql_actor_grads,                                   \
+    .actor_aux_step = cql_actor_aux_step, .finish = cql_finish, .reset_optimizer = wsrl__sac_reset_optimizer,          \
+    .net = wsrl__sac_net, .scalars = wsrl__sac_scalars                                                                 \
+  }
+
+const wsrl__learner_ops wsrl__cql_ops = CQL_OPS("cql", 0, WSRL__M_CALQL_BOUND, cql_critic_grads_hook);
+const wsrl__learner_ops wsrl__calql_ops =
+    CQL_OPS("calql", WSRL__LEARNER_NEEDS_MC_RETURN, WSRL__M_SACFAM_COUNT, calql_critic_grads_hook);

@@ -7,7 +7,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "agent_internal.h"
+#include "learner.h"
 
 static const char *const net_names[] = {"WSRL_NET_ACTOR", "WSRL_NET_CRITICS",     "WSRL_NET_TARGET_CRITICS",
                                         "WSRL_NET_VALUE", "WSRL_NET_TEMPERATURE", "WSRL_NET_LAGRANGE"};
@@ -20,13 +20,8 @@ typedef struct net_view {
   int64_t count;
 } net_view;
 
-/* The SAC temperature is read by the SAC family's losses only. */
-static int uses_temperature(const wsrl__agent_learner *l) {
-  return l->iface == &wsrl__sac_ops || l->iface == &wsrl__cql_ops || l->iface == &wsrl__calql_ops;
-}
-
 static wsrl_status_t lacks(const wsrl_agent_t *ag, int32_t net, const char *fn, const char *why) {
-  return wsrl__error(WSRL_ERR_UNSUPPORTED, "%s: this %s agent has no %s: %s", fn, ag->offline.iface->name,
+  return wsrl__error(WSRL_ERR_UNSUPPORTED, "%s: this %s agent has no %s: %s", fn, ag->offline->name,
                      net_names[net], why);
 }
 
@@ -45,23 +40,22 @@ static wsrl_status_t view_net(const wsrl_agent_t *agent, int32_t net, net_view *
     v->mlp = wsrl__qensemble_mlp(ag->q, net == WSRL_NET_CRITICS ? WSRL__Q_ONLINE : WSRL__Q_TARGET);
     break;
   case WSRL_NET_VALUE:
-    if (ag->value == NULL)
-      return lacks(ag, net, fn, "only IQL agents (agent.algorithm = iql) learn a value network");
-    v->mlp = ag->value;
-    break;
   case WSRL_NET_TEMPERATURE:
-    if (!uses_temperature(&ag->offline) && !uses_temperature(&ag->online))
-      return lacks(ag, net, fn,
-                   "neither of its learners uses the SAC temperature (finetune.online_algorithm = sac adds one)");
-    v->scalar = &ag->temperature;
-    v->count = 1;
-    return WSRL_OK;
-  case WSRL_NET_LAGRANGE:
-    if (!ag->has_lagrange)
-      return lacks(ag, net, fn, "only CQL and Cal-QL agents with cql.autotune_alpha = true learn one");
-    v->scalar = &ag->lagrange;
-    v->count = 1;
-    return WSRL_OK;
+  case WSRL_NET_LAGRANGE: {
+    /* The learner's own parameters, if it has these. */
+    wsrl__learner_net ln = {NULL, NULL, "its learner has none"};
+    if (ag->offline->net != NULL)
+      ag->offline->net(ag, ag->lstate, net, &ln);
+    if (ln.scalar != NULL) {
+      v->scalar = ln.scalar;
+      v->count = 1;
+      return WSRL_OK;
+    }
+    if (ln.mlp == NULL)
+      return lacks(ag, net, fn, ln.why);
+    v->mlp = ln.mlp;
+    break;
+  }
   default:
     return wsrl__error(WSRL_ERR_INVALID_ARGUMENT,
                        "%s: net %d is not a wsrl_net_t (WSRL_NET_ACTOR = 0 .. WSRL_NET_LAGRANGE = 5)", fn, (int)net);

@@ -1,15 +1,16 @@
 /*
  * IQL (ALGORITHMS.md §4): expectile value V(s) on the target critics' min,
  * TD critics toward r + gamma (1 - d) V(s'), and an AWR actor weighted by
- * min(exp(beta (Q'(s, a) - V(s))), max_weight). Like the SAC family, with
- * U = 1 every loss reads the parameters from before the update; with U > 1
- * (IQL kept online) the value and critic step U times on minibatches, then
- * the actor once on the whole batch.
+ * min(exp(beta (Q'(s, a) - V(s))), max_weight), on update.c's schedule: with
+ * U > 1 (IQL kept online) the value and critic step U times on minibatches,
+ * then the actor once on the whole batch. The state begins with the SAC
+ * family's (sac.h), so finetune.online_algorithm = sac switches to SAC on it;
+ * the value network then stays as it is.
  */
 #include <math.h>
 #include <string.h>
 
-#include "agent_internal.h"
+#include "sac.h"
 
 enum {
   M_CRITIC_LOSS = 0,
@@ -29,6 +30,17 @@ static const char *const iql_metric_names[M_COUNT] = {
     "critic_loss", "q_mean",   "target_q_mean", "actor_loss",       "value_loss",
     "v_mean",      "adv_mean", "weight_mean",   "critic_grad_norm", "actor_grad_norm"};
 
+typedef struct iql_state {
+  wsrl__sac_state base; /* first: the SAC learner runs on it after the switch */
+  wsrl__mlp *value;     /* V(s) */
+  wsrl__iql_stats sum;  /* of this update's critic steps */
+  double actor_loss, adv, weight;
+} iql_state;
+
+wsrl__mlp *wsrl__iql_value(const wsrl_agent_t *ag) {
+  return ag->offline == &wsrl__iql_ops ? ((const iql_state *)ag->lstate)->value : NULL;
+}
+
 /* min over every target critic of Q'(s, a) on n rows into out. */
 static wsrl_status_t target_min(wsrl_agent_t *ag, int64_t n, const float *obs, const float *act, float *out) {
   WSRL__TRY(wsrl__qensemble_forward(ag->q, WSRL__Q_TARGET, n, obs, 1, act, ag->s.q_tmp));
@@ -40,12 +52,13 @@ static wsrl_status_t target_min(wsrl_agent_t *ag, int64_t n, const float *obs, c
 wsrl_status_t wsrl__iql_critic_grads(wsrl_agent_t *ag, int64_t n, const float *obs, const float *act,
                                      const float *reward, const float *next_obs, const float *mask,
                                      wsrl__iql_stats *st) {
+  wsrl__mlp *value = ((iql_state *)ag->lstate)->value;
   wsrl__agent_scratch *s = &ag->s;
   const double gamma = ag->cfg.td_discount, tau_e = ag->cfg.iql_expectile;
 
   /* y = r + gamma (1 - d) V(s'). */
-  WSRL__TRY(wsrl__mlp_forward(ag->value, n, WSRL__MLP_SHARED, next_obs, NULL));
-  const float *vn = wsrl__mlp_output(ag->value);
+  WSRL__TRY(wsrl__mlp_forward(value, n, WSRL__MLP_SHARED, next_obs, NULL));
+  const float *vn = wsrl__mlp_output(value);
   double ysum = 0.0;
   for (int64_t b = 0; b < n; b++) {
     const double y = (double)reward[b] + gamma * (double)mask[b] * (double)vn[b];
@@ -56,9 +69,9 @@ wsrl_status_t wsrl__iql_critic_grads(wsrl_agent_t *ag, int64_t n, const float *o
 
   /* Expectile loss of min_i Q'_i(s, a) - V(s). */
   WSRL__TRY(target_min(ag, n, obs, act, s->col2));
-  wsrl__mlp_zero_grad(ag->value);
-  WSRL__TRY(wsrl__mlp_forward(ag->value, n, WSRL__MLP_SHARED, obs, NULL));
-  const float *v = wsrl__mlp_output(ag->value);
+  wsrl__mlp_zero_grad(value);
+  WSRL__TRY(wsrl__mlp_forward(value, n, WSRL__MLP_SHARED, obs, NULL));
+  const float *v = wsrl__mlp_output(value);
   double vloss = 0.0, vsum = 0.0;
   for (int64_t b = 0; b < n; b++) {
     const double d = (double)s->col2[b] - (double)v[b];
@@ -69,20 +82,33 @@ wsrl_status_t wsrl__iql_critic_grads(wsrl_agent_t *ag, int64_t n, const float *o
   }
   st->value_loss = vloss / (double)n;
   st->v_mean = vsum / (double)n;
-  WSRL__TRY(wsrl__mlp_backward(ag->value, s->col, NULL, 1));
+  WSRL__TRY(wsrl__mlp_backward(value, s->col, NULL, 1));
 
   /* TD loss of every critic toward y. */
   return wsrl__critic_td_grads(ag, n, obs, act, &st->critic_loss, &st->q_mean);
 }
 
+static wsrl_status_t iql_critic_grads(wsrl_agent_t *ag, void *state, const wsrl__agent_batch *mb) {
+  iql_state *is = state;
+  wsrl__iql_stats st;
+  WSRL__TRY(wsrl__iql_critic_grads(ag, mb->size, mb->obs, mb->action, mb->reward, mb->next_obs, mb->mask, &st));
+  is->sum.critic_loss += st.critic_loss;
+  is->sum.q_mean += st.q_mean;
+  is->sum.target_mean += st.target_mean;
+  is->sum.value_loss += st.value_loss;
+  is->sum.v_mean += st.v_mean;
+  return WSRL_OK;
+}
+
 /* AWR actor gradients on n rows: loss = -mean(w log pi(a|s)). */
 wsrl_status_t wsrl__iql_actor_grads(wsrl_agent_t *ag, int64_t n, const float *obs, const float *act, double *loss_out,
                                     double *adv_out, double *weight_out) {
+  wsrl__mlp *value = ((iql_state *)ag->lstate)->value;
   wsrl__agent_scratch *s = &ag->s;
   const double beta = ag->cfg.iql_temperature, wmax = ag->cfg.iql_max_weight;
   WSRL__TRY(target_min(ag, n, obs, act, s->col2));
-  WSRL__TRY(wsrl__mlp_forward(ag->value, n, WSRL__MLP_SHARED, obs, NULL));
-  const float *v = wsrl__mlp_output(ag->value);
+  WSRL__TRY(wsrl__mlp_forward(value, n, WSRL__MLP_SHARED, obs, NULL));
+  const float *v = wsrl__mlp_output(value);
   double adv_sum = 0.0, w_sum = 0.0;
   for (int64_t b = 0; b < n; b++) {
     const double adv = (double)s->col2[b] - (double)v[b];
@@ -108,60 +134,143 @@ wsrl_status_t wsrl__iql_actor_grads(wsrl_agent_t *ag, int64_t n, const float *ob
   return WSRL_OK;
 }
 
-static wsrl_status_t iql_update(wsrl_agent_t *ag, void *context, const wsrl__agent_batch *bt) {
-  (void)context;
-  const int64_t U = ag->utd, B = ag->batch, M = U * B, O = ag->obs_dim, A = ag->act_dim;
-  const int32_t reference = ag->cfg.optim_step_untrained == WSRL__STEP_UNTRAINED_REFERENCE;
-  const float tau = (float)ag->cfg.td_tau;
-  wsrl__iql_stats sum;
-  memset(&sum, 0, sizeof sum);
-  float cnorm = 0.0f;
-  double cnorm_sum = 0.0;
-  for (int64_t u = 0; u < U; u++) {
-    const int64_t off = u * B;
-    wsrl__iql_stats st;
-    WSRL__TRY(wsrl__iql_critic_grads(ag, B, bt->obs + off * O, bt->action + off * A, bt->reward + off,
-                                     bt->next_obs + off * O, bt->mask + off, &st));
-    sum.critic_loss += st.critic_loss;
-    sum.q_mean += st.q_mean;
-    sum.target_mean += st.target_mean;
-    sum.value_loss += st.value_loss;
-    sum.v_mean += st.v_mean;
-    if (U > 1) {
-      WSRL__TRY(wsrl__agent_critic_step_polyak(ag, tau, &cnorm));
-      cnorm_sum += cnorm;
-      WSRL__TRY(wsrl__agent_value_step(ag));
-      ag->counters.critic_steps++;
-      if (reference)
-        WSRL__TRY(wsrl__agent_step_untrained(ag, WSRL__NET_ACTOR));
-    }
-  }
-  double actor_loss = 0.0, adv = 0.0, weight = 0.0;
-  WSRL__TRY(wsrl__iql_actor_grads(ag, M, bt->obs, bt->action, &actor_loss, &adv, &weight));
-  if (U == 1) {
-    WSRL__TRY(wsrl__agent_critic_step_polyak(ag, tau, &cnorm));
-    cnorm_sum += cnorm;
-    WSRL__TRY(wsrl__agent_value_step(ag));
-    ag->counters.critic_steps++;
-  }
-  float anorm = 0.0f;
-  WSRL__TRY(wsrl__agent_actor_step(ag, &anorm));
-  ag->counters.actor_steps++;
-  if (U > 1 && reference)
-    WSRL__TRY(wsrl__agent_step_untrained(ag, WSRL__NET_CRITIC | WSRL__NET_VALUE));
+static wsrl_status_t iql_actor_grads(wsrl_agent_t *ag, void *state, const wsrl__agent_batch *bt) {
+  iql_state *st = state;
+  return wsrl__iql_actor_grads(ag, bt->size, bt->obs, bt->action, &st->actor_loss, &st->adv, &st->weight);
+}
 
-  const double inv = 1.0 / (double)U;
-  wsrl__agent_set_metric(ag, M_CRITIC_LOSS, sum.critic_loss * inv);
-  wsrl__agent_set_metric(ag, M_Q_MEAN, sum.q_mean * inv);
-  wsrl__agent_set_metric(ag, M_TARGET_Q, sum.target_mean * inv);
-  wsrl__agent_set_metric(ag, M_ACTOR_LOSS, actor_loss);
-  wsrl__agent_set_metric(ag, M_VALUE_LOSS, sum.value_loss * inv);
-  wsrl__agent_set_metric(ag, M_V_MEAN, sum.v_mean * inv);
-  wsrl__agent_set_metric(ag, M_ADV_MEAN, adv);
-  wsrl__agent_set_metric(ag, M_WEIGHT_MEAN, weight);
-  wsrl__agent_set_metric(ag, M_CRITIC_GN, cnorm_sum * inv);
-  wsrl__agent_set_metric(ag, M_ACTOR_GN, anorm);
+static wsrl_status_t iql_critic_aux_step(wsrl_agent_t *ag, void *state, int32_t trained) {
+  return wsrl__agent_mlp_step(ag, ((iql_state *)state)->value, trained);
+}
+
+static void iql_finish(wsrl_agent_t *ag, void *state) {
+  iql_state *st = state;
+  const double inv = 1.0 / (double)ag->utd;
+  wsrl__agent_set_metric(ag, M_CRITIC_LOSS, st->sum.critic_loss * inv);
+  wsrl__agent_set_metric(ag, M_Q_MEAN, st->sum.q_mean * inv);
+  wsrl__agent_set_metric(ag, M_TARGET_Q, st->sum.target_mean * inv);
+  wsrl__agent_set_metric(ag, M_ACTOR_LOSS, st->actor_loss);
+  wsrl__agent_set_metric(ag, M_VALUE_LOSS, st->sum.value_loss * inv);
+  wsrl__agent_set_metric(ag, M_V_MEAN, st->sum.v_mean * inv);
+  wsrl__agent_set_metric(ag, M_ADV_MEAN, st->adv);
+  wsrl__agent_set_metric(ag, M_WEIGHT_MEAN, st->weight);
+  wsrl__agent_set_metric(ag, M_CRITIC_GN, ag->critic_gn);
+  wsrl__agent_set_metric(ag, M_ACTOR_GN, ag->actor_gn);
+  memset(&st->sum, 0, sizeof st->sum);
+}
+
+static void iql_plan(const wsrl__config_values *v, int32_t obs_dim, int32_t act_dim, wsrl__learner_plan *plan) {
+  (void)obs_dim;
+  (void)act_dim;
+  const int64_t B = v->update_batch_size, M = v->update_utd * B;
+  memset(plan, 0, sizeof *plan);
+  wsrl__learner_plan_shape(plan, B);
+  wsrl__learner_plan_shape(plan, M);
+  plan->q_rows = M;
+  plan->rows = M;
+  plan->work = 8;
+  plan->samples = 1;
+}
+
+static void iql_destroy(wsrl_agent_t *ag, void *state) {
+  iql_state *st = state;
+  if (st == NULL)
+    return;
+  wsrl__mlp_destroy(st->value);
+  wsrl__free(&ag->alloc, st);
+}
+
+/* V(s): the critics' architecture with one output, created after the
+ * critics and the actor from the same initialisation stream. */
+static wsrl_status_t iql_create(wsrl_agent_t *ag, wsrl__rng *init, void **state_out) {
+  const wsrl__config_values *v = &ag->cfg;
+  iql_state *st = wsrl__calloc(&ag->alloc, 1, sizeof *st);
+  if (st == NULL)
+    return wsrl__error(WSRL_ERR_OUT_OF_MEMORY, "allocating the IQL learner's state");
+  wsrl__mlp_spec ms;
+  memset(&ms, 0, sizeof ms);
+  ms.ensemble = 1;
+  ms.in_dim = ag->obs_dim;
+  ms.out_dim = 1;
+  ms.n_hidden = v->critic_hidden.n;
+  for (int32_t i = 0; i < v->critic_hidden.n; i++)
+    ms.hidden[i] = (int32_t)v->critic_hidden.v[i];
+  ms.layer_norm = v->critic_layer_norm;
+  ms.kernel_scale_final = (float)v->critic_kernel_scale_final;
+  ms.hidden_init = v->critic_kernel_init;
+  ms.max_batch = ag->rows_max;
+  ms.trainable = 1;
+  wsrl__adam_cfg ac;
+  wsrl__adam_cfg_from_config(&ac, v, v->optim_critic_lr);
+  wsrl_status_t rc = wsrl__mlp_create(&st->value, ag->nn, &ms, &ac, init);
+  if (rc == WSRL_OK)
+    rc = wsrl__sac_state_init(ag, &st->base, 0);
+  if (rc == WSRL_OK)
+    rc = wsrl__mlp_prepare(st->value, ag->batch, WSRL__MLP_SHARED);
+  if (rc == WSRL_OK)
+    rc = wsrl__mlp_prepare(st->value, ag->rows_max, WSRL__MLP_SHARED);
+  if (rc != WSRL_OK) {
+    iql_destroy(ag, st);
+    return rc;
+  }
+  *state_out = st;
   return WSRL_OK;
 }
 
-const wsrl__agent_ops wsrl__iql_ops = {"iql", M_COUNT, iql_metric_names, iql_update};
+static size_t iql_memory_usage(const void *state) { return wsrl__mlp_memory_usage(((const iql_state *)state)->value); }
+
+static void iql_reset_optimizer(void *state) {
+  iql_state *st = state;
+  wsrl__sac_reset_optimizer(&st->base);
+  wsrl__mlp_adam_reset(st->value);
+}
+
+static int32_t iql_blobs(const wsrl_agent_t *ag, void *state, wsrl__learner_blob *out) {
+  (void)ag;
+  iql_state *st = state;
+  int32_t n = 0;
+  for (int32_t i = 0; i < wsrl__mlp_blob_count(st->value) && n < WSRL__LEARNER_MAX_BLOBS; i++) {
+    wsrl__nn_blob b;
+    if (wsrl__mlp_blob(st->value, i, &b) != WSRL_OK)
+      continue;
+    snprintf(out[n].name, sizeof out[n].name, "value.%s", b.name);
+    out[n].data = b.data;
+    out[n].count = b.count;
+    n++;
+  }
+  return n;
+}
+
+/* V(s), and the temperature only when the agent switches to SAC online. */
+static void iql_net(const wsrl_agent_t *ag, void *state, int32_t net, wsrl__learner_net *out) {
+  iql_state *st = state;
+  if (net == WSRL_NET_VALUE)
+    out->mlp = st->value;
+  else if (net == WSRL_NET_TEMPERATURE && ag->online != ag->offline)
+    out->scalar = &st->base.temperature;
+  else
+    out->why = net == WSRL_NET_TEMPERATURE ? WSRL__WHY_NO_TEMPERATURE : WSRL__WHY_NO_LAGRANGE;
+}
+
+static int64_t *iql_aux_adam_t(void *state) { return wsrl__mlp_adam_t(((iql_state *)state)->value); }
+
+const wsrl__learner_ops wsrl__iql_ops = {
+    .version = WSRL__LEARNER_VERSION,
+    .name = "iql",
+    .flags = WSRL__LEARNER_SAC_BASE,
+    .metric_count = M_COUNT,
+    .metric_names = iql_metric_names,
+    .plan = iql_plan,
+    .create = iql_create,
+    .destroy = iql_destroy,
+    .memory_usage = iql_memory_usage,
+    .critic_grads = iql_critic_grads,
+    .actor_grads = iql_actor_grads,
+    .critic_aux_step = iql_critic_aux_step,
+    .finish = iql_finish,
+    .reset_optimizer = iql_reset_optimizer,
+    .net = iql_net,
+    .blobs = iql_blobs,
+    .scalars = wsrl__sac_scalars,
+    .aux_adam_t = iql_aux_adam_t,
+};

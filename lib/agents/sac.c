@@ -1,36 +1,62 @@
 /*
- * SAC with a Q-ensemble (ALGORITHMS.md §2) and the update schedule shared
- * by the SAC family (SAC, CQL, Cal-QL): U critic steps on U minibatches,
- * each followed by a Polyak update, then one actor + temperature (+ CQL
- * Lagrange) step on the whole batch. With U = 1 every loss is computed from
- * the parameters before the update and then every optimizer steps, as the
- * reference's single functional update does.
+ * SAC with a Q-ensemble (ALGORITHMS.md §2): the SAC learner (the online
+ * learner of WSRL) and the parts the CQL/Cal-QL and IQL learners share with
+ * it (sac.h). The update schedule is update.c's (learner.h).
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "agent_internal.h"
+#include "sac.h"
 
 const char *const wsrl__sacfam_metric_names[WSRL__M_SACFAM_COUNT] = {
     "critic_loss",     "q_mean",  "target_q_mean", "actor_loss", "entropy",   "temperature", "critic_grad_norm",
     "actor_grad_norm", "td_loss", "cql_diff",      "cql_ood",    "cql_alpha", "lagrange",    "calql_bound_rate"};
 
 /* The SAC learner reports the first 8 names, CQL the first 13, Cal-QL all
- * 14 (indices WSRL__M_* in agent_internal.h). */
+ * 14 (indices WSRL__M_* in sac.h). */
 
-int32_t wsrl__agent_draw_members(wsrl_agent_t *ag, int32_t *members) {
-  /* subsample == ensemble_size means no subsampling (the reference's
-   * critic_subsample_size = None): the min over every member. */
-  if (ag->subsample >= ag->ensemble)
-    return 0;
-  wsrl__qensemble_draw_subset(&ag->rng[WSRL__AGENT_RNG_UPDATE], ag->ensemble, ag->subsample, members);
-  return ag->subsample;
+wsrl_status_t wsrl__sac_state_init(const wsrl_agent_t *ag, wsrl__sac_state *st, int32_t has_lagrange) {
+  const wsrl__config_values *v = &ag->cfg;
+  st->target_entropy =
+      isnan(v->temperature_target_entropy) ? (float)-ag->act_dim : (float)v->temperature_target_entropy;
+  wsrl__adam_cfg ac;
+  wsrl__adam_cfg_from_config(&ac, v, v->optim_temperature_lr);
+  WSRL__TRY(wsrl__scalar_init(&st->temperature, WSRL__SCALAR_SOFTPLUS, v->temperature_initial, &ac));
+  st->has_lagrange = has_lagrange;
+  wsrl__adam_cfg_from_config(&ac, v, v->cql_lagrange_lr);
+  return wsrl__scalar_init(&st->lagrange, WSRL__SCALAR_SOFTPLUS, v->cql_lagrange_init, &ac);
 }
 
-wsrl_status_t wsrl__sac_td_target(wsrl_agent_t *ag, const wsrl__cql_ctx *ctx, int64_t n, const float *reward,
-                                  const float *next_obs, const float *mask, double *target_mean) {
+void wsrl__sac_add_stats(wsrl__critic_stats *sum, const wsrl__critic_stats *st) {
+  sum->critic_loss += st->critic_loss;
+  sum->q_mean += st->q_mean;
+  sum->target_mean += st->target_mean;
+  sum->td_loss += st->td_loss;
+  sum->cql_diff += st->cql_diff;
+  sum->cql_ood += st->cql_ood;
+  sum->bound_rate += st->bound_rate;
+}
+
+static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
+
+void wsrl__sac_plan(const wsrl__config_values *v, int32_t n_rep, int64_t rq, wsrl__learner_plan *plan) {
+  const int64_t B = v->update_batch_size, M = v->update_utd * B, N = v->cql_n_actions;
+  const int64_t shapes[] = {B, M, B * n_rep, rq};
+  memset(plan, 0, sizeof *plan);
+  for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+    wsrl__learner_plan_shape(plan, shapes[i]);
+  plan->q_rows = max64(max64(rq, M), B * n_rep);
+  plan->rows = max64(plan->q_rows, M * n_rep);
+  plan->work = rq + 2 * (3 * N + 1) + 8;
+  plan->samples = n_rep;
+}
+
+wsrl_status_t wsrl__sac_td_target(wsrl_agent_t *ag, const wsrl__sac_state *st, int32_t n_rep, int32_t backup_entropy,
+                                  int64_t n, const float *reward, const float *next_obs, const float *mask,
+                                  double *target_mean) {
   const int64_t A = ag->act_dim;
-  const int32_t nr = ctx->max_target_backup ? ag->n_backup : 1;
+  const int32_t nr = n_rep;
   const int64_t rows = n * nr;
   wsrl__agent_scratch *s = &ag->s;
   wsrl__rng *rng = &ag->rng[WSRL__AGENT_RNG_UPDATE];
@@ -53,13 +79,13 @@ wsrl_status_t wsrl__sac_td_target(wsrl_agent_t *ag, const wsrl__cql_ctx *ctx, in
   }
 
   const double gamma = ag->cfg.td_discount;
-  const double alpha = wsrl__scalar_value(&ag->temperature);
+  const double alpha = wsrl__scalar_value(&st->temperature);
   double sum = 0.0;
   for (int64_t b = 0; b < n; b++) {
     double best = 0.0;
     for (int32_t j = 0; j < nr; j++) {
       double v = s->vmin[b * nr + j];
-      if (ctx->backup_entropy)
+      if (backup_entropy)
         v -= alpha * (double)s->logp_n[b * nr + j];
       if (j == 0 || v > best)
         best = v;
@@ -72,37 +98,8 @@ wsrl_status_t wsrl__sac_td_target(wsrl_agent_t *ag, const wsrl__cql_ctx *ctx, in
   return WSRL_OK;
 }
 
-wsrl_status_t wsrl__critic_td_grads(wsrl_agent_t *ag, int64_t n, const float *obs, const float *act, double *loss_out,
-                                    double *q_mean_out) {
-  wsrl__agent_scratch *s = &ag->s;
-  const int64_t E = ag->ensemble;
-  wsrl__qensemble_zero_grad(ag->q);
-  WSRL__TRY(wsrl__qensemble_forward(ag->q, WSRL__Q_ONLINE, n, obs, 1, act, s->q_tmp));
-  const double scale = 1.0 / (double)(E * n);
-  double loss = 0.0, qsum = 0.0;
-  for (int64_t i = 0; i < E; i++)
-    for (int64_t b = 0; b < n; b++) {
-      const double d = (double)s->q_tmp[i * n + b] - (double)s->y[b];
-      loss += d * d;
-      qsum += s->q_tmp[i * n + b];
-      s->dq[i * n + b] = (float)(2.0 * d * scale);
-    }
-  *loss_out = loss * scale;
-  *q_mean_out = qsum * scale;
-  return wsrl__qensemble_backward(ag->q, s->dq, NULL, 1);
-}
-
-wsrl_status_t wsrl__sac_critic_grads(wsrl_agent_t *ag, const wsrl__cql_ctx *ctx, int64_t n, const float *obs,
-                                     const float *act, const float *reward, const float *next_obs, const float *mask,
-                                     wsrl__critic_stats *st) {
-  WSRL__TRY(wsrl__sac_td_target(ag, ctx, n, reward, next_obs, mask, &st->target_mean));
-  WSRL__TRY(wsrl__critic_td_grads(ag, n, obs, act, &st->critic_loss, &st->q_mean));
-  st->td_loss = st->critic_loss;
-  return WSRL_OK;
-}
-
-wsrl_status_t wsrl__sac_actor_grads(wsrl_agent_t *ag, int64_t n, const float *obs, double *loss_out,
-                                    double *entropy_out) {
+wsrl_status_t wsrl__sac_actor_grads(wsrl_agent_t *ag, const wsrl__sac_state *st, int64_t n, const float *obs,
+                                    double *loss_out, double *entropy_out) {
   wsrl__agent_scratch *s = &ag->s;
   const int64_t A = ag->act_dim, E = ag->ensemble;
   /* a~ ~ pi(.|s) reparameterised; Q at (s, a~) of every online critic. */
@@ -113,7 +110,7 @@ wsrl_status_t wsrl__sac_actor_grads(wsrl_agent_t *ag, int64_t n, const float *ob
   wsrl__qensemble_min(s->q_tmp, (int32_t)E, n, NULL, (int32_t)E, s->vmin, s->argmin);
 
   /* loss = mean(alpha log pi - min_i Q_i): d/dQ flows to the argmin member only. */
-  const double alpha = wsrl__scalar_value(&ag->temperature);
+  const double alpha = wsrl__scalar_value(&st->temperature);
   double loss = 0.0, lp = 0.0;
   memset(s->dq, 0, (size_t)(E * n) * sizeof(float));
   for (int64_t b = 0; b < n; b++) {
@@ -132,8 +129,9 @@ wsrl_status_t wsrl__sac_actor_grads(wsrl_agent_t *ag, int64_t n, const float *ob
   return WSRL_OK;
 }
 
-wsrl_status_t wsrl__sac_temperature_grad(wsrl_agent_t *ag, int64_t n, const float *next_obs, int32_t n_rep,
-                                         double *grad_out, double *entropy_out) {
+wsrl_status_t wsrl__sac_temperature_grad(wsrl_agent_t *ag, const wsrl__sac_state *st, int64_t n,
+                                         const float *next_obs, int32_t n_rep, double *grad_out,
+                                         double *entropy_out) {
   wsrl__agent_scratch *s = &ag->s;
   const int64_t A = ag->act_dim, rows = n * n_rep;
   WSRL__TRY(wsrl__policy_forward(ag->pi, n, next_obs));
@@ -144,96 +142,148 @@ wsrl_status_t wsrl__sac_temperature_grad(wsrl_agent_t *ag, int64_t n, const floa
     lp += s->logp_n[r];
   const double entropy = -lp / (double)rows;
   /* loss_alpha = alpha * (H - H_target): d loss / d alpha = H - H_target. */
-  *grad_out = entropy - (double)ag->target_entropy;
+  *grad_out = entropy - (double)st->target_entropy;
   *entropy_out = entropy;
   return WSRL_OK;
 }
 
-wsrl_status_t wsrl__sacfam_update(wsrl_agent_t *ag, void *context, const wsrl__agent_batch *bt) {
-  const wsrl__cql_ctx *ctx = context;
-  const int64_t U = ag->utd, B = ag->batch, M = U * B, O = ag->obs_dim, A = ag->act_dim;
-  const int32_t reference = ag->cfg.optim_step_untrained == WSRL__STEP_UNTRAINED_REFERENCE;
-  const int32_t lagrange = ctx->cql_loss && ag->has_lagrange;
-  const float tau = (float)ag->cfg.td_tau;
-  const double temperature = wsrl__scalar_value(&ag->temperature);
-  wsrl__critic_stats sum;
-  memset(&sum, 0, sizeof sum);
-  double cql_alpha = 0.0;
-  float cnorm = 0.0f;
-  double cnorm_sum = 0.0;
+wsrl_status_t wsrl__sac_actor_side(wsrl_agent_t *ag, wsrl__sac_state *st, const wsrl__agent_batch *bt,
+                                   int32_t n_rep) {
+  double temp_entropy = 0.0;
+  WSRL__TRY(wsrl__sac_actor_grads(ag, st, bt->size, bt->obs, &st->actor_loss, &st->entropy));
+  return wsrl__sac_temperature_grad(ag, st, bt->size, bt->next_obs, n_rep, &st->temp_grad, &temp_entropy);
+}
 
-  for (int64_t u = 0; u < U; u++) {
-    const int64_t off = u * B;
-    wsrl__critic_stats st;
-    memset(&st, 0, sizeof st);
-    if (ctx->cql_loss)
-      WSRL__TRY(wsrl__cql_critic_grads(ag, ctx, B, bt->obs + off * O, bt->action + off * A, bt->reward + off,
-                                       bt->next_obs + off * O, bt->mask + off,
-                                       bt->mc_return != NULL ? bt->mc_return + off : NULL, &st, &cql_alpha));
-    else
-      WSRL__TRY(wsrl__sac_critic_grads(ag, ctx, B, bt->obs + off * O, bt->action + off * A, bt->reward + off,
-                                       bt->next_obs + off * O, bt->mask + off, &st));
-    sum.critic_loss += st.critic_loss;
-    sum.q_mean += st.q_mean;
-    sum.target_mean += st.target_mean;
-    sum.td_loss += st.td_loss;
-    sum.cql_diff += st.cql_diff;
-    sum.cql_ood += st.cql_ood;
-    sum.bound_rate += st.bound_rate;
-    if (U > 1) {
-      /* High UTD: this critic step now, the actor and the others once below. */
-      WSRL__TRY(wsrl__agent_critic_step_polyak(ag, tau, &cnorm));
-      cnorm_sum += cnorm;
-      ag->counters.critic_steps++;
-      if (reference)
-        WSRL__TRY(
-            wsrl__agent_step_untrained(ag, WSRL__NET_ACTOR | WSRL__NET_TEMP | (lagrange ? WSRL__NET_LAGRANGE : 0)));
-    }
-  }
-
-  /* Actor and temperature on the whole batch (critic as it is now: before
-   * its step when U = 1, after the U steps otherwise). */
-  double actor_loss = 0.0, entropy = 0.0, temp_grad = 0.0, temp_entropy = 0.0;
-  WSRL__TRY(wsrl__sac_actor_grads(ag, M, bt->obs, &actor_loss, &entropy));
-  const int32_t n_rep = ctx->max_target_backup ? ag->n_backup : 1;
-  WSRL__TRY(wsrl__sac_temperature_grad(ag, M, bt->next_obs, n_rep, &temp_grad, &temp_entropy));
-
-  if (U == 1) {
-    WSRL__TRY(wsrl__agent_critic_step_polyak(ag, tau, &cnorm));
-    cnorm_sum += cnorm;
-    ag->counters.critic_steps++;
-  }
-  float anorm = 0.0f;
-  WSRL__TRY(wsrl__agent_actor_step(ag, &anorm));
-  ag->counters.actor_steps++;
-  wsrl__agent_scalar_step(ag, &ag->temperature, temp_grad);
-  if (lagrange) {
+wsrl_status_t wsrl__sac_scalars_step(wsrl_agent_t *ag, wsrl__sac_state *st, int32_t trained, int32_t lagrange) {
+  wsrl__agent_scalar_step(ag, &st->temperature, trained ? st->temp_grad : 0.0, trained);
+  if (lagrange && st->has_lagrange) {
     /* Lagrange loss = -lambda (mean cql_diff - gap), minimised over lambda;
      * the gap is the mean over this update's critic steps (docs/algorithms.md). */
-    const double diff = sum.cql_diff / (double)U;
-    wsrl__agent_scalar_step(ag, &ag->lagrange, -(diff - ag->cfg.cql_target_action_gap));
-  }
-  if (U > 1 && reference)
-    WSRL__TRY(wsrl__agent_step_untrained(ag, WSRL__NET_CRITIC));
-
-  const double inv = 1.0 / (double)U;
-  wsrl__agent_set_metric(ag, WSRL__M_CRITIC_LOSS, sum.critic_loss * inv);
-  wsrl__agent_set_metric(ag, WSRL__M_Q_MEAN, sum.q_mean * inv);
-  wsrl__agent_set_metric(ag, WSRL__M_TARGET_Q, sum.target_mean * inv);
-  wsrl__agent_set_metric(ag, WSRL__M_ACTOR_LOSS, actor_loss);
-  wsrl__agent_set_metric(ag, WSRL__M_ENTROPY, entropy);
-  wsrl__agent_set_metric(ag, WSRL__M_TEMPERATURE, temperature);
-  wsrl__agent_set_metric(ag, WSRL__M_CRITIC_GN, cnorm_sum * inv);
-  wsrl__agent_set_metric(ag, WSRL__M_ACTOR_GN, anorm);
-  if (ctx->cql_loss) {
-    wsrl__agent_set_metric(ag, WSRL__M_TD_LOSS, sum.td_loss * inv);
-    wsrl__agent_set_metric(ag, WSRL__M_CQL_DIFF, sum.cql_diff * inv);
-    wsrl__agent_set_metric(ag, WSRL__M_CQL_OOD, sum.cql_ood * inv);
-    wsrl__agent_set_metric(ag, WSRL__M_CQL_ALPHA, cql_alpha);
-    wsrl__agent_set_metric(ag, WSRL__M_CALQL_BOUND, sum.bound_rate * inv);
-    wsrl__agent_set_metric(ag, WSRL__M_LAGRANGE, ag->has_lagrange ? wsrl__scalar_value(&ag->lagrange) : NAN);
+    const double diff = st->sum.cql_diff / (double)ag->utd;
+    wsrl__agent_scalar_step(ag, &st->lagrange, trained ? -(diff - ag->cfg.cql_target_action_gap) : 0.0, trained);
   }
   return WSRL_OK;
 }
 
-const wsrl__agent_ops wsrl__sac_ops = {"sac", WSRL__M_TD_LOSS, wsrl__sacfam_metric_names, wsrl__sacfam_update};
+void wsrl__sac_begin(wsrl_agent_t *ag, void *state) {
+  (void)ag;
+  wsrl__sac_state *st = state;
+  st->temperature_before = wsrl__scalar_value(&st->temperature);
+}
+
+void wsrl__sac_finish_common(wsrl_agent_t *ag, wsrl__sac_state *st) {
+  const double inv = 1.0 / (double)ag->utd;
+  wsrl__agent_set_metric(ag, WSRL__M_CRITIC_LOSS, st->sum.critic_loss * inv);
+  wsrl__agent_set_metric(ag, WSRL__M_Q_MEAN, st->sum.q_mean * inv);
+  wsrl__agent_set_metric(ag, WSRL__M_TARGET_Q, st->sum.target_mean * inv);
+  wsrl__agent_set_metric(ag, WSRL__M_ACTOR_LOSS, st->actor_loss);
+  wsrl__agent_set_metric(ag, WSRL__M_ENTROPY, st->entropy);
+  wsrl__agent_set_metric(ag, WSRL__M_TEMPERATURE, st->temperature_before);
+  wsrl__agent_set_metric(ag, WSRL__M_CRITIC_GN, ag->critic_gn);
+  wsrl__agent_set_metric(ag, WSRL__M_ACTOR_GN, ag->actor_gn);
+}
+
+void wsrl__sac_reset_optimizer(void *state) {
+  wsrl__sac_state *st = state;
+  wsrl__scalar_reset_adam(&st->temperature);
+  wsrl__scalar_reset_adam(&st->lagrange);
+}
+
+void wsrl__sac_net(const wsrl_agent_t *ag, void *state, int32_t net, wsrl__learner_net *out) {
+  (void)ag;
+  wsrl__sac_state *st = state;
+  if (net == WSRL_NET_TEMPERATURE)
+    out->scalar = &st->temperature;
+  else if (net == WSRL_NET_LAGRANGE && st->has_lagrange)
+    out->scalar = &st->lagrange;
+  else
+    out->why = net == WSRL_NET_VALUE ? WSRL__WHY_NO_VALUE : WSRL__WHY_NO_LAGRANGE;
+}
+
+void wsrl__sac_scalars(void *state, wsrl__scalar *out[2]) {
+  wsrl__sac_state *st = state;
+  out[0] = &st->temperature;
+  out[1] = &st->lagrange;
+}
+
+/* ------------------------------------------------------ the SAC learner */
+
+static void sac_plan(const wsrl__config_values *v, int32_t obs_dim, int32_t act_dim, wsrl__learner_plan *plan) {
+  (void)obs_dim;
+  (void)act_dim;
+  const int32_t n_rep = v->td_max_target_backup == WSRL__MAX_BACKUP_ALL ? (int32_t)v->td_max_target_actions : 1;
+  wsrl__sac_plan(v, n_rep, v->update_batch_size, plan);
+}
+
+static wsrl_status_t sac_create(wsrl_agent_t *ag, wsrl__rng *init, void **state_out) {
+  (void)init;
+  wsrl__sac_state *st = wsrl__calloc(&ag->alloc, 1, sizeof *st);
+  if (st == NULL)
+    return wsrl__error(WSRL_ERR_OUT_OF_MEMORY, "allocating the SAC learner's state");
+  wsrl_status_t rc = wsrl__sac_state_init(ag, st, 0);
+  if (rc != WSRL_OK) {
+    wsrl__free(&ag->alloc, st);
+    return rc;
+  }
+  *state_out = st;
+  return WSRL_OK;
+}
+
+static void sac_destroy(wsrl_agent_t *ag, void *state) { wsrl__free(&ag->alloc, state); }
+
+/* n_rep of the SAC learner's backup (td.max_target_backup = all). */
+static int32_t sac_n_rep(const wsrl_agent_t *ag) {
+  return ag->cfg.td_max_target_backup == WSRL__MAX_BACKUP_ALL ? ag->n_backup : 1;
+}
+
+wsrl_status_t wsrl__sac_critic_grads(wsrl_agent_t *ag, const wsrl__sac_state *ss, int64_t n, const float *obs,
+                                     const float *act, const float *reward, const float *next_obs, const float *mask,
+                                     wsrl__critic_stats *st) {
+  WSRL__TRY(wsrl__sac_td_target(ag, ss, sac_n_rep(ag), ag->cfg.td_backup_entropy, n, reward, next_obs, mask,
+                                &st->target_mean));
+  WSRL__TRY(wsrl__critic_td_grads(ag, n, obs, act, &st->critic_loss, &st->q_mean));
+  st->td_loss = st->critic_loss;
+  return WSRL_OK;
+}
+
+static wsrl_status_t sac_critic_grads(wsrl_agent_t *ag, void *state, const wsrl__agent_batch *mb) {
+  wsrl__sac_state *ss = state;
+  wsrl__critic_stats st;
+  memset(&st, 0, sizeof st);
+  WSRL__TRY(wsrl__sac_critic_grads(ag, ss, mb->size, mb->obs, mb->action, mb->reward, mb->next_obs, mb->mask, &st));
+  wsrl__sac_add_stats(&ss->sum, &st);
+  return WSRL_OK;
+}
+
+static wsrl_status_t sac_actor_grads(wsrl_agent_t *ag, void *state, const wsrl__agent_batch *bt) {
+  return wsrl__sac_actor_side(ag, state, bt, sac_n_rep(ag));
+}
+
+static wsrl_status_t sac_actor_aux_step(wsrl_agent_t *ag, void *state, int32_t trained) {
+  return wsrl__sac_scalars_step(ag, state, trained, 0);
+}
+
+static void sac_finish(wsrl_agent_t *ag, void *state) {
+  wsrl__sac_state *st = state;
+  wsrl__sac_finish_common(ag, st);
+  memset(&st->sum, 0, sizeof st->sum);
+}
+
+const wsrl__learner_ops wsrl__sac_ops = {
+    .version = WSRL__LEARNER_VERSION,
+    .name = "sac",
+    .flags = WSRL__LEARNER_STARTS_ONLINE | WSRL__LEARNER_SAC_BASE,
+    .metric_count = WSRL__M_TD_LOSS,
+    .metric_names = wsrl__sacfam_metric_names,
+    .plan = sac_plan,
+    .create = sac_create,
+    .destroy = sac_destroy,
+    .begin = wsrl__sac_begin,
+    .critic_grads = sac_critic_grads,
+    .actor_grads = sac_actor_grads,
+    .actor_aux_step = sac_actor_aux_step,
+    .finish = sac_finish,
+    .reset_optimizer = wsrl__sac_reset_optimizer,
+    .net = wsrl__sac_net,
+    .scalars = wsrl__sac_scalars,
+};

@@ -27,9 +27,9 @@ static int64_t offline_rows(const wsrl_session_t *s, int64_t rows) {
 }
 
 void wsrl__session_resolve_start(wsrl_session_t *s) {
-  const wsrl__config_values *acfg = wsrl__agent_config(s->agent);
-  const int calql_online = acfg->agent_algorithm == WSRL__ALGO_CALQL &&
-                           acfg->finetune_online_algorithm == WSRL__ONLINE_SAME;
+  /* A learner reading MC returns online (Cal-QL kept online) needs final
+   * ones: completed episodes only, and no update before one is in. */
+  const int calql_online = wsrl__agent_online_needs_mc_return(s->agent);
   const int64_t rows = wsrl__agent_batch_rows(s->agent);
   const int64_t ep = calql_online ? s->episode_len_hint : 0;
   s->completed_only = calql_online && s->cfg.calql_online_completed_episodes;

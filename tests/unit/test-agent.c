@@ -17,9 +17,13 @@
 #include <unistd.h>
 
 #include "agents/agent_internal.h"
+#include "agents/sac.h"
 #include "nnref.h"
 #include "suites.h"
 #include "wsrl/wsrl.h"
+
+/* The SAC-family state of an agent (sac, cql, calql or iql). */
+#define SAC(ag) ((wsrl__sac_state *)(ag)->lstate)
 
 #define O 3
 #define A 2
@@ -102,8 +106,8 @@ static void randomize(wsrl_agent_t *ag, uint64_t seed) {
   set_random(wsrl__qensemble_mlp(ag->q, WSRL__Q_ONLINE), &r, 0.6);
   set_random(wsrl__qensemble_mlp(ag->q, WSRL__Q_TARGET), &r, 0.6);
   set_random(wsrl__policy_mlp(ag->pi), &r, 0.5);
-  if (ag->value != NULL)
-    set_random(ag->value, &r, 0.6);
+  if (wsrl__iql_value(ag) != NULL)
+    set_random(wsrl__iql_value(ag), &r, 0.6);
 }
 
 typedef struct tbatch {
@@ -192,7 +196,7 @@ static void ref_td(wsrl_agent_t *ag, wsrl__rng *r, int32_t nrep, int32_t backup_
   ref_sample(ag, r, n, b->nobs, nrep, a, logp);
   const int32_t k = ref_members(ag, r, mem);
   ref_q(wsrl__qensemble_mlp(ag->q, WSRL__Q_TARGET), n * nrep, b->nobs, nrep, a, q);
-  const double alpha = wsrl__scalar_value(&ag->temperature);
+  const double alpha = wsrl__scalar_value(&SAC(ag)->temperature);
   for (int64_t i = 0; i < n; i++) {
     double best = -INFINITY;
     for (int32_t j = 0; j < nrep; j++) {
@@ -300,8 +304,7 @@ static void check_td(int32_t nrep, int32_t backup_entropy) {
   wsrl__rng r = *wsrl__agent_rng(ag, WSRL__AGENT_RNG_UPDATE);
   double y[MAXR], mean = 0.0;
   ref_td(ag, &r, nrep, backup_entropy, B, &b, y);
-  wsrl__cql_ctx ctx = {0, 0, nrep > 1, backup_entropy};
-  ck_assert_int_eq(wsrl__sac_td_target(ag, &ctx, B, b.rew, b.nobs, b.mask, &mean), WSRL_OK);
+  ck_assert_int_eq(wsrl__sac_td_target(ag, SAC(ag), nrep, backup_entropy, B, b.rew, b.nobs, b.mask, &mean), WSRL_OK);
   double sum = 0.0;
   for (int i = 0; i < B; i++) {
     ck_assert_msg(close_rel(ag->s.y[i], y[i], 1e-4), "y[%d] = %.7g, reference %.7g", i, (double)ag->s.y[i], y[i]);
@@ -334,9 +337,8 @@ START_TEST(sac_target_subset_forward_same_numbers) {
     randomize(ag, 11);
     tbatch b;
     make_batch(&b, 3);
-    wsrl__cql_ctx ctx = {0, 0, 0, 0};
     double mean;
-    ck_assert_int_eq(wsrl__sac_td_target(ag, &ctx, B, b.rew, b.nobs, b.mask, &mean), WSRL_OK);
+    ck_assert_int_eq(wsrl__sac_td_target(ag, SAC(ag), 1, 0, B, b.rew, b.nobs, b.mask, &mean), WSRL_OK);
     memcpy(y[v], ag->s.y, sizeof y[v]);
     wsrl_agent_destroy(ag);
     wsrl_config_destroy(c);
@@ -357,8 +359,7 @@ START_TEST(sac_no_subsample_uses_all_members) {
   wsrl__rng r = *wsrl__agent_rng(ag, WSRL__AGENT_RNG_UPDATE);
   double y[MAXR], mean;
   ref_td(ag, &r, 1, 0, B, &b, y);
-  wsrl__cql_ctx ctx = {0, 0, 0, 0};
-  ck_assert_int_eq(wsrl__sac_td_target(ag, &ctx, B, b.rew, b.nobs, b.mask, &mean), WSRL_OK);
+  ck_assert_int_eq(wsrl__sac_td_target(ag, SAC(ag), 1, 0, B, b.rew, b.nobs, b.mask, &mean), WSRL_OK);
   for (int i = 0; i < B; i++)
     ck_assert(close_rel(ag->s.y[i], y[i], 1e-4));
   ck_assert_mem_eq(&r, wsrl__agent_rng(ag, WSRL__AGENT_RNG_UPDATE), sizeof r);
@@ -376,10 +377,9 @@ START_TEST(sac_critic_loss_and_gradient) {
   sac_user u = {ag, &b, {0}, B};
   wsrl__rng r = *wsrl__agent_rng(ag, WSRL__AGENT_RNG_UPDATE);
   ref_td(ag, &r, 1, 0, B, &b, u.y);
-  wsrl__cql_ctx ctx = {0, 0, 0, 0};
   wsrl__critic_stats st;
   memset(&st, 0, sizeof st);
-  ck_assert_int_eq(wsrl__sac_critic_grads(ag, &ctx, B, b.obs, b.act, b.rew, b.nobs, b.mask, &st), WSRL_OK);
+  ck_assert_int_eq(wsrl__sac_critic_grads(ag, SAC(ag), B, b.obs, b.act, b.rew, b.nobs, b.mask, &st), WSRL_OK);
   const double ref = ref_sac_critic_loss(&u);
   ck_assert_msg(close_rel(st.critic_loss, ref, 1e-4), "critic loss %.7g, reference %.7g", st.critic_loss, ref);
   fd_obj o = {0, NULL, wsrl__qensemble_mlp(ag->q, WSRL__Q_ONLINE)};
@@ -421,13 +421,13 @@ START_TEST(sac_actor_loss_and_gradient) {
     randomize(ag, 14);
     tbatch b;
     make_batch(&b, 6);
-    actor_user u = {ag, b.obs, {0}, U * B, wsrl__scalar_value(&ag->temperature)};
+    actor_user u = {ag, b.obs, {0}, U * B, wsrl__scalar_value(&SAC(ag)->temperature)};
     wsrl__rng r = *wsrl__agent_rng(ag, WSRL__AGENT_RNG_UPDATE);
     float eps[MAXR * A];
     wsrl__rng_fill_normal(&r, eps, (size_t)(u.n * A));
     to_double(eps, u.eps, u.n * A);
     double loss, ent;
-    ck_assert_int_eq(wsrl__sac_actor_grads(ag, u.n, b.obs, &loss, &ent), WSRL_OK);
+    ck_assert_int_eq(wsrl__sac_actor_grads(ag, SAC(ag), u.n, b.obs, &loss, &ent), WSRL_OK);
     const double ref = ref_actor_loss(&u);
     ck_assert_msg(close_rel(loss, ref, 1e-4), "actor loss %.7g, reference %.7g", loss, ref);
     fd_obj o = {1, ag->pi, NULL};
@@ -454,7 +454,7 @@ START_TEST(sac_temperature_gradient) {
       h -= logp[i];
     h /= U * B * nrep;
     double grad, ent;
-    ck_assert_int_eq(wsrl__sac_temperature_grad(ag, U * B, b.nobs, nrep, &grad, &ent), WSRL_OK);
+    ck_assert_int_eq(wsrl__sac_temperature_grad(ag, SAC(ag), U * B, b.nobs, nrep, &grad, &ent), WSRL_OK);
     ck_assert(close_rel(ent, h, 1e-4));
     ck_assert(close_rel(grad, h - (-A), 1e-4)); /* target entropy auto = -A */
   }
@@ -594,13 +594,12 @@ static void check_cql(const char *algo, int32_t is, int32_t clip_uniform, double
     }
     free(q);
   }
-  wsrl__cql_ctx ctx = ag->ctx_offline;
-  ck_assert_int_eq(ctx.cql_loss, 1);
-  ck_assert_int_eq(ctx.max_target_backup, 1);
+  const int32_t calql = strcmp(algo, "calql") == 0;
+  ck_assert_int_eq(wsrl__agent_needs_mc_return(ag), calql);
   wsrl__critic_stats st;
   memset(&st, 0, sizeof st);
   double alpha_used = 0.0;
-  ck_assert_int_eq(wsrl__cql_critic_grads(ag, &ctx, B, b.obs, b.act, b.rew, b.nobs, b.mask, b.mc, &st, &alpha_used),
+  ck_assert_int_eq(wsrl__cql_critic_grads(ag, SAC(ag), calql, B, b.obs, b.act, b.rew, b.nobs, b.mask, b.mc, &st, &alpha_used),
                    WSRL_OK);
   ck_assert_mem_eq(&r, wsrl__agent_rng(ag, WSRL__AGENT_RNG_UPDATE), sizeof r);
   const double ref = ref_cql_loss(&u);
@@ -648,16 +647,16 @@ START_TEST(cql_lagrange_autotune) {
     randomize(ag, 22);
     tbatch b;
     make_batch(&b, 9);
-    ck_assert(close_rel(wsrl__scalar_value(&ag->lagrange), 1.5, 1e-6));
+    ck_assert(close_rel(wsrl__scalar_value(&SAC(ag)->lagrange), 1.5, 1e-6));
     wsrl__agent_batch ib = ibatch(&b, B);
     ck_assert_int_eq(wsrl__agent_update(ag, &ib), WSRL_OK);
     double alpha;
     ck_assert_int_eq(wsrl_agent_metric_by_name(ag, "cql_alpha", &alpha), WSRL_OK);
     ck_assert(close_rel(alpha, 1.5, 1e-6)); /* the value before the step */
-    const double after = wsrl__scalar_value(&ag->lagrange);
+    const double after = wsrl__scalar_value(&SAC(ag)->lagrange);
     ck_assert_msg(above ? after > 1.5 : after < 1.5, "lambda %g after one step (gap %s)", after,
                   above ? "exceeded" : "not reached");
-    ck_assert_int_eq(ag->lagrange.t, 1);
+    ck_assert_int_eq(SAC(ag)->lagrange.t, 1);
     wsrl_agent_destroy(ag);
     wsrl_config_destroy(c);
   }
@@ -690,7 +689,7 @@ static double ref_value_loss(void *u_) {
   iql_user *u = u_;
   double qmin[MAXR], v[MAXR], loss = 0.0;
   ref_target_min(u->ag, u->n, u->b, qmin);
-  ref_value(u->ag->value, u->n, u->b->obs, v);
+  ref_value(wsrl__iql_value(u->ag), u->n, u->b->obs, v);
   for (int64_t i = 0; i < u->n; i++) {
     const double d = qmin[i] - v[i], w = d < 0 ? 1.0 - u->tau_e : u->tau_e;
     loss += w * d * d;
@@ -713,7 +712,7 @@ static double ref_awr_loss(void *u_) {
   iql_user *u = u_;
   double qmin[MAXR], v[MAXR], od[MAXR * O], ad[MAXR * A], logp[MAXR], loss = 0.0;
   ref_target_min(u->ag, u->n, u->b, qmin);
-  ref_value(u->ag->value, u->n, u->b->obs, v);
+  ref_value(wsrl__iql_value(u->ag), u->n, u->b->obs, v);
   to_double(u->b->obs, od, u->n * O);
   to_double(u->b->act, ad, u->n * A);
   nnref_policy_log_prob(u->ag->pi, u->n, od, ad, logp);
@@ -731,13 +730,13 @@ START_TEST(iql_losses_and_gradients) {
     ck_assert_int_eq(wsrl_config_set(c, "actor.std_parameterization", "uniform"), WSRL_OK);
     ck_assert_int_eq(wsrl_config_set_float(c, "iql.expectile", 0.7), WSRL_OK);
     wsrl_agent_t *ag = make_agent(c);
-    ck_assert_ptr_nonnull(ag->value);
+    ck_assert_ptr_nonnull(wsrl__iql_value(ag));
     randomize(ag, 31);
     tbatch b;
     make_batch(&b, 10);
     iql_user u = {ag, &b, B, 0.7, 2.0, 3.0, {0}, 0, 0, 0};
     double vn[MAXR];
-    ref_value(ag->value, B, b.nobs, vn);
+    ref_value(wsrl__iql_value(ag), B, b.nobs, vn);
     for (int i = 0; i < B; i++)
       u.y[i] = b.rew[i] + GAMMA * b.mask[i] * vn[i];
 
@@ -747,7 +746,7 @@ START_TEST(iql_losses_and_gradients) {
                   u.value_loss);
     ck_assert_msg(close_rel(st.critic_loss, ref_iql_critic_loss(&u), 1e-4), "critic loss %.7g vs %.7g", st.critic_loss,
                   u.critic_loss);
-    fd_obj ov = {0, NULL, ag->value};
+    fd_obj ov = {0, NULL, wsrl__iql_value(ag)};
     double err = fd_check(&ov, ref_value_loss, &u);
     ck_assert_msg(err < FD_BOUND, "value gradient error %g", err);
     fd_obj oc = {0, NULL, wsrl__qensemble_mlp(ag->q, WSRL__Q_ONLINE)};
@@ -770,7 +769,7 @@ END_TEST
 
 static void get_all_params(wsrl_agent_t *ag, float **out, int64_t *n) {
   wsrl__mlp *ms[3] = {wsrl__qensemble_mlp(ag->q, WSRL__Q_ONLINE), wsrl__qensemble_mlp(ag->q, WSRL__Q_TARGET),
-                      ag->value};
+                      wsrl__iql_value(ag)};
   int64_t total = wsrl__policy_param_count(ag->pi) + 4;
   for (int i = 0; i < 3; i++)
     if (ms[i] != NULL)
@@ -783,10 +782,10 @@ static void get_all_params(wsrl_agent_t *ag, float **out, int64_t *n) {
     }
   ck_assert_int_eq(wsrl__policy_get_params(ag->pi, q, wsrl__policy_param_count(ag->pi)), WSRL_OK);
   q += wsrl__policy_param_count(ag->pi);
-  q[0] = ag->temperature.p;
-  q[1] = ag->temperature.m;
-  q[2] = ag->lagrange.p;
-  q[3] = ag->lagrange.m;
+  q[0] = SAC(ag)->temperature.p;
+  q[1] = SAC(ag)->temperature.m;
+  q[2] = SAC(ag)->lagrange.p;
+  q[3] = SAC(ag)->lagrange.m;
   *out = p;
   *n = total;
 }
@@ -874,7 +873,7 @@ START_TEST(update_step_untrained) {
     const int64_t at = *wsrl__policy_adam_t(a->pi);
     ck_assert_int_eq(ct, skip ? U : U + 1);
     ck_assert_int_eq(at, skip ? 1 : U + 1);
-    ck_assert_int_eq(a->temperature.t, skip ? 1 : U + 1);
+    ck_assert_int_eq(SAC(a)->temperature.t, skip ? 1 : U + 1);
     ck_assert_int_eq(a->counters.critic_steps, U);
     ck_assert_int_eq(a->counters.actor_steps, 1);
     wsrl_agent_destroy(a);
@@ -894,20 +893,19 @@ START_TEST(update_high_utd_schedule) {
   make_batch(&b, 400);
   wsrl__agent_batch ib = ibatch(&b, U * B);
   ck_assert_int_eq(wsrl__agent_update(a, &ib), WSRL_OK);
-  wsrl__cql_ctx ctx = {0, 0, 0, 0};
   for (int u = 0; u < U; u++) {
     wsrl__critic_stats st;
-    ck_assert_int_eq(wsrl__sac_critic_grads(h, &ctx, B, b.obs + u * B * O, b.act + u * B * A, b.rew + u * B,
+    ck_assert_int_eq(wsrl__sac_critic_grads(h, SAC(h), B, b.obs + u * B * O, b.act + u * B * A, b.rew + u * B,
                                             b.nobs + u * B * O, b.mask + u * B, &st),
                      WSRL_OK);
     ck_assert_int_eq(wsrl__agent_critic_step(h, NULL), WSRL_OK);
     wsrl__qensemble_polyak(h->q, 0.005f);
   }
   double loss, ent, g;
-  ck_assert_int_eq(wsrl__sac_actor_grads(h, U * B, b.obs, &loss, &ent), WSRL_OK);
-  ck_assert_int_eq(wsrl__sac_temperature_grad(h, U * B, b.nobs, 1, &g, &ent), WSRL_OK);
+  ck_assert_int_eq(wsrl__sac_actor_grads(h, SAC(h), U * B, b.obs, &loss, &ent), WSRL_OK);
+  ck_assert_int_eq(wsrl__sac_temperature_grad(h, SAC(h), U * B, b.nobs, 1, &g, &ent), WSRL_OK);
   ck_assert_int_eq(wsrl__agent_actor_step(h, NULL), WSRL_OK);
-  wsrl__agent_scalar_step(h, &h->temperature, g);
+  wsrl__agent_scalar_step(h, &SAC(h)->temperature, g, 1);
   same_params(a, h);
   wsrl_agent_destroy(a);
   wsrl_agent_destroy(h);
@@ -926,16 +924,15 @@ START_TEST(update_single_step_schedule) {
   make_batch(&b, 410);
   wsrl__agent_batch ib = ibatch(&b, B);
   ck_assert_int_eq(wsrl__agent_update(a, &ib), WSRL_OK);
-  wsrl__cql_ctx ctx = {0, 0, 0, 0};
   wsrl__critic_stats st;
   double loss, ent, g;
-  ck_assert_int_eq(wsrl__sac_critic_grads(h, &ctx, B, b.obs, b.act, b.rew, b.nobs, b.mask, &st), WSRL_OK);
-  ck_assert_int_eq(wsrl__sac_actor_grads(h, B, b.obs, &loss, &ent), WSRL_OK);
-  ck_assert_int_eq(wsrl__sac_temperature_grad(h, B, b.nobs, 1, &g, &ent), WSRL_OK);
+  ck_assert_int_eq(wsrl__sac_critic_grads(h, SAC(h), B, b.obs, b.act, b.rew, b.nobs, b.mask, &st), WSRL_OK);
+  ck_assert_int_eq(wsrl__sac_actor_grads(h, SAC(h), B, b.obs, &loss, &ent), WSRL_OK);
+  ck_assert_int_eq(wsrl__sac_temperature_grad(h, SAC(h), B, b.nobs, 1, &g, &ent), WSRL_OK);
   ck_assert_int_eq(wsrl__agent_critic_step(h, NULL), WSRL_OK);
   wsrl__qensemble_polyak(h->q, 0.005f);
   ck_assert_int_eq(wsrl__agent_actor_step(h, NULL), WSRL_OK);
-  wsrl__agent_scalar_step(h, &h->temperature, g);
+  wsrl__agent_scalar_step(h, &SAC(h)->temperature, g, 1);
   same_params(a, h);
   wsrl_agent_destroy(a);
   wsrl_agent_destroy(h);
@@ -991,7 +988,7 @@ START_TEST(phase_switch) {
   ck_assert_int_eq(*wsrl__policy_adam_t(a->pi), 1);
   ck_assert_int_eq(wsrl_agent_switch_online(a), WSRL_OK);
   ck_assert_int_eq(*wsrl__policy_adam_t(a->pi), 0);
-  ck_assert_int_eq(a->temperature.t, 0);
+  ck_assert_int_eq(SAC(a)->temperature.t, 0);
   wsrl_agent_destroy(a);
   wsrl_config_destroy(c);
 
