@@ -81,7 +81,8 @@ static wsrl_status_t alloc_scratch(wsrl_agent_t *ag, int64_t R, int64_t work) {
       {(void **)&ag->s.col, R * 4},         {(void **)&ag->s.col2, R * 4},
       {(void **)&ag->s.mask_conv, M * 4},   {(void **)&ag->s.act_conv, M * A * 4},
       {(void **)&ag->s.act_obs, C * O * 4}, {(void **)&ag->s.act_out, C * A * 4},
-      {(void **)&ag->s.act_eps, C * A * 4}, {(void **)&ag->s.work, work * 8},
+      {(void **)&ag->s.act_eps, C * A * 4}, {(void **)&ag->s.act_in, C * O * 4},
+      {(void **)&ag->s.work, work * 8},
   };
   int64_t total = 0;
   for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
@@ -226,8 +227,9 @@ wsrl_status_t wsrl_agent_create(wsrl_agent_t **agent_out, const wsrl_config_t *c
     rc = alloc_scratch(ag, R, plan.work);
   if (rc == WSRL_OK)
     rc = prepare_shapes(ag, &plan);
-  if (rc == WSRL_OK) {
-    /* An actor too wide for snapshots only loses wsrl_agent_policy(). */
+  if (rc == WSRL_OK && ag->offline->actor_input == NULL) {
+    /* An actor too wide for snapshots, or one behind an input transform
+     * (which snapshots do not apply), only loses wsrl_agent_policy(). */
     rc = wsrl__snap_pool_create(&ag->snaps, ag->pi, ag->act_low, ag->act_high, &ag->alloc);
     if (rc == WSRL_ERR_UNSUPPORTED)
       rc = WSRL_OK;
@@ -279,10 +281,14 @@ static wsrl__busy *agent_busy(const wsrl_agent_t *agent) { return (wsrl__busy *)
 static wsrl_status_t act_pass(wsrl_agent_t *ag, int64_t rows, int64_t pass_rows, const float *obs, int32_t det,
                               float *out) {
   const int64_t A = ag->act_dim;
+  if (ag->offline->actor_input != NULL) /* e.g. TD3+BC's state normalisation */
+    obs = ag->offline->actor_input(ag, ag->lstate, pass_rows, obs, ag->s.act_in);
   WSRL__TRY(wsrl__policy_forward(ag->pi, pass_rows, obs));
   float *a = pass_rows == rows ? out : ag->s.act_out;
-  if (det) {
+  if (det || ag->offline->explore != NULL) {
     WSRL__TRY(wsrl__policy_mode(ag->pi, a));
+    if (!det) /* a deterministic actor's exploration, on the real rows only */
+      ag->offline->explore(ag, ag->lstate, &ag->rng[WSRL__AGENT_RNG_ACT], rows, a);
   } else {
     /* Draw noise for the real rows only: the stream advances by count * A
      * whatever the chunking. */
@@ -374,6 +380,11 @@ wsrl_status_t wsrl_agent_policy(wsrl_agent_t *agent, wsrl_policy_t **policy_out)
   WSRL__CHECK_NULL(policy_out);
   *policy_out = NULL;
   WSRL__CHECK_NULL(agent);
+  if (agent->snaps == NULL && agent->offline->actor_input != NULL)
+    return wsrl__error(WSRL_ERR_UNSUPPORTED,
+                       "wsrl_agent_policy: the %s learner transforms observations before the actor, which policy "
+                       "snapshots do not apply yet",
+                       agent->offline->name);
   if (agent->snaps == NULL)
     return wsrl__error(WSRL_ERR_UNSUPPORTED, "wsrl_agent_policy: the actor is wider than WSRL_POLICY_MAX_WIDTH = %d",
                        WSRL_POLICY_MAX_WIDTH);

@@ -186,6 +186,7 @@ typedef struct wsrl__agent_scratch {
   float *act_obs;   /* [ACT_CHUNK, O] padded act chunk */
   float *act_out;   /* [ACT_CHUNK, A] */
   float *act_eps;   /* [ACT_CHUNK, A] */
+  float *act_in;    /* [ACT_CHUNK, O] the actor's input (learner.h actor_input) */
   double *work;     /* [Rq + 2 (3N + 1) + 8] logsumexp work */
 } wsrl__agent_scratch;
 

@@ -165,6 +165,8 @@ static wsrl_status_t check_log_prob_rows(const wsrl_agent_t *ag, int64_t count, 
  * WSRL__AGENT_ACT_CHUNK) of which the first rows are wanted. */
 static wsrl_status_t log_prob_pass(wsrl_agent_t *ag, int64_t rows, int64_t pass_rows, const float *obs,
                                    const float *action, float *out) {
+  if (ag->offline->actor_input != NULL) /* the observations the actor sees (TD3+BC's normalisation) */
+    obs = ag->offline->actor_input(ag, ag->lstate, pass_rows, obs, ag->s.act_in);
   WSRL__TRY(wsrl__policy_forward(ag->pi, pass_rows, obs));
   WSRL__TRY(wsrl__policy_log_prob(ag->pi, action, ag->s.logp1));
   if (!wsrl__all_finite(ag->s.logp1, (size_t)rows))

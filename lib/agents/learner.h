@@ -142,6 +142,11 @@ typedef struct wsrl__learner_ops {
    * with why set to a generic reason. May be NULL (none). */
   void (*net)(const wsrl_agent_t *ag, void *state, int32_t net, wsrl__learner_net *out);
 
+  /* Stochastic act of a deterministic actor: noise added to the mode of n
+   * rows (unit actions, clipped to [-1, 1]) from rng (the act stream).
+   * NULL: sample the actor's distribution. */
+  void (*explore)(const wsrl_agent_t *ag, const void *state, wsrl__rng *rng, int64_t n, float *action);
+
   /* Checkpoint. blobs: the learner's float arrays (returns how many, at
    * most WSRL__LEARNER_MAX_BLOBS); scalars: its two learned scalars in the
    * 'scalars' section (NULL entries are stored as zeros); aux_adam_t: the

@@ -34,6 +34,10 @@ static wsrl_status_t pretrain_impl(wsrl_agent_t *agent, wsrl_replay_t *dataset, 
   if (steps == 0)
     return WSRL_OK;
 
+  /* The learner sees the dataset before its first update (TD3+BC's state
+   * normalisation); stored rows are [0, size) of the ring. */
+  WSRL__TRY(wsrl__agent_fit_dataset(agent, size, dataset->obs));
+
   const wsrl__alloc *alloc = wsrl__agent_alloc(agent);
   wsrl__replay_batch batch;
   WSRL__TRY(wsrl__replay_batch_alloc(&batch, alloc, wsrl__agent_max_batch_rows(agent), O, A, 0));
