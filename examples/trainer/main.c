@@ -21,7 +21,7 @@ typedef struct subcommand {
 
 static const subcommand_t subcommands[] = {
     {"collect", tr_cmd_collect, "train SAC online; write medium, medium-replay and expert datasets (HDF5)"},
-    {"pretrain", tr_cmd_pretrain, "offline pretraining (CQL, Cal-QL, IQL) on a dataset -> checkpoint"},
+    {"pretrain", tr_cmd_pretrain, "offline pretraining (CQL, Cal-QL, IQL, TD3+BC) on a dataset -> checkpoint"},
     {"finetune", tr_cmd_finetune, "online fine-tuning: WSRL (default) or a baseline, from a checkpoint"},
     {"eval", tr_cmd_eval, "deterministic evaluation of a checkpoint"},
     {"demo", tr_cmd_demo, "collect -> pretrain -> finetune with and without warmup, on the pendulum"},

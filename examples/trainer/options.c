@@ -337,7 +337,7 @@ static void print_keys(FILE *f, const tr_command_t *cmd, int all) {
   }
   if (!all) {
     fprintf(f, "\nEvery library key of docs/config.md is accepted too (agent.*, critic.*, actor.*, optim.*,\n"
-               "sac.*, cql.*, iql.*, finetune.*, replay.*, eval.*, log.*); --help-keys lists them all.\n");
+               "sac.*, cql.*, iql.*, td3bc.*, finetune.*, replay.*, eval.*, log.*); --help-keys lists them all.\n");
     return;
   }
   fprintf(f, "\nLibrary keys (docs/config.md):\n");

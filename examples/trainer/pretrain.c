@@ -9,7 +9,7 @@
 
 static const tr_alias_t aliases[] = {{"--dataset FILE", "pretrain.dataset", "dataset to pretrain on (HDF5, D4RL keys)"},
                                      {"--steps N", "pretrain.steps", "offline updates"},
-                                     {"--algorithm NAME", "agent.algorithm", "cql | calql | iql"},
+                                     {"--algorithm NAME", "agent.algorithm", "cql | calql | iql | td3bc"},
                                      {"--task NAME", "task", "task the dataset belongs to (for evaluation)"},
                                      {"--resume", NULL, "continue the run in --out from its checkpoint"},
                                      {NULL, NULL, NULL}};
@@ -18,7 +18,7 @@ static const char *const prefixes[] = {"task", "pretrain.", "norm.", "run.", NUL
 
 static const tr_command_t command = {
     "pretrain",
-    "Offline pretraining (CQL, Cal-QL or IQL) on a dataset; writes pretrained.ckpt.",
+    "Offline pretraining (CQL, Cal-QL, IQL or TD3+BC) on a dataset; writes pretrained.ckpt.",
     "[--dataset FILE]",
     "Samples batches uniformly from the dataset and runs pretrain.steps updates of the agent's\n"
     "offline loss (agent.algorithm, default calql). Every pretrain.eval_interval updates the\n"

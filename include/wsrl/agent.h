@@ -4,9 +4,10 @@
  *
  * An agent owns an actor (tanh-Gaussian, or Gaussian for IQL), an ensemble of
  * E critics with Polyak targets, the SAC temperature, the CQL Lagrange
- * multiplier or IQL's value network, every Adam state, and its own RNG
- * streams. It is created from a config (`agent.algorithm` = sac | cql |
- * calql | iql plus the keys of docs/config.md) and an environment spec
+ * multiplier, IQL's value network or TD3+BC's target actor, every Adam
+ * state, and its own RNG streams. It is created from a config
+ * (`agent.algorithm` = sac | cql | calql | iql | td3bc plus the keys of
+ * docs/config.md) and an environment spec
  * (sizes and action bounds); everything it needs is allocated there, so
  * wsrl_agent_act() and wsrl_agent_update() never allocate (oneDNN's own
  * internal allocations aside) and are safe in a control loop.
@@ -16,8 +17,8 @@
  * ONLINE). wsrl_agent_switch_online() turns it into the online fine-tuner
  * with the same networks: the SAC-ensemble learner of WSRL
  * (`finetune.online_algorithm = sac`, the CQL regulariser off) or the same
- * loss kept online (`same`, the CQL/Cal-QL/IQL baselines). See
- * docs/algorithms.md.
+ * loss kept online (`same`, the CQL/Cal-QL/IQL baselines; TD3+BC always
+ * stays itself). See docs/algorithms.md.
  *
  * Units. Networks work on actions in [-1, 1] ("unit" actions, the replay
  * buffer's units). wsrl_agent_act() returns actions in the environment's
@@ -62,13 +63,14 @@ typedef enum wsrl_agent_phase {
 
 /**
  * @brief Learning algorithm of an agent: the config key `agent.algorithm`
- * (sac | cql | calql | iql). Passed as an int32_t (wsrl_agent_info()).
+ * (sac | cql | calql | iql | td3bc). Passed as an int32_t (wsrl_agent_info()).
  */
 typedef enum wsrl_algorithm {
   WSRL_ALGORITHM_SAC = 0,   /**< SAC with a REDQ-style critic ensemble (WSRL's online learner) */
   WSRL_ALGORITHM_CQL = 1,   /**< Conservative Q-Learning */
   WSRL_ALGORITHM_CALQL = 2, /**< Calibrated Q-Learning (CQL with the Monte-Carlo lower bound) */
-  WSRL_ALGORITHM_IQL = 3    /**< Implicit Q-Learning (expectile value network, AWR actor) */
+  WSRL_ALGORITHM_IQL = 3,   /**< Implicit Q-Learning (expectile value network, AWR actor) */
+  WSRL_ALGORITHM_TD3BC = 4  /**< TD3+BC (deterministic actor, target actor, BC-regularised actor loss) */
 } wsrl_algorithm_t;
 
 /**

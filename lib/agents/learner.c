@@ -10,6 +10,7 @@ static const wsrl__learner_ops *const LEARNERS[] = {
     [WSRL__ALGO_CQL] = &wsrl__cql_ops,
     [WSRL__ALGO_CALQL] = &wsrl__calql_ops,
     [WSRL__ALGO_IQL] = &wsrl__iql_ops,
+    [WSRL__ALGO_TD3BC] = &wsrl__td3bc_ops,
 };
 
 const wsrl__learner_ops *wsrl__learner_for(int32_t algorithm) {

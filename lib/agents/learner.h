@@ -170,5 +170,6 @@ extern const wsrl__learner_ops wsrl__sac_ops;
 extern const wsrl__learner_ops wsrl__cql_ops;
 extern const wsrl__learner_ops wsrl__calql_ops;
 extern const wsrl__learner_ops wsrl__iql_ops;
+extern const wsrl__learner_ops wsrl__td3bc_ops;
 
 #endif /* WSRL_AGENTS_LEARNER_H */

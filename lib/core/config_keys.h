@@ -12,7 +12,7 @@
  */
 /* clang-format off */
 #define WSRL__CONFIG_KEYS(X) \
-  X(ENUM,     "agent.algorithm",            agent_algorithm,        "calql",  0, 0, "sac|cql|calql|iql", "Learner: sac (online SAC-ensemble), cql, calql or iql (offline pretraining losses).") \
+  X(ENUM,     "agent.algorithm",            agent_algorithm,        "calql",  0, 0, "sac|cql|calql|iql|td3bc", "Learner: sac (online SAC-ensemble), cql, calql, iql or td3bc (offline pretraining losses).") \
   X(INT,      "agent.seed",                 agent_seed,             "0",      0, 9.2e18, "", "Seed of the agent's RNG stream (networks init, sampling, subsets).") \
   X(INT,      "agent.threads",              agent_threads,          "0",      0, 1024, "", "oneDNN threads for this agent; 0 keeps the runtime's default (OMP_NUM_THREADS or all cores).") \
   X(ENUM,     "nn.precision",               nn_precision,           "fp32",   0, 0, "fp32|bf16", "Matmul inputs: fp32 (bitwise reproducible default) or bf16 with fp32 accumulation (weights, gradients, Adam state, losses and element-wise work stay fp32); bf16 needs AVX-512 (native on AVX512-BF16/AMX), else creation fails with WSRL_ERR_UNSUPPORTED. See docs/performance.md.") \
@@ -59,6 +59,12 @@
   X(FLOAT,    "iql.expectile",              iql_expectile,          "0.7",    0, 1, "", "Expectile tau of the IQL value loss (0.9 for sparse goal tasks).") \
   X(FLOAT,    "iql.temperature",            iql_temperature,        "3.0",    0, 1e6, "", "Advantage temperature of IQL's AWR actor (10 for sparse goal tasks).") \
   X(FLOAT,    "iql.max_weight",             iql_max_weight,         "100",    0, 1e12, "", "Clip of IQL's exp-advantage weights.") \
+  X(FLOAT,    "td3bc.alpha",                td3bc_alpha,            "2.5",    0, 1e6, "", "TD3+BC: weight alpha of the Q term of the actor loss; lambda = alpha / mean|Q| (not differentiated).") \
+  X(FLOAT,    "td3bc.policy_noise",         td3bc_policy_noise,     "0.2",    0, 10, "", "TD3+BC: std of the target policy smoothing noise, in [-1, 1] action units.") \
+  X(FLOAT,    "td3bc.noise_clip",           td3bc_noise_clip,       "0.5",    0, 10, "", "TD3+BC: clip of the target policy smoothing noise, in [-1, 1] action units.") \
+  X(INT,      "td3bc.policy_freq",          td3bc_policy_freq,      "2",      1, 1000, "", "TD3+BC: the actor, its target and the target critics update once every policy_freq updates.") \
+  X(FLOAT,    "td3bc.expl_noise",           td3bc_expl_noise,       "0.1",    0, 10, "", "TD3+BC: std of the exploration noise added to the actor's action online (stochastic act), in [-1, 1] action units.") \
+  X(BOOL,     "td3bc.normalize_states",     td3bc_normalize_states, "1",      0, 1, "", "TD3+BC: normalise observations by the pretraining dataset's mean and std (+1e-3); saved in checkpoints.") \
   X(INT,      "finetune.warmup_steps",      finetune_warmup_steps,  "5000",   0, 1e12, "", "K: environment steps of the pretrained policy before any update (0 = no warmup).") \
   X(ENUM,     "finetune.offline_data",      finetune_offline_data,  "none",   0, 0, "none|mixed|append", "Offline data during fine-tuning: none (WSRL), mixed (a fraction offline_ratio of each batch) or append (copied into the online buffer).") \
   X(FLOAT,    "finetune.offline_ratio",     finetune_offline_ratio, "0.5",    0, 1, "", "Fraction of each batch drawn from offline data when offline_data = mixed.") \

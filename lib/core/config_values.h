@@ -24,7 +24,7 @@ typedef struct wsrl__config_values {
 } wsrl__config_values;
 
 /* ENUM indices, in the order of their choices strings. */
-enum { WSRL__ALGO_SAC = 0, WSRL__ALGO_CQL = 1, WSRL__ALGO_CALQL = 2, WSRL__ALGO_IQL = 3 };
+enum { WSRL__ALGO_SAC = 0, WSRL__ALGO_CQL = 1, WSRL__ALGO_CALQL = 2, WSRL__ALGO_IQL = 3, WSRL__ALGO_TD3BC = 4 };
 enum { WSRL__STD_EXP = 0, WSRL__STD_UNIFORM = 1 };
 enum { WSRL__STEP_UNTRAINED_REFERENCE = 0, WSRL__STEP_UNTRAINED_SKIP = 1 };
 enum { WSRL__OFFLINE_NONE = 0, WSRL__OFFLINE_MIXED = 1, WSRL__OFFLINE_APPEND = 2 };

@@ -51,6 +51,7 @@ static const variant VARIANTS[] = {
      100},
     {"iql", "agent.algorithm = iql\nactor.tanh_squash = 0\nactor.std_parameterization = uniform\n", 150, 150},
     {"iql-same", "agent.algorithm = iql\nfinetune.online_algorithm = same\n", 100, 100},
+    {"td3bc", "agent.algorithm = td3bc\ncritic.ensemble_size = 2\n", 150, 150},
 };
 #define N_VARIANTS (sizeof VARIANTS / sizeof VARIANTS[0])
 

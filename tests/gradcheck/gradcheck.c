@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agents/learner.h"
 #include "ensemble/ensemble.h"
 #include "nn/nn.h"
 #include "nnref.h"
@@ -623,6 +624,96 @@ START_TEST(actor_loss_through_critics) {
 }
 END_TEST
 
+/* TD3+BC actor loss on a real agent (normalised states, Q_1 only, lambda
+ * held fixed as the loss detaches it):
+ *   -lambda mean_b Q_1(s_b, pi(s_b)) + mean_{b,j} (pi(s_b)_j - a_bj)^2. */
+typedef struct td3bc_case {
+  wsrl_agent_t *ag;
+  double s[BATCH * OBS], a[BATCH * ACT], lambda;
+} td3bc_case;
+
+static double td3bc_loss(void *user) {
+  td3bc_case *k = user;
+  double zero[BATCH * ACT] = {0}, pi[BATCH * ACT], lp[BATCH], qv[ENS * BATCH], f = 0.0;
+  nnref_policy_sample(k->ag->pi, BATCH, k->s, 1, zero, pi, lp);
+  ref_q(k->ag->q, k->s, pi, qv);
+  for (int b = 0; b < BATCH; b++)
+    f -= k->lambda * qv[b] / BATCH; /* member 0 */
+  for (int i = 0; i < BATCH * ACT; i++)
+    f += (pi[i] - k->a[i]) * (pi[i] - k->a[i]) / (BATCH * ACT);
+  return f;
+}
+
+START_TEST(td3bc_actor_loss) {
+  wsrl_config_t *c = NULL;
+  ck_assert_int_eq(wsrl_config_create(&c), WSRL_OK);
+  ck_assert_int_eq(wsrl_config_parse_string(c, "agent.algorithm = td3bc\ncritic.hidden = 8,7\nactor.hidden = 8,6\n"
+                                               "critic.ensemble_size = 3\ncritic.subsample = 2\n"
+                                               "update.batch_size = 3\nupdate.utd = 1\nagent.threads = 1\n"
+                                               "critic.kernel_scale_final = 1\nactor.kernel_scale_final = 1\n"),
+                   WSRL_OK);
+  wsrl_env_spec_t spec = WSRL_ENV_SPEC_INIT;
+  spec.obs_dim = OBS;
+  spec.act_dim = ACT;
+  td3bc_case k;
+  ck_assert_int_eq(wsrl_agent_create(&k.ag, c, &spec), WSRL_OK);
+  wsrl__rng r;
+  wsrl__rng_seed(&r, 77, 0);
+  randomize_ln(wsrl__policy_mlp(k.ag->pi), &r);
+  randomize_biases(wsrl__policy_mlp(k.ag->pi), &r);
+  randomize_ln(wsrl__qensemble_mlp(k.ag->q, WSRL__Q_ONLINE), &r);
+  randomize_biases(wsrl__qensemble_mlp(k.ag->q, WSRL__Q_ONLINE), &r);
+  /* A dataset far from zero mean and unit std: normalisation matters. */
+  double raw[BATCH * OBS], data[64 * OBS];
+  float rawf[BATCH * OBS], dataf[64 * OBS], act[BATCH * ACT], rew[BATCH] = {0}, mask[BATCH] = {1, 1, 1};
+  fill(&r, data, 64 * OBS, 3.0);
+  for (int i = 0; i < 64 * OBS; i++)
+    dataf[i] = (float)(data[i] + 5.0 * (i % OBS));
+  ck_assert_int_eq(wsrl__agent_fit_dataset(k.ag, 64, dataf), WSRL_OK);
+  fill(&r, raw, BATCH * OBS, 3.0);
+  to_float(raw, rawf, BATCH * OBS);
+  fill(&r, k.a, BATCH * ACT, 0.5);
+  to_float(k.a, act, BATCH * ACT);
+  to_double(act, k.a, BATCH * ACT);
+  /* The reference's states: normalised in double by the dataset's float
+   * statistics, recomputed here. */
+  for (int i = 0; i < OBS; i++) {
+    double m = 0.0, v = 0.0;
+    for (int j = 0; j < 64; j++)
+      m += dataf[j * OBS + i];
+    m /= 64;
+    for (int j = 0; j < 64; j++)
+      v += (dataf[j * OBS + i] - m) * (dataf[j * OBS + i] - m);
+    const float mf = (float)m, sf = (float)sqrt(v / 64) + 1e-3f;
+    for (int b = 0; b < BATCH; b++)
+      k.s[b * OBS + i] = (double)((rawf[b * OBS + i] - mf) / sf);
+  }
+  const wsrl__agent_batch bt = {BATCH, rawf, act, rew, rawf, mask, NULL};
+  ck_assert_int_eq(wsrl__td3bc_ops.actor_grads(k.ag, k.ag->lstate, &bt), WSRL_OK);
+  /* lambda = alpha / mean |Q_1(s, pi(s))| at these parameters. */
+  double zero[BATCH * ACT] = {0}, pi[BATCH * ACT], lp[BATCH], qv[ENS * BATCH], qabs = 0.0;
+  nnref_policy_sample(k.ag->pi, BATCH, k.s, 1, zero, pi, lp);
+  ref_q(k.ag->q, k.s, pi, qv);
+  for (int b = 0; b < BATCH; b++)
+    qabs += fabs(qv[b]);
+  k.lambda = 2.5 / (qabs / BATCH);
+  const int64_t np = wsrl__policy_param_count(k.ag->pi);
+  float *gf = malloc(sizeof(float) * (size_t)np);
+  double *ga = malloc(sizeof(double) * (size_t)np), *gn = malloc(sizeof(double) * (size_t)np);
+  ck_assert_int_eq(wsrl__policy_get_grads(k.ag->pi, gf, np), WSRL_OK);
+  to_double(gf, ga, np);
+  fd_target t = {np, pol_get, pol_set, k.ag->pi, td3bc_loss, &k};
+  fd_params(&t, gn);
+  const double err = max_err(ga, gn, np);
+  printf("gradcheck TD3+BC actor loss (lambda %.3g, normalised states): %lld params max rel err %.2e\n", k.lambda,
+         (long long)np, err);
+  ck_assert_msg(err < BOUND, "TD3+BC actor gradient error %g", err);
+  free(gf), free(ga), free(gn);
+  wsrl_agent_destroy(k.ag);
+  wsrl_config_destroy(c);
+}
+END_TEST
+
 /* ------------------------------------------------ optimizer, closed form */
 
 START_TEST(adam_closed_form) {
@@ -779,6 +870,7 @@ static Suite *gradcheck_suite(void) {
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, critic_loss_and_action_gradient);
   tcase_add_test(tc, actor_loss_through_critics);
+  tcase_add_test(tc, td3bc_actor_loss);
   suite_add_tcase(s, tc);
   tc = tcase_create("optimizer");
   tcase_add_test(tc, adam_closed_form);

@@ -8,6 +8,10 @@
  *                           improves it further without collapsing
  *   iql_then_wsrl           IQL (Gaussian actor) pretrained on it, then
  *                           WSRL fine-tuning switches it to SAC
+ *   td3bc_then_online       TD3+BC pretrained on it beats the behaviour
+ *                           policy, resumes bitwise from its checkpoint,
+ *                           and fine-tunes online as TD3+BC (WSRL warmup)
+ *                           without collapsing
  *
  * Thresholds come from measurements over agent seeds 0-5 (docs/training.md
  * lists them); each keeps a margin below the worst seed measured, so a
@@ -298,6 +302,41 @@ START_TEST(iql_then_wsrl) {
 }
 END_TEST
 
+START_TEST(td3bc_then_online) {
+  /* TD3+BC (twin critics, alpha 2.5, policy noise 0.2 clip 0.5, actor every
+   * 2 updates, states normalised by the dataset), 3000 updates; saved and
+   * loaded into a new agent (same actions); then fine-tuned online as
+   * TD3+BC with the WSRL warmup (K = 500) for 1500 env steps.
+   * Measured: see TD3BC_* below. */
+  wsrl_env_t *env = point(), *eval_env = point();
+  double behaviour_return = 0, pretrained = 0;
+  wsrl_agent_t *agent = pretrained_agent("agent.algorithm = td3bc\ncritic.ensemble_size = 2\n"
+                                         "finetune.warmup_steps = 500\neval.interval = 500\n",
+                                         eval_env, &behaviour_return, &pretrained);
+  char path[64];
+  snprintf(path, sizeof path, "/tmp/wsrl-learning-td3bc-%ld.ckpt", (long)getpid());
+  OK(wsrl_agent_save(agent, path));
+  wsrl_agent_destroy(agent);
+  agent = NULL;
+  OK(wsrl_agent_create_from_checkpoint(&agent, path, NULL));
+  remove(path);
+  ck_assert_double_eq(eval_return(agent, eval_env), pretrained);
+  evals e = {0};
+  const double finetuned = finetune(agent, env, eval_env, 2000, &e);
+  printf("td3bc_then_online: behaviour %.2f, TD3+BC %.2f, online %.2f (lowest periodic eval %.2f)\n",
+         behaviour_return, pretrained, finetuned, e.min_after_first);
+  ck_assert_msg(pretrained >= behaviour_return + 5.0, "TD3+BC %.2f does not beat the behaviour policy %.2f by 5",
+                pretrained, behaviour_return);
+  ck_assert_msg(finetuned > behaviour_return + 5.0, "TD3+BC online reached %.2f (behaviour %.2f)", finetuned,
+                behaviour_return);
+  ck_assert_msg(e.min_after_first > behaviour_return, "fine-tuning collapsed to %.2f (behaviour %.2f)",
+                e.min_after_first, behaviour_return);
+  wsrl_agent_destroy(agent);
+  wsrl_env_destroy(eval_env);
+  wsrl_env_destroy(env);
+}
+END_TEST
+
 /* One case per test so meson runs them in parallel (CK_RUN_CASE=<name>). */
 static Suite *learning_suite(void) {
   Suite *s = suite_create("learning");
@@ -305,7 +344,7 @@ static Suite *learning_suite(void) {
     const char *name;
     const TTest *test;
   } cases[] = {{"sac", sac_learns_point_mass}, {"cql", cql_beats_behaviour}, {"calql-wsrl", calql_then_wsrl},
-                 {"iql-wsrl", iql_then_wsrl}};
+                 {"iql-wsrl", iql_then_wsrl}, {"td3bc", td3bc_then_online}};
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     TCase *t = tcase_create(cases[i].name);
     /* Seconds of CPU each; generous for loaded machines. */

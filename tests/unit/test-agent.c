@@ -782,10 +782,13 @@ static void get_all_params(wsrl_agent_t *ag, float **out, int64_t *n) {
     }
   ck_assert_int_eq(wsrl__policy_get_params(ag->pi, q, wsrl__policy_param_count(ag->pi)), WSRL_OK);
   q += wsrl__policy_param_count(ag->pi);
-  q[0] = SAC(ag)->temperature.p;
-  q[1] = SAC(ag)->temperature.m;
-  q[2] = SAC(ag)->lagrange.p;
-  q[3] = SAC(ag)->lagrange.m;
+  q[0] = q[1] = q[2] = q[3] = 0.0f;
+  if (ag->offline->flags & WSRL__LEARNER_SAC_BASE) { /* the learned scalars */
+    q[0] = SAC(ag)->temperature.p;
+    q[1] = SAC(ag)->temperature.m;
+    q[2] = SAC(ag)->lagrange.p;
+    q[3] = SAC(ag)->lagrange.m;
+  }
   *out = p;
   *n = total;
 }
@@ -1119,6 +1122,9 @@ static void check_resume(const char *algo, const char *key, const char *value) {
   char path[256];
   tmp_path(path, sizeof path, "resume");
   wsrl_agent_t *a = make_agent(c);
+  tbatch fit; /* a learner that normalises states (TD3+BC) takes them from here; others ignore it */
+  make_batch(&fit, 555);
+  ck_assert_int_eq(wsrl__agent_fit_dataset(a, U * B, fit.obs), WSRL_OK);
   run_updates(a, 3, 2, 800);
   const float zero_obs[O] = {0};
   float sa[A];
@@ -1172,6 +1178,7 @@ START_TEST(checkpoint_resume_bitwise) {
   check_resume("calql", "cql.autotune_alpha", "1");             /* with the Lagrange multiplier */
   check_resume("iql", "actor.std_parameterization", "uniform"); /* value net, log-std vector */
   check_resume("sac", "optim.step_untrained", "skip");
+  check_resume("td3bc", "td3bc.policy_freq", "2"); /* target actor, state normalisation, delayed actor */
 }
 END_TEST
 

@@ -471,11 +471,12 @@ END_TEST
 /* --------------------------------------------- config, spec, bounds, enum */
 
 START_TEST(getters_and_algorithm_enum) {
-  const char *names[] = {"sac", "cql", "calql", "iql"};
-  const int32_t ids[] = {WSRL_ALGORITHM_SAC, WSRL_ALGORITHM_CQL, WSRL_ALGORITHM_CALQL, WSRL_ALGORITHM_IQL};
+  const char *names[] = {"sac", "cql", "calql", "iql", "td3bc"};
+  const int32_t ids[] = {WSRL_ALGORITHM_SAC, WSRL_ALGORITHM_CQL, WSRL_ALGORITHM_CALQL, WSRL_ALGORITHM_IQL,
+                         WSRL_ALGORITHM_TD3BC};
   ck_assert_uint_eq(sizeof(wsrl_algorithm_t), sizeof(int32_t));
   ck_assert_uint_eq(sizeof(wsrl_net_t), sizeof(int32_t));
-  for (int t = 0; t < 4; t++) {
+  for (int t = 0; t < 5; t++) {
     wsrl_agent_t *ag = agent_of(names[t], "td.discount = 0.97\n");
     int32_t algo = -1, od = 0, ad = 0;
     OK(wsrl_agent_info(ag, &od, &ad, &algo));
