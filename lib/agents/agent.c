@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "learner.h"
-#include "env/env_internal.h"
+#include "core/action.h"
 
 #define FIELD_PRESENT WSRL__FIELD_PRESENT
 
@@ -22,29 +22,6 @@ WSRL__DEFINE_STRUCT_INIT(wsrl_batch_init, wsrl_batch_t, batch, WSRL_BATCH_INIT)
 WSRL__DEFINE_STRUCT_INIT(wsrl_agent_counters_init, wsrl_agent_counters_t, counters, WSRL_AGENT_COUNTERS_INIT)
 
 /* ------------------------------------------------------------------ create */
-
-/* Read the host's spec (maybe older and shorter) into a full-size copy. */
-static wsrl_status_t read_spec(wsrl_env_spec_t *s, const wsrl_env_spec_t *spec) {
-  WSRL__TRY(wsrl__struct_copy_in(s, sizeof *s, spec, spec->struct_size, "spec", "WSRL_ENV_SPEC_INIT"));
-  if (!FIELD_PRESENT(spec->struct_size, wsrl_env_spec_t, act_dim))
-    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "spec->struct_size %u is too small to hold obs_dim and act_dim",
-                       (unsigned)spec->struct_size);
-  if (s->obs_dim < 1 || s->obs_dim > WSRL__ENV_MAX_DIM)
-    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "spec->obs_dim must be in [1, %d] (got %d)", WSRL__ENV_MAX_DIM,
-                       (int)s->obs_dim);
-  if (s->act_dim < 1 || s->act_dim > WSRL__ENV_MAX_DIM)
-    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "spec->act_dim must be in [1, %d] (got %d)", WSRL__ENV_MAX_DIM,
-                       (int)s->act_dim);
-  for (int32_t i = 0; i < s->act_dim; i++) {
-    const float lo = s->action_low != NULL ? s->action_low[i] : -1.0f;
-    const float hi = s->action_high != NULL ? s->action_high[i] : 1.0f;
-    if (!isfinite(lo) || !isfinite(hi) || !(lo < hi))
-      return wsrl__error(WSRL_ERR_INVALID_ARGUMENT,
-                         "spec->action_low[%d] = %g and action_high[%d] = %g: bounds must be finite with low < high",
-                         (int)i, (double)lo, (int)i, (double)hi);
-  }
-  return WSRL_OK;
-}
 
 static wsrl_status_t check_config(const wsrl__config_values *v) {
   if (v->critic_subsample > v->critic_ensemble_size)
@@ -144,7 +121,7 @@ wsrl_status_t wsrl_agent_create(wsrl_agent_t **agent_out, const wsrl_config_t *c
   *agent_out = NULL;
   WSRL__CHECK_NULL(spec);
   wsrl_env_spec_t sp;
-  WSRL__TRY(read_spec(&sp, spec));
+  WSRL__TRY(wsrl__spec_read(&sp, spec));
   wsrl__config_values v;
   if (config != NULL)
     v = *wsrl__config_values_of(config);
@@ -344,7 +321,7 @@ static wsrl_status_t agent_act(wsrl_agent_t *agent, int64_t count, const float *
   WSRL__TRY(wsrl__agent_act_unit(agent, count, obs, flags & WSRL_ACT_DETERMINISTIC, action_out));
   if (!(flags & WSRL_ACT_UNIT))
     for (int64_t r = 0; r < count; r++)
-      wsrl__env_scale_action(agent->act_low, agent->act_high, (size_t)A, action_out + r * A, action_out + r * A);
+      wsrl__action_scale(agent->act_low, agent->act_high, (size_t)A, action_out + r * A, action_out + r * A);
   return WSRL_OK;
 }
 
@@ -365,7 +342,7 @@ wsrl_status_t wsrl_agent_unit_actions(const wsrl_agent_t *agent, int64_t count, 
                        (long long)count);
   const int64_t A = agent->act_dim;
   for (int64_t r = 0; r < count; r++)
-    wsrl__env_unscale_action(agent->act_low, agent->act_high, (size_t)A, scaled + r * A, unit_out + r * A);
+    wsrl__action_unscale(agent->act_low, agent->act_high, (size_t)A, scaled + r * A, unit_out + r * A);
   return WSRL_OK;
 }
 
@@ -443,7 +420,7 @@ static wsrl_status_t agent_update(wsrl_agent_t *agent, const wsrl_batch_t *batch
   }
   if (b.action_scaled) {
     for (int64_t r = 0; r < rows; r++)
-      wsrl__env_unscale_action(agent->act_low, agent->act_high, (size_t)A, b.action + r * A, agent->s.act_conv + r * A);
+      wsrl__action_unscale(agent->act_low, agent->act_high, (size_t)A, b.action + r * A, agent->s.act_conv + r * A);
     ib.action = agent->s.act_conv;
   }
   return wsrl__agent_update(agent, &ib);

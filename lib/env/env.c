@@ -67,42 +67,6 @@ WSRL__DEFINE_STRUCT_INIT(wsrl_env_spec_init, wsrl_env_spec_t, spec, WSRL_ENV_SPE
 
 /* ---- create / destroy ---- */
 
-static wsrl_status_t check_bounds(const float *b, int32_t n, const char *name) {
-  if (b == NULL)
-    return WSRL_OK;
-  for (int32_t i = 0; i < n; i++)
-    if (!isfinite(b[i]))
-      return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "spec->%s[%d] is %g: action bounds must be finite", name,
-                         (int)i, (double)b[i]);
-  return WSRL_OK;
-}
-
-static wsrl_status_t validate_spec(const wsrl_env_spec_t *s, uint32_t host_size) {
-  if (!WSRL__FIELD_PRESENT(host_size, wsrl_env_spec_t, act_dim))
-    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT,
-                       "spec->struct_size %u is too small to hold obs_dim and act_dim", (unsigned)host_size);
-  if (s->obs_dim <= 0 || s->obs_dim > WSRL__ENV_MAX_DIM)
-    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "spec->obs_dim must be in [1, %d] (got %d)", WSRL__ENV_MAX_DIM,
-                       (int)s->obs_dim);
-  if (s->act_dim <= 0 || s->act_dim > WSRL__ENV_MAX_DIM)
-    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "spec->act_dim must be in [1, %d] (got %d)", WSRL__ENV_MAX_DIM,
-                       (int)s->act_dim);
-  if (s->max_episode_steps < 0)
-    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "spec->max_episode_steps must be >= 0 (got %lld; 0 = no limit)",
-                       (long long)s->max_episode_steps);
-  WSRL__TRY(check_bounds(s->action_low, s->act_dim, "action_low"));
-  WSRL__TRY(check_bounds(s->action_high, s->act_dim, "action_high"));
-  for (int32_t i = 0; i < s->act_dim; i++) {
-    float lo = s->action_low ? s->action_low[i] : -1.0f;
-    float hi = s->action_high ? s->action_high[i] : 1.0f;
-    if (!(lo < hi))
-      return wsrl__error(WSRL_ERR_INVALID_ARGUMENT,
-                         "action bounds of dimension %d: low %g must be < high %g%s", (int)i, (double)lo,
-                         (double)hi, (s->action_low == NULL || s->action_high == NULL) ? " (a NULL bound means -1 or +1)" : "");
-  }
-  return WSRL_OK;
-}
-
 wsrl_status_t wsrl_env_create(wsrl_env_t **env_out, const wsrl_env_spec_t *spec,
                               const wsrl_env_callbacks_t *callbacks, void *user) {
   WSRL__CHECK_NULL(env_out);
@@ -112,10 +76,9 @@ wsrl_status_t wsrl_env_create(wsrl_env_t **env_out, const wsrl_env_spec_t *spec,
 
   wsrl_env_spec_t s;
   wsrl_env_callbacks_t cb;
-  WSRL__TRY(wsrl__struct_copy_in(&s, sizeof s, spec, spec->struct_size, "spec", "WSRL_ENV_SPEC_INIT"));
+  WSRL__TRY(wsrl__spec_read(&s, spec));
   WSRL__TRY(wsrl__struct_copy_in(&cb, sizeof cb, callbacks, callbacks->struct_size, "callbacks",
                            "WSRL_ENV_CALLBACKS_INIT"));
-  WSRL__TRY(validate_spec(&s, spec->struct_size));
   if (cb.reset == NULL)
     return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "callbacks->reset is required but NULL%s",
                        WSRL__FIELD_PRESENT(callbacks->struct_size, wsrl_env_callbacks_t, reset)
@@ -283,25 +246,6 @@ wsrl_status_t wsrl_env_reset(wsrl_env_t *env, uint64_t seed, float *obs_out) {
   WSRL__GUARDED(&env->busy, WSRL__BUSY_WRITE, "env", "wsrl_env_reset", wsrl__env_reset(env, seed, obs_out));
 }
 
-void wsrl__env_scale_action(const float *low, const float *high, size_t n, const float *unit, float *out) {
-  for (size_t i = 0; i < n; i++) {
-    double u = unit[i] < -1.0f ? -1.0 : unit[i] > 1.0f ? 1.0 : (double)unit[i];
-    double lo = low[i], hi = high[i];
-    /* (hi - lo) in double cannot overflow for float bounds. */
-    float a = (float)(lo + (u + 1.0) * 0.5 * (hi - lo));
-    out[i] = a < low[i] ? low[i] : a > high[i] ? high[i] : a;
-  }
-}
-
-void wsrl__env_unscale_action(const float *low, const float *high, size_t n, const float *scaled,
-                              float *unit_out) {
-  for (size_t i = 0; i < n; i++) {
-    double lo = low[i], hi = high[i];
-    double u = 2.0 * ((double)scaled[i] - lo) / (hi - lo) - 1.0;
-    unit_out[i] = u < -1.0 ? -1.0f : u > 1.0 ? 1.0f : (float)u;
-  }
-}
-
 static wsrl_status_t check_step_args(wsrl_env_t *env, const float *action_unit, float *obs_out, float *reward_out,
                                      int32_t *terminated_out, int32_t *truncated_out) {
   const char *fn = "wsrl_env_step";
@@ -336,7 +280,7 @@ wsrl_status_t wsrl__env_step_policy(wsrl_env_t *env, int32_t nonfinite_policy, c
   WSRL__TRY(check_step_args(env, action_unit, obs_out, reward_out, terminated_out, truncated_out));
 
   env->last_nonfinite = 0;
-  wsrl__env_scale_action(env->low, env->high, (size_t)env->act_dim, action_unit, env->action);
+  wsrl__action_scale(env->low, env->high, (size_t)env->act_dim, action_unit, env->action);
   fill_nan(env->obs, env->obs_dim);
   float reward = NAN;
   int32_t terminated = 0, truncated = 0;

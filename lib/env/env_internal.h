@@ -24,11 +24,12 @@
 #include <stdint.h>
 
 #include "core.h"
+#include "core/action.h"
 #include "wsrl/env.h"
 
 /* Largest obs_dim / act_dim accepted (keeps every size computation far from
  * overflow; a flattened 4-frame 84x84 RGB image is 84672). */
-#define WSRL__ENV_MAX_DIM (1 << 24)
+#define WSRL__ENV_MAX_DIM WSRL__SPEC_MAX_DIM
 
 /* ---- read-only accessors; env must be non-NULL ---- */
 int32_t wsrl__env_obs_dim(const wsrl_env_t *env);
@@ -86,10 +87,5 @@ wsrl_status_t wsrl__env_step_policy(wsrl_env_t *env, int32_t nonfinite_policy, c
  * while they step the env. */
 wsrl__busy *wsrl__env_busy(wsrl_env_t *env);
 
-void wsrl__env_scale_action(const float *low, const float *high, size_t n, const float *unit, float *out);
-/* Inverse for actions already in [low, high] (e.g. a host's logged actions):
- * 2 * (a - low) / (high - low) - 1, clipped to [-1, 1]. */
-void wsrl__env_unscale_action(const float *low, const float *high, size_t n, const float *scaled,
-                              float *unit_out);
 
 #endif /* WSRL_ENV_INTERNAL_H */

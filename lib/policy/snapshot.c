@@ -4,7 +4,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
-#include "env/env_internal.h"
+#include "core/action.h"
 #include "io/io.h"
 #include "snapshot.h"
 
@@ -386,7 +386,7 @@ wsrl_status_t wsrl_policy_act(const wsrl_policy_t *policy, const float *obs, int
   if (flags & WSRL_ACT_UNIT)
     memcpy(action_out, unit, (size_t)A * sizeof(float));
   else
-    wsrl__env_scale_action(low_of(policy), high_of(policy), (size_t)A, unit, action_out);
+    wsrl__action_scale(low_of(policy), high_of(policy), (size_t)A, unit, action_out);
   return WSRL_OK;
 }
 

@@ -370,7 +370,7 @@ static wsrl_status_t session_observe_impl(wsrl_session_t *session, const float *
   if (!wsrl__all_finite(action, (size_t)s->act_dim))
     return wsrl__error(WSRL_ERR_NON_FINITE, "wsrl_session_observe: 'action' holds NaN or infinity; nothing was "
                        "stored");
-  wsrl__env_unscale_action(wsrl__agent_action_low(s->agent), wsrl__agent_action_high(s->agent),
+  wsrl__action_unscale(wsrl__agent_action_low(s->agent), wsrl__agent_action_high(s->agent),
                            (size_t)s->act_dim, action, s->act_unit);
   wsrl_status_t st = wsrl__session_observe_unit(s, obs, s->act_unit, reward, next_obs, terminated, truncated);
   if (st != WSRL_OK)

@@ -247,7 +247,7 @@ static const bad_case BAD[] = {
     {"act_dim huge", WSRL_ERR_INVALID_ARGUMENT, "act_dim"},
     {"NaN low", WSRL_ERR_INVALID_ARGUMENT, "action_low[1]"},
     {"inf high", WSRL_ERR_INVALID_ARGUMENT, "action_high[2]"},
-    {"low == high", WSRL_ERR_INVALID_ARGUMENT, "dimension 1"},
+    {"low == high", WSRL_ERR_INVALID_ARGUMENT, "action_low[1] = 0 must be < spec->action_high[1]"},
     {"low 1 with default high", WSRL_ERR_INVALID_ARGUMENT, "NULL bound"},
     {"negative max steps", WSRL_ERR_INVALID_ARGUMENT, "max_episode_steps"},
     {"no reset", WSRL_ERR_INVALID_ARGUMENT, "callbacks->reset"},
@@ -434,14 +434,14 @@ START_TEST(action_scaling) {
 
   /* Extreme bounds stay finite and inside; unscale inverts scale. */
   float lo[2] = {-FLT_MAX, -1e-3f}, hi[2] = {FLT_MAX, 1e-3f}, u[2] = {0.999f, -0.25f}, out[2], back[2];
-  wsrl__env_scale_action(lo, hi, 2, u, out);
+  wsrl__action_scale(lo, hi, 2, u, out);
   ck_assert(isfinite(out[0]) && out[0] <= FLT_MAX && out[0] > 0);
   ck_assert_float_eq_tol(out[1], -0.25e-3f, 1e-9f);
-  wsrl__env_unscale_action(lo, hi, 2, out, back);
+  wsrl__action_unscale(lo, hi, 2, out, back);
   ck_assert_float_eq_tol(back[0], 0.999f, 1e-6f);
   ck_assert_float_eq_tol(back[1], -0.25f, 1e-6f);
   float outside[1] = {50}, l1[1] = {0}, h1[1] = {10}, ub[1];
-  wsrl__env_unscale_action(l1, h1, 1, outside, ub);
+  wsrl__action_unscale(l1, h1, 1, outside, ub);
   ck_assert_float_eq(ub[0], 1);
 }
 END_TEST
