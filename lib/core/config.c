@@ -8,11 +8,9 @@
 #include <string.h>
 
 #include "core.h"
-#include "io/io.h"
 
 /* A config is a few kilobytes of text; the cap keeps a wrong path (a log, a
  * dataset) from being read whole into memory. */
-#define WSRL__CONFIG_FILE_MAX (1u << 20)
 
 struct wsrl_config {
   wsrl__alloc alloc;
@@ -572,55 +570,6 @@ wsrl_status_t wsrl_config_parse_string(wsrl_config_t *config, const char *text) 
   return WSRL_OK;
 }
 
-wsrl_status_t wsrl_config_parse_file(wsrl_config_t *config, const char *path) {
-  WSRL__CHECK_NULL(config);
-  WSRL__CHECK_NULL(path);
-  FILE *f = NULL;
-  uint64_t size = 0;
-  WSRL__TRY(wsrl__fopen_regular(path, "config file", &f, &size));
-  if (size > WSRL__CONFIG_FILE_MAX) {
-    fclose(f);
-    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "config file '%s' is %llu bytes, more than the %u a config may have",
-                       path, (unsigned long long)size, (unsigned)WSRL__CONFIG_FILE_MAX);
-  }
-  char *text = NULL;
-  size_t len = 0, cap = 0;
-  wsrl_status_t st = WSRL_OK;
-  for (;;) {
-    if (len + 4096 + 1 > cap) {
-      cap = cap ? cap * 2 : 8192;
-      char *t = wsrl__realloc(&config->alloc, text, cap);
-      if (t == NULL) {
-        st = wsrl__error(WSRL_ERR_OUT_OF_MEMORY, "reading config file '%s': out of memory", path);
-        break;
-      }
-      text = t;
-    }
-    size_t got = fread(text + len, 1, 4096, f);
-    len += got;
-    if (len > WSRL__CONFIG_FILE_MAX) { /* the file grew while we read it */
-      st = wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "config file '%s' is more than the %u bytes a config may have", path,
-                       (unsigned)WSRL__CONFIG_FILE_MAX);
-      break;
-    }
-    if (got < 4096) {
-      if (ferror(f))
-        st = wsrl__error(WSRL_ERR_IO, "reading config file '%s' failed", path);
-      break;
-    }
-  }
-  fclose(f);
-  if (st == WSRL_OK) {
-    text[len] = '\0';
-    if (strlen(text) != len)
-      st = wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "config file '%s' contains a NUL byte", path);
-    else if ((st = wsrl_config_parse_string(config, text)) != WSRL_OK)
-      wsrl__error_wrap(st, "config file '%s': ", path);
-  }
-  wsrl__free(&config->alloc, text);
-  return st;
-}
-
 wsrl_status_t wsrl_config_write_string(const wsrl_config_t *config, char *buf, size_t buf_size,
                                        size_t *needed_out) {
   WSRL__CHECK_NULL(config);
@@ -694,25 +643,3 @@ wsrl_status_t wsrl_config_key_bounds(const char *key, const char **default_out, 
   return WSRL_OK;
 }
 
-/* ---- writing a file ---- */
-
-wsrl_status_t wsrl_config_write_file(const wsrl_config_t *config, const char *path) {
-  WSRL__CHECK_NULL(config);
-  WSRL__CHECK_NULL(path);
-  size_t need = 0;
-  WSRL__TRY(wsrl_config_write_string(config, NULL, 0, &need)); /* size query */
-  char *text = wsrl__malloc(&config->alloc, need);
-  if (text == NULL)
-    return wsrl__error(WSRL_ERR_OUT_OF_MEMORY, "wsrl_config_write_file: out of memory");
-  wsrl_status_t st = wsrl_config_write_string(config, text, need, NULL);
-  if (st == WSRL_OK) {
-    wsrl__afile f;
-    st = wsrl__afile_open(&f, path, &config->alloc);
-    if (st == WSRL_OK) {
-      wsrl__afile_write(&f, text, need - 1);
-      st = wsrl__afile_commit(&f);
-    }
-  }
-  wsrl__free(&config->alloc, text);
-  return st;
-}
