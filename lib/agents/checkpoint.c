@@ -209,15 +209,13 @@ wsrl_status_t wsrl__agent_write_sections(const wsrl_agent_t *agent, wsrl__secwri
   return add_section(writer, prefix, "metrics", mb, sizeof mb);
 }
 
+static wsrl_status_t agent_sections(wsrl__secwriter *w, const void *agent) {
+  return wsrl__agent_write_sections(agent, w, "");
+}
+
 static wsrl_status_t agent_save(const wsrl_agent_t *agent, const char *path) {
-  wsrl__secwriter w;
-  WSRL__TRY(wsrl__secwriter_open(&w, path, WSRL__AGENT_CKPT_MAGIC, WSRL__AGENT_CKPT_VERSION, &agent->alloc));
-  wsrl_status_t st = wsrl__agent_write_sections(agent, &w, "");
-  if (st != WSRL_OK) {
-    wsrl__secwriter_abort(&w);
-    return st;
-  }
-  return wsrl__secwriter_commit(&w);
+  return wsrl__section_file_save(path, WSRL__AGENT_CKPT_MAGIC, WSRL__AGENT_CKPT_VERSION, &agent->alloc,
+                                 agent_sections, agent);
 }
 
 wsrl_status_t wsrl_agent_save(const wsrl_agent_t *agent, const char *path) {

@@ -183,6 +183,13 @@ wsrl_status_t wsrl__secwriter_commit(wsrl__secwriter *w);
 /* Drop everything (temporary file removed). Safe after a failed commit. */
 void wsrl__secwriter_abort(wsrl__secwriter *w);
 
+/* A whole section file in one call (every writer of agent, replay and
+ * session files): open, write(w, ctx) the sections, commit atomically; on
+ * any failure the writer is dropped and a file already at path is kept. */
+typedef wsrl_status_t (*wsrl__section_write_fn)(wsrl__secwriter *w, const void *ctx);
+wsrl_status_t wsrl__section_file_save(const char *path, const char magic[8], uint32_t format_version,
+                                      const wsrl__alloc *alloc, wsrl__section_write_fn write, const void *ctx);
+
 typedef struct wsrl__secreader {
   FILE *fp;
   char *path;

@@ -450,3 +450,15 @@ void wsrl__secreader_close(wsrl__secreader *r) {
   r->path = NULL;
   r->count = 0;
 }
+
+wsrl_status_t wsrl__section_file_save(const char *path, const char magic[8], uint32_t format_version,
+                                      const wsrl__alloc *alloc, wsrl__section_write_fn write, const void *ctx) {
+  wsrl__secwriter w;
+  WSRL__TRY(wsrl__secwriter_open(&w, path, magic, format_version, alloc));
+  wsrl_status_t st = write(&w, ctx);
+  if (st != WSRL_OK) {
+    wsrl__secwriter_abort(&w);
+    return st;
+  }
+  return wsrl__secwriter_commit(&w);
+}

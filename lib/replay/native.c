@@ -98,15 +98,12 @@ wsrl_status_t wsrl__replay_write_sections(const wsrl_replay_t *r, wsrl__secwrite
   return WSRL_OK;
 }
 
+static wsrl_status_t replay_sections(wsrl__secwriter *w, const void *replay) {
+  return wsrl__replay_write_sections(replay, w, "");
+}
+
 static wsrl_status_t replay_save_impl(const wsrl_replay_t *replay, const char *path) {
-  wsrl__secwriter w;
-  WSRL__TRY(wsrl__secwriter_open(&w, path, MAGIC, FORMAT_VERSION, &replay->alloc));
-  wsrl_status_t st = wsrl__replay_write_sections(replay, &w, "");
-  if (st != WSRL_OK) {
-    wsrl__secwriter_abort(&w);
-    return st;
-  }
-  return wsrl__secwriter_commit(&w);
+  return wsrl__section_file_save(path, MAGIC, FORMAT_VERSION, &replay->alloc, replay_sections, replay);
 }
 
 wsrl_status_t wsrl_replay_save(const wsrl_replay_t *replay, const char *path) {

@@ -61,6 +61,21 @@ static void write_state(const wsrl_session_t *s, int32_t has_replay, uint8_t b[S
   put_rng(b + S_REPLAY_RNG, wsrl__replay_rng(s->online));
 }
 
+/* The sections of a session file: the agent, the loop's state, the online
+ * buffer (optional). */
+typedef struct save_ctx {
+  const wsrl_session_t *session;
+  int32_t with_replay;
+  uint8_t state[S_SIZE];
+} save_ctx;
+
+static wsrl_status_t session_sections(wsrl__secwriter *w, const void *ctx) {
+  const save_ctx *c = ctx;
+  WSRL__TRY(wsrl__agent_write_sections(c->session->agent, w, AGENT_PREFIX));
+  WSRL__TRY(wsrl__secwriter_add(w, STATE_SECTION, c->state, sizeof c->state));
+  return c->with_replay ? wsrl__replay_write_sections(c->session->online, w, REPLAY_PREFIX) : WSRL_OK;
+}
+
 static wsrl_status_t session_save_impl(const wsrl_session_t *session, const char *path, int32_t flags) {
   WSRL__CHECK_NULL(session);
   if ((flags & ~WSRL_SESSION_SAVE_REPLAY) != 0)
@@ -68,21 +83,9 @@ static wsrl_status_t session_save_impl(const wsrl_session_t *session, const char
   if (session->busy)
     return wsrl__error(WSRL_ERR_WRONG_STATE, "wsrl_session_save: the session is running a loop; save after it "
                        "returns");
-  const int32_t with_replay = (flags & WSRL_SESSION_SAVE_REPLAY) != 0;
-  uint8_t state[S_SIZE];
-  write_state(session, with_replay, state);
-  wsrl__secwriter w;
-  WSRL__TRY(wsrl__secwriter_open(&w, path, MAGIC, FORMAT_VERSION, &session->alloc));
-  wsrl_status_t st = wsrl__agent_write_sections(session->agent, &w, AGENT_PREFIX);
-  if (st == WSRL_OK)
-    st = wsrl__secwriter_add(&w, STATE_SECTION, state, sizeof state);
-  if (st == WSRL_OK && with_replay)
-    st = wsrl__replay_write_sections(session->online, &w, REPLAY_PREFIX);
-  if (st != WSRL_OK) {
-    wsrl__secwriter_abort(&w);
-    return st;
-  }
-  return wsrl__secwriter_commit(&w);
+  save_ctx c = {session, (flags & WSRL_SESSION_SAVE_REPLAY) != 0, {0}};
+  write_state(session, c.with_replay, c.state);
+  return wsrl__section_file_save(path, MAGIC, FORMAT_VERSION, &session->alloc, session_sections, &c);
 }
 
 wsrl_status_t wsrl_session_save(const wsrl_session_t *session, const char *path, int32_t flags) {
