@@ -57,9 +57,9 @@ static double bench_sample(wsrl_replay_t *on, wsrl_replay_t *off, double ratio, 
   while (t - t0 < 0.5) {
     for (int k = 0; k < 16; k++) {
       if (off)
-        check(wsrl__replay_sample_mixed_into(on, off, ratio, batch, 0, b), "sample_mixed");
+        check(wsrl__replay_sample_mixed_into(on, wsrl__replay_rng(on), off, wsrl__replay_rng(off), ratio, batch, 0, b), "sample_mixed");
       else
-        check(wsrl__replay_sample_into(on, batch, 0, b), "sample");
+        check(wsrl__replay_sample_into(on, wsrl__replay_rng(on), batch, 0, b), "sample");
     }
     iters += 16;
     t = now();

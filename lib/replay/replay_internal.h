@@ -33,19 +33,24 @@ wsrl_status_t wsrl__replay_batch_alloc(wsrl__replay_batch *batch, const wsrl__al
 /* Free what wsrl__replay_batch_alloc allocated; the struct is zeroed. */
 void wsrl__replay_batch_free(wsrl__replay_batch *batch, const wsrl__alloc *alloc);
 
-/* Sample n rows uniformly with replacement (the handle's RNG) into rows
- * [row_offset, row_offset + n) of out. Never allocates. WSRL_ERR_INVALID_ARGUMENT
- * for n < 1 or row_offset < 0, WSRL_ERR_WRONG_STATE for an empty buffer. */
-wsrl_status_t wsrl__replay_sample_into(wsrl_replay_t *replay, int64_t n, int64_t row_offset,
+/* Sample n rows uniformly with replacement, drawing from the caller's
+ * stream rng (a loop's own, saved with its state; wsrl__replay_rng() for
+ * the handle's), into rows [row_offset, row_offset + n) of out. Never
+ * allocates. WSRL_ERR_INVALID_ARGUMENT for n < 1 or row_offset < 0,
+ * WSRL_ERR_WRONG_STATE for an empty buffer. */
+wsrl_status_t wsrl__replay_sample_into(wsrl_replay_t *replay, wsrl__rng *rng, int64_t n, int64_t row_offset,
                                        const wsrl__replay_batch *out);
 /* The same from the rows of completed (closed) episodes only, whose MC
  * returns are final; WSRL_ERR_WRONG_STATE while no episode is closed. */
-wsrl_status_t wsrl__replay_sample_completed_into(wsrl_replay_t *replay, int64_t n, int64_t row_offset,
-                                                 const wsrl__replay_batch *out);
-/* Mixed sampling as wsrl_replay_sample_mixed() into rows [0, n), the online
- * rows from completed episodes only if online_completed. Never allocates. */
-wsrl_status_t wsrl__replay_sample_mixed_into(wsrl_replay_t *online, wsrl_replay_t *offline, double offline_ratio,
-                                             int64_t n, int32_t online_completed, const wsrl__replay_batch *out);
+wsrl_status_t wsrl__replay_sample_completed_into(wsrl_replay_t *replay, wsrl__rng *rng, int64_t n,
+                                                 int64_t row_offset, const wsrl__replay_batch *out);
+/* Mixed sampling as wsrl_replay_sample_mixed() into rows [0, n), each
+ * buffer's rows drawn from its stream (offline_rng may be NULL only with
+ * offline), the online rows from completed episodes only if
+ * online_completed. Never allocates. */
+wsrl_status_t wsrl__replay_sample_mixed_into(wsrl_replay_t *online, wsrl__rng *online_rng, wsrl_replay_t *offline,
+                                             wsrl__rng *offline_rng, double offline_ratio, int64_t n,
+                                             int32_t online_completed, const wsrl__replay_batch *out);
 /* Stored rows that belong to closed episodes. */
 int64_t wsrl__replay_completed_rows(const wsrl_replay_t *replay);
 

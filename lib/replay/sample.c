@@ -47,14 +47,16 @@ static inline void copy_row(const wsrl_replay_t *r, int64_t s, const wsrl__repla
 
 /* Stored rows are slots [0, size) until the buffer first fills, then all
  * slots: either way a uniform slot below size is a uniform stored row. */
-static inline int64_t draw(wsrl_replay_t *r) { return (int64_t)wsrl__rng_below(&r->rng, (uint64_t)r->size); }
+static inline int64_t draw(const wsrl_replay_t *r, wsrl__rng *rng) {
+  return (int64_t)wsrl__rng_below(rng, (uint64_t)r->size);
+}
 
 /* completed: a uniform row of the closed episodes only (logical rows
  * [0, size - open_len): the open episode is the newest rows). */
-static inline int64_t draw_row(wsrl_replay_t *r, int32_t completed) {
+static inline int64_t draw_row(const wsrl_replay_t *r, wsrl__rng *rng, int32_t completed) {
   if (!completed)
-    return draw(r);
-  return wsrl__replay_slot(r, (int64_t)wsrl__rng_below(&r->rng, (uint64_t)(r->size - r->open_len)));
+    return draw(r, rng);
+  return wsrl__replay_slot(r, (int64_t)wsrl__rng_below(rng, (uint64_t)(r->size - r->open_len)));
 }
 
 static wsrl_status_t check_completed(const wsrl_replay_t *r, int32_t completed, const char *fn) {
@@ -70,8 +72,9 @@ static wsrl_status_t check_batch(int64_t n, const char *fn) {
   return WSRL_OK;
 }
 
-static wsrl_status_t sample(wsrl_replay_t *r, const char *fn, int64_t n, int64_t row_offset, int32_t completed,
-                            const wsrl__replay_batch *out) {
+/* rng: the stream of the draws (the caller's, or the handle's own). */
+static wsrl_status_t sample(wsrl_replay_t *r, wsrl__rng *rng, const char *fn, int64_t n, int64_t row_offset,
+                            int32_t completed, const wsrl__replay_batch *out) {
   WSRL__TRY(check_batch(n, fn));
   if (row_offset < 0)
     return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "%s: row_offset must be >= 0 (got %lld)", fn,
@@ -83,7 +86,7 @@ static wsrl_status_t sample(wsrl_replay_t *r, const char *fn, int64_t n, int64_t
   for (int64_t done = 0; done < n;) {
     int64_t k = n - done < BLOCK ? n - done : BLOCK;
     for (int64_t j = 0; j < k; j++)
-      slots[j] = draw_row(r, completed);
+      slots[j] = draw_row(r, rng, completed);
     for (int64_t j = 0; j < k && j < AHEAD; j++)
       prefetch_row(r, slots[j]);
     for (int64_t j = 0; j < k; j++) {
@@ -96,24 +99,26 @@ static wsrl_status_t sample(wsrl_replay_t *r, const char *fn, int64_t n, int64_t
   return WSRL_OK;
 }
 
-wsrl_status_t wsrl__replay_sample_into(wsrl_replay_t *replay, int64_t n, int64_t row_offset,
+wsrl_status_t wsrl__replay_sample_into(wsrl_replay_t *replay, wsrl__rng *rng, int64_t n, int64_t row_offset,
                                        const wsrl__replay_batch *out) {
   WSRL__CHECK_NULL(replay);
+  WSRL__CHECK_NULL(rng);
   WSRL__CHECK_NULL(out);
-  return sample(replay, __func__, n, row_offset, 0, out);
+  return sample(replay, rng, __func__, n, row_offset, 0, out);
 }
 
-wsrl_status_t wsrl__replay_sample_completed_into(wsrl_replay_t *replay, int64_t n, int64_t row_offset,
-                                                 const wsrl__replay_batch *out) {
+wsrl_status_t wsrl__replay_sample_completed_into(wsrl_replay_t *replay, wsrl__rng *rng, int64_t n,
+                                                 int64_t row_offset, const wsrl__replay_batch *out) {
   WSRL__CHECK_NULL(replay);
+  WSRL__CHECK_NULL(rng);
   WSRL__CHECK_NULL(out);
-  return sample(replay, __func__, n, row_offset, 1, out);
+  return sample(replay, rng, __func__, n, row_offset, 1, out);
 }
 
 static wsrl_status_t replay_sample_impl(wsrl_replay_t *replay, int64_t batch_size, float *obs_out, float *action_out,
                                         float *reward_out, float *next_obs_out, float *mask_out, float *mc_return_out) {
   const wsrl__replay_batch out = {obs_out, action_out, reward_out, next_obs_out, mask_out, mc_return_out, NULL};
-  return sample(replay, "wsrl_replay_sample", batch_size, 0, 0, &out);
+  return sample(replay, &replay->rng, "wsrl_replay_sample", batch_size, 0, 0, &out);
 }
 
 wsrl_status_t wsrl_replay_sample(wsrl_replay_t *replay, int64_t batch_size, float *obs_out, float *action_out,
@@ -122,8 +127,9 @@ wsrl_status_t wsrl_replay_sample(wsrl_replay_t *replay, int64_t batch_size, floa
   WSRL__GUARDED(wsrl__replay_busy(replay), WSRL__BUSY_WRITE, "replay buffer", "wsrl_replay_sample", replay_sample_impl(replay, batch_size, obs_out, action_out, reward_out, next_obs_out, mask_out, mc_return_out));
 }
 
-static wsrl_status_t sample_mixed(wsrl_replay_t *online, wsrl_replay_t *offline, double ratio, int64_t n,
-                                  int32_t completed, const wsrl__replay_batch *out, const char *fn) {
+static wsrl_status_t sample_mixed(wsrl_replay_t *online, wsrl__rng *online_rng, wsrl_replay_t *offline,
+                                  wsrl__rng *offline_rng, double ratio, int64_t n, int32_t completed,
+                                  const wsrl__replay_batch *out, const char *fn) {
   WSRL__CHECK_NULL(online);
   if (!(ratio >= 0 && ratio <= 1))
     return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "%s: offline_ratio must be in [0, 1] (got %g)", fn, ratio);
@@ -153,9 +159,9 @@ static wsrl_status_t sample_mixed(wsrl_replay_t *online, wsrl_replay_t *offline,
   int64_t acc = 0;
   for (int64_t i = 0; i < n; i++) {
     if (acc < n_off)
-      copy_row(offline, draw(offline), out, i);
+      copy_row(offline, draw(offline, offline_rng), out, i);
     else
-      copy_row(online, draw_row(online, completed), out, i);
+      copy_row(online, draw_row(online, online_rng, completed), out, i);
     acc += n_off;
     if (acc >= n)
       acc -= n;
@@ -163,17 +169,22 @@ static wsrl_status_t sample_mixed(wsrl_replay_t *online, wsrl_replay_t *offline,
   return WSRL_OK;
 }
 
-wsrl_status_t wsrl__replay_sample_mixed_into(wsrl_replay_t *online, wsrl_replay_t *offline, double offline_ratio,
-                                             int64_t n, int32_t online_completed, const wsrl__replay_batch *out) {
+wsrl_status_t wsrl__replay_sample_mixed_into(wsrl_replay_t *online, wsrl__rng *online_rng, wsrl_replay_t *offline,
+                                             wsrl__rng *offline_rng, double offline_ratio, int64_t n,
+                                             int32_t online_completed, const wsrl__replay_batch *out) {
+  WSRL__CHECK_NULL(online_rng);
   WSRL__CHECK_NULL(out);
-  return sample_mixed(online, offline, offline_ratio, n, online_completed, out, __func__);
+  if (offline != NULL)
+    WSRL__CHECK_NULL(offline_rng);
+  return sample_mixed(online, online_rng, offline, offline_rng, offline_ratio, n, online_completed, out, __func__);
 }
 
 static wsrl_status_t replay_sample_mixed_impl(wsrl_replay_t *online, wsrl_replay_t *offline, double offline_ratio,
                                               int64_t batch_size, float *obs_out, float *action_out, float *reward_out,
                                               float *next_obs_out, float *mask_out, float *mc_return_out) {
   const wsrl__replay_batch out = {obs_out, action_out, reward_out, next_obs_out, mask_out, mc_return_out, NULL};
-  return sample_mixed(online, offline, offline_ratio, batch_size, 0, &out, "wsrl_replay_sample_mixed");
+  return sample_mixed(online, online != NULL ? &online->rng : NULL, offline, offline != NULL ? &offline->rng : NULL,
+                      offline_ratio, batch_size, 0, &out, "wsrl_replay_sample_mixed");
 }
 
 wsrl_status_t wsrl_replay_sample_mixed(wsrl_replay_t *online, wsrl_replay_t *offline, double offline_ratio,

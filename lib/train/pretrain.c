@@ -1,20 +1,6 @@
 /* wsrl_pretrain(): offline updates on batches sampled from a dataset. */
 #include "train_internal.h"
 
-/* Sample with the agent's loop stream instead of the dataset's own RNG, so
- * pretraining depends only on the agent's state (saved in its checkpoints)
- * and the dataset's RNG stays the host's. */
-static wsrl_status_t sample_with_loop_rng(wsrl_agent_t *agent, wsrl_replay_t *dataset, int64_t rows,
-                                          const wsrl__replay_batch *batch) {
-  wsrl__rng *data_rng = wsrl__replay_rng(dataset), *loop = wsrl__agent_rng(agent, WSRL__AGENT_RNG_LOOP);
-  const wsrl__rng saved = *data_rng;
-  *data_rng = *loop;
-  wsrl_status_t st = wsrl__replay_sample_into(dataset, rows, 0, batch);
-  *loop = *data_rng;
-  *data_rng = saved;
-  return st;
-}
-
 static wsrl_status_t pretrain_impl(wsrl_agent_t *agent, wsrl_replay_t *dataset, int64_t steps, wsrl_progress_fn progress,
                             void *user) {
   WSRL__CHECK_NULL(agent);
@@ -46,7 +32,10 @@ static wsrl_status_t pretrain_impl(wsrl_agent_t *agent, wsrl_replay_t *dataset, 
   wsrl_status_t st = WSRL_OK;
   for (int64_t i = 0; i < steps && st == WSRL_OK; i++) {
     const int64_t rows = wsrl__agent_batch_rows(agent);
-    st = sample_with_loop_rng(agent, dataset, rows, &batch);
+    /* The agent's loop stream, not the dataset's: pretraining depends only
+     * on the agent's state (saved in its checkpoints), and the dataset's RNG
+     * stays the host's. */
+    st = wsrl__replay_sample_into(dataset, wsrl__agent_rng(agent, WSRL__AGENT_RNG_LOOP), rows, 0, &batch);
     if (st != WSRL_OK)
       break;
     const wsrl__agent_batch b = {rows, batch.obs, batch.action, batch.reward, batch.next_obs, batch.mask,

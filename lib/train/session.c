@@ -397,9 +397,10 @@ void wsrl__session_cut_episode(wsrl_session_t *s) {
 /* ------------------------------------------------------------------- train */
 
 static wsrl_status_t sample_online(wsrl_session_t *s, int64_t n, int64_t row_offset) {
+  wsrl__rng *rng = wsrl__replay_rng(s->online); /* the session's own buffer, saved with it */
   if (s->completed_only)
-    return wsrl__replay_sample_completed_into(s->online, n, row_offset, &s->batch);
-  return wsrl__replay_sample_into(s->online, n, row_offset, &s->batch);
+    return wsrl__replay_sample_completed_into(s->online, rng, n, row_offset, &s->batch);
+  return wsrl__replay_sample_into(s->online, rng, n, row_offset, &s->batch);
 }
 
 /* One batch for the current phase: online rows only, or mixed with the
@@ -413,16 +414,10 @@ static wsrl_status_t sample_batch(wsrl_session_t *s, int64_t rows) {
                                                                                     : WSRL_OK;
   if (st != WSRL_OK)
     return st;
-  wsrl__rng *data_rng = wsrl__replay_rng(s->offline);
-  const wsrl__rng saved = *data_rng;
-  *data_rng = s->offline_rng;
   if (s->cfg.finetune_mixed_layout == WSRL__MIXED_BLOCKS)
-    st = n_off > 0 ? wsrl__replay_sample_into(s->offline, n_off, n_on, &s->batch) : WSRL_OK;
-  else
-    st = wsrl__replay_sample_mixed_into(s->online, s->offline, s->ratio, rows, s->completed_only, &s->batch);
-  s->offline_rng = *data_rng;
-  *data_rng = saved;
-  return st;
+    return n_off > 0 ? wsrl__replay_sample_into(s->offline, &s->offline_rng, n_off, n_on, &s->batch) : WSRL_OK;
+  return wsrl__replay_sample_mixed_into(s->online, wsrl__replay_rng(s->online), s->offline, &s->offline_rng, s->ratio,
+                                        rows, s->completed_only, &s->batch);
 }
 
 wsrl_status_t wsrl__session_train(wsrl_session_t *s, int64_t max, int64_t *done_out) {

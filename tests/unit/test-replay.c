@@ -632,7 +632,7 @@ START_TEST(internal_sample_into_offsets_and_index) {
   ck_assert_int_eq((uintptr_t)b.obs % 64, 0);
   for (int k = 0; k < 64; k++)
     b.reward[k] = -1;
-  ck_assert_int_eq(wsrl__replay_sample_into(r, 32, 32, &b), WSRL_OK);
+  ck_assert_int_eq(wsrl__replay_sample_into(r, wsrl__replay_rng(r), 32, 32, &b), WSRL_OK);
   for (int k = 0; k < 32; k++)
     ck_assert(b.reward[k] == -1); /* rows before the offset untouched */
   for (int k = 32; k < 64; k++) {
@@ -640,7 +640,7 @@ START_TEST(internal_sample_into_offsets_and_index) {
     ck_assert_int_lt(b.index[k], 8);
     ck_assert_int_eq(id_at(r, b.index[k]), lroundf(b.obs[k * O]));
   }
-  ck_assert_int_eq(wsrl__replay_sample_into(r, 1, -1, &b), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wsrl__replay_sample_into(r, wsrl__replay_rng(r), 1, -1, &b), WSRL_ERR_INVALID_ARGUMENT);
   ck_assert_msg_has("row_offset");
   wsrl__replay_batch_free(&b, &al);
   ck_assert_ptr_null(b.obs);
