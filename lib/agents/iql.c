@@ -159,19 +159,6 @@ static void iql_finish(wsrl_agent_t *ag, void *state) {
   memset(&st->sum, 0, sizeof st->sum);
 }
 
-static void iql_plan(const wsrl__config_values *v, int32_t obs_dim, int32_t act_dim, wsrl__learner_plan *plan) {
-  (void)obs_dim;
-  (void)act_dim;
-  const int64_t B = v->update_batch_size, M = v->update_utd * B;
-  memset(plan, 0, sizeof *plan);
-  wsrl__learner_plan_shape(plan, B);
-  wsrl__learner_plan_shape(plan, M);
-  plan->q_rows = M;
-  plan->rows = M;
-  plan->work = 8;
-  plan->samples = 1;
-}
-
 static void iql_destroy(wsrl_agent_t *ag, void *state) {
   iql_state *st = state;
   if (st == NULL)
@@ -260,7 +247,7 @@ const wsrl__learner_ops wsrl__iql_ops = {
     .flags = WSRL__LEARNER_SAC_BASE,
     .metric_count = M_COUNT,
     .metric_names = iql_metric_names,
-    .plan = iql_plan,
+    .plan = wsrl__learner_plan_basic,
     .create = iql_create,
     .destroy = iql_destroy,
     .memory_usage = iql_memory_usage,

@@ -3,6 +3,8 @@
  * (learner.h). Adding a learner adds its line here and its name to the
  * agent.algorithm choices (lib/core/config_keys.h), in the same order.
  */
+#include <string.h>
+
 #include "learner.h"
 
 static const wsrl__learner_ops *const LEARNERS[] = {
@@ -23,6 +25,20 @@ const wsrl__learner_ops *wsrl__learner_online(const wsrl__learner_ops *offline, 
   if (v->finetune_online_algorithm == WSRL__ONLINE_SAME || !(offline->flags & WSRL__LEARNER_SAC_BASE))
     return offline;
   return &wsrl__sac_ops;
+}
+
+void wsrl__learner_plan_basic(const wsrl__config_values *v, int32_t obs_dim, int32_t act_dim,
+                              wsrl__learner_plan *plan) {
+  (void)obs_dim;
+  (void)act_dim;
+  const int64_t B = v->update_batch_size, M = v->update_utd * B;
+  memset(plan, 0, sizeof *plan);
+  wsrl__learner_plan_shape(plan, B);
+  wsrl__learner_plan_shape(plan, M);
+  plan->q_rows = M;
+  plan->rows = M;
+  plan->work = 8;
+  plan->samples = 1;
 }
 
 void wsrl__learner_plan_shape(wsrl__learner_plan *plan, int64_t rows) {

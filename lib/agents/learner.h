@@ -162,6 +162,10 @@ const wsrl__learner_ops *wsrl__learner_for(int32_t algorithm);
 const wsrl__learner_ops *wsrl__learner_online(const wsrl__learner_ops *offline, const wsrl__config_values *v);
 /* The larger of two plans, field by field, shapes merged. */
 void wsrl__learner_plan_merge(wsrl__learner_plan *into, const wsrl__learner_plan *p);
+/* The plan of a learner whose passes take B or M rows of one action per
+ * state (IQL, TD3+BC). */
+void wsrl__learner_plan_basic(const wsrl__config_values *v, int32_t obs_dim, int32_t act_dim,
+                              wsrl__learner_plan *plan);
 /* Add a critic shape to a plan (no duplicates). */
 void wsrl__learner_plan_shape(wsrl__learner_plan *plan, int64_t rows);
 

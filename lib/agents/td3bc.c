@@ -164,19 +164,6 @@ static void td3bc_finish(wsrl_agent_t *ag, void *state) {
 
 /* ------------------------------------------------------------ lifecycle */
 
-static void td3bc_plan(const wsrl__config_values *v, int32_t obs_dim, int32_t act_dim, wsrl__learner_plan *plan) {
-  (void)obs_dim;
-  (void)act_dim;
-  const int64_t B = v->update_batch_size, M = v->update_utd * B;
-  memset(plan, 0, sizeof *plan);
-  wsrl__learner_plan_shape(plan, B);
-  wsrl__learner_plan_shape(plan, M);
-  plan->q_rows = M;
-  plan->rows = M;
-  plan->work = 8;
-  plan->samples = 1;
-}
-
 static void td3bc_destroy(wsrl_agent_t *ag, void *state) {
   td3bc_state *st = state;
   if (st == NULL)
@@ -286,7 +273,7 @@ const wsrl__learner_ops wsrl__td3bc_ops = {
     .flags = WSRL__LEARNER_POLYAK_WITH_ACTOR | WSRL__LEARNER_TARGET_ACTOR,
     .metric_count = M_COUNT,
     .metric_names = td3bc_metric_names,
-    .plan = td3bc_plan,
+    .plan = wsrl__learner_plan_basic,
     .create = td3bc_create,
     .destroy = td3bc_destroy,
     .memory_usage = td3bc_memory_usage,
