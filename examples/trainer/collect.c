@@ -61,8 +61,9 @@ static int rollouts(const tr_ctx_t *ctx, const wsrl_example_task_info_t *info, w
   if (st != WSRL_OK)
     return tr_fail(st, ckpt);
   wsrl_replay_options_t opt;
-  tr_replay_options(ctx, info, 1, seed, &opt);
-  st = wsrl_replay_create(&rb, info->obs_dim, info->act_dim, steps, &opt);
+  st = tr_replay_options(ctx, info, 1, seed, &opt);
+  if (st == WSRL_OK)
+    st = wsrl_replay_create(&rb, info->obs_dim, info->act_dim, steps, &opt);
   if (st != WSRL_OK) {
     wsrl_agent_destroy(agent);
     return tr_fail(st, "dataset buffer");
@@ -145,8 +146,9 @@ static int replay_slice(const tr_ctx_t *ctx, const wsrl_example_task_info_t *inf
     if (!te[rows - 1])
       tr[rows - 1] = 1;
     wsrl_replay_options_t opt;
-    tr_replay_options(ctx, info, 1, 0, &opt);
-    st = wsrl_replay_create(&rb, O, A, rows, &opt);
+    st = tr_replay_options(ctx, info, 1, 0, &opt);
+    if (st == WSRL_OK)
+      st = wsrl_replay_create(&rb, O, A, rows, &opt);
   }
   if (st == WSRL_OK)
     st = wsrl_replay_add_batch(rb, rows, obs, act, rew, next, te, tr);

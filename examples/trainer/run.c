@@ -220,14 +220,12 @@ int tr_make_env(const tr_ctx_t *ctx, wsrl_env_t **env_out, const wsrl_example_ta
   return 0;
 }
 
-void tr_replay_options(const tr_ctx_t *ctx, const wsrl_example_task_info_t *info, int raw, uint64_t seed,
-                       wsrl_replay_options_t *opt) {
+wsrl_status_t tr_replay_options(const tr_ctx_t *ctx, const wsrl_example_task_info_t *info, int raw, uint64_t seed,
+                                wsrl_replay_options_t *opt) {
   wsrl_replay_options_t o = WSRL_REPLAY_OPTIONS_INIT;
   /* The learner's keys (discount, reward transform, sparse rule): a dataset
-   * must agree with the agent that trains on it. tr_apply_ops() validated
-   * them through a config set, so this cannot fail on a valid config. */
-  if (wsrl_replay_options_from_config(ctx->cfg, &o) != WSRL_OK)
-    fprintf(stderr, "wsrl-train: replay options: %s\n", wsrl_last_error_message());
+   * must agree with the agent that trains on it. */
+  wsrl_status_t st = wsrl_replay_options_from_config(ctx->cfg, &o);
   o.seed = seed;
   if (raw) { /* stored as the env gave them: no reward transform, no clip */
     o.reward_scale = 1.0;
@@ -240,6 +238,7 @@ void tr_replay_options(const tr_ctx_t *ctx, const wsrl_example_task_info_t *info
         tr_int(ctx, "task.max_episode_steps") > 0 ? tr_int(ctx, "task.max_episode_steps") : info->max_episode_steps;
   }
   *opt = o;
+  return st;
 }
 
 int tr_load_dataset(const tr_ctx_t *ctx, const wsrl_example_task_info_t *info, const char *path,
@@ -257,9 +256,10 @@ int tr_load_dataset(const tr_ctx_t *ctx, const wsrl_example_task_info_t *info, c
     return TR_EXIT_FAIL;
   }
   wsrl_replay_options_t opt;
-  tr_replay_options(ctx, info, 0, (uint64_t)tr_cfg_int(ctx, "agent.seed") * 7919u + 17u, &opt);
+  st = tr_replay_options(ctx, info, 0, (uint64_t)tr_cfg_int(ctx, "agent.seed") * 7919u + 17u, &opt);
   wsrl_replay_t *rb = NULL;
-  st = wsrl_replay_create(&rb, obs_dim, act_dim, rows > 0 ? rows : 1, &opt);
+  if (st == WSRL_OK)
+    st = wsrl_replay_create(&rb, obs_dim, act_dim, rows > 0 ? rows : 1, &opt);
   if (st != WSRL_OK)
     return tr_fail(st, "dataset buffer");
   wsrl_replay_report_t rep = WSRL_REPLAY_REPORT_INIT;

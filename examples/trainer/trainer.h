@@ -147,9 +147,10 @@ int tr_make_env(const tr_ctx_t *ctx, wsrl_env_t **env_out, const wsrl_example_ta
 /* Replay options from the library config (wsrl_replay_options_from_config:
  * reward scale/bias, clip, discount, sparse rule; tr_apply_ops() turns the
  * sparse rule on for sparse tasks); raw = 1 keeps rewards and actions
- * untransformed (what collect stores in its datasets). */
-void tr_replay_options(const tr_ctx_t *ctx, const wsrl_example_task_info_t *info, int raw, uint64_t seed,
-                       wsrl_replay_options_t *opt);
+ * untransformed (what collect stores in its datasets). Returns the status of
+ * wsrl_replay_options_from_config() (e.g. replay.reward_scale = 0 refused). */
+wsrl_status_t tr_replay_options(const tr_ctx_t *ctx, const wsrl_example_task_info_t *info, int raw, uint64_t seed,
+                                wsrl_replay_options_t *opt);
 /* ------------------------------------------------------------------ shaping.c */
 
 /* With collect.shaping on, replace *env by an env that adds the task's
