@@ -2,10 +2,10 @@
 
     import wsrl
     cfg = wsrl.Config({"agent.algorithm": "calql"})
-    data = wsrl.ReplayBuffer.from_hdf5("dataset.hdf5")
     agent = wsrl.Agent(cfg, env)
+    data = wsrl.ReplayBuffer.from_hdf5("dataset.hdf5", agent=agent)
     wsrl.pretrain(agent, data, 10000)
-    with wsrl.Session(agent, cfg) as s:
+    with wsrl.Session(agent) as s:
         wsrl.finetune(s, env, 50000, eval_env=eval_env, progress=print)
 
 See docs/python.md.

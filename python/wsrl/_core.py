@@ -768,25 +768,16 @@ class Session(Wrapper):
     with a Python env instead.
     """
 
-    def __init__(self, agent, config=None, *, offline=None, max_episode_steps=0, mc_sparse=False,
-                 mc_sparse_reward=0.0):
+    def __init__(self, agent, *, offline=None, max_episode_steps=0):
+        """The session reads its agent's config (warmup, update-to-data
+        ratio, replay keys); @offline is an optional offline buffer (WSRL
+        itself keeps none)."""
         o = _struct("wsrl_session_options_t")
-        config = config if isinstance(config, Config) or config is None else Config(config)
-        if "config" in dict(ffi.typeof("wsrl_session_options_t").fields):
-            config = config if config is not None else agent.config
-            o.config = config._ptr if config is not None else ffi.NULL
-        elif config is not None:
-            raise TypeError("this libwsrl's session reads its agent's config: give the config to the Agent")
         o.offline = offline._ptr if offline is not None else ffi.NULL
         o.max_episode_steps = max_episode_steps
-        if "mc_sparse" in dict(ffi.typeof("wsrl_session_options_t").fields):
-            o.mc_sparse, o.mc_sparse_reward = int(mc_sparse), mc_sparse_reward
-        elif mc_sparse:
-            raise TypeError("this libwsrl's session reads the sparse rule from its agent's config: "
-                            "set replay.mc_sparse and replay.mc_sparse_reward there")
         p = ffi.new("wsrl_session_t **")
         check(lib.wsrl_session_create(p, agent._ptr, o))
-        deps = [agent._h] + ([offline._h] if offline is not None else []) + ([config._h] if config else [])
+        deps = [agent._h] + ([offline._h] if offline is not None else [])
         self._h = Handle(p[0], lib.wsrl_session_destroy, deps=deps)
         self.agent, self.offline = agent, offline
         self._obs_dim, self._act_dim = agent.obs_dim, agent.act_dim
