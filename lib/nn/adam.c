@@ -21,19 +21,26 @@ void wsrl__adam_cfg_from_config(wsrl__adam_cfg *cfg, const wsrl__config_values *
   cfg->grad_clip = (float)v->optim_grad_clip;
 }
 
+/* Adam's step constants (bias corrections folded into a and c). */
+typedef struct adam_k {
+  float gs, b1, b2, ob1, ob2, a, c, eps;
+} adam_k;
+
+/* Element i: new moments into m[i], v[i]; returns the new parameter. */
+static inline __attribute__((always_inline)) float adam_elem(const adam_k *k, float p, float g, float *m, float *v) {
+  const float gi = g * k->gs;
+  const float mi = k->b1 * *m + k->ob1 * gi;
+  const float vi = k->b2 * *v + k->ob2 * gi * gi;
+  *m = mi;
+  *v = vi;
+  return p - k->a * mi / (sqrtf(vi * k->c) + k->eps);
+}
+
 WSRL__CLONES
-static void adam_block(float *p, const float *g, float *m, float *v, size_t n, float gs, float b1, float b2, float a,
-                       float c, float eps) {
-  const float ob1 = 1.0f - b1, ob2 = 1.0f - b2;
+static void adam_block(float *p, const float *g, float *m, float *v, size_t n, adam_k k) {
 #pragma omp simd
-  for (size_t i = 0; i < n; i++) {
-    float gi = g[i] * gs;
-    float mi = b1 * m[i] + ob1 * gi;
-    float vi = b2 * v[i] + ob2 * gi * gi;
-    m[i] = mi;
-    v[i] = vi;
-    p[i] -= a * mi / (sqrtf(vi * c) + eps);
-  }
+  for (size_t i = 0; i < n; i++)
+    p[i] = adam_elem(&k, p[i], g[i], m + i, v + i);
 }
 
 /* adam_block with the Polyak average of the new parameters in the same
@@ -41,17 +48,11 @@ static void adam_block(float *p, const float *g, float *m, float *v, size_t n, f
  * (no FMA contraction under -std=c11), so the bits are those of the two
  * passes one after the other. */
 WSRL__CLONES
-static void adam_polyak_block(float *p, const float *g, float *m, float *v, float *tp, size_t n, float gs, float b1,
-                              float b2, float a, float c, float eps, float tau) {
-  const float ob1 = 1.0f - b1, ob2 = 1.0f - b2, keep = 1.0f - tau;
+static void adam_polyak_block(float *p, const float *g, float *m, float *v, float *tp, size_t n, adam_k k, float tau) {
+  const float keep = 1.0f - tau;
 #pragma omp simd
   for (size_t i = 0; i < n; i++) {
-    float gi = g[i] * gs;
-    float mi = b1 * m[i] + ob1 * gi;
-    float vi = b2 * v[i] + ob2 * gi * gi;
-    m[i] = mi;
-    v[i] = vi;
-    const float pi = p[i] - a * mi / (sqrtf(vi * c) + eps);
+    const float pi = adam_elem(&k, p[i], g[i], m + i, v + i);
     p[i] = pi;
     tp[i] = tau * pi + keep * tp[i];
   }
@@ -64,6 +65,7 @@ void wsrl__adam_update_fused(const wsrl__adam_cfg *cfg, int64_t t, float g_scale
   const double bc2 = 1.0 - pow((double)cfg->beta2, (double)t);
   const float a = (float)((double)cfg->lr / bc1);
   const float c = (float)(1.0 / bc2);
+  const adam_k ak = {g_scale, cfg->beta1, cfg->beta2, 1.0f - cfg->beta1, 1.0f - cfg->beta2, a, c, cfg->eps};
   const int64_t blocks = (int64_t)((n + ADAM_BLOCK - 1) / ADAM_BLOCK);
   float *tp = x != NULL ? x->target : NULL;
   uint16_t *p16 = x != NULL ? x->p16 : NULL, *t16 = x != NULL ? x->target16 : NULL;
@@ -73,10 +75,9 @@ void wsrl__adam_update_fused(const wsrl__adam_cfg *cfg, int64_t t, float g_scale
     size_t i0 = (size_t)k * ADAM_BLOCK;
     size_t len = n - i0 < ADAM_BLOCK ? n - i0 : ADAM_BLOCK;
     if (tp != NULL)
-      adam_polyak_block(p + i0, g + i0, m + i0, v + i0, tp + i0, len, g_scale, cfg->beta1, cfg->beta2, a, c,
-                        cfg->eps, x->tau);
+      adam_polyak_block(p + i0, g + i0, m + i0, v + i0, tp + i0, len, ak, x->tau);
     else
-      adam_block(p + i0, g + i0, m + i0, v + i0, len, g_scale, cfg->beta1, cfg->beta2, a, c, cfg->eps);
+      adam_block(p + i0, g + i0, m + i0, v + i0, len, ak);
     if (p16 != NULL)
       wsrl__nn_bf16_block(p16 + i0, p + i0, (int64_t)len);
     if (t16 != NULL)
