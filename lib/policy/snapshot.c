@@ -116,24 +116,11 @@ static void shape_of(shape *s, const wsrl__policy *pi) {
   s->std_max = ps->std_max;
 }
 
-/* Copy the actor's parameters into w (the layout above, bounds excluded). */
+/* Copy the actor's parameters into w (the layout above, bounds excluded):
+ * the actor's documented flat vector (wsrl/agent.h), so a policy file
+ * holds what wsrl_agent_get_params(WSRL_NET_ACTOR) returns. */
 static void copy_actor(const shape *s, wsrl__policy *pi, float *w) {
-  wsrl__mlp *m = wsrl__policy_mlp(pi);
-  for (int32_t l = 0; l <= s->n_hidden; l++) {
-    const int32_t K = fan_in(s, l), N = s->width[l];
-    /* Row k of the kernel (k == K: the bias) is contiguous in the MLP. */
-    for (int32_t k = 0; k < K; k++, w += N)
-      memcpy(w, wsrl__mlp_elem(m, WSRL__MLP_PARAM, WSRL__MLP_W, l, 0, k, 0), (size_t)N * sizeof(float));
-    memcpy(w, wsrl__mlp_elem(m, WSRL__MLP_PARAM, WSRL__MLP_B, l, 0, 0, 0), (size_t)N * sizeof(float));
-    w += N;
-    if (has_ln(s, l)) {
-      memcpy(w, wsrl__mlp_elem(m, WSRL__MLP_PARAM, WSRL__MLP_LN_SCALE, l, 0, 0, 0), (size_t)N * sizeof(float));
-      memcpy(w + N, wsrl__mlp_elem(m, WSRL__MLP_PARAM, WSRL__MLP_LN_BIAS, l, 0, 0, 0), (size_t)N * sizeof(float));
-      w += 2 * N;
-    }
-  }
-  if (s->std_param == WSRL__STD_UNIFORM)
-    memcpy(w, wsrl__policy_log_std(pi), (size_t)s->act_dim * sizeof(float));
+  (void)wsrl__policy_get_params(pi, w, weight_floats(s) - 2 * (int64_t)s->act_dim); /* sizes match by shape_of() */
 }
 
 /* ------------------------------------------------------------------ pool */
