@@ -232,6 +232,11 @@ START_TEST(overlap_is_refused) {
   wsrl_agent_counters_t c = WSRL_AGENT_COUNTERS_INIT;
   o.counters_status = wsrl_agent_counters(o.agent, &c);
   wsrl_status_t q_status = wsrl_qensemble_sync_targets(wsrl_agent_qensemble(o.agent));
+  /* Introspection: get is a reader, set and log_prob are writers. */
+  float temp = 0.0f, bad_temp = 3.0f, lp = 0.0f;
+  const wsrl_status_t get_status = wsrl_agent_get_params(o.agent, WSRL_NET_TEMPERATURE, &temp, 1);
+  const wsrl_status_t set_status = wsrl_agent_set_params(o.agent, WSRL_NET_TEMPERATURE, &bad_temp, 1);
+  const wsrl_status_t lp_status = wsrl_agent_log_prob(o.agent, 1, obs, (const float[A]){0}, &lp);
   /* pretrain samples the dataset (its RNG): the dataset is taken too. */
   float ro[O] = {0}, ra[A] = {0};
   int64_t size = 0;
@@ -246,6 +251,11 @@ START_TEST(overlap_is_refused) {
   ck_assert_msg(act[0] == 42.0f && act[1] == 42.0f, "a refused act wrote the action");
   ck_assert_int_eq(o.counters_status, WSRL_ERR_BUSY); /* a reader during a writer */
   ck_assert_int_eq(q_status, WSRL_ERR_BUSY);          /* the lent ensemble shares the flag */
+  ck_assert_int_eq(get_status, WSRL_ERR_BUSY);
+  ck_assert_int_eq(set_status, WSRL_ERR_BUSY);
+  ck_assert_int_eq(lp_status, WSRL_ERR_BUSY);
+  OK(wsrl_agent_get_params(o.agent, WSRL_NET_TEMPERATURE, &temp, 1));
+  ck_assert(temp != bad_temp); /* the refused set wrote nothing */
   ck_assert_int_eq(add_status, WSRL_ERR_BUSY);
   ck_assert_int_eq(size_status, WSRL_ERR_BUSY);
   OK(wsrl_replay_size(o.dataset, &size));

@@ -563,6 +563,7 @@ static void check_documented(const char *doc, const char *name, const char *wher
 
 typedef struct seen {
   const char *doc;
+  wsrl_agent_t *agent;
   int calls;
 } seen;
 
@@ -570,6 +571,10 @@ static int32_t check_progress(void *user, int64_t step, int32_t n, const char *c
   (void)step, (void)values;
   seen *s = user;
   s->calls++;
+  /* Inside the loop's callback: reading the agent is allowed, writing not. */
+  float t;
+  ck_assert_int_eq(wsrl_agent_get_params(s->agent, WSRL_NET_TEMPERATURE, &t, 1), WSRL_OK);
+  ck_assert_int_eq(wsrl_agent_set_params(s->agent, WSRL_NET_TEMPERATURE, &t, 1), WSRL_ERR_WRONG_STATE);
   for (int32_t i = 0; i < n; i++)
     check_documented(s->doc, names[i], "a progress report of wsrl_finetune");
   return 0;
@@ -613,7 +618,7 @@ START_TEST(metrics_documented) {
   OK(wsrl_agent_create(&ag, c, &spec));
   wsrl_session_t *s = NULL;
   OK(wsrl_session_create(&s, ag, NULL));
-  seen sn = {doc, 0};
+  seen sn = {doc, ag, 0};
   OK(wsrl_finetune(s, env, eval, 20, check_progress, &sn));
   ck_assert_int_ge(sn.calls, 4); /* logs at 10 and 20, evaluations at 0, 10 and 20 */
   wsrl_session_destroy(s);
