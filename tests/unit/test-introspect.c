@@ -470,13 +470,31 @@ END_TEST
 
 /* --------------------------------------------- config, spec, bounds, enum */
 
+/* The choices of agent.algorithm ("sac|cql|..."), split in place. */
+static int algorithm_names(char *buf, size_t size, const char **names, int max) {
+  const char *choices = NULL;
+  OK(wsrl_config_key_bounds("agent.algorithm", NULL, NULL, NULL, &choices));
+  snprintf(buf, size, "%s", choices);
+  int n = 0;
+  for (char *tok = strtok(buf, "|"); tok != NULL && n < max; tok = strtok(NULL, "|"))
+    names[n++] = tok;
+  return n;
+}
+
 START_TEST(getters_and_algorithm_enum) {
-  const char *names[] = {"sac", "cql", "calql", "iql", "td3bc"};
+  const char *known[] = {"sac", "cql", "calql", "iql", "td3bc"};
   const int32_t ids[] = {WSRL_ALGORITHM_SAC, WSRL_ALGORITHM_CQL, WSRL_ALGORITHM_CALQL, WSRL_ALGORITHM_IQL,
                          WSRL_ALGORITHM_TD3BC};
   ck_assert_uint_eq(sizeof(wsrl_algorithm_t), sizeof(int32_t));
   ck_assert_uint_eq(sizeof(wsrl_net_t), sizeof(int32_t));
-  for (int t = 0; t < 5; t++) {
+  /* The enum and the config key agree: choice t is value t. */
+  char buf[256];
+  const char *names[16];
+  const int na = algorithm_names(buf, sizeof buf, names, 16);
+  ck_assert_msg(na == 5, "agent.algorithm has %d choices but wsrl_algorithm_t ends at WSRL_ALGORITHM_TD3BC = 4: add "
+                "the new value to wsrl/agent.h and here", na);
+  for (int t = 0; t < na; t++) {
+    ck_assert_str_eq(names[t], known[t]);
     wsrl_agent_t *ag = agent_of(names[t], "td.discount = 0.97\n");
     int32_t algo = -1, od = 0, ad = 0;
     OK(wsrl_agent_info(ag, &od, &ad, &algo));
@@ -554,11 +572,28 @@ static char *read_metrics_doc(void) {
   return buf;
 }
 
+/* Names reported so far (the page must not list a name nothing reports). */
+static char reported[4096];
+
 /* A name is documented when it has its own table row: "| `name` |". */
 static void check_documented(const char *doc, const char *name, const char *where) {
   char row[128];
   snprintf(row, sizeof row, "\n| `%s` |", name);
   ck_assert_msg(strstr(doc, row) != NULL, "metric '%s' (%s) is not documented in docs/metrics.md", name, where);
+  if (strstr(reported, row) == NULL && strlen(reported) + strlen(row) < sizeof reported)
+    strcat(reported, row);
+}
+
+/* Every row of the page's tables names a metric the library reported. */
+static void check_no_stale_rows(const char *doc) {
+  for (const char *at = strstr(doc, "\n| `"); at != NULL; at = strstr(at + 1, "\n| `")) {
+    const char *end = strstr(at + 4, "` |");
+    ck_assert_ptr_nonnull(end);
+    char row[128];
+    snprintf(row, sizeof row, "%.*s", (int)(end + 3 - at), at);
+    ck_assert_msg(strstr(reported, row) != NULL, "docs/metrics.md lists %s but no learner or loop reports it",
+                  row + 1);
+  }
 }
 
 typedef struct seen {
@@ -582,15 +617,15 @@ static int32_t check_progress(void *user, int64_t step, int32_t n, const char *c
 
 START_TEST(metrics_documented) {
   const char *doc = read_metrics_doc();
-  /* Every learner of every phase. */
-  const char *algos[][2] = {{"sac", ""},
-                            {"cql", "finetune.online_algorithm = same\n"},
-                            {"calql", "finetune.online_algorithm = same\n"},
-                            {"iql", "finetune.online_algorithm = same\n"},
-                            {"iql", ""}};
+  /* Every learner of every phase: each algorithm offline, then online kept
+   * (`same`) or switched to the SAC learner. */
+  char buf[256];
+  const char *algos[16];
+  const int na = algorithm_names(buf, sizeof buf, algos, 16);
+  ck_assert_int_ge(na, 4);
   int total = 0;
-  for (int t = 0; t < 5; t++) {
-    wsrl_agent_t *ag = agent_of(algos[t][0], algos[t][1]);
+  for (int t = 0; t < 2 * na; t++) {
+    wsrl_agent_t *ag = agent_of(algos[t / 2], t % 2 ? "finetune.online_algorithm = same\n" : "");
     for (int phase = 0; phase < 2; phase++) {
       int32_t n = 0;
       OK(wsrl_agent_metric_count(ag, &n));
@@ -598,7 +633,7 @@ START_TEST(metrics_documented) {
       for (int32_t i = 0; i < n; i++) {
         const char *name = NULL;
         OK(wsrl_agent_metric(ag, i, &name, NULL));
-        check_documented(doc, name, algos[t][0]);
+        check_documented(doc, name, algos[t / 2]);
         total++;
       }
       OK(wsrl_agent_switch_online(ag));
@@ -621,6 +656,7 @@ START_TEST(metrics_documented) {
   seen sn = {doc, ag, 0};
   OK(wsrl_finetune(s, env, eval, 20, check_progress, &sn));
   ck_assert_int_ge(sn.calls, 4); /* logs at 10 and 20, evaluations at 0, 10 and 20 */
+  check_no_stale_rows(doc);
   wsrl_session_destroy(s);
   wsrl_agent_destroy(ag);
   wsrl_config_destroy(c);
