@@ -16,8 +16,10 @@
  *
  * wsrl_policy_act() runs the actor in plain C (no oneDNN call, no
  * allocation, about 32 KiB of stack at most) from any number of threads.
- * A policy file (wsrl_policy_save()) holds only the actor: versioned,
- * CRC-checked, written atomically.
+ * A policy file (wsrl_policy_save()) holds only the actor, with what its
+ * learner applies around it (TD3+BC: the observation normalisation and a
+ * deterministic head): versioned (format 2; format 1 files, which have
+ * neither, still load), CRC-checked, written atomically.
  */
 #ifndef WSRL_POLICY_H
 #define WSRL_POLICY_H
@@ -112,8 +114,10 @@ WSRL_API wsrl_status_t wsrl_policy_bounds(const wsrl_policy_t *policy, float *lo
  * @brief One action for one observation.
  *
  * Deterministic actions equal the agent's wsrl_agent_act() to within 1e-6
- * in [-1, 1] units (float sums partly in another order). Stochastic ones follow the same
- * distribution but not the agent's noise stream.
+ * in [-1, 1] units (float sums partly in another order), observation
+ * normalisation included (TD3+BC). Stochastic ones follow the same
+ * distribution (a deterministic actor's: the mode plus its exploration
+ * noise) but not the agent's noise stream.
  * @param[in]     policy     the snapshot.
  * @param[in]     obs        obs_dim finite floats.
  * @param[in]     flags      WSRL_ACT_DETERMINISTIC (the mode) or WSRL_ACT_STOCHASTIC,
@@ -152,7 +156,7 @@ WSRL_API wsrl_status_t wsrl_policy_save(const wsrl_policy_t *policy, const char 
  * @param[in]  path       the policy file (a regular file).
  * @return WSRL_OK; WSRL_ERR_INVALID_ARGUMENT for a NULL pointer;
  *         WSRL_ERR_IO, WSRL_ERR_CORRUPT (bad CRC, sizes or values, NaN
- *         weights, bounds not low < high), WSRL_ERR_VERSION_MISMATCH (a newer
+ *         weights, bounds not low < high, a normalisation std <= 0), WSRL_ERR_VERSION_MISMATCH (a newer
  *         format) or WSRL_ERR_UNSUPPORTED (a layer wider than
  *         WSRL_POLICY_MAX_WIDTH), naming the file; WSRL_ERR_OUT_OF_MEMORY.
  * @ownership the caller holds the one reference; wsrl_policy_release() frees it.

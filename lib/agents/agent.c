@@ -116,6 +116,13 @@ static void agent_free(wsrl_agent_t *ag) {
   wsrl__free(&a, ag);
 }
 
+/* What snapshots apply around the actor, from the learner's hook. */
+static void snap_extras(const wsrl_agent_t *ag, wsrl__snap_extras *ex) {
+  memset(ex, 0, sizeof *ex);
+  if (ag->offline->snapshot != NULL)
+    ag->offline->snapshot(ag, ag->lstate, ex);
+}
+
 wsrl_status_t wsrl_agent_create(wsrl_agent_t **agent_out, const wsrl_config_t *config, const wsrl_env_spec_t *spec) {
   WSRL__CHECK_NULL(agent_out);
   *agent_out = NULL;
@@ -204,10 +211,12 @@ wsrl_status_t wsrl_agent_create(wsrl_agent_t **agent_out, const wsrl_config_t *c
     rc = alloc_scratch(ag, R, plan.work);
   if (rc == WSRL_OK)
     rc = prepare_shapes(ag, &plan);
-  if (rc == WSRL_OK && ag->offline->actor_input == NULL) {
+  if (rc == WSRL_OK && (ag->offline->actor_input == NULL || ag->offline->snapshot != NULL)) {
     /* An actor too wide for snapshots, or one behind an input transform
-     * (which snapshots do not apply), only loses wsrl_agent_policy(). */
-    rc = wsrl__snap_pool_create(&ag->snaps, ag->pi, ag->act_low, ag->act_high, &ag->alloc);
+     * its learner does not describe, only loses wsrl_agent_policy(). */
+    wsrl__snap_extras ex;
+    snap_extras(ag, &ex);
+    rc = wsrl__snap_pool_create(&ag->snaps, ag->pi, ag->act_low, ag->act_high, &ex, &ag->alloc);
     if (rc == WSRL_ERR_UNSUPPORTED)
       rc = WSRL_OK;
   }
@@ -349,8 +358,11 @@ wsrl_status_t wsrl_agent_unit_actions(const wsrl_agent_t *agent, int64_t count, 
 /* ------------------------------------------------------------------ update */
 
 void wsrl__agent_publish(wsrl_agent_t *agent) {
-  if (agent->snaps != NULL)
-    wsrl__snap_pool_publish(agent->snaps, agent->pi, (uint64_t)agent->counters.updates);
+  if (agent->snaps == NULL)
+    return;
+  wsrl__snap_extras ex;
+  snap_extras(agent, &ex);
+  wsrl__snap_pool_publish(agent->snaps, agent->pi, &ex, (uint64_t)agent->counters.updates);
 }
 
 wsrl_status_t wsrl_agent_policy(wsrl_agent_t *agent, wsrl_policy_t **policy_out) {
@@ -359,8 +371,8 @@ wsrl_status_t wsrl_agent_policy(wsrl_agent_t *agent, wsrl_policy_t **policy_out)
   WSRL__CHECK_NULL(agent);
   if (agent->snaps == NULL && agent->offline->actor_input != NULL)
     return wsrl__error(WSRL_ERR_UNSUPPORTED,
-                       "wsrl_agent_policy: the %s learner transforms observations before the actor, which policy "
-                       "snapshots do not apply yet",
+                       "wsrl_agent_policy: the %s learner transforms observations before the actor and does not "
+                       "describe the transform to policy snapshots",
                        agent->offline->name);
   if (agent->snaps == NULL)
     return wsrl__error(WSRL_ERR_UNSUPPORTED, "wsrl_agent_policy: the actor is wider than WSRL_POLICY_MAX_WIDTH = %d",

@@ -31,6 +31,7 @@ static int add_blobs_mlp(blob_ref *out, int n, const char *what, wsrl__mlp *m) {
     snprintf(out[n].name, NAME_CAP, "%s.%s", what, b.name);
     out[n].data = b.data;
     out[n].count = b.count;
+    out[n].positive = 0;
     n++;
   }
   return n;
@@ -49,10 +50,13 @@ static int collect_blobs(const wsrl_agent_t *agent, blob_ref *out) {
     snprintf(out[n].name, NAME_CAP, "actor.%s", b.name);
     out[n].data = b.data;
     out[n].count = b.count;
+    out[n].positive = 0;
     n++;
   }
-  if (ag->offline->blobs != NULL) /* the learner's own arrays */
+  if (ag->offline->blobs != NULL) { /* the learner's own arrays (flags default to 0) */
+    memset(out + n, 0, WSRL__LEARNER_MAX_BLOBS * sizeof *out);
     n += ag->offline->blobs(ag, ag->lstate, out + n);
+  }
   return n;
 }
 
@@ -378,8 +382,9 @@ static int ends_with(const char *s, const char *suffix) {
   return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
-static wsrl_status_t check_blob(const char *path, const char *section, const char *name, const float *x,
+static wsrl_status_t check_blob(const char *path, const char *section, const blob_ref *dst, const float *x,
                                 int64_t count) {
+  const char *name = dst->name;
   const int second_moment = ends_with(name, "adam.v"), weights = !ends_with(name, "adam.m") && !second_moment;
   for (int64_t k = 0; k < count; k++) {
     if (!isfinite(x[k]))
@@ -393,6 +398,9 @@ static wsrl_status_t check_blob(const char *path, const char *section, const cha
                          "'%s': corrupt at section '%s' element %lld: parameter %g is beyond +-%g, out of any "
                          "trained network's range",
                          path, section, (long long)k, (double)x[k], (double)PARAM_ABS_MAX);
+    if (dst->positive && !(x[k] > 0.0f))
+      return wsrl__error(WSRL_ERR_CORRUPT, "'%s': corrupt at section '%s' element %lld: %g is not > 0 (a divisor)",
+                         path, section, (long long)k, (double)x[k]);
   }
   return WSRL_OK;
 }
@@ -412,7 +420,7 @@ static wsrl_status_t stage_blobs(const wsrl_agent_t *ag, const wsrl__secreader *
                          (long long)count * 4, full);
     WSRL__TRY(wsrl__secreader_read_all(r, s, stage->data[i]));
     wsrl__f32_swap_le(stage->data[i], (size_t)count);
-    WSRL__TRY(check_blob(r->path, full, stage->dst[i].name, stage->data[i], count));
+    WSRL__TRY(check_blob(r->path, full, &stage->dst[i], stage->data[i], count));
   }
   return WSRL_OK;
 }

@@ -71,11 +71,13 @@ typedef struct wsrl__learner_plan {
 
 /* A float array the learner owns, saved as section "<name>" (lower case,
  * [a-z0-9_.]) and checked on load like the agent's own: finite, Adam second
- * moments (names ending in adam.v) >= 0, weights within +-1e6. */
+ * moments (names ending in adam.v) >= 0, weights within +-1e6; with
+ * positive set, every element > 0 too (a divisor, e.g. a std). */
 typedef struct wsrl__learner_blob {
   char name[32];
   float *data;
   int64_t count;
+  int32_t positive;
 } wsrl__learner_blob;
 #define WSRL__LEARNER_MAX_BLOBS 12
 
@@ -146,6 +148,13 @@ typedef struct wsrl__learner_ops {
    * rows (unit actions, clipped to [-1, 1]) from rng (the act stream).
    * NULL: sample the actor's distribution. */
   void (*explore)(const wsrl_agent_t *ag, const void *state, wsrl__rng *rng, int64_t n, float *action);
+  /* What a policy snapshot applies around the actor so wsrl_policy_act()
+   * acts as act does (policy/snapshot.h): the normalisation actor_input
+   * applies (pointers into the state, read at each publish), and for a
+   * learner with explore, the deterministic head and its noise. Required
+   * with actor_input (without it the agent has no snapshots); out comes
+   * zeroed. May be NULL. */
+  void (*snapshot)(const wsrl_agent_t *ag, const void *state, wsrl__snap_extras *out);
 
   /* Checkpoint. blobs: the learner's float arrays (returns how many, at
    * most WSRL__LEARNER_MAX_BLOBS); scalars: its two learned scalars in the

@@ -249,7 +249,18 @@ static const float *td3bc_actor_input(const wsrl_agent_t *ag, const void *state,
   return normalise(ag, state, n, obs, out);
 }
 
-/* The normalisation and the target actor's parameters. */
+/* Snapshots normalise as actor_input and explore as td3bc_explore. */
+static void td3bc_snapshot(const wsrl_agent_t *ag, const void *state, wsrl__snap_extras *out) {
+  const td3bc_state *st = state;
+  if (ag->cfg.td3bc_normalize_states) {
+    out->obs_mean = st->obs_mean;
+    out->obs_std = st->obs_std;
+  }
+  out->deterministic = 1;
+  out->noise = (float)ag->cfg.td3bc_expl_noise;
+}
+
+/* The normalisation (std a divisor: > 0) and the target actor's parameters. */
 static int32_t td3bc_blobs(const wsrl_agent_t *ag, void *state, wsrl__learner_blob *out) {
   td3bc_state *st = state;
   snprintf(out[0].name, sizeof out[0].name, "td3bc.obs_mean");
@@ -258,6 +269,7 @@ static int32_t td3bc_blobs(const wsrl_agent_t *ag, void *state, wsrl__learner_bl
   snprintf(out[1].name, sizeof out[1].name, "td3bc.obs_std");
   out[1].data = st->obs_std;
   out[1].count = ag->obs_dim;
+  out[1].positive = 1;
   wsrl__nn_blob b;
   if (wsrl__mlp_blob(wsrl__policy_mlp(st->target), 0, &b) != WSRL_OK) /* "params" */
     return 2;
@@ -285,5 +297,6 @@ const wsrl__learner_ops wsrl__td3bc_ops = {
     .fit_dataset = td3bc_fit_dataset,
     .actor_input = td3bc_actor_input,
     .explore = td3bc_explore,
+    .snapshot = td3bc_snapshot,
     .blobs = td3bc_blobs,
 };

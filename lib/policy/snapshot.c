@@ -11,7 +11,11 @@
 /* Slots per agent: the latest, up to two held by hosts, one to write. */
 #define POOL_SLOTS 4
 #define FILE_MAGIC "WSRLPOL1"
-#define FILE_VERSION 1u
+/* 2: optional sections "obs_norm" (mean then std, obs_dim floats each) and
+ * "head" (i32 deterministic, f32 noise); a file without them (any version
+ * 1 file) has no normalisation and the Gaussian head. */
+#define FILE_VERSION 2u
+#define HEAD_BYTES 8
 #define SHAPE_INTS (6 + WSRL__NN_MAX_HIDDEN + 1)
 #define SHAPE_BYTES (SHAPE_INTS * 4 + 2 * 4 + 8)
 #define LN_EPS 1e-6f /* lib/nn/kernels.c's, flax's default */
@@ -30,6 +34,9 @@ typedef struct shape {
   int32_t layer_norm, std_param, tanh_squash;
   int32_t width[WSRL__NN_MAX_HIDDEN + 1]; /* out width of each layer; the last is the head (A or 2A) */
   float std_min, std_max;
+  int32_t obs_norm;      /* the slot's weights end with obs mean and std */
+  int32_t deterministic; /* wsrl__snap_extras */
+  float noise;
 } shape;
 
 struct wsrl_policy {
@@ -38,7 +45,7 @@ struct wsrl_policy {
   wsrl__alloc alloc;
   shape sh;
   uint64_t version;
-  float *w; /* layers (W rows, bias row, LN scale, LN bias), log-std (uniform), low, high */
+  float *w; /* layers (W rows, bias row, LN scale, LN bias), log-std (uniform), low, high, obs mean and std */
 };
 
 struct wsrl__snap_pool {
@@ -76,6 +83,18 @@ static const float *low_of(const wsrl_policy_t *p) {
   return log_std_of(p) + (p->sh.std_param == WSRL__STD_UNIFORM ? p->sh.act_dim : 0);
 }
 static const float *high_of(const wsrl_policy_t *p) { return low_of(p) + p->sh.act_dim; }
+static const float *mean_of(const wsrl_policy_t *p) { return high_of(p) + p->sh.act_dim; }
+static const float *std_of(const wsrl_policy_t *p) { return mean_of(p) + p->sh.obs_dim; }
+static int64_t norm_floats(const shape *s) { return s->obs_norm ? 2 * (int64_t)s->obs_dim : 0; }
+
+/* Each std must be > 0 and finite (a division), each mean finite. */
+static wsrl_status_t check_norm(const wsrl_policy_t *p, const char *what) {
+  for (int32_t i = 0; p->sh.obs_norm && i < p->sh.obs_dim; i++)
+    if (!isfinite(mean_of(p)[i]) || !(std_of(p)[i] > 0.0f) || !isfinite(std_of(p)[i]))
+      return wsrl__error(WSRL_ERR_CORRUPT, "%s: observation normalisation %d (mean %g, std %g) needs a finite mean "
+                         "and a finite std > 0", what, i, (double)mean_of(p)[i], (double)std_of(p)[i]);
+  return WSRL_OK;
+}
 
 static wsrl_status_t check_shape(const shape *s, const char *what) {
   if (s->obs_dim < 1 || s->act_dim < 1 || s->n_hidden < 1 || s->n_hidden > WSRL__NN_MAX_HIDDEN)
@@ -94,13 +113,15 @@ static wsrl_status_t check_shape(const shape *s, const char *what) {
   const int32_t head = s->std_param == WSRL__STD_EXP ? 2 * s->act_dim : s->act_dim;
   if ((s->std_param != WSRL__STD_EXP && s->std_param != WSRL__STD_UNIFORM) || s->width[s->n_hidden] != head ||
       (s->layer_norm != 0 && s->layer_norm != 1) || (s->tanh_squash != 0 && s->tanh_squash != 1) ||
-      !(s->std_min > 0.0f) || !(s->std_max >= s->std_min) || !isfinite(s->std_max))
+      !(s->std_min > 0.0f) || !(s->std_max >= s->std_min) || !isfinite(s->std_max) ||
+      (s->obs_norm != 0 && s->obs_norm != 1) || (s->deterministic != 0 && s->deterministic != 1) ||
+      !(s->noise >= 0.0f) || !isfinite(s->noise))
     return wsrl__error(WSRL_ERR_CORRUPT, "%s: inconsistent head (std parameterization %d, head width %d, act_dim %d)",
                        what, s->std_param, s->width[s->n_hidden], s->act_dim);
   return WSRL_OK;
 }
 
-static void shape_of(shape *s, const wsrl__policy *pi) {
+static void shape_of(shape *s, const wsrl__policy *pi, const wsrl__snap_extras *ex) {
   const wsrl__policy_spec *ps = wsrl__policy_get_spec(pi);
   memset(s, 0, sizeof *s);
   s->obs_dim = ps->obs_dim;
@@ -114,6 +135,9 @@ static void shape_of(shape *s, const wsrl__policy *pi) {
   s->tanh_squash = ps->tanh_squash != 0;
   s->std_min = ps->std_min;
   s->std_max = ps->std_max;
+  s->obs_norm = ex->obs_mean != NULL;
+  s->deterministic = ex->deterministic != 0;
+  s->noise = ex->noise;
 }
 
 /* Copy the actor's parameters into w (the layout above, bounds excluded):
@@ -126,13 +150,13 @@ static void copy_actor(const shape *s, wsrl__policy *pi, float *w) {
 /* ------------------------------------------------------------------ pool */
 
 wsrl_status_t wsrl__snap_pool_create(wsrl__snap_pool **pool_out, wsrl__policy *pi, const float *low,
-                                     const float *high, const wsrl__alloc *alloc) {
+                                     const float *high, const wsrl__snap_extras *ex, const wsrl__alloc *alloc) {
   *pool_out = NULL;
   shape sh;
-  shape_of(&sh, pi);
+  shape_of(&sh, pi, ex);
   WSRL__TRY(check_shape(&sh, "policy snapshot"));
   wsrl__snap_pool *pool = wsrl__calloc(alloc, 1, sizeof *pool);
-  const int64_t floats = weight_floats(&sh);
+  const int64_t floats = weight_floats(&sh) + norm_floats(&sh);
   float *block = pool != NULL ? wsrl__aligned_alloc(alloc, (size_t)(POOL_SLOTS * floats) * sizeof(float)) : NULL;
   if (block == NULL) {
     wsrl__free(alloc, pool);
@@ -155,7 +179,7 @@ wsrl_status_t wsrl__snap_pool_create(wsrl__snap_pool **pool_out, wsrl__policy *p
     memcpy((float *)high_of(p), high, (size_t)sh.act_dim * sizeof(float));
   }
   atomic_init(&pool->latest, NULL);
-  wsrl__snap_pool_publish(pool, pi, 0);
+  wsrl__snap_pool_publish(pool, pi, ex, 0);
   *pool_out = pool;
   return WSRL_OK;
 }
@@ -168,7 +192,8 @@ static void pool_unref(wsrl__snap_pool *pool) {
   wsrl__free(&a, pool);
 }
 
-void wsrl__snap_pool_publish(wsrl__snap_pool *pool, wsrl__policy *pi, uint64_t version) {
+void wsrl__snap_pool_publish(wsrl__snap_pool *pool, wsrl__policy *pi, const wsrl__snap_extras *ex,
+                             uint64_t version) {
   wsrl_policy_t *latest = atomic_load(&pool->latest);
   for (int i = 0; i < POOL_SLOTS; i++) {
     wsrl_policy_t *p = &pool->slot[i];
@@ -176,6 +201,10 @@ void wsrl__snap_pool_publish(wsrl__snap_pool *pool, wsrl__policy *pi, uint64_t v
     if (p == latest || !atomic_compare_exchange_strong(&p->refs, &expect, -1))
       continue;
     copy_actor(&p->sh, pi, p->w);
+    if (p->sh.obs_norm && ex->obs_mean != NULL) {
+      memcpy((float *)mean_of(p), ex->obs_mean, (size_t)p->sh.obs_dim * sizeof(float));
+      memcpy((float *)std_of(p), ex->obs_std, (size_t)p->sh.obs_dim * sizeof(float));
+    }
     p->version = version;
     atomic_store(&p->refs, 1); /* the pool's "latest" reference; publishes the weights */
     wsrl_policy_t *old = atomic_exchange(&pool->latest, p);
@@ -342,6 +371,11 @@ wsrl_status_t wsrl_policy_act(const wsrl_policy_t *policy, const float *obs, int
   float buf[2][WSRL_POLICY_MAX_WIDTH];
   const float *x = obs, *w = policy->w;
   int32_t cur = 0;
+  if (s->obs_norm) { /* as the learner's actor input; layer 0 writes buf[0] */
+    for (int32_t i = 0; i < s->obs_dim; i++)
+      buf[1][i] = (obs[i] - mean_of(policy)[i]) / std_of(policy)[i];
+    x = buf[1];
+  }
   for (int32_t l = 0; l <= s->n_hidden; l++, cur ^= 1) {
     const int32_t K = fan_in(s, l), N = s->width[l];
     dense(x, K, N, w, buf[cur]);
@@ -356,13 +390,17 @@ wsrl_status_t wsrl_policy_act(const wsrl_policy_t *policy, const float *obs, int
   float *unit = buf[cur]; /* free: x is the other buffer */
   for (int32_t k = 0; k < A; k++) {
     double u = x[k];
-    if (!det) {
+    if (!det && !s->deterministic) {
       const double ls = s->std_param == WSRL__STD_EXP ? x[A + k] : log_std_of(policy)[k];
       const double sd = exp(ls);
       u += (sd < s->std_min ? s->std_min : sd > s->std_max ? s->std_max : sd) * normal(rng_state);
     }
     const float a = s->tanh_squash ? (float)tanh(u) : (float)u;
     unit[k] = a > 1.0f ? 1.0f : a < -1.0f ? -1.0f : a;
+    if (!det && s->deterministic) { /* the learner's exploration: mode + N(0, noise) */
+      const double e = (double)unit[k] + (double)s->noise * normal(rng_state);
+      unit[k] = (float)(e > 1.0 ? 1.0 : e < -1.0 ? -1.0 : e);
+    }
   }
   /* As wsrl_agent_act: a forward pass that overflowed ends as NaN here, and
    * a controller must get an error, never a NaN action with WSRL_OK. */
@@ -416,6 +454,19 @@ wsrl_status_t wsrl_policy_save(const wsrl_policy_t *policy, const char *path) {
     st = wsrl__secwriter_write_f32(&w, policy->w, (size_t)weight_floats(&policy->sh));
   if (st == WSRL_OK)
     st = wsrl__secwriter_end(&w);
+  if (st == WSRL_OK && policy->sh.obs_norm) {
+    st = wsrl__secwriter_begin(&w, "obs_norm");
+    if (st == WSRL_OK)
+      st = wsrl__secwriter_write_f32(&w, mean_of(policy), (size_t)norm_floats(&policy->sh));
+    if (st == WSRL_OK)
+      st = wsrl__secwriter_end(&w);
+  }
+  if (st == WSRL_OK && policy->sh.deterministic) {
+    uint8_t head[HEAD_BYTES];
+    wsrl__store_i32le(head, 1);
+    wsrl__store_f32le(head + 4, policy->sh.noise);
+    st = wsrl__secwriter_add(&w, "head", head, sizeof head);
+  }
   if (st != WSRL_OK) {
     wsrl__secwriter_abort(&w);
     return st;
@@ -432,20 +483,34 @@ static wsrl_status_t read_policy(const wsrl__secreader *r, const char *path, con
   shape sh;
   uint64_t version;
   decode_shape(hdr, &sh, &version);
+  /* The optional sections of format 2 (absent: identity, Gaussian head). */
+  const wsrl__section *head_sec = wsrl__secreader_find(r, "head"), *norm_sec = NULL;
+  if (head_sec != NULL) {
+    uint8_t head[HEAD_BYTES];
+    WSRL__TRY(wsrl__secreader_require(r, "head", HEAD_BYTES, &head_sec));
+    WSRL__TRY(wsrl__secreader_read_all(r, head_sec, head));
+    sh.deterministic = wsrl__load_i32le(head);
+    sh.noise = wsrl__load_f32le(head + 4);
+  }
+  sh.obs_norm = wsrl__secreader_find(r, "obs_norm") != NULL;
   wsrl_status_t st = check_shape(&sh, path);
   if (st != WSRL_OK)
     return st;
-  const int64_t floats = weight_floats(&sh);
+  const int64_t floats = weight_floats(&sh), all = floats + norm_floats(&sh);
   WSRL__TRY(wsrl__secreader_require(r, "weights", floats * (int64_t)sizeof(float), &sec));
+  if (sh.obs_norm)
+    WSRL__TRY(wsrl__secreader_require(r, "obs_norm", norm_floats(&sh) * (int64_t)sizeof(float), &norm_sec));
   wsrl_policy_t *p = wsrl__calloc(alloc, 1, sizeof *p);
-  float *w = p != NULL ? wsrl__aligned_alloc(alloc, (size_t)floats * sizeof(float)) : NULL;
+  float *w = p != NULL ? wsrl__aligned_alloc(alloc, (size_t)all * sizeof(float)) : NULL;
   if (w == NULL) {
     wsrl__free(alloc, p);
-    return wsrl__error(WSRL_ERR_OUT_OF_MEMORY, "%s: allocating %lld floats of weights", path, (long long)floats);
+    return wsrl__error(WSRL_ERR_OUT_OF_MEMORY, "%s: allocating %lld floats of weights", path, (long long)all);
   }
   st = wsrl__secreader_read_all(r, sec, w);
-  wsrl__f32_swap_le(w, (size_t)floats);
-  if (st == WSRL_OK && !wsrl__all_finite(w, (size_t)floats))
+  if (st == WSRL_OK && norm_sec != NULL)
+    st = wsrl__secreader_read_all(r, norm_sec, w + floats);
+  wsrl__f32_swap_le(w, (size_t)all);
+  if (st == WSRL_OK && !wsrl__all_finite(w, (size_t)all))
     st = wsrl__error(WSRL_ERR_CORRUPT, "%s: the weights hold NaN or infinity", path);
   p->alloc = *alloc;
   p->sh = sh;
@@ -455,6 +520,8 @@ static wsrl_status_t read_policy(const wsrl__secreader *r, const char *path, con
   for (int32_t k = 0; st == WSRL_OK && k < sh.act_dim; k++)
     if (!(low_of(p)[k] < high_of(p)[k]))
       st = wsrl__error(WSRL_ERR_CORRUPT, "%s: action bound %d is not low < high", path, k);
+  if (st == WSRL_OK)
+    st = check_norm(p, path);
   if (st != WSRL_OK) {
     wsrl__aligned_free(alloc, w);
     wsrl__free(alloc, p);

@@ -54,10 +54,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 }
 
 static int write_seeds(const char *dir) {
-  /* The actor variants: exp std + tanh (sac), uniform std without tanh, no LayerNorm. */
+  /* The actor variants: exp std + tanh (sac), uniform std without tanh, no
+   * LayerNorm, TD3+BC's deterministic head behind an observation
+   * normalisation (sections "head" and "obs_norm"). */
   static const char *const variants[][3] = {{"sac", NULL, NULL},
                                             {"iql", "actor.std_parameterization", "uniform"},
-                                            {"sac", "actor.layer_norm", "0"}};
+                                            {"sac", "actor.layer_norm", "0"},
+                                            {"td3bc", "td3bc.normalize_states", "1"}};
   char path[600];
   int n = 0;
   for (size_t k = 0; k < sizeof variants / sizeof variants[0]; k++) {

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "agents/agent_internal.h"
+#include "agents/learner.h"
 #include "agents/sac.h"
 #include "nnref.h"
 #include "suites.h"
@@ -1336,6 +1337,44 @@ static void poke_blob(wsrl__mlp *m, const char *name, int64_t k, float value) {
   ck_abort_msg("no blob %s", name);
 }
 
+/* The learner's own array called name (e.g. "td3bc.obs_std"). */
+static wsrl__learner_blob learner_blob(wsrl_agent_t *a, const char *name) {
+  wsrl__learner_blob b[WSRL__LEARNER_MAX_BLOBS];
+  const int32_t n = a->offline->blobs(a, a->lstate, b);
+  for (int32_t i = 0; i < n; i++)
+    if (strcmp(b[i].name, name) == 0)
+      return b[i];
+  ck_abort_msg("no learner blob %s", name);
+  return b[0];
+}
+
+/* TD3+BC divides by the saved observation std: 0 (or a negative) is
+ * refused at load naming the section, not left to make act return
+ * WSRL_ERR_NON_FINITE. */
+START_TEST(checkpoint_rejects_zero_obs_std) {
+  wsrl_config_t *c = tiny_config("td3bc");
+  const float bad[] = {0.0f, -0.5f, -0.0f};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    wsrl_agent_t *src = make_agent(c), *dst = make_agent(c);
+    learner_blob(src, "td3bc.obs_std").data[1] = bad[i];
+    char path[256];
+    tmp_path(path, sizeof path, "obsstd");
+    ck_assert_int_eq(wsrl_agent_save(src, path), WSRL_OK);
+    ck_assert_int_eq(wsrl_agent_load(dst, path), WSRL_ERR_CORRUPT);
+    ck_assert_msg_has("td3bc.obs_std");
+    ck_assert_msg_has("not > 0");
+    ck_assert_float_eq(learner_blob(dst, "td3bc.obs_std").data[1], 1.0f); /* untouched */
+    wsrl_agent_t *x = NULL;
+    ck_assert_int_eq(wsrl_agent_create_from_checkpoint(&x, path, NULL), WSRL_ERR_CORRUPT);
+    ck_assert_ptr_null(x);
+    remove(path);
+    wsrl_agent_destroy(src);
+    wsrl_agent_destroy(dst);
+  }
+  wsrl_config_destroy(c);
+}
+END_TEST
+
 /* Finite but impossible state (issue 16, faults 1 and 2) is refused at load
  * with the section named, and leaves the loading agent as it was. */
 START_TEST(checkpoint_rejects_out_of_range_state) {
@@ -1463,17 +1502,26 @@ static wsrl_agent_t *snapshot_agent(wsrl_config_t **c_out, uint64_t seed, int st
 }
 
 START_TEST(snapshot_matches_agent) {
-  /* Every actor variant: LayerNorm or not, exp or uniform std, tanh or not. */
+  /* Every actor variant: LayerNorm or not, exp or uniform std, tanh or not,
+   * TD3+BC's deterministic actor behind its state normalisation. */
   const char *variants[][3] = {{"sac", "actor.layer_norm", "0"},
                                {"sac", "actor.layer_norm", "1"},
                                {"iql", "actor.std_parameterization", "uniform"},
-                               {"iql", "actor.tanh_squash", "0"}};
-  for (int v = 0; v < 4; v++) {
+                               {"iql", "actor.tanh_squash", "0"},
+                               {"td3bc", "td3bc.normalize_states", "1"}};
+  for (int v = 0; v < 5; v++) {
     wsrl_config_t *c = tiny_config(variants[v][0]);
     ck_assert_int_eq(wsrl_config_set(c, variants[v][1], variants[v][2]), WSRL_OK);
     ck_assert_int_eq(wsrl_config_set(c, "actor.hidden", "33,17"), WSRL_OK);
     wsrl_agent_t *a = make_agent(c);
     randomize(a, 60 + (uint64_t)v);
+    if (a->offline->fit_dataset != NULL) { /* a dataset far from mean 0, std 1 */
+      float d[3 * O];
+      for (int i = 0; i < 3 * O; i++)
+        d[i] = 2.0f + (float)(i % 3) * (0.3f + 0.1f * (float)(i % O));
+      ck_assert_int_eq(a->offline->fit_dataset(a, a->lstate, 3, d), WSRL_OK);
+      ck_assert_float_ne(learner_blob(a, "td3bc.obs_mean").data[0], 0.0f);
+    }
     train_steps(a, 1, 5); /* the update publishes the randomized actor */
     wsrl_policy_t *p = NULL;
     ck_assert_int_eq(wsrl_agent_policy(a, &p), WSRL_OK);
@@ -1485,6 +1533,15 @@ START_TEST(snapshot_matches_agent) {
     ck_assert_uint_eq(ver, 1);
     const double du = policy_vs_agent(a, p, WSRL_ACT_UNIT), ds = policy_vs_agent(a, p, 0);
     ck_assert_msg(du <= 1e-6 && ds <= 1e-6, "variant %d: policy differs from the agent by %g (unit) / %g", v, du, ds);
+    /* A policy file carries the same (normalisation and head included). */
+    char path[256];
+    tmp_path(path, sizeof path, "pol");
+    wsrl_policy_t *q = NULL;
+    ck_assert_int_eq(wsrl_policy_save(p, path), WSRL_OK);
+    ck_assert_int_eq(wsrl_policy_load(&q, path), WSRL_OK);
+    ck_assert_double_le(policy_vs_agent(a, q, WSRL_ACT_UNIT), 1e-6);
+    wsrl_policy_release(q);
+    remove(path);
     float lo[A], hi[A];
     ck_assert_int_eq(wsrl_policy_bounds(p, lo, hi), WSRL_OK);
     ck_assert_mem_eq(lo, low, sizeof lo);
@@ -1706,23 +1763,47 @@ START_TEST(policy_file_rejects_crafted_fields) {
   reseal_edit(bad, "weights", 4L * (n_w - 2 * A), &two, 4); /* low[0] = 2 = high[0] */
   ck_assert_int_eq(wsrl_policy_load(&q, bad), WSRL_ERR_CORRUPT);
   ck_assert_msg_has("low < high");
-  /* A newer format version. */
-  copy_file(path, bad, file_size(path), -1);
-  {
+  /* A newer format version is refused; version 1 (no optional sections)
+   * still loads. */
+  for (uint32_t version = 3; version != 0; version = version == 3 ? 1 : 0) {
+    copy_file(path, bad, file_size(path), -1);
     FILE *f = fopen(bad, "r+b");
     uint8_t h[64];
     ck_assert_int_eq((int)fread(h, 1, 64, f), 64);
-    wsrl__store_u32le(h + 12, 2);
+    wsrl__store_u32le(h + 12, version);
     wsrl__store_u32le(h + 60, wsrl__crc32(0, h, 60));
     rewind(f);
     ck_assert_int_eq((int)fwrite(h, 1, 64, f), 64);
     fclose(f);
+    ck_assert_int_eq(wsrl_policy_load(&q, bad), (version == 3 ? WSRL_ERR_VERSION_MISMATCH : WSRL_OK));
+    wsrl_policy_release(q);
+    q = NULL;
   }
-  ck_assert_int_eq(wsrl_policy_load(&q, bad), WSRL_ERR_VERSION_MISMATCH);
   remove(bad);
   remove(path);
   wsrl_policy_release(p);
   wsrl_agent_destroy(a);
+  /* TD3+BC's sections: a normalisation std of 0 and an unknown head. */
+  wsrl_config_t *c3 = tiny_config("td3bc");
+  a = make_agent(c3);
+  ck_assert_int_eq(wsrl_agent_policy(a, &p), WSRL_OK);
+  ck_assert_int_eq(wsrl_policy_save(p, path), WSRL_OK);
+  const float zero = 0.0f;
+  const int32_t two_i = 2;
+  copy_file(path, bad, file_size(path), -1);
+  reseal_edit(bad, "obs_norm", 4L * (O + 1), &zero, 4); /* std[1] = 0 */
+  ck_assert_int_eq(wsrl_policy_load(&q, bad), WSRL_ERR_CORRUPT);
+  ck_assert_msg_has("normalisation 1");
+  copy_file(path, bad, file_size(path), -1);
+  reseal_edit(bad, "head", 0, &two_i, 4);
+  ck_assert_int_eq(wsrl_policy_load(&q, bad), WSRL_ERR_CORRUPT);
+  ck_assert_msg_has("head");
+  ck_assert_ptr_null(q);
+  remove(bad);
+  remove(path);
+  wsrl_policy_release(p);
+  wsrl_agent_destroy(a);
+  wsrl_config_destroy(c3);
   wsrl_config_destroy(c);
 }
 END_TEST
@@ -2092,6 +2173,7 @@ Suite *wsrl_test_suite_agent(void) {
   tcase_add_test(tc, checkpoint_resume_bitwise);
   tcase_add_test(tc, checkpoint_rejects_bad_files);
   tcase_add_test(tc, checkpoint_rejects_out_of_range_state);
+  tcase_add_test(tc, checkpoint_rejects_zero_obs_std);
   tcase_add_test(tc, checkpoint_config_larger_than_its_arrays);
   tcase_add_test(tc, act_refuses_non_finite_actions);
   tcase_add_test(tc, checkpoint_save_errors);
