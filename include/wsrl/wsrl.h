@@ -38,5 +38,6 @@
 #include "agent.h"
 #include "train.h"
 #include "policy.h"
+#include "layout.h"
 
 #endif /* WSRL_WSRL_H */

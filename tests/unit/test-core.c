@@ -68,6 +68,52 @@ START_TEST(struct_init_writes_only_the_callers_size) {
 }
 END_TEST
 
+/* The run-time layout table (wsrl/layout.h): the numbers of this compile,
+ * one entry per versioned struct (a new one joins STRUCT_INITS), and errors
+ * that name what is missing. */
+START_TEST(layout_table_matches_this_compile) {
+  uint32_t off = 99, size = 0;
+  size_t nstructs = 0;
+#define CHECK_LAYOUT(T, fn, init)                                                    \
+  ck_assert_int_eq(wsrl_layout_get(#T, NULL, &off, &size), WSRL_OK);                 \
+  ck_assert_uint_eq(off, 0);                                                         \
+  ck_assert_uint_eq(size, sizeof(T));                                                \
+  ck_assert_int_eq(wsrl_layout_get(#T, "struct_size", &off, &size), WSRL_OK);        \
+  ck_assert_uint_eq(off, 0);                                                         \
+  ck_assert_uint_eq(size, sizeof(uint32_t));                                         \
+  nstructs++;
+  STRUCT_INITS(CHECK_LAYOUT)
+#undef CHECK_LAYOUT
+  ck_assert_int_eq(wsrl_layout_get("wsrl_env_spec_t", "max_episode_steps", &off, &size), WSRL_OK);
+  ck_assert_uint_eq(off, offsetof(wsrl_env_spec_t, max_episode_steps));
+  ck_assert_uint_eq(size, sizeof(int64_t));
+  ck_assert_int_eq(wsrl_layout_get("wsrl_batch_t", "obs", NULL, NULL), WSRL_OK);
+
+  size_t seen = 0;
+  const char *prev = "";
+  for (size_t i = 0; i < wsrl_layout_count(); i++) {
+    const char *type = NULL, *field = NULL;
+    ck_assert_int_eq(wsrl_layout_info(i, &type, &field, &off, &size), WSRL_OK);
+    ck_assert_ptr_nonnull(field);
+    ck_assert_int_eq(wsrl_layout_get(type, field, NULL, &size), WSRL_OK);
+    seen += strcmp(type, prev) != 0;
+    prev = type;
+  }
+  ck_assert_uint_eq(seen, nstructs);
+  ck_assert_int_eq(wsrl_layout_info(0, NULL, NULL, NULL, NULL), WSRL_OK);
+
+  ck_assert_int_eq(wsrl_layout_info(wsrl_layout_count(), NULL, NULL, NULL, NULL), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_ptr_nonnull(strstr(wsrl_last_error_message(), "out of range"));
+  ck_assert_int_eq(wsrl_layout_get(NULL, NULL, &off, &size), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_ptr_nonnull(strstr(wsrl_last_error_message(), "struct_name"));
+  ck_assert_int_eq(wsrl_layout_get("wsrl_future_t", NULL, &off, &size), WSRL_ERR_VERSION_MISMATCH);
+  ck_assert_ptr_nonnull(strstr(wsrl_last_error_message(), "wsrl_future_t"));
+  ck_assert_int_eq(wsrl_layout_get("wsrl_env_spec_t", "future_field", &off, &size), WSRL_ERR_VERSION_MISMATCH);
+  ck_assert_ptr_nonnull(strstr(wsrl_last_error_message(), "future_field"));
+  wsrl_clear_error();
+}
+END_TEST
+
 START_TEST(version_matches_header) {
   uint32_t ma, mi, pa;
   wsrl_version(&ma, &mi, &pa);
@@ -330,6 +376,7 @@ Suite *wsrl_test_suite_core(void) {
   tcase_add_test(t, rng_distributions);
   tcase_add_test(t, finite_check);
   tcase_add_test(t, struct_init_writes_only_the_callers_size);
+  tcase_add_test(t, layout_table_matches_this_compile);
   suite_add_tcase(s, t);
   return s;
 }
