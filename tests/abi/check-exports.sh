@@ -10,13 +10,9 @@ nm -D --defined-only "$lib" | awk '$2 != "A" {print $3}' | sed 's/@.*//' | sort 
 bad=$(grep -v '^wsrl_' "$tmp/exported" || true)
 if [ -n "$bad" ]; then echo "non-wsrl_ symbols exported:"; echo "$bad"; exit 1; fi
 
-# Declarations: strip comments and directives (the preprocessor, without
-# expanding macros), join statements, then take the identifier before the
-# first '(' of every statement that starts with WSRL_API.
-for h in "$incdir"/*.h "$incdir"/*.h.in; do
-  ${CC:-cc} -fpreprocessed -dD -E -P -x c "$h" 2>/dev/null | grep -v '^[[:space:]]*#' || true
-done | tr '\n' ' ' | sed 's/;/;\n/g' | sed -nE 's/.*WSRL_API[[:space:]]+//p' \
-  | sed -E 's/\(.*//; s/.*[ *]([a-z_0-9]+)[[:space:]]*$/\1/' | sort -u >"$tmp/declared"
+# Declarations: the identifier before the first '(' of each WSRL_API statement.
+sh "$(dirname "$0")/abi.sh" decls "$incdir" \
+  | sed -E 's/^WSRL_API[[:space:]]+//; s/\(.*//; s/.*[ *]([a-z_0-9]+)[[:space:]]*$/\1/' | sort -u >"$tmp/declared"
 grep -oE '^[[:space:]]+wsrl_[a-z_0-9]+;' "$symfile" | tr -d ' ;\t' | sort -u >"$tmp/listed"
 
 status=0
