@@ -85,7 +85,8 @@ typedef enum wsrl_net {
   WSRL_NET_TARGET_CRITICS = 2, /**< their Polyak targets Q'_i (every agent) */
   WSRL_NET_VALUE = 3,          /**< IQL's V(s) (agent.algorithm = iql only) */
   WSRL_NET_TEMPERATURE = 4,    /**< SAC temperature: agents whose offline or online learner is sac, cql or calql */
-  WSRL_NET_LAGRANGE = 5        /**< CQL/Cal-QL Lagrange multiplier (cql.autotune_alpha = true only) */
+  WSRL_NET_LAGRANGE = 5,       /**< CQL/Cal-QL Lagrange multiplier (cql.autotune_alpha = true only) */
+  WSRL_NET_TARGET_ACTOR = 6    /**< TD3+BC's Polyak target actor pi' (agent.algorithm = td3bc only) */
 } wsrl_net_t;
 
 /**
@@ -469,8 +470,9 @@ WSRL_API wsrl_status_t wsrl_agent_unit_actions(const wsrl_agent_t *agent, int64_
  * layout (the same as wsrl_qensemble_get_params()):
  *
  * - A network is an ensemble of E members (E = `critic.ensemble_size` for
- *   WSRL_NET_CRITICS and WSRL_NET_TARGET_CRITICS, 1 for the actor and the
- *   value network). Member 0 comes first; each member is one contiguous
+ *   WSRL_NET_CRITICS and WSRL_NET_TARGET_CRITICS, 1 for the actor, the
+ *   target actor and the value network). WSRL_NET_TARGET_ACTOR has the
+ *   actor's layout. Member 0 comes first; each member is one contiguous
  *   slice of count / E floats (the actor: of count - act_dim floats with a
  *   uniform std, see below).
  * - A member is an MLP with L hidden layers (`critic.hidden` or

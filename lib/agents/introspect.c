@@ -10,7 +10,8 @@
 #include "learner.h"
 
 static const char *const net_names[] = {"WSRL_NET_ACTOR", "WSRL_NET_CRITICS",     "WSRL_NET_TARGET_CRITICS",
-                                        "WSRL_NET_VALUE", "WSRL_NET_TEMPERATURE", "WSRL_NET_LAGRANGE"};
+                                        "WSRL_NET_VALUE", "WSRL_NET_TEMPERATURE", "WSRL_NET_LAGRANGE",
+                                        "WSRL_NET_TARGET_ACTOR"};
 
 /* One network's parameters: exactly one of the three is set. */
 typedef struct net_view {
@@ -41,11 +42,18 @@ static wsrl_status_t view_net(const wsrl_agent_t *agent, int32_t net, net_view *
     break;
   case WSRL_NET_VALUE:
   case WSRL_NET_TEMPERATURE:
-  case WSRL_NET_LAGRANGE: {
+  case WSRL_NET_LAGRANGE:
+  case WSRL_NET_TARGET_ACTOR: {
     /* The learner's own parameters, if it has these. */
-    wsrl__learner_net ln = {NULL, NULL, "its learner has none"};
+    wsrl__learner_net ln = {NULL, NULL, NULL,
+                            net == WSRL_NET_TARGET_ACTOR ? WSRL__WHY_NO_TARGET_ACTOR : "its learner has none"};
     if (ag->offline->net != NULL)
       ag->offline->net(ag, ag->lstate, net, &ln);
+    if (ln.pi != NULL) {
+      v->pi = ln.pi;
+      v->count = wsrl__policy_param_count(ln.pi);
+      return WSRL_OK;
+    }
     if (ln.scalar != NULL) {
       v->scalar = ln.scalar;
       v->count = 1;
@@ -58,7 +66,7 @@ static wsrl_status_t view_net(const wsrl_agent_t *agent, int32_t net, net_view *
   }
   default:
     return wsrl__error(WSRL_ERR_INVALID_ARGUMENT,
-                       "%s: net %d is not a wsrl_net_t (WSRL_NET_ACTOR = 0 .. WSRL_NET_LAGRANGE = 5)", fn, (int)net);
+                       "%s: net %d is not a wsrl_net_t (WSRL_NET_ACTOR = 0 .. WSRL_NET_TARGET_ACTOR = 6)", fn, (int)net);
   }
   v->count = wsrl__mlp_param_count(v->mlp);
   return WSRL_OK;
@@ -117,7 +125,8 @@ static wsrl_status_t set_params(wsrl_agent_t *agent, int32_t net, const float *i
   WSRL__TRY(wsrl__nn_check_params(in, count, "wsrl_agent_set_params"));
   if (v.pi != NULL) {
     WSRL__TRY(wsrl__policy_set_params(v.pi, in, count));
-    wsrl__agent_publish(agent); /* acting from a snapshot sees the new actor */
+    if (v.pi == agent->pi)
+      wsrl__agent_publish(agent); /* acting from a snapshot sees the new actor */
   } else if (v.mlp != NULL) {
     WSRL__TRY(wsrl__mlp_set_params(v.mlp, in, count));
   } else {

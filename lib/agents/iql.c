@@ -235,8 +235,10 @@ static void iql_net(const wsrl_agent_t *ag, void *state, int32_t net, wsrl__lear
     out->mlp = st->value;
   else if (net == WSRL_NET_TEMPERATURE && ag->online != ag->offline)
     out->scalar = &st->base.temperature;
-  else
-    out->why = net == WSRL_NET_TEMPERATURE ? WSRL__WHY_NO_TEMPERATURE : WSRL__WHY_NO_LAGRANGE;
+  else if (net == WSRL_NET_TEMPERATURE)
+    out->why = WSRL__WHY_NO_TEMPERATURE;
+  else if (net == WSRL_NET_LAGRANGE)
+    out->why = WSRL__WHY_NO_LAGRANGE;
 }
 
 static int64_t *iql_aux_adam_t(void *state) { return wsrl__mlp_adam_t(((iql_state *)state)->value); }

@@ -82,14 +82,16 @@ typedef struct wsrl__learner_blob {
 #define WSRL__LEARNER_MAX_BLOBS 12
 
 /* A learner's own parameters for introspection (wsrl_agent_get_params()):
- * exactly one of mlp and scalar, or neither and why (static text). */
+ * exactly one of pi, mlp and scalar, or none and why (static text). */
 typedef struct wsrl__learner_net {
+  wsrl__policy *pi; /* an actor-shaped network (TD3+BC's target actor) */
   wsrl__mlp *mlp;
   wsrl__scalar *scalar;
   const char *why;
 } wsrl__learner_net;
 #define WSRL__WHY_NO_VALUE "only IQL agents (agent.algorithm = iql) learn a value network"
 #define WSRL__WHY_NO_TEMPERATURE "neither of its learners uses the SAC temperature (finetune.online_algorithm = sac adds one)"
+#define WSRL__WHY_NO_TARGET_ACTOR "only TD3+BC agents (agent.algorithm = td3bc) keep a target actor"
 #define WSRL__WHY_NO_LAGRANGE "only CQL and Cal-QL agents with cql.autotune_alpha = true learn one"
 
 typedef struct wsrl__learner_ops {
@@ -140,8 +142,8 @@ typedef struct wsrl__learner_ops {
   const float *(*actor_input)(const wsrl_agent_t *ag, const void *state, int64_t n, const float *obs, float *out);
 
   /* Introspection: the learner's parameters of public net id net
-   * (WSRL_NET_VALUE, _TEMPERATURE or _LAGRANGE) into *out, which comes
-   * with why set to a generic reason. May be NULL (none). */
+   * (WSRL_NET_VALUE, _TEMPERATURE, _LAGRANGE or _TARGET_ACTOR) into *out,
+   * which comes with why set to that net's generic reason. May be NULL (none). */
   void (*net)(const wsrl_agent_t *ag, void *state, int32_t net, wsrl__learner_net *out);
 
   /* Stochastic act of a deterministic actor: noise added to the mode of n

@@ -196,8 +196,10 @@ void wsrl__sac_net(const wsrl_agent_t *ag, void *state, int32_t net, wsrl__learn
     out->scalar = &st->temperature;
   else if (net == WSRL_NET_LAGRANGE && st->has_lagrange)
     out->scalar = &st->lagrange;
-  else
-    out->why = net == WSRL_NET_VALUE ? WSRL__WHY_NO_VALUE : WSRL__WHY_NO_LAGRANGE;
+  else if (net == WSRL_NET_VALUE)
+    out->why = WSRL__WHY_NO_VALUE;
+  else if (net == WSRL_NET_LAGRANGE)
+    out->why = WSRL__WHY_NO_LAGRANGE;
 }
 
 void wsrl__sac_scalars(void *state, wsrl__scalar *out[2]) {

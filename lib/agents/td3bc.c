@@ -250,6 +250,14 @@ static const float *td3bc_actor_input(const wsrl_agent_t *ag, const void *state,
 }
 
 /* Snapshots normalise as actor_input and explore as td3bc_explore. */
+/* Introspection: the target actor (TD3+BC learns no value network,
+ * temperature or Lagrange multiplier). */
+static void td3bc_net(const wsrl_agent_t *ag, void *state, int32_t net, wsrl__learner_net *out) {
+  (void)ag;
+  if (net == WSRL_NET_TARGET_ACTOR)
+    out->pi = ((td3bc_state *)state)->target;
+}
+
 static void td3bc_snapshot(const wsrl_agent_t *ag, const void *state, wsrl__snap_extras *out) {
   const td3bc_state *st = state;
   if (ag->cfg.td3bc_normalize_states) {
@@ -298,5 +306,6 @@ const wsrl__learner_ops wsrl__td3bc_ops = {
     .actor_input = td3bc_actor_input,
     .explore = td3bc_explore,
     .snapshot = td3bc_snapshot,
+    .net = td3bc_net,
     .blobs = td3bc_blobs,
 };

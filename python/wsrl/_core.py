@@ -667,7 +667,7 @@ class Agent(Wrapper):
 
     def get_params(self, net=None):
         """The parameters of @net ("actor", "critics", "target_critics",
-        "value", "temperature", "lagrange" or a wsrl_net_t) as a new float32
+        "value", "temperature", "lagrange", "target_actor" or a wsrl_net_t) as a new float32
         array in the flat layout include/wsrl/agent.h documents; without
         @net, a dict of every network this agent has."""
         if net is None:

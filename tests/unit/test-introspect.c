@@ -28,8 +28,9 @@
 
 static const float low[A] = {-2.0f, 0.0f}, high[A] = {2.0f, 1.0f};
 static const int32_t all_nets[] = {WSRL_NET_ACTOR,  WSRL_NET_CRITICS,     WSRL_NET_TARGET_CRITICS,
-                                   WSRL_NET_VALUE,  WSRL_NET_TEMPERATURE, WSRL_NET_LAGRANGE};
-#define NNETS 6
+                                   WSRL_NET_VALUE,  WSRL_NET_TEMPERATURE, WSRL_NET_LAGRANGE,
+                                   WSRL_NET_TARGET_ACTOR};
+#define NNETS 7
 
 /* A small deterministic generator (the test's own, not the library's). */
 static double urand(uint64_t *s) {
@@ -286,8 +287,9 @@ static int has_net(const wsrl_agent_t *ag, int32_t net) {
 /* Setting every net to what get returned changes nothing: the next updates
  * give bitwise the numbers of a twin that was never touched (Adam kept). */
 START_TEST(roundtrip_is_identity) {
-  const char *algos[][2] = {{"sac", ""}, {"cql", "cql.autotune_alpha = 1\n"}, {"calql", ""}, {"iql", ""}};
-  for (int t = 0; t < 4; t++) {
+  const char *algos[][2] = {
+      {"sac", ""}, {"cql", "cql.autotune_alpha = 1\n"}, {"calql", ""}, {"iql", ""}, {"td3bc", ""}};
+  for (int t = 0; t < 5; t++) {
     wsrl_agent_t *a = agent_of(algos[t][0], algos[t][1]), *b = agent_of(algos[t][0], algos[t][1]);
     update_once(a, 5);
     update_once(b, 5);
@@ -323,12 +325,13 @@ START_TEST(nets_per_algorithm) {
   const struct {
     const char *algo, *extra;
     int has[NNETS];
-  } v[] = {{"sac", "", {1, 1, 1, 0, 1, 0}},
-           {"cql", "", {1, 1, 1, 0, 1, 0}},
-           {"cql", "cql.autotune_alpha = 1\n", {1, 1, 1, 0, 1, 1}},
-           {"calql", "cql.autotune_alpha = 1\n", {1, 1, 1, 0, 1, 1}},
-           {"iql", "", {1, 1, 1, 1, 1, 0}}, /* online: the sac learner uses a temperature */
-           {"iql", "finetune.online_algorithm = same\n", {1, 1, 1, 1, 0, 0}}};
+  } v[] = {{"sac", "", {1, 1, 1, 0, 1, 0, 0}},
+           {"cql", "", {1, 1, 1, 0, 1, 0, 0}},
+           {"cql", "cql.autotune_alpha = 1\n", {1, 1, 1, 0, 1, 1, 0}},
+           {"calql", "cql.autotune_alpha = 1\n", {1, 1, 1, 0, 1, 1, 0}},
+           {"iql", "", {1, 1, 1, 1, 1, 0, 0}}, /* online: the sac learner uses a temperature */
+           {"iql", "finetune.online_algorithm = same\n", {1, 1, 1, 1, 0, 0, 0}},
+           {"td3bc", "", {1, 1, 1, 0, 0, 0, 1}}};
   for (size_t t = 0; t < sizeof v / sizeof v[0]; t++) {
     wsrl_agent_t *ag = agent_of(v[t].algo, v[t].extra);
     for (int i = 0; i < NNETS; i++) {
@@ -388,6 +391,35 @@ START_TEST(set_changes_what_it_sets) {
 }
 END_TEST
 
+/* TD3+BC's target actor: the actor's layout, starts as its copy, and moves
+ * the critics' TD targets but not the actions. */
+START_TEST(td3bc_target_actor) {
+  wsrl_agent_t *ag = agent_of("td3bc", ""), *twin = agent_of("td3bc", "");
+  int64_t n, nt;
+  float *actor = params_of(ag, WSRL_NET_ACTOR, &n), *target = params_of(ag, WSRL_NET_TARGET_ACTOR, &nt);
+  ck_assert_int_eq(n, nt);
+  ck_assert_mem_eq(actor, target, sizeof(float) * (size_t)n);
+  uint64_t seed = 4;
+  float obs[4 * O], a0[4 * A], a1[4 * A];
+  fill(obs, 4 * O, -1, 1, &seed);
+  OK(wsrl_agent_act(ag, 4, obs, WSRL_ACT_DETERMINISTIC, a0));
+  randomize(ag, WSRL_NET_TARGET_ACTOR, 0.5, 79);
+  OK(wsrl_agent_act(ag, 4, obs, WSRL_ACT_DETERMINISTIC, a1));
+  ck_assert_mem_eq(a0, a1, sizeof a0);
+  float *after = params_of(ag, WSRL_NET_ACTOR, NULL);
+  ck_assert_mem_eq(actor, after, sizeof(float) * (size_t)n);
+  update_once(ag, 5);
+  update_once(twin, 5);
+  double tq, tq_twin;
+  OK(wsrl_agent_metric_by_name(ag, "target_q_mean", &tq));
+  OK(wsrl_agent_metric_by_name(twin, "target_q_mean", &tq_twin));
+  ck_assert_msg(tq != tq_twin, "a new target actor left the TD target at %g", tq);
+  free(actor), free(target), free(after);
+  wsrl_agent_destroy(ag);
+  wsrl_agent_destroy(twin);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ errors */
 
 START_TEST(bad_inputs) {
@@ -397,8 +429,8 @@ START_TEST(bad_inputs) {
   ck_assert_int_eq(wsrl_agent_param_count(NULL, WSRL_NET_ACTOR, &n), WSRL_ERR_INVALID_ARGUMENT);
   ck_assert_msg_has("agent");
   ck_assert_int_eq(wsrl_agent_param_count(ag, WSRL_NET_ACTOR, NULL), WSRL_ERR_INVALID_ARGUMENT);
-  ck_assert_int_eq(wsrl_agent_param_count(ag, 6, &n), WSRL_ERR_INVALID_ARGUMENT);
-  ck_assert_msg_has("net 6 is not a wsrl_net_t");
+  ck_assert_int_eq(wsrl_agent_param_count(ag, 7, &n), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_msg_has("net 7 is not a wsrl_net_t");
   ck_assert_int_eq(wsrl_agent_get_params(ag, -1, p, n), WSRL_ERR_INVALID_ARGUMENT);
   ck_assert_int_eq(wsrl_agent_get_params(ag, WSRL_NET_CRITICS, NULL, n), WSRL_ERR_INVALID_ARGUMENT);
   ck_assert_int_eq(wsrl_agent_get_params(ag, WSRL_NET_CRITICS, p, n - 1), WSRL_ERR_INVALID_ARGUMENT);
@@ -674,6 +706,7 @@ Suite *wsrl_test_suite_introspect(void) {
   tcase_add_test(tc, roundtrip_is_identity);
   tcase_add_test(tc, nets_per_algorithm);
   tcase_add_test(tc, set_changes_what_it_sets);
+  tcase_add_test(tc, td3bc_target_actor);
   tcase_add_test(tc, bad_inputs);
   suite_add_tcase(s, tc);
   tc = tcase_create("info");
