@@ -191,24 +191,44 @@ if hasattr(os, "register_at_fork"):
 
 # ---------------------------------------------------------------- layout
 
-# Versioned structs: every wsrl_X_t that has a wsrl_X_init(wsrl_X_t *, size),
-# which refuses a size larger than the library's (read from the cdef, not listed).
-VERSIONED_STRUCTS = {m.group(1) + "_t": m.group(1) + "_init"
-                     for m in re.finditer(r"\b(wsrl_\w+)_init\s*\(\s*\1_t\s*\*", _cdef_text())}
+def mirrored_structs(ffi_=None):
+    """The public structs the binding mirrors: every complete wsrl_*_t
+    struct in the cdef (the opaque handles have no fields)."""
+    ffi_ = ffi_ or ffi
+    out = []
+    for name in ffi_.list_types()[0]:
+        t = ffi_.typeof(name) if name.startswith("wsrl_") else None
+        if t is not None and t.kind == "struct" and t.fields is not None:
+            out.append(name)
+    return sorted(out)
+
+
+def _layout_problems(ffi_, lib_, name):
+    """How the binding's @name differs from the loaded library's layout table."""
+    off, size = ffi_.new("uint32_t *"), ffi_.new("uint32_t *")
+    if lib_.wsrl_layout_get(name.encode(), ffi_.NULL, off, size) != 0:
+        return ["%s: the library has no such struct" % name]
+    bad = []
+    for field, f in ffi_.typeof(name).fields:
+        mine = (f.offset, ffi_.sizeof(f.type))
+        if lib_.wsrl_layout_get(name.encode(), field.encode(), off, size) != 0:
+            bad.append("%s.%s (offset %d) is not in the library's %s" % (name, field, f.offset, name))
+        elif (off[0], size[0]) != mine:
+            bad.append("%s.%s is at offset %d, %d bytes in the binding but at offset %d, %d bytes in the library"
+                       % ((name, field) + mine + (off[0], size[0])))
+    return bad
 
 
 def check_layout(ffi_=None, lib_=None):
-    """Compare every versioned struct's size as the library was compiled
-    with the binding's; raise LayoutError naming each difference."""
+    """Compare the offset and size of every field of every public struct the
+    binding mirrors with the loaded library's layout table
+    (wsrl_layout_get); raise LayoutError naming each difference. A library
+    struct longer than the binding's is fine (the binding is older)."""
     ffi_ = ffi_ or ffi
     lib_ = lib_ or lib
     bad = []
-    for name, init in VERSIONED_STRUCTS.items():
-        buf = ffi_.new(name + " *")
-        st = getattr(lib_, init)(buf, ffi_.sizeof(name))
-        if st != 0:  # a smaller binding struct is an older host, which the library honours
-            bad.append("%s is %d bytes in the binding, more than the library knows (%s() status %d)"
-                       % (name, ffi_.sizeof(name), init, st))
+    for name in mirrored_structs(ffi_):
+        bad += _layout_problems(ffi_, lib_, name)
     if bad:
         raise LayoutError("wsrl: the binding does not match the loaded libwsrl (%s); rebuild and reinstall "
                           "the python package together with the library: %s" % (LIBRARY_PATH, "; ".join(bad)))
