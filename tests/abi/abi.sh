@@ -19,6 +19,12 @@ need_abigail() {
     echo "SKIP: abidw/abidiff not found (Debian package abigail-tools; scripts/deps.sh installs it)"
     exit 77
   fi
+  # The baseline is gcc's DWARF; libabigail 2.2's abidiff segfaults comparing
+  # it with clang 14's (the sanitizer build). CI's gcc build checks the ABI.
+  if [ "${WSRL_ABI_CC_ID:-gcc}" != gcc ]; then
+    echo "SKIP: the ABI baseline is checked in gcc builds (this is $WSRL_ABI_CC_ID; abidiff 2.2 crashes on it)"
+    exit 77
+  fi
 }
 
 # Strip comments (the preprocessor, without expanding macros), join, split at
