@@ -6,6 +6,8 @@
 # fuzz-corpus/.
 # Usage: scripts/fuzz.sh [RUNS per harness, default 1000000] [harness...]
 # WSRL_FUZZ_SECONDS caps each harness's time too (0: no cap, the default);
+# WSRL_FUZZ_JOBS runs HDF5's fork-mode jobs in parallel (default 1; the
+# executions of all jobs count towards RUNS);
 # WSRL_FUZZ_SANITIZE picks the sanitizers (default address,undefined;
 # "undefined" makes fuzz-hdf5 about 4x faster: ASan maps every large block
 # libhdf5 allocates; the others run about as fast with ASan) and
@@ -30,6 +32,7 @@ harnesses=("$@")
 san=${WSRL_FUZZ_SANITIZE:-address,undefined}
 if [ "$san" = address,undefined ]; then b=${WSRL_FUZZ_BUILD:-build-fuzz}; else b=${WSRL_FUZZ_BUILD:-build-fuzz-${san//,/-}}; fi
 seconds=${WSRL_FUZZ_SECONDS:-0}
+jobs=${WSRL_FUZZ_JOBS:-1}
 if [ ! -d "$b" ]; then
   CC=clang meson setup "$b" -Dhdf5=enabled -Dexamples=disabled -Dbench=false -Db_lundef=false \
     -Db_sanitize="$san" -Dc_args=-fno-sanitize-recover=all -Dlibfuzzer=true
@@ -72,7 +75,7 @@ for h in "${harnesses[@]}"; do
     abrt=1
     case "$san" in *address*) ;; *) abrt=0 ;; esac
     (cd "$findings" && ASAN_OPTIONS=allocator_may_return_null=1 exec "$lf" "$OLDPWD/$corpus" -dict="$dict" \
-      -runs="$runs" -max_total_time="$seconds" -fork=1 -ignore_crashes=1 -ignore_ooms=1 -ignore_timeouts=1 -rss_limit_mb=2048 \
+      -runs="$runs" -max_total_time="$seconds" -fork="$jobs" -ignore_crashes=1 -ignore_ooms=1 -ignore_timeouts=1 -rss_limit_mb=2048 \
       -malloc_limit_mb=1024 -timeout=20 -handle_abrt="$abrt" > libfuzzer.log 2>&1) &
     lfpid=$!
     watchdog "$lfpid" "$lf" &
