@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# device-bench.sh: bench-nn at 1, 2, 4, 8 and 16 threads, fp32 and bf16, on
+# a many-core machine, in about 100 s on 16 cores.
+#
+#   bash bench/device-bench.sh [build-dir]        (default: build)
+#
+# Needs bench/bench-nn in the build folder (meson setup -Dbench=true).
+# Environment:
+#   WSRL_BENCH_THREADS   thread counts (default "1 2 4 8 16"; counts above
+#                        the logical CPUs are skipped)
+#   WSRL_BENCH_SECONDS   seconds per figure (default 0.75; bench-nn spends
+#                        about 19 x that per thread count)
+# Each thread count runs in its own process with OMP_NUM_THREADS set to it
+# and threads pinned one per core (OMP_PROC_BIND=close, OMP_PLACES=cores).
+# Prints the CPU model, oneDNN's ISA line, then every `name value unit` line
+# of bench-nn (its names carry the thread count, `_tN`), then a summary table
+# and the scaling against 1 thread as further `name value unit` lines.
+set -euo pipefail
+
+build=${1:-build}
+bench="$build/bench/bench-nn"
+if [[ ! -x "$bench" ]]; then
+  echo "device-bench: $bench not found; build with: meson setup $build -Dbench=true && ninja -C $build" >&2
+  exit 2
+fi
+threads=${WSRL_BENCH_THREADS:-"1 2 4 8 16"}
+export WSRL_BENCH_SECONDS=${WSRL_BENCH_SECONDS:-0.75}
+export OMP_PROC_BIND=close OMP_PLACES=cores
+cores=$(lscpu -p=CORE,SOCKET 2>/dev/null | grep -v '^#' | sort -u | wc -l)
+[[ "$cores" -gt 0 ]] || cores=$(nproc)
+
+start=$(date +%s)
+echo "device-bench: $(date -u +%FT%TZ), $(git -C "$(dirname "$0")" describe --always --dirty 2>/dev/null || echo unknown)"
+echo "cpu: $(lscpu | sed -n 's/^Model name: *//p' | head -n 1); $(nproc) logical CPUs, $cores cores"
+lscpu | grep -o -w -E 'amx_bf16|amx_tile|avx512_bf16|avx512f' | sort -u | tr '\n' ' ' | sed 's/^/cpu flags: /;s/ $/\n/'
+# oneDNN's own ISA line (first lines of its verbose log, one tiny run).
+DNNL_VERBOSE=1 OMP_NUM_THREADS=1 WSRL_BENCH_ENV_ONLY=fp32 WSRL_BENCH_SECONDS=0.01 "$bench" 1 2>&1 |
+  grep -m 3 -E 'info,(cpu|prim_template|oneDNN)' || true
+
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+for t in $threads; do
+  if [[ "$t" -gt "$(nproc)" ]]; then
+    echo "device-bench: skipping $t threads (only $(nproc) logical CPUs)"
+    continue
+  fi
+  echo
+  echo "== $t thread(s)"
+  # bench-nn's own lines carry _t$t; the summary lines only once.
+  OMP_NUM_THREADS=$t "$bench" "$t" | tee -a "$out" | grep -E '_t[0-9]+ ' || {
+    echo "device-bench: bench-nn failed at $t threads" >&2
+    exit 1
+  }
+done
+
+echo
+echo "== summary (env-steps/s, % of bound, bf16/fp32)"
+awk '
+  function v(name) { return (name in val) ? val[name] : "-" }
+  NF == 3 && $1 ~ /_t[0-9]+$/ { val[$1] = $2; t = $1; sub(/.*_t/, "", t); seen[t] = 1 }
+  END {
+    printf "%-8s %10s %8s %10s %8s %8s %12s %12s\n", "threads", "fp32", "%bound", "bf16", "%bound", "x", "fp32_kernel", "bf16_kernel"
+    n = 0
+    for (t in seen) ts[++n] = t + 0
+    for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (ts[j] < ts[i]) { x = ts[i]; ts[i] = ts[j]; ts[j] = x }
+    for (i = 1; i <= n; i++) {
+      t = ts[i]
+      printf "%-8s %10s %8s %10s %8s %8s %12s %12s\n", t, v("env_steps_t" t), v("env_steps_of_bound_t" t),
+             v("env_steps_bf16_t" t), v("env_steps_bf16_of_bound_t" t), v("env_steps_bf16_fp32_ratio_t" t),
+             v("kernel_fp32_t" t), v("kernel_bf16_t" t)
+    }
+    for (i = 1; i <= n; i++) {
+      t = ts[i]
+      if (("env_steps_t1" in val) && t != 1) {
+        printf "device_env_steps_scaling_t%d %.2f x\n", t, val["env_steps_t" t] / val["env_steps_t1"]
+        printf "device_agent_env_steps_scaling_t%d %.2f x\n", t, val["agent_env_steps_t" t] / val["agent_env_steps_t1"]
+        if (("env_steps_bf16_t1" in val) && ("env_steps_bf16_t" t in val))
+          printf "device_env_steps_bf16_scaling_t%d %.2f x\n", t, val["env_steps_bf16_t" t] / val["env_steps_bf16_t1"]
+      }
+    }
+  }' "$out"
+echo "device_bench_runtime $(($(date +%s) - start)) s"
