@@ -263,7 +263,9 @@ int tr_load_dataset(const tr_ctx_t *ctx, const wsrl_example_task_info_t *info, c
   if (st != WSRL_OK)
     return tr_fail(st, "dataset buffer");
   wsrl_replay_report_t rep = WSRL_REPLAY_REPORT_INIT;
-  st = wsrl_replay_import_hdf5_isolated(rb, path, &rep);
+  /* The agent's actions are in [-1, 1]: a file beyond that (a dataset in
+   * the environment's units) is refused naming the value, not clipped. */
+  st = wsrl_replay_import_hdf5_bounded(rb, path, NULL, NULL, WSRL_REPLAY_IMPORT_ISOLATED, &rep);
   if (st != WSRL_OK) {
     wsrl_replay_destroy(rb);
     return tr_fail(st, path);

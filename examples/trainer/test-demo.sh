@@ -86,6 +86,19 @@ rc=0; "$W" "${pt[@]}" --set run.stop_at=300 > /dev/null 2>&1 || rc=$?
 [ "$(cut -d, -f1 "$tmp/pt/train.csv" | tr '\n' ' ')" = "step 100 200 300 400 500 600 " ] || fail "resumed pretrain: steps $(cut -d, -f1 "$tmp/pt/train.csv" | tr '\n' ' ')"
 [ "$(rows "$tmp/pt/eval.csv")" -eq 3 ] || fail "resumed pretrain: $(rows "$tmp/pt/eval.csv") evaluations, expected 3"
 
+echo "== a dataset in the environment's action units is refused, not clipped"
+py=""
+for p in /usr/bin/python3 python3; do "$p" -c 'import h5py, numpy' 2>/dev/null && { py=$p; break; }; done
+if [ -n "$py" ]; then
+  cp "$d/collect/medium.hdf5" "$tmp/envunits.hdf5"
+  "$py" -c 'import sys, h5py; h5py.File(sys.argv[1], "r+")["actions"][3, 0] = 2.0' "$tmp/envunits.hdf5"
+  rc5=0; "$W" "${pt[@]}" --set pretrain.dataset="$tmp/envunits.hdf5" --out "$tmp/envunits" > /dev/null 2> "$tmp/err5" || rc5=$?
+  [ $rc5 -eq 1 ] && grep -q 'envunits.hdf5' "$tmp/err5" && grep -q 'row 3' "$tmp/err5" \
+    || fail "env-unit dataset: rc $rc5: $(cat "$tmp/err5")"
+else
+  echo "SKIP: python3 with h5py and numpy not found (scripts/deps.sh installs them)"
+fi
+
 echo "== collect with reward shaping (antmaze)"
 # collect itself fails when the medium-replay rewards do not come back to 0 or 1 without the shaping
 "$W" collect --task antmaze --set collect.shaping=1 --steps 400 --set collect.start_steps=200 \
