@@ -32,6 +32,7 @@ static int add_blobs_mlp(blob_ref *out, int n, const char *what, wsrl__mlp *m) {
     out[n].data = b.data;
     out[n].count = b.count;
     out[n].positive = 0;
+    out[n].owner = b.owner;
     n++;
   }
   return n;
@@ -51,6 +52,7 @@ static int collect_blobs(const wsrl_agent_t *agent, blob_ref *out) {
     out[n].data = b.data;
     out[n].count = b.count;
     out[n].positive = 0;
+    out[n].owner = b.owner;
     n++;
   }
   if (ag->offline->blobs != NULL) { /* the learner's own arrays (flags default to 0) */
@@ -534,8 +536,11 @@ wsrl_status_t wsrl__agent_stage_load(const wsrl_agent_t *agent, const wsrl__secr
 
 void wsrl__agent_stage_commit(wsrl_agent_t *ag, wsrl__agent_stage *stage) {
   /* The blob list of the stage was taken from this agent: same order and sizes. */
-  for (int i = 0; i < stage->nb; i++)
+  for (int i = 0; i < stage->nb; i++) {
     memcpy(stage->dst[i].data, stage->data[i], (size_t)stage->dst[i].count * sizeof(float));
+    if (stage->dst[i].owner != NULL)
+      wsrl__mlp_params_written(stage->dst[i].owner);
+  }
   *wsrl__mlp_adam_t(wsrl__qensemble_mlp(ag->q, WSRL__Q_ONLINE)) = stage->adam_t[0];
   *wsrl__policy_adam_t(ag->pi) = stage->adam_t[1];
   int64_t *aux_t = learner_adam_t(ag);

@@ -223,6 +223,7 @@ static int32_t iql_blobs(const wsrl_agent_t *ag, void *state, wsrl__learner_blob
     snprintf(out[n].name, sizeof out[n].name, "value.%s", b.name);
     out[n].data = b.data;
     out[n].count = b.count;
+    out[n].owner = b.owner;
     n++;
   }
   return n;

@@ -78,6 +78,7 @@ typedef struct wsrl__learner_blob {
   float *data;
   int64_t count;
   int32_t positive;
+  wsrl__mlp *owner; /* the wsrl__nn_blob's owner, told after a load writes data */
 } wsrl__learner_blob;
 #define WSRL__LEARNER_MAX_BLOBS 12
 

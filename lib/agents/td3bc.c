@@ -284,6 +284,7 @@ static int32_t td3bc_blobs(const wsrl_agent_t *ag, void *state, wsrl__learner_bl
   snprintf(out[2].name, sizeof out[2].name, "actor_target.%s", b.name);
   out[2].data = b.data;
   out[2].count = b.count;
+  out[2].owner = b.owner;
   return 3;
 }
 

@@ -1166,15 +1166,13 @@ wsrl_status_t wsrl__mlp_blob(wsrl__mlp *m, int32_t index, wsrl__nn_blob *blob_ou
   if (index < 0 || index >= wsrl__mlp_blob_count(m))
     return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "mlp blob index %d out of range [0, %d)", index,
                        wsrl__mlp_blob_count(m));
-  /* Checkpoint loads write through blob_out->data, so the bf16 copy goes
-   * stale; saves (readers, possibly concurrent) must not write: in fp32 the
-   * flag is always 0 and nothing is written. */
-  if (m->w16_fresh)
-    m->w16_fresh = 0;
   blob_out->name = names[index];
   blob_out->data = data[index];
   blob_out->count = m->n_padded;
+  blob_out->owner = index == 0 ? m : NULL;
   return WSRL_OK;
 }
+
+void wsrl__mlp_params_written(wsrl__mlp *m) { m->w16_fresh = 0; }
 
 int64_t *wsrl__mlp_adam_t(wsrl__mlp *m) { return &m->adam_t; }

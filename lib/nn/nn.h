@@ -244,14 +244,21 @@ float *wsrl__mlp_elem(wsrl__mlp *m, int32_t which, int32_t kind, int32_t layer, 
 /* Every state array of the MLP, for checkpoints: parameters, then (when
  * trainable) Adam's m and v. Each blob is one contiguous float array in
  * the internal layout (padding included, always zero). The Adam step
- * counter lives in *adam_t. Pointers are owned by the MLP. */
+ * counter lives in *adam_t. Pointers are owned by the MLP. Getting a blob
+ * writes nothing (concurrent saves read them); whoever writes through
+ * data of a blob with an owner calls wsrl__mlp_params_written(owner)
+ * before the net's next forward. */
 typedef struct wsrl__nn_blob {
   const char *name; /* "params", "adam.m", "adam.v" */
   float *data;
   int64_t count;
+  wsrl__mlp *owner; /* the net whose weights data holds ("params"), else NULL */
 } wsrl__nn_blob;
 int32_t wsrl__mlp_blob_count(const wsrl__mlp *m);
 wsrl_status_t wsrl__mlp_blob(wsrl__mlp *m, int32_t index, wsrl__nn_blob *blob_out);
+/* m's weights were written from outside (a checkpoint load): bf16 mode
+ * rounds them again at the next forward. */
+void wsrl__mlp_params_written(wsrl__mlp *m);
 int64_t *wsrl__mlp_adam_t(wsrl__mlp *m);
 
 /* ---------------------------------------------------------------- bench */

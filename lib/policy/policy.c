@@ -348,6 +348,7 @@ wsrl_status_t wsrl__policy_blob(wsrl__policy *p, int32_t index, wsrl__nn_blob *b
   blob_out->name = names[index - nm];
   blob_out->data = data[index - nm];
   blob_out->count = p->spec.act_dim;
+  blob_out->owner = NULL;
   return WSRL_OK;
 }
 

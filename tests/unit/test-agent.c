@@ -1116,8 +1116,9 @@ static void tmp_path(char *buf, size_t cap, const char *tag) {
 
 /* Two offline updates, the switch, one online update, save; then (a)
  * continue, (b) a fresh agent loads and continues: bitwise equal,
- * stochastic acting included. */
-static void check_resume(const char *algo, const char *key, const char *value) {
+ * stochastic acting included. With used, (b) trains and acts before the
+ * load, so the load overwrites weights whose bf16 copies are current. */
+static void check_resume_used(const char *algo, const char *key, const char *value, int used) {
   wsrl_config_t *c = tiny_config(algo);
   ck_assert_int_eq(wsrl_config_set(c, key, value), WSRL_OK);
   char path[256];
@@ -1134,6 +1135,10 @@ static void check_resume(const char *algo, const char *key, const char *value) {
 
   ck_assert_int_eq(wsrl_config_set(c, "agent.seed", "12345"), WSRL_OK); /* not part of the state */
   wsrl_agent_t *b = make_agent(c);
+  if (used) {
+    run_updates(b, 2, 1, 700);
+    ck_assert_int_eq(wsrl_agent_act(b, 1, zero_obs, 0, sa), WSRL_OK);
+  }
   ck_assert_int_eq(wsrl_agent_load(b, path), WSRL_OK);
   ck_assert_int_eq(wsrl__agent_phase(b), WSRL_AGENT_ONLINE);
   same_params(a, b);
@@ -1175,11 +1180,33 @@ static void check_resume(const char *algo, const char *key, const char *value) {
   wsrl_config_destroy(c);
 }
 
+static void check_resume(const char *algo, const char *key, const char *value) {
+  check_resume_used(algo, key, value, 0);
+}
+
 START_TEST(checkpoint_resume_bitwise) {
   check_resume("calql", "cql.autotune_alpha", "1");             /* with the Lagrange multiplier */
   check_resume("iql", "actor.std_parameterization", "uniform"); /* value net, log-std vector */
   check_resume("sac", "optim.step_untrained", "skip");
   check_resume("td3bc", "td3bc.policy_freq", "2"); /* target actor, state normalisation, delayed actor */
+  check_resume_used("sac", "optim.step_untrained", "skip", 1);
+}
+END_TEST
+
+/* bf16: a load into a used agent makes it round the loaded weights, not
+ * keep the copies of its own (where this CPU takes bf16). */
+START_TEST(checkpoint_resume_bitwise_bf16) {
+  wsrl_config_t *c = tiny_config("sac");
+  ck_assert_int_eq(wsrl_config_set(c, "nn.precision", "bf16"), WSRL_OK);
+  wsrl_env_spec_t s = tiny_spec();
+  wsrl_agent_t *ag = NULL;
+  const wsrl_status_t st = wsrl_agent_create(&ag, c, &s);
+  wsrl_config_destroy(c);
+  if (st == WSRL_ERR_UNSUPPORTED)
+    return;
+  ck_assert_msg(st == WSRL_OK, "create: %s", wsrl_last_error_message());
+  wsrl_agent_destroy(ag);
+  check_resume_used("sac", "nn.precision", "bf16", 1);
 }
 END_TEST
 
@@ -1331,6 +1358,8 @@ static void poke_blob(wsrl__mlp *m, const char *name, int64_t k, float value) {
     if (strcmp(b.name, name) == 0) {
       ck_assert_int_lt(k, b.count);
       b.data[k] = value;
+      if (b.owner != NULL)
+        wsrl__mlp_params_written(b.owner);
       return;
     }
   }
@@ -1440,6 +1469,7 @@ START_TEST(act_refuses_non_finite_actions) {
   ck_assert_int_eq(wsrl__mlp_blob(wsrl__policy_mlp(a->pi), 0, &b), WSRL_OK);
   for (int64_t k = 0; k < b.count; k++)
     b.data[k] = NAN;
+  wsrl__mlp_params_written(b.owner);
   ck_assert_int_eq(wsrl_agent_act(a, 1, obs, WSRL_ACT_STOCHASTIC, act), WSRL_ERR_NON_FINITE);
   ck_assert_msg_has("NaN or infinite");
   ck_assert_int_eq(wsrl_agent_act(a, 40, (float[40 * O]){0}, WSRL_ACT_DETERMINISTIC, (float[40 * A]){0}),
@@ -2171,6 +2201,7 @@ Suite *wsrl_test_suite_agent(void) {
   tc = tcase_create("checkpoints");
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, checkpoint_resume_bitwise);
+  tcase_add_test(tc, checkpoint_resume_bitwise_bf16);
   tcase_add_test(tc, checkpoint_rejects_bad_files);
   tcase_add_test(tc, checkpoint_rejects_out_of_range_state);
   tcase_add_test(tc, checkpoint_rejects_zero_obs_std);
