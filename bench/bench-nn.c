@@ -343,15 +343,23 @@ int main(int argc, char **argv) {
       counts[n_counts++] = atoi(argv[i]);
   }
   /* WSRL_BENCH_ENV_ONLY=fp32|bf16: only the env-steps (d) of that
-   * precision, e.g. under perf record. */
+   * precision, e.g. under perf record; with WSRL_BENCH_ENV_STEPS=n exactly
+   * n env-steps after one warm-up (to count events per env-step: the
+   * difference of two counts). */
   const char *only = getenv("WSRL_BENCH_ENV_ONLY");
   if (only != NULL) {
     const int32_t precision = strcmp(only, "bf16") == 0 ? WSRL__NN_BF16 : WSRL__NN_FP32;
+    const char *steps = getenv("WSRL_BENCH_ENV_STEPS");
     for (int i = 0; i < n_counts; i++) {
       learner L;
       learner_init(&L, counts[i], precision);
-      printf("env_steps_%s_t%d %.2f 1/s\n", precision == WSRL__NN_BF16 ? "bf16" : "fp32", counts[i],
-             rate(&L, w_env, 0, seconds));
+      if (steps != NULL) {
+        for (int n = atoi(steps), k = 0; k <= n; k++)
+          env_step(&L);
+      } else {
+        printf("env_steps_%s_t%d %.2f 1/s\n", precision == WSRL__NN_BF16 ? "bf16" : "fp32", counts[i],
+               rate(&L, w_env, 0, seconds));
+      }
       learner_free(&L);
     }
     return 0;

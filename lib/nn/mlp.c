@@ -12,15 +12,15 @@
  *   layer 0 one [B, in+1] x [in+1, E*N] matmul) streamed 2.6 MB per layer
  *   through L3 between the matmuls and the element-wise kernels, which then
  *   took a quarter of an update (docs/performance.md).
- * - With T > 1 threads and E >= T/2 members (E >= 2), members run in
- *   parallel, one thread each, on single-threaded primitives: no fork/join
- *   inside a member's chain (hundreds per update otherwise) and every
- *   matmul keeps its whole working set in its own core's L2. With T > E
- *   the forward also splits each member's rows into ceil(T/E) blocks (rows
- *   are independent; blocks of >= 32 rows), so no thread idles there; the
- *   backward keeps one thread per member (its weight gradient sums over
- *   all rows). Smaller ensembles (the actor, E = 1) split each primitive
- *   across threads instead.
+ * - With T > 1 threads and E >= T/2 members (E >= 2; any E >= 2 for a
+ *   forward-only net), members run in parallel on single-threaded
+ *   primitives: no fork/join inside a member's chain (hundreds per update
+ *   otherwise) and every matmul keeps its whole working set in its own
+ *   core's L2. The forward splits each member's rows into blocks (rows are
+ *   independent; blocks of >= 32 rows) so that the E x blocks tasks fill
+ *   the T threads evenly (split_count); the backward keeps one thread per
+ *   member (its weight gradient sums over all rows). Smaller ensembles
+ *   (the actor, E = 1) split each primitive across threads instead.
  * - Each member's result is computed by one thread in a fixed order, and a
  *   shared input's dX sums the members' contributions in member order, so
  *   numbers do not depend on the thread count (given oneDNN's kernels do
@@ -46,8 +46,11 @@
 #define ALIGN_FLOATS 16 /* 64 bytes */
 /* Rows per matmul of the sparse input-gradient backward (see sparse_member). */
 #define SPARSE_CHUNK 32
-/* Fewest rows per block of a forward split across threads. */
+/* Fewest rows per block of a forward split across threads (smaller
+ * matmuls lose more than idle threads would), and the fixed cost of a
+ * block (primitive calls, kernel set-up) in rows of work. */
 #define SPLIT_MIN_ROWS 32
+#define SPLIT_TASK_ROWS 8
 
 typedef struct slot {
   int64_t batch; /* 0: empty */
@@ -69,7 +72,6 @@ struct wsrl__mlp {
   int64_t adam_t;
   int32_t nl;                                     /* layers incl. output = n_hidden + 1 */
   int32_t team;                                   /* threads running members in parallel (1: none) */
-  int32_t split;                                  /* forward row blocks per member (team > members) */
   int32_t bf16;                                   /* matmul inputs in bf16 (nn.precision) */
   int64_t fan_in[MAX_LAYERS], fan_out[MAX_LAYERS];
   /* parameter tensors (offsets into params/grads) */
@@ -306,12 +308,11 @@ wsrl_status_t wsrl__mlp_create(wsrl__mlp **mlp_out, wsrl__nn_ctx *ctx, const wsr
     m->adam = *adam;
   m->nl = spec->n_hidden + 1;
   /* Members in parallel when they keep at least half the threads busy in
-   * the backward (one member per thread); with more threads than members
-   * each forward also splits its rows into `split` blocks. Else (the actor,
-   * E = 1) every primitive splits across the threads. */
+   * the backward (one member per thread), and always in a forward-only net
+   * (the forward splits rows to fill the threads: split_count). Else (the
+   * actor, E = 1) every primitive splits across the threads. */
   const int32_t T = ctx->team;
-  m->team = T > 1 && spec->ensemble >= 2 && 2 * spec->ensemble >= T ? T : 1;
-  m->split = m->team > 1 ? (T + spec->ensemble - 1) / spec->ensemble : 1;
+  m->team = T > 1 && spec->ensemble >= 2 && (2 * spec->ensemble >= T || !spec->trainable) ? T : 1;
   m->bf16 = ctx->precision == WSRL__NN_BF16;
   for (int32_t l = 0; l < m->nl; l++) {
     m->fan_in[l] = l == 0 ? spec->in_dim : spec->hidden[l - 1];
@@ -471,6 +472,24 @@ static wsrl_status_t check_shape(const wsrl__mlp *m, int64_t batch, int32_t mode
   return WSRL_OK;
 }
 
+/* Row blocks per member of a forward on `batch` rows: the count whose
+ * E x blocks tasks finish soonest on the team (static round-robin: the
+ * busiest thread runs ceil(E blocks / T) of them), each task charged
+ * SPLIT_TASK_ROWS rows of fixed cost on top of its own; blocks of at least
+ * SPLIT_MIN_ROWS rows; the fewest blocks on a tie. 10 members of 256 rows:
+ * 1 block on 2 threads, 2 on 4 (128 rows), 4 on 8 (64), 8 on 16 (32). */
+static int64_t split_count(const wsrl__mlp *m, int64_t batch) {
+  const int64_t E = m->spec.ensemble, T = m->team;
+  int64_t best = 1, best_cost = -1;
+  for (int64_t s = 1; T > 1 && s <= batch / SPLIT_MIN_ROWS; s++) {
+    const int64_t rows = (batch + s - 1) / s;
+    const int64_t cost = (E * s + T - 1) / T * (rows + SPLIT_TASK_ROWS);
+    if (best_cost < 0 || cost < best_cost)
+      best = s, best_cost = cost;
+  }
+  return best;
+}
+
 /* Find the slot of (batch, mode), building it (evicting the least recently
  * used) when missing. */
 static wsrl_status_t get_slot(wsrl__mlp *m, int64_t batch, int32_t mode, slot **out) {
@@ -491,10 +510,7 @@ static wsrl_status_t get_slot(wsrl__mlp *m, int64_t batch, int32_t mode, slot **
   slot_clear(victim, m->ctx);
   victim->batch = batch;
   victim->mode = mode;
-  /* Row blocks of at least SPLIT_MIN_ROWS (smaller matmuls lose more than
-   * the idle threads would). */
-  int64_t splits = m->split < batch / SPLIT_MIN_ROWS ? m->split : batch / SPLIT_MIN_ROWS;
-  splits = splits < 1 ? 1 : splits;
+  const int64_t splits = split_count(m, batch);
   victim->part_rows = (batch + splits - 1) / splits;
   victim->splits = (int32_t)((batch + victim->part_rows - 1) / victim->part_rows);
   victim->tail_rows = batch - (victim->splits - 1) * victim->part_rows;
@@ -692,7 +708,8 @@ static wsrl_status_t each_task(wsrl__mlp *m, slot *s, int64_t n, int64_t per, me
       /* Regions nested below (our kernels, oneDNN's) stay on this thread. */
       omp_set_num_threads(1);
       const int32_t tid = (int32_t)omp_get_thread_num();
-#  pragma omp for schedule(static, 1)
+      /* nowait: the region's end joins anyway; no extra barrier. */
+#  pragma omp for schedule(static, 1) nowait
       for (int64_t e = 0; e < E; e++) {
         const wsrl_status_t st = fn(m, s, e, tid, arg);
         if (st != WSRL_OK) {

@@ -785,7 +785,11 @@ START_TEST(members_in_parallel_match_serial) {
   const int32_t mode = _i;
   enum { E = 10, B = 70 };
   static const int32_t counts[] = {1, 2, 8, 16}; /* 8, 16: oversubscribed on small machines */
-  float *res[4][4];
+  /* g: a forward-only pair of members (the drawn target subset) on 255
+   * rows: at 8 and 16 threads its rows split into 4 and 7 blocks, the last
+   * one shorter. */
+  enum { GB = 255 };
+  float *res[4][5];
   int64_t n_out = 0, n_par = 0, n_dx = 0;
   for (int t = 0; t < 4; t++) {
     wsrl__nn_ctx *ctx = make_ctx(counts[t]);
@@ -827,9 +831,18 @@ START_TEST(members_in_parallel_match_serial) {
     ck_assert_int_eq(wsrl__mlp_backward(m, dy, res[t][2], 1), WSRL_OK);
     ck_assert_int_eq(wsrl__mlp_get_grads(m, res[t][1], n_par), WSRL_OK);
     ck_assert_int_eq(wsrl__mlp_forward(f, B, mode, x, res[t][3]), WSRL_OK);
-    free(x), free(dy);
+    wsrl__mlp *g;
+    wsrl__mlp_spec gs = fs;
+    gs.ensemble = 2, gs.max_batch = GB;
+    ck_assert_int_eq(wsrl__mlp_create(&g, ctx, &gs, NULL, &r), WSRL_OK);
+    float *gx = malloc(sizeof(float) * 2 * GB * 7);
+    wsrl__rng_fill_normal(&r, gx, 2 * GB * 7);
+    res[t][4] = malloc(sizeof(float) * 2 * GB);
+    ck_assert_int_eq(wsrl__mlp_forward(g, GB, mode, gx, res[t][4]), WSRL_OK);
+    free(x), free(dy), free(gx);
     wsrl__mlp_destroy(m);
     wsrl__mlp_destroy(f);
+    wsrl__mlp_destroy(g);
     wsrl__nn_ctx_destroy(ctx);
   }
   for (int t = 1; t < 4; t++) {
@@ -841,10 +854,12 @@ START_TEST(members_in_parallel_match_serial) {
                   "input gradients differ (%d threads)", counts[t]);
     ck_assert_msg(memcmp(res[0][3], res[t][3], sizeof(float) * (size_t)n_out) == 0,
                   "forward-only outputs differ (%d threads)", counts[t]);
+    ck_assert_msg(memcmp(res[0][4], res[t][4], sizeof(float) * 2 * GB) == 0,
+                  "two-member forward-only outputs differ (%d threads)", counts[t]);
   }
   ck_assert_msg(memcmp(res[0][0], res[0][3], sizeof(float) * (size_t)n_out) == 0, "forward-only net differs");
   for (int t = 0; t < 4; t++)
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < 5; k++)
       free(res[t][k]);
 }
 END_TEST
