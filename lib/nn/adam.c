@@ -58,6 +58,31 @@ static void adam_polyak_block(float *p, const float *g, float *m, float *v, floa
   }
 }
 
+/* One Adam step's arrays, shared by its blocks. */
+typedef struct fused_job {
+  const adam_k *ak;
+  float *p;
+  const float *g;
+  float *m, *v;
+  size_t n;
+  const wsrl__adam_fused *x;
+} fused_job;
+
+/* Block k of a fused step: Adam (with Polyak), then the bf16 copies. */
+static void fused_block(const fused_job *j, int64_t k) {
+  const size_t i0 = (size_t)k * ADAM_BLOCK, len = j->n - i0 < ADAM_BLOCK ? j->n - i0 : ADAM_BLOCK;
+  const wsrl__adam_fused *x = j->x;
+  float *tp = x != NULL ? x->target : NULL;
+  if (tp != NULL)
+    adam_polyak_block(j->p + i0, j->g + i0, j->m + i0, j->v + i0, tp + i0, len, *j->ak, x->tau);
+  else
+    adam_block(j->p + i0, j->g + i0, j->m + i0, j->v + i0, len, *j->ak);
+  if (x != NULL && x->p16 != NULL)
+    wsrl__nn_bf16_block(x->p16 + i0, j->p + i0, (int64_t)len);
+  if (x != NULL && x->target16 != NULL)
+    wsrl__nn_bf16_block(x->target16 + i0, tp + i0, (int64_t)len);
+}
+
 void wsrl__adam_update_fused(const wsrl__adam_cfg *cfg, int64_t t, float g_scale, float *p, const float *g, float *m,
                              float *v, size_t n, const wsrl__adam_fused *x) {
   /* Bias corrections in double once per step; the element loop is float. */
@@ -67,21 +92,15 @@ void wsrl__adam_update_fused(const wsrl__adam_cfg *cfg, int64_t t, float g_scale
   const float c = (float)(1.0 / bc2);
   const adam_k ak = {g_scale, cfg->beta1, cfg->beta2, 1.0f - cfg->beta1, 1.0f - cfg->beta2, a, c, cfg->eps};
   const int64_t blocks = (int64_t)((n + ADAM_BLOCK - 1) / ADAM_BLOCK);
-  float *tp = x != NULL ? x->target : NULL;
-  uint16_t *p16 = x != NULL ? x->p16 : NULL, *t16 = x != NULL ? x->target16 : NULL;
+  const fused_job job = {&ak, p, g, m, v, n, x};
   /* Each block is finished (Adam, Polyak, bf16 copies) while it is in L1/L2. */
-#pragma omp parallel for schedule(static) if (blocks > 1)
-  for (int64_t k = 0; k < blocks; k++) {
-    size_t i0 = (size_t)k * ADAM_BLOCK;
-    size_t len = n - i0 < ADAM_BLOCK ? n - i0 : ADAM_BLOCK;
-    if (tp != NULL)
-      adam_polyak_block(p + i0, g + i0, m + i0, v + i0, tp + i0, len, ak, x->tau);
-    else
-      adam_block(p + i0, g + i0, m + i0, v + i0, len, ak);
-    if (p16 != NULL)
-      wsrl__nn_bf16_block(p16 + i0, p + i0, (int64_t)len);
-    if (t16 != NULL)
-      wsrl__nn_bf16_block(t16 + i0, tp + i0, (int64_t)len);
+  if (wsrl__nn_fork(blocks, 2)) {
+#pragma omp parallel for schedule(static)
+    for (int64_t k = 0; k < blocks; k++)
+      fused_block(&job, k);
+  } else {
+    for (int64_t k = 0; k < blocks; k++)
+      fused_block(&job, k);
   }
 }
 
@@ -99,6 +118,12 @@ static double sumsq_block(const float *x, size_t n) {
   return s;
 }
 
+/* Sum of squares of block k of x[0, n). */
+static double sumsq_at(const float *x, size_t n, size_t k) {
+  const size_t i0 = k * ADAM_BLOCK;
+  return sumsq_block(x + i0, n - i0 < ADAM_BLOCK ? n - i0 : ADAM_BLOCK);
+}
+
 double wsrl__nn_l2norm(const float *x, size_t n) {
   /* Fixed blocks summed in a fixed order: the same bits for any thread
    * count. Groups of GROUP blocks keep the partial sums on the stack. */
@@ -108,10 +133,13 @@ double wsrl__nn_l2norm(const float *x, size_t n) {
   for (size_t g0 = 0; g0 < blocks; g0 += GROUP) {
     double part[GROUP];
     const int64_t gn = (int64_t)(blocks - g0 < GROUP ? blocks - g0 : GROUP);
-#pragma omp parallel for schedule(static) if (gn > 1)
-    for (int64_t k = 0; k < gn; k++) {
-      size_t i0 = (g0 + (size_t)k) * ADAM_BLOCK;
-      part[k] = sumsq_block(x + i0, n - i0 < ADAM_BLOCK ? n - i0 : ADAM_BLOCK);
+    if (wsrl__nn_fork(gn, 2)) {
+#pragma omp parallel for schedule(static)
+      for (int64_t k = 0; k < gn; k++)
+        part[k] = sumsq_at(x, n, g0 + (size_t)k);
+    } else {
+      for (int64_t k = 0; k < gn; k++)
+        part[k] = sumsq_at(x, n, g0 + (size_t)k);
     }
     for (int64_t k = 0; k < gn; k++)
       total += part[k];

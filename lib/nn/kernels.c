@@ -166,12 +166,21 @@ static void fwd_rows(const wsrl__ln_args *a, int64_t e, int64_t b0, int64_t b1) 
   }
 }
 
+/* Forward task t: FWD_ROWS rows of one member. */
+static void fwd_task(const wsrl__ln_args *a, int64_t per, int64_t t) {
+  const int64_t e = t / per, b0 = (t % per) * FWD_ROWS;
+  fwd_rows(a, e, b0, b0 + FWD_ROWS < a->batch ? b0 + FWD_ROWS : a->batch);
+}
+
 void wsrl__nn_ln_relu_fwd(const wsrl__ln_args *a) {
   const int64_t per = chunks(a->batch, FWD_ROWS), tasks = (int64_t)a->ensemble * per;
-#pragma omp parallel for schedule(static) if ((int64_t)a->ensemble * a->batch * a->n >= PAR_MIN)
-  for (int64_t t = 0; t < tasks; t++) {
-    const int64_t e = t / per, b0 = (t % per) * FWD_ROWS;
-    fwd_rows(a, e, b0, b0 + FWD_ROWS < a->batch ? b0 + FWD_ROWS : a->batch);
+  if (wsrl__nn_fork((int64_t)a->ensemble * a->batch * a->n, PAR_MIN)) {
+#pragma omp parallel for schedule(static)
+    for (int64_t t = 0; t < tasks; t++)
+      fwd_task(a, per, t);
+  } else {
+    for (int64_t t = 0; t < tasks; t++)
+      fwd_task(a, per, t);
   }
 }
 
@@ -307,16 +316,36 @@ static void add_rows(float *dst, const float *src, int64_t n) {
     dst[i] += src[i];
 }
 
+/* The arguments of a backward pass, shared by its tasks. */
+typedef struct bwd_job {
+  const wsrl__ln_args *a;
+  const float *dout, *head_dq;
+  int64_t ld_dout, per, ps;
+  float *dy, *partial;
+  uint16_t *dy16;
+  int want_ln, want_head;
+} bwd_job;
+
+/* Backward task t: BWD_ROWS rows of one member, into partial sums t. */
+static void bwd_task(const bwd_job *j, int64_t t) {
+  const int64_t e = t / j->per, b0 = (t % j->per) * BWD_ROWS, batch = j->a->batch;
+  bwd_rows(j->a, e, b0, b0 + BWD_ROWS < batch ? b0 + BWD_ROWS : batch, j->dout, j->ld_dout, j->head_dq, j->dy,
+           j->dy16, j->partial + t * j->ps, j->want_ln, j->want_head);
+}
+
 void wsrl__nn_ln_relu_bwd(const wsrl__ln_args *a, const float *dout, int64_t ld_dout, const float *head_dq,
                           float *dy, uint16_t *dy16, float *dgamma, float *dbeta, float *dhead_w, float *partial) {
   const int64_t n = a->n, per = chunks(a->batch, BWD_ROWS), tasks = (int64_t)a->ensemble * per;
   const int64_t ps = partial_stride(n);
   const int want_ln = a->gamma != NULL && dgamma != NULL, want_head = a->head_w != NULL && dhead_w != NULL;
-#pragma omp parallel for schedule(static) if ((int64_t)a->ensemble * a->batch * n >= PAR_MIN)
-  for (int64_t t = 0; t < tasks; t++) {
-    const int64_t e = t / per, b0 = (t % per) * BWD_ROWS;
-    bwd_rows(a, e, b0, b0 + BWD_ROWS < a->batch ? b0 + BWD_ROWS : a->batch, dout, ld_dout, head_dq, dy, dy16,
-             partial + t * ps, want_ln, want_head);
+  const bwd_job job = {a, dout, head_dq, ld_dout, per, ps, dy, partial, dy16, want_ln, want_head};
+  if (wsrl__nn_fork((int64_t)a->ensemble * a->batch * n, PAR_MIN)) {
+#pragma omp parallel for schedule(static)
+    for (int64_t t = 0; t < tasks; t++)
+      bwd_task(&job, t);
+  } else {
+    for (int64_t t = 0; t < tasks; t++)
+      bwd_task(&job, t);
   }
   if (!want_ln && !want_head)
     return;
@@ -345,7 +374,11 @@ void wsrl__nn_bf16_block(uint16_t *dst, const float *src, int64_t n) {
 void wsrl__nn_to_bf16(uint16_t *dst, const float *src, int64_t n) {
   enum { BLOCK = 16384 };
   const int64_t blocks = (n + BLOCK - 1) / BLOCK;
-#pragma omp parallel for schedule(static) if (n >= 8 * PAR_MIN)
+  if (!wsrl__nn_fork(n, 8 * PAR_MIN)) {
+    wsrl__nn_bf16_block(dst, src, n);
+    return;
+  }
+#pragma omp parallel for schedule(static)
   for (int64_t k = 0; k < blocks; k++)
     wsrl__nn_bf16_block(dst + k * BLOCK, src + k * BLOCK, n - k * BLOCK < BLOCK ? n - k * BLOCK : BLOCK);
 }

@@ -1036,9 +1036,15 @@ wsrl_status_t wsrl__mlp_polyak(wsrl__mlp *target, const wsrl__mlp *src, float ta
   const float keep = 1.0f - tau;
   const int64_t n = target->n_padded;
   target->w16_fresh = 0;
-#pragma omp parallel for simd schedule(static) if (n >= 65536)
-  for (int64_t i = 0; i < n; i++)
-    t[i] = tau * s[i] + keep * t[i];
+  if (wsrl__nn_fork(n, 65536)) {
+#pragma omp parallel for simd schedule(static)
+    for (int64_t i = 0; i < n; i++)
+      t[i] = tau * s[i] + keep * t[i];
+  } else {
+#pragma omp simd
+    for (int64_t i = 0; i < n; i++)
+      t[i] = tau * s[i] + keep * t[i];
+  }
   wsrl__nn_leave(saved);
   return WSRL_OK;
 }

@@ -9,6 +9,24 @@
 
 #include "nn.h"
 
+#ifdef _OPENMP
+#  include <omp.h>
+#endif
+
+/* Whether a loop over `work` elements should fork a team: at least `min`
+ * of them, more than one thread to run them, and not already inside a
+ * team (an ensemble's members run on one thread each, and a nested region
+ * there still costs libgomp a team's set-up: ~14 us measured, hundreds per
+ * env-step). The loops take a plain serial path otherwise: no OpenMP call. */
+static inline int wsrl__nn_fork(int64_t work, int64_t min) {
+#ifdef _OPENMP
+  return work >= min && omp_get_max_threads() > 1 && !omp_in_parallel();
+#else
+  (void)work, (void)min;
+  return 0;
+#endif
+}
+
 /* Most threads a context runs members on (more are used intra-op only). */
 #define WSRL__NN_MAX_TEAM 64
 
