@@ -135,3 +135,61 @@ def test_env_gets_its_own_action_array_each_step():
     # arrays the env keeps are not overwritten by later steps
     assert len(env.seen) > 2 and len({c.tobytes() for _, c in env.seen}) > 2
     assert all(np.array_equal(a, c) and a.shape == (2,) and a.dtype == np.float32 for a, c in env.seen)
+
+
+def test_actions_the_env_keeps_are_never_overwritten():
+    """The env's action array is reused only while the env holds no reference
+    to it: arrays kept in a list, through a view or a memoryview keep the
+    action of their own step, and changing one in place changes nothing else."""
+    class Keeping(Reach):
+        def step(self, action):
+            k = self.steps % 4
+            if k == 0:
+                self.kept.append((action, action.copy()))
+            elif k == 1:
+                self.kept.append((action[:], action.copy()))
+            elif k == 2:
+                self.kept.append((np.frombuffer(memoryview(action), np.float32), action.copy()))
+            else:
+                action *= 0.5  # the env may change its array; the next step's is rewritten
+            return super().step(action)
+    env = Keeping()
+    env.kept = []
+    wsrl.evaluate(wsrl.Agent(small_config(), Reach()), env, episodes=2)
+    assert len(env.kept) > 10 and len({c.tobytes() for _, c in env.kept}) > 5
+    for a, c in env.kept:
+        assert np.array_equal(a, c), (a, c)
+
+
+def _one_step(obs):
+    """The obs the library gets when a (2,)-observation env's step returns @obs."""
+    class Returns(Reach):
+        def step(self, action):
+            return obs, 0.5, False, False, {}
+    e = wsrl.Env(Returns())
+    out, act = np.zeros(2, np.float32), np.zeros(2, np.float32)
+    reward, term, trunc = wsrl.ffi.new("float *"), wsrl.ffi.new("int32_t *"), wsrl.ffi.new("int32_t *")
+    o = wsrl.ffi.from_buffer("float[]", out)
+    wsrl._core._finish(wsrl.lib.wsrl_env_reset(e._ptr, 1, o), e._errors)
+    st = wsrl.lib.wsrl_env_step(e._ptr, wsrl.ffi.from_buffer("float[]", act), o, reward, term, trunc)
+    wsrl._core._finish(st, e._errors)
+    assert reward[0] == 0.5 and term[0] == 0 and trunc[0] == 0
+    return out
+
+
+def test_step_observations_are_converted_or_refused():
+    # observation_space's exact shape (one assignment): converted to float32 by value
+    for obs in (np.array([0.5, -2.0]), np.array([0.5, -2.0], ">f4"), np.array([[0.5, 9, -2.0]])[0, ::2]):
+        assert np.array_equal(_one_step(obs), [0.5, -2.0]), obs
+    assert np.array_equal(_one_step(np.array([3, -4], np.int32)), [3.0, -4.0])  # values, not int bits
+    # other shapes and types: flattened when the size is right, as reset() does
+    assert np.array_equal(_one_step(np.array([[0.5], [-2.0]])), [0.5, -2.0])
+    assert np.array_equal(_one_step([0.5, -2.0]), [0.5, -2.0])
+    # a wrong size is refused, never broadcast
+    for obs in (np.array([1.0], np.float32), np.float32(1.0), 1.0, np.zeros((2, 2), np.float32)):
+        with pytest.raises(ValueError, match=r"observation has \d values, observation_space.shape \(2,\) says 2"):
+            _one_step(obs)
+    with pytest.raises(wsrl.NonFiniteError, match="non-finite observation"):
+        _one_step(np.array([0.0, np.nan], np.float32))
+    with pytest.raises(ValueError, match="could not convert"):
+        _one_step(np.array(["a", "b"]))

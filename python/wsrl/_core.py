@@ -1,5 +1,6 @@
 """The Pythonic classes over libwsrl's handles."""
 import math
+import sys
 from collections.abc import Mapping
 
 try:
@@ -410,36 +411,56 @@ class _Adapter:
         self.errors = _Callbacks()
         self.step = self._step_fn()
 
-    def write_obs(self, obs, out):
+    def checked_obs(self, obs):
+        """@obs as obs_dim contiguous float32 values, or a ValueError."""
         a = np.ascontiguousarray(obs, dtype=_F32)
         if a.size != self.obs_dim:
             _bad_obs(a, self.obs_shape)
-        ffi.memmove(out, a, self.obs_bytes)
+        return a
 
     def reset(self, user, seed, obs_out):
         obs, _info = self.env.reset(seed=int(seed))
-        self.write_obs(obs, obs_out)
+        ffi.memmove(obs_out, self.checked_obs(obs), self.obs_bytes)
         return 0
 
     def _step_fn(self):
-        """The step callback: what it needs is bound to locals, and the numpy
-        view of the action buffer (the library passes the same one every
-        step) is made once; each step hands the env a small copy, which it
-        may keep."""
-        env, obs_shape, obs_dim, obs_bytes = self.env, self.obs_shape, self.obs_dim, self.obs_bytes
-        act_shape, act_bytes = self.act_shape, self.act_bytes
-        contiguous, memmove, frombuffer, buffer = np.ascontiguousarray, ffi.memmove, np.frombuffer, ffi.buffer
-        view = [None, None]  # the action pointer and its view
+        """The step callback. It runs once per env step, so it does as little
+        as it can (docs/python.md, Benchmarks, has the figures):
+
+        * numpy views of the library's action and obs buffers are made again
+          only when their address changes (the library passes the same ones
+          every step);
+        * an ndarray of observation_space's exact shape reaches the obs buffer
+          by one assignment, converted to float32; any other obs goes through
+          checked_obs(), whose size check keeps a wrong-sized obs (a scalar
+          too) from being broadcast; non-finite values are the library's check;
+        * the env is given an array of its own, which it may keep and change:
+          the same one is reused only while the env keeps no reference to it
+          (the array's reference count is back to what it was when the first
+          step began), else the next step gets a new one.
+        """
+        env, obs_shape, act_shape, checked_obs = self.env, self.obs_shape, self.act_shape, self.checked_obs
+        obs_bytes, act_bytes = self.obs_bytes, self.act_bytes
+        frombuffer, buffer, ndarray, empty, refs = np.frombuffer, ffi.buffer, np.ndarray, np.empty, sys.getrefcount
+        act_ptr = act_view = obs_ptr = obs_view = unkept = None
+        mine = empty(act_shape, _F32)
 
         def step(user, action, obs_out, reward_out, term_out, trunc_out):
-            if action != view[0]:
-                view[1] = frombuffer(buffer(action, act_bytes), _F32).reshape(act_shape)
-                view[0] = action
-            obs, reward, terminated, truncated, _info = env.step(view[1].copy())
-            a = contiguous(obs, _F32)
-            if a.size != obs_dim:
-                _bad_obs(a, obs_shape)
-            memmove(obs_out, a, obs_bytes)
+            nonlocal act_ptr, act_view, obs_ptr, obs_view, mine, unkept
+            if action != act_ptr:
+                act_view, act_ptr = frombuffer(buffer(action, act_bytes), _F32).reshape(act_shape), action
+            a = mine
+            a[...] = act_view
+            if unkept is None:
+                unkept = refs(a)  # mine, a and the argument: the same at every step
+            obs, reward, terminated, truncated, _info = env.step(a)
+            if refs(a) != unkept:  # the env kept it
+                mine = empty(act_shape, _F32)
+            if obs_out != obs_ptr:
+                obs_view, obs_ptr = frombuffer(buffer(obs_out, obs_bytes), _F32).reshape(obs_shape), obs_out
+            if type(obs) is not ndarray or obs.shape != obs_shape:
+                obs = checked_obs(obs).reshape(obs_shape)
+            obs_view[...] = obs
             reward_out[0] = reward
             term_out[0] = 1 if terminated else 0
             trunc_out[0] = 1 if truncated else 0
