@@ -141,6 +141,10 @@ void wsrl__nn_to_bf16(uint16_t *dst, const float *src, int64_t n);
 /* The same on this thread only (inside a parallel region). */
 void wsrl__nn_bf16_block(uint16_t *dst, const float *src, int64_t n);
 
+/* dst[c * rows + r] = src[r * cols + c]: a [rows, cols] bf16 matrix
+ * transposed, on this thread. */
+void wsrl__nn_bf16_transpose(uint16_t *dst, const uint16_t *src, int64_t rows, int64_t cols);
+
 /* Extra work of wsrl__adam_update_fused's single pass over the parameters
  * (each may be NULL): the Polyak average target = tau p + (1 - tau) target
  * of the updated p, and the bf16 copies of p and target. */
