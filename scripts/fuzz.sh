@@ -52,7 +52,7 @@ watchdog() {
     for p in $(pgrep -P "$1") $(for c in $(pgrep -P "$1"); do pgrep -P "$c"; done); do
       [ "$(cat /proc/"$p"/comm 2>/dev/null)" = "$name" ] || continue
       # (a job may end at any moment: nothing here may fail under set -e)
-      max=$(tr '\0' '\n' < /proc/"$p"/cmdline 2>/dev/null | sed -n 's/^-max_total_time=//p' | tail -n 1) || true
+      max=$({ tr '\0' '\n' < /proc/"$p"/cmdline; } 2>/dev/null | sed -n 's/^-max_total_time=//p' | tail -n 1) || true
       age=$(ps -o etimes= -p "$p" 2>/dev/null | tr -d ' ') || true
       if [ -n "$max" ] && [ -n "$age" ] && [ "$age" -gt $((max + 30)) ]; then
         kill -9 "$p" 2>/dev/null && echo "  watchdog: killed job $p, hung after ${age}s of ${max}s"
