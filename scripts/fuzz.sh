@@ -6,6 +6,8 @@
 # fuzz-corpus/.
 # Usage: scripts/fuzz.sh [RUNS per harness, default 1000000] [harness...]
 # WSRL_FUZZ_SECONDS caps each harness's time too (0: no cap, the default);
+# WSRL_FUZZ_PREBUILT=1 uses the harnesses already in the build folder
+# (no meson, no ninja: for a machine without the toolchain);
 # WSRL_FUZZ_JOBS runs HDF5's fork-mode jobs in parallel (default 1; the
 # executions of all jobs count towards RUNS);
 # WSRL_FUZZ_SANITIZE picks the sanitizers (default address,undefined;
@@ -33,11 +35,13 @@ san=${WSRL_FUZZ_SANITIZE:-address,undefined}
 if [ "$san" = address,undefined ]; then b=${WSRL_FUZZ_BUILD:-build-fuzz}; else b=${WSRL_FUZZ_BUILD:-build-fuzz-${san//,/-}}; fi
 seconds=${WSRL_FUZZ_SECONDS:-0}
 jobs=${WSRL_FUZZ_JOBS:-1}
-if [ ! -d "$b" ]; then
+if [ -n "${WSRL_FUZZ_PREBUILT:-}" ]; then
+  :  # harnesses built elsewhere (e.g. carried to a many-core machine)
+elif [ ! -d "$b" ]; then
   CC=clang meson setup "$b" -Dhdf5=enabled -Dexamples=disabled -Dbench=false -Db_lundef=false \
     -Db_sanitize="$san" -Dc_args=-fno-sanitize-recover=all -Dlibfuzzer=true
 fi
-ninja -C "$b" $(for h in "${harnesses[@]}"; do echo tests/fuzz/fuzz-$h tests/fuzz/fuzz-$h-libfuzzer; done)
+[ -n "${WSRL_FUZZ_PREBUILT:-}" ] || ninja -C "$b" $(for h in "${harnesses[@]}"; do echo tests/fuzz/fuzz-$h tests/fuzz/fuzz-$h-libfuzzer; done)
 b=$(cd "$b" && pwd)
 export OMP_NUM_THREADS=1
 
