@@ -8,6 +8,7 @@
 # WSRL_FUZZ_SECONDS caps each harness's time too (0: no cap, the default);
 # WSRL_FUZZ_PREBUILT=1 uses the harnesses already in the build folder
 # (no meson, no ninja: for a machine without the toolchain);
+# WSRL_FUZZ_TRIAGE=0 skips the HDF5 triage (below);
 # WSRL_FUZZ_JOBS runs HDF5's fork-mode jobs in parallel (default 1; the
 # executions of all jobs count towards RUNS);
 # WSRL_FUZZ_SANITIZE picks the sanitizers (default address,undefined;
@@ -86,8 +87,9 @@ for h in "${harnesses[@]}"; do
     wait "$lfpid" || true
     wait
     grep -E "^#[0-9]+" "$findings/libfuzzer.log" | tail -1
-    # Triage: every saved input through the isolating driver.
-    for f in "$findings"/crash-* "$findings"/oom-* "$findings"/timeout-*; do
+    # Triage: every saved input through the isolating driver (WSRL_FUZZ_TRIAGE=0
+    # leaves it for later, e.g. on the machine the findings are copied to).
+    [ "${WSRL_FUZZ_TRIAGE:-1}" = 0 ] || for f in "$findings"/crash-* "$findings"/oom-* "$findings"/timeout-*; do
       [ -e "$f" ] || continue
       rc=0
       ASAN_OPTIONS=allocator_may_return_null=1 timeout 120 "$driver" "$f" >/dev/null 2>&1 || rc=$?
