@@ -104,7 +104,7 @@ struct wsrl__mlp {
   /* bf16 mode: rounded copies of what the matmuls read, same layouts as
    * params, xin, act and (per team thread) dy. Weights are rounded once
    * per forward; backward uses that copy (parameters do not change in
-   * between). The sparse input-gradient path stays fp32. */
+   * between), the sparse input-gradient path included. */
   uint16_t *w16, *xin16, *act16[WSRL__NN_MAX_HIDDEN], *dy16;
   /* Trainable bf16 nets, per team thread: a layer input transposed
    * ([K+1, B]) for its weight-gradient matmul, which oneDNN runs about
@@ -462,9 +462,9 @@ static wsrl_status_t build_sparse(wsrl__mlp *m) {
   for (int32_t l = 0; l < m->spec.n_hidden && rc == WSRL_OK; l++) {
     const int64_t K = m->fan_in[l], N = m->fan_out[l], ldw = l == 0 ? m->spec.ensemble * N : N;
     dnnl_memory_desc_t src, wei, dst;
-    rc = md2(&src, SPARSE_CHUNK, N, N, 1);
+    rc = md2_in(m, &src, SPARSE_CHUNK, N, N, 1);
     if (rc == WSRL_OK)
-      rc = md2(&wei, N, K, 1, ldw);
+      rc = md2_in(m, &wei, N, K, 1, ldw);
     if (rc == WSRL_OK)
       rc = md2(&dst, SPARSE_CHUNK, K, K, 1);
     if (rc == WSRL_OK)
@@ -869,6 +869,10 @@ static wsrl_status_t sparse_member(wsrl__mlp *m, slot *s, int64_t e, int32_t tid
   const int64_t maxb = m->spec.max_batch;
   const int32_t L = m->spec.n_hidden;
   float *dact = m->dact + tid * m->grad_stride, *dyl = m->dy + tid * m->grad_stride;
+  /* bf16: the kernel writes dy rounded and the matmuls read the bf16
+   * weights the forward just read (warm, half the bytes). */
+  uint16_t *dy16 = m->bf16 ? m->dy16 + tid * m->grad_stride : NULL;
+  const size_t dsize = m->bf16 ? sizeof(uint16_t) : sizeof(float);
   for (int32_t l = L - 1; l >= 0 && n > 0; l--) {
     const int64_t N = m->fan_out[l], K = m->fan_in[l];
     wsrl__ln_args a;
@@ -876,13 +880,14 @@ static wsrl_status_t sparse_member(wsrl__mlp *m, slot *s, int64_t e, int32_t tid
     a.gather = m->gidx + e * maxb;
     a.batch = n;
     const int head = l == L - 1;
-    wsrl__nn_ln_relu_bwd(&a, head ? NULL : dact, N, head ? m->gdq + e * maxb : NULL, dyl, NULL, NULL, NULL, NULL,
+    wsrl__nn_ln_relu_bwd(&a, head ? NULL : dact, N, head ? m->gdq + e * maxb : NULL, dyl, dy16, NULL, NULL, NULL,
                          m->partial + tid * m->partial_stride);
-    memset(dyl + n * N, 0, (size_t)((P - n) * N) * sizeof(float));
+    char *dyb = dy16 != NULL ? (char *)dy16 : (char *)dyl;
+    memset(dyb + (size_t)(n * N) * dsize, 0, (size_t)((P - n) * N) * dsize);
     float *dst = l > 0 ? dact : m->dxp + e * m->gpad * K;
-    const float *w = m->params + w_index(m, l, e, 0, 0);
+    const void *w = mm_w(m, l, e);
     for (int64_t c = 0; c < P; c += SPARSE_CHUNK)
-      WSRL__TRY(wsrl__nn_matmul_run(&m->chunk_dx[l], m->ctx, tid, dyl + c * N, w, dst + c * K));
+      WSRL__TRY(wsrl__nn_matmul_run(&m->chunk_dx[l], m->ctx, tid, dyb + (size_t)(c * N) * dsize, w, dst + c * K));
   }
   return WSRL_OK;
 }

@@ -916,14 +916,22 @@ END_TEST
  * chunked matmuls. It must give the dense path's input gradient, leave the
  * parameter gradients alone, and give the same bits for 1 and 2 threads.
  * B = 67 leaves a partial chunk; one row reaches two members, one none;
- * the row count shows which path ran. */
+ * the row count shows which path ran. Loops 2 and 3: the same in bf16
+ * (both paths' matmuls read bf16 gradients and weights). */
 START_TEST(sparse_input_grad_matches_dense) {
-  const int32_t mode = _i;
+  const int32_t mode = _i & 1, bf16 = _i >> 1;
   enum { E = 5, IN = 7, B = 67 };
   const int64_t rows = mode ? E * B : B;
   float *sparse[2];
   for (int t = 0; t < 2; t++) {
     wsrl__nn_ctx *ctx = make_ctx(t + 1);
+    if (bf16 && wsrl__nn_ctx_set_precision(ctx, WSRL__NN_BF16) != WSRL_OK) {
+      printf("sparse_input_grad_matches_dense: bf16 skipped: %s\n", wsrl_last_error_message());
+      wsrl__nn_ctx_destroy(ctx);
+      for (int u = 0; u < t; u++)
+        free(sparse[u]);
+      return;
+    }
     wsrl__rng r;
     wsrl__rng_seed(&r, 33, 0);
     wsrl__mlp_spec s = {.ensemble = E, .in_dim = IN, .out_dim = 1, .n_hidden = 2, .hidden = {64, 48},
@@ -1225,7 +1233,7 @@ Suite *wsrl_test_suite_nn(void) {
   tcase_add_loop_test(tc, adam_polyak_fused_matches_separate, 0, 2);
   tcase_add_loop_test(tc, relu_post_op_matches_kernel, 0, 4);
   tcase_add_loop_test(tc, members_in_parallel_match_serial, 0, 2);
-  tcase_add_loop_test(tc, sparse_input_grad_matches_dense, 0, 2);
+  tcase_add_loop_test(tc, sparse_input_grad_matches_dense, 0, 4);
   tcase_add_test(tc, no_allocation_in_steady_state);
   tcase_add_test(tc, thread_count_applied_and_restored);
   tcase_add_test(tc, mlp_errors);
