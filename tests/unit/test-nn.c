@@ -781,6 +781,47 @@ END_TEST
  * splits each member's rows into blocks. The numbers must be the same bits
  * as with 1 thread: outputs, parameter gradients and input gradients, both
  * input modes, trainable and forward-only (outputs) networks. */
+/* zero_grad() is deferred (each member's backward task zeroes its own
+ * slices): gradients read after it are 0 by every route, a backward after
+ * it gives the gradients of that backward alone, and a second backward
+ * without it adds. */
+START_TEST(zero_grad_deferred) {
+  enum { E = 3, B = 40 };
+  wsrl__nn_ctx *ctx = make_ctx(2);
+  wsrl__rng r;
+  wsrl__rng_seed(&r, 5, 0);
+  wsrl__mlp_spec s = {.ensemble = E, .in_dim = 5, .out_dim = 1, .n_hidden = 2, .hidden = {32, 16},
+                      .layer_norm = 1, .max_batch = B, .trainable = 1};
+  wsrl__mlp *m;
+  ck_assert_int_eq(wsrl__mlp_create(&m, ctx, &s, &ADAM, &r), WSRL_OK);
+  const int64_t n = wsrl__mlp_param_count(m);
+  float x[B * 5], dy[E * B];
+  wsrl__rng_fill_normal(&r, x, B * 5);
+  wsrl__rng_fill_normal(&r, dy, E * B);
+  float *once = malloc(sizeof(float) * (size_t)n), *got = malloc(sizeof(float) * (size_t)n);
+  ck_assert_int_eq(wsrl__mlp_forward(m, B, WSRL__MLP_SHARED, x, NULL), WSRL_OK);
+  ck_assert_int_eq(wsrl__mlp_backward(m, dy, NULL, 1), WSRL_OK);
+  ck_assert_int_eq(wsrl__mlp_get_grads(m, once, n), WSRL_OK);
+  ck_assert_int_eq(wsrl__mlp_backward(m, dy, NULL, 1), WSRL_OK); /* adds: 2x */
+  ck_assert_int_eq(wsrl__mlp_get_grads(m, got, n), WSRL_OK);
+  for (int64_t i = 0; i < n; i++)
+    ck_assert_float_eq(got[i], once[i] + once[i]);
+  wsrl__mlp_zero_grad(m);
+  ck_assert_int_eq(wsrl__mlp_get_grads(m, got, n), WSRL_OK);
+  for (int64_t i = 0; i < n; i++)
+    ck_assert_float_eq(got[i], 0.0f);
+  ck_assert_int_eq(wsrl__mlp_backward(m, dy, NULL, 1), WSRL_OK);
+  ck_assert_int_eq(wsrl__mlp_get_grads(m, got, n), WSRL_OK);
+  ck_assert_int_eq(memcmp(got, once, sizeof(float) * (size_t)n), 0);
+  wsrl__mlp_zero_grad(m);
+  ck_assert_float_eq(*wsrl__mlp_elem(m, WSRL__MLP_GRAD, WSRL__MLP_W, 1, 2, 3, 4), 0.0f);
+  ck_assert_float_eq(*wsrl__mlp_elem(m, WSRL__MLP_GRAD, WSRL__MLP_LN_SCALE, 0, 1, 0, 7), 0.0f);
+  free(once), free(got);
+  wsrl__mlp_destroy(m);
+  wsrl__nn_ctx_destroy(ctx);
+}
+END_TEST
+
 START_TEST(members_in_parallel_match_serial) {
   const int32_t mode = _i;
   enum { E = 10, B = 70 };
@@ -1233,6 +1274,7 @@ Suite *wsrl_test_suite_nn(void) {
   tcase_add_loop_test(tc, adam_polyak_fused_matches_separate, 0, 2);
   tcase_add_loop_test(tc, relu_post_op_matches_kernel, 0, 4);
   tcase_add_loop_test(tc, members_in_parallel_match_serial, 0, 2);
+  tcase_add_test(tc, zero_grad_deferred);
   tcase_add_loop_test(tc, sparse_input_grad_matches_dense, 0, 4);
   tcase_add_test(tc, no_allocation_in_steady_state);
   tcase_add_test(tc, thread_count_applied_and_restored);
