@@ -1,5 +1,6 @@
 /* Adam (optax's scale_by_adam + learning rate), norms and learned scalars. */
 #include <math.h>
+#include <string.h>
 
 #include "nn_internal.h"
 
@@ -68,7 +69,8 @@ typedef struct fused_job {
   const wsrl__adam_fused *x;
 } fused_job;
 
-/* Block k of a fused step: Adam (with Polyak), then the bf16 copies. */
+/* Block k of a fused step: Adam (with Polyak), then the bf16 copies and
+ * the gradient zeroed for the next backward, while the block is in L1/L2. */
 static void fused_block(const fused_job *j, int64_t k) {
   const size_t i0 = (size_t)k * ADAM_BLOCK, len = j->n - i0 < ADAM_BLOCK ? j->n - i0 : ADAM_BLOCK;
   const wsrl__adam_fused *x = j->x;
@@ -81,6 +83,8 @@ static void fused_block(const fused_job *j, int64_t k) {
     wsrl__nn_bf16_block(x->p16 + i0, j->p + i0, (int64_t)len);
   if (x != NULL && x->target16 != NULL)
     wsrl__nn_bf16_block(x->target16 + i0, tp + i0, (int64_t)len);
+  if (x != NULL && x->grad_zero != NULL)
+    memset(x->grad_zero + i0, 0, len * sizeof(float));
 }
 
 void wsrl__adam_update_fused(const wsrl__adam_cfg *cfg, int64_t t, float g_scale, float *p, const float *g, float *m,

@@ -119,6 +119,9 @@ struct wsrl__mlp {
    * or the latest forward); anything else that may change params clears
    * it, and the next forward rounds them again. */
   int32_t w16_fresh;
+  /* grads are all zero (zeroed, or cleared by the Adam pass that read them):
+   * zero_grad has nothing to do. Any write to grads clears it. */
+  int32_t grads_zero;
   int64_t gpad;                                   /* Bp */
   wsrl__nn_matmul chunk_dx[WSRL__NN_MAX_HIDDEN];
   slot slots[WSRL__NN_SHAPE_SLOTS];
@@ -981,6 +984,8 @@ static wsrl_status_t backward(wsrl__mlp *m, slot *s, const float *dy, float *dx_
     return sparse_backward(m, s, dx_out);
   }
   const backward_arg ba = {dy, dx_out, param_grads ? m->grads : NULL};
+  if (param_grads)
+    m->grads_zero = 0;
   WSRL__TRY(each_member(m, s, backward_member, &ba));
   if (param_grads) /* every member zeroed its slices (the padding stays 0) */
     m->grads_zero_pending = 0;
@@ -1016,8 +1021,9 @@ wsrl_status_t wsrl__mlp_backward(wsrl__mlp *m, const float *dy, float *dx_out, i
 void wsrl__mlp_zero_grad(wsrl__mlp *m) {
   /* Deferred: the next backward zeroes each member's slices on its own
    * thread (a 10-critic ensemble's 2.9 MB memset on the calling thread
-   * left the others idle), anything else reading them first settles. */
-  if (m->grads != NULL)
+   * left the others idle), anything else reading them first settles.
+   * Nothing to do after an Adam pass, which zeroed what it read. */
+  if (m->grads != NULL && !m->grads_zero)
     m->grads_zero_pending = 1;
 }
 
@@ -1045,9 +1051,10 @@ static wsrl_status_t adam_step(wsrl__mlp *m, double extra_sumsq, float *grad_nor
     *scale_out = scale;
   m->adam_t++;
   const wsrl__adam_fused x = {target != NULL ? target->params : NULL, tau, m->bf16 ? m->w16 : NULL,
-                              target != NULL && target->bf16 ? target->w16 : NULL};
+                              target != NULL && target->bf16 ? target->w16 : NULL, m->grads};
   wsrl__adam_update_fused(&m->adam, m->adam_t, scale, m->params, m->grads, m->adam_m, m->adam_v,
                           (size_t)m->n_padded, &x);
+  m->grads_zero = 1;
   m->w16_fresh = m->bf16;
   if (target != NULL)
     target->w16_fresh = target->bf16;
@@ -1241,6 +1248,8 @@ float *wsrl__mlp_elem(wsrl__mlp *m, int32_t which, int32_t kind, int32_t layer, 
   float *base = which == WSRL__MLP_GRAD ? m->grads : m->params;
   if (which != WSRL__MLP_GRAD)
     m->w16_fresh = 0; /* the caller may write through the pointer */
+  else
+    m->grads_zero = 0;
   if (base == NULL || layer < 0 || layer >= m->nl || member < 0 || member >= m->spec.ensemble || n < 0 ||
       n >= m->fan_out[layer])
     return NULL;

@@ -147,11 +147,13 @@ void wsrl__nn_bf16_transpose(uint16_t *dst, const uint16_t *src, int64_t rows, i
 
 /* Extra work of wsrl__adam_update_fused's single pass over the parameters
  * (each may be NULL): the Polyak average target = tau p + (1 - tau) target
- * of the updated p, and the bf16 copies of p and target. */
+ * of the updated p, the bf16 copies of p and target, and zeroing the
+ * gradient g it has read (grad_zero: g itself). */
 typedef struct wsrl__adam_fused {
   float *target;
   float tau;
   uint16_t *p16, *target16;
+  float *grad_zero;
 } wsrl__adam_fused;
 void wsrl__adam_update_fused(const wsrl__adam_cfg *cfg, int64_t t, float g_scale, float *p, const float *g, float *m,
                              float *v, size_t n, const wsrl__adam_fused *x);
