@@ -71,7 +71,8 @@ typedef struct fused_job {
 
 /* Block k of a fused step: Adam (with Polyak), then the bf16 copies and
  * the gradient zeroed for the next backward, while the block is in L1/L2. */
-static void fused_block(const fused_job *j, int64_t k) {
+static void fused_block(const void *job, int64_t k) {
+  const fused_job *j = job;
   const size_t i0 = (size_t)k * ADAM_BLOCK, len = j->n - i0 < ADAM_BLOCK ? j->n - i0 : ADAM_BLOCK;
   const wsrl__adam_fused *x = j->x;
   float *tp = x != NULL ? x->target : NULL;
@@ -98,14 +99,7 @@ void wsrl__adam_update_fused(const wsrl__adam_cfg *cfg, int64_t t, float g_scale
   const int64_t blocks = (int64_t)((n + ADAM_BLOCK - 1) / ADAM_BLOCK);
   const fused_job job = {&ak, p, g, m, v, n, x};
   /* Each block is finished (Adam, Polyak, bf16 copies) while it is in L1/L2. */
-  if (wsrl__nn_fork(blocks, 2)) {
-#pragma omp parallel for schedule(static)
-    for (int64_t k = 0; k < blocks; k++)
-      fused_block(&job, k);
-  } else {
-    for (int64_t k = 0; k < blocks; k++)
-      fused_block(&job, k);
-  }
+  wsrl__nn_tasks(blocks, blocks, 2, fused_block, &job);
 }
 
 void wsrl__adam_update(const wsrl__adam_cfg *cfg, int64_t t, float g_scale, float *p, const float *g, float *m,
@@ -122,10 +116,17 @@ static double sumsq_block(const float *x, size_t n) {
   return s;
 }
 
-/* Sum of squares of block k of x[0, n). */
-static double sumsq_at(const float *x, size_t n, size_t k) {
-  const size_t i0 = k * ADAM_BLOCK;
-  return sumsq_block(x + i0, n - i0 < ADAM_BLOCK ? n - i0 : ADAM_BLOCK);
+/* Blocks g0 + k of x[0, n) into part[k]. */
+typedef struct sumsq_job {
+  const float *x;
+  size_t n, g0;
+  double *part;
+} sumsq_job;
+
+static void sumsq_task(const void *job, int64_t k) {
+  const sumsq_job *j = job;
+  const size_t i0 = (j->g0 + (size_t)k) * ADAM_BLOCK;
+  j->part[k] = sumsq_block(j->x + i0, j->n - i0 < ADAM_BLOCK ? j->n - i0 : ADAM_BLOCK);
 }
 
 double wsrl__nn_l2norm(const float *x, size_t n) {
@@ -137,14 +138,8 @@ double wsrl__nn_l2norm(const float *x, size_t n) {
   for (size_t g0 = 0; g0 < blocks; g0 += GROUP) {
     double part[GROUP];
     const int64_t gn = (int64_t)(blocks - g0 < GROUP ? blocks - g0 : GROUP);
-    if (wsrl__nn_fork(gn, 2)) {
-#pragma omp parallel for schedule(static)
-      for (int64_t k = 0; k < gn; k++)
-        part[k] = sumsq_at(x, n, g0 + (size_t)k);
-    } else {
-      for (int64_t k = 0; k < gn; k++)
-        part[k] = sumsq_at(x, n, g0 + (size_t)k);
-    }
+    const sumsq_job job = {x, n, g0, part};
+    wsrl__nn_tasks(gn, gn, 2, sumsq_task, &job);
     for (int64_t k = 0; k < gn; k++)
       total += part[k];
   }

@@ -81,6 +81,17 @@ int32_t wsrl__nn_single_thread_begin(void) {
 #endif
 }
 
+void wsrl__nn_tasks(int64_t n, int64_t work, int64_t min, wsrl__nn_task_fn fn, const void *job) {
+  if (wsrl__nn_fork(work, min)) {
+#pragma omp parallel for schedule(static)
+    for (int64_t t = 0; t < n; t++)
+      fn(job, t);
+    return;
+  }
+  for (int64_t t = 0; t < n; t++)
+    fn(job, t);
+}
+
 void wsrl__nn_leave(int32_t saved) {
 #ifdef _OPENMP
   if (omp_get_max_threads() != saved)

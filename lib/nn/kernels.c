@@ -167,22 +167,21 @@ static void fwd_rows(const wsrl__ln_args *a, int64_t e, int64_t b0, int64_t b1) 
   }
 }
 
+typedef struct fwd_job {
+  const wsrl__ln_args *a;
+  int64_t per; /* tasks per member */
+} fwd_job;
+
 /* Forward task t: FWD_ROWS rows of one member. */
-static void fwd_task(const wsrl__ln_args *a, int64_t per, int64_t t) {
-  const int64_t e = t / per, b0 = (t % per) * FWD_ROWS;
-  fwd_rows(a, e, b0, b0 + FWD_ROWS < a->batch ? b0 + FWD_ROWS : a->batch);
+static void fwd_task(const void *job, int64_t t) {
+  const fwd_job *j = job;
+  const int64_t e = t / j->per, b0 = (t % j->per) * FWD_ROWS;
+  fwd_rows(j->a, e, b0, b0 + FWD_ROWS < j->a->batch ? b0 + FWD_ROWS : j->a->batch);
 }
 
 void wsrl__nn_ln_relu_fwd(const wsrl__ln_args *a) {
-  const int64_t per = chunks(a->batch, FWD_ROWS), tasks = (int64_t)a->ensemble * per;
-  if (wsrl__nn_fork((int64_t)a->ensemble * a->batch * a->n, PAR_MIN)) {
-#pragma omp parallel for schedule(static)
-    for (int64_t t = 0; t < tasks; t++)
-      fwd_task(a, per, t);
-  } else {
-    for (int64_t t = 0; t < tasks; t++)
-      fwd_task(a, per, t);
-  }
+  const fwd_job job = {a, chunks(a->batch, FWD_ROWS)};
+  wsrl__nn_tasks(a->ensemble * job.per, (int64_t)a->ensemble * a->batch * a->n, PAR_MIN, fwd_task, &job);
 }
 
 INL int row_is_zero(const float *x, int64_t n) {
@@ -328,7 +327,8 @@ typedef struct bwd_job {
 } bwd_job;
 
 /* Backward task t: BWD_ROWS rows of one member, into partial sums t. */
-static void bwd_task(const bwd_job *j, int64_t t) {
+static void bwd_task(const void *job, int64_t t) {
+  const bwd_job *j = job;
   const int64_t e = t / j->per, b0 = (t % j->per) * BWD_ROWS, batch = j->a->batch;
   bwd_rows(j->a, e, b0, b0 + BWD_ROWS < batch ? b0 + BWD_ROWS : batch, j->dout, j->ld_dout, j->head_dq, j->dy,
            j->dy16, j->partial + t * j->ps, j->want_ln, j->want_head);
@@ -340,14 +340,7 @@ void wsrl__nn_ln_relu_bwd(const wsrl__ln_args *a, const float *dout, int64_t ld_
   const int64_t ps = partial_stride(n);
   const int want_ln = a->gamma != NULL && dgamma != NULL, want_head = a->head_w != NULL && dhead_w != NULL;
   const bwd_job job = {a, dout, head_dq, ld_dout, per, ps, dy, partial, dy16, want_ln, want_head};
-  if (wsrl__nn_fork((int64_t)a->ensemble * a->batch * n, PAR_MIN)) {
-#pragma omp parallel for schedule(static)
-    for (int64_t t = 0; t < tasks; t++)
-      bwd_task(&job, t);
-  } else {
-    for (int64_t t = 0; t < tasks; t++)
-      bwd_task(&job, t);
-  }
+  wsrl__nn_tasks(tasks, (int64_t)a->ensemble * a->batch * n, PAR_MIN, bwd_task, &job);
   if (!want_ln && !want_head)
     return;
   /* Chunks added in a fixed order, whatever thread computed them. */
