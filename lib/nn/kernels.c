@@ -378,16 +378,18 @@ void wsrl__nn_to_bf16(uint16_t *dst, const float *src, int64_t n) {
 }
 
 /* A 16 x 16 tile transposed in registers: four perfect-shuffle rounds
- * (rows i and i + 8 interleaved into rows 2i and 2i + 1). */
+ * (rows i and i + 8 interleaved into rows 2i and 2i + 1).
+ * __builtin_shufflevector: GCC >= 12 and clang (GCC's __builtin_shuffle is
+ * GCC-only). */
 INL void tile16(uint16_t *dst, int64_t ld_dst, const uint16_t *src, int64_t ld_src) {
   h16 r[16], t[16];
   for (int i = 0; i < 16; i++)
     memcpy(&r[i], src + i * ld_src, sizeof r[i]);
   for (int round = 0; round < 4; round++) {
     for (int i = 0; i < 8; i++) {
-      t[2 * i] = __builtin_shuffle(r[i], r[i + 8], (h16){0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23});
+      t[2 * i] = __builtin_shufflevector(r[i], r[i + 8], 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
       t[2 * i + 1] =
-          __builtin_shuffle(r[i], r[i + 8], (h16){8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31});
+          __builtin_shufflevector(r[i], r[i + 8], 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
     }
     memcpy(r, t, sizeof r);
   }
