@@ -161,6 +161,20 @@ typedef struct evals {
   double first, min_after_first;
 } evals;
 
+/* Save @agent, destroy it and load a new one from the file: the reloaded
+ * agent must evaluate exactly as the saved one did (@pretrained). */
+static wsrl_agent_t *reload(wsrl_agent_t *agent, const char *tag, wsrl_env_t *eval_env, double pretrained) {
+  char path[96];
+  snprintf(path, sizeof path, "/tmp/wsrl-learning-%s-%ld.ckpt", tag, (long)getpid());
+  OK(wsrl_agent_save(agent, path));
+  wsrl_agent_destroy(agent);
+  agent = NULL;
+  OK(wsrl_agent_create_from_checkpoint(&agent, path, NULL));
+  remove(path);
+  ck_assert_double_eq(eval_return(agent, eval_env), pretrained);
+  return agent;
+}
+
 static int32_t on_progress(void *user, int64_t step, int32_t n, const char *const *names, const double *values) {
   evals *e = user;
   for (int32_t i = 0; i < n; i++)
@@ -246,15 +260,7 @@ START_TEST(calql_then_wsrl) {
   double behaviour_return = 0, pretrained = 0;
   wsrl_agent_t *agent = pretrained_agent("agent.algorithm = calql\nfinetune.warmup_steps = 500\n"
                                          "eval.interval = 500\n", eval_env, &behaviour_return, &pretrained);
-  char path[64];
-  snprintf(path, sizeof path, "/tmp/wsrl-learning-%ld.ckpt", (long)getpid());
-  OK(wsrl_agent_save(agent, path));
-  wsrl_agent_destroy(agent);
-
-  agent = NULL;
-  OK(wsrl_agent_create_from_checkpoint(&agent, path, NULL));
-  remove(path);
-  ck_assert_double_eq(eval_return(agent, eval_env), pretrained);
+  agent = reload(agent, "calql", eval_env, pretrained);
   evals e = {0};
   const double finetuned = finetune(agent, env, eval_env, 3000, &e);
   printf("calql_then_wsrl: behaviour %.2f, Cal-QL %.2f, WSRL %.2f (lowest periodic eval %.2f)\n",
@@ -313,14 +319,7 @@ START_TEST(td3bc_then_online) {
   wsrl_agent_t *agent = pretrained_agent("agent.algorithm = td3bc\ncritic.ensemble_size = 2\n"
                                          "finetune.warmup_steps = 500\neval.interval = 500\n",
                                          eval_env, &behaviour_return, &pretrained);
-  char path[64];
-  snprintf(path, sizeof path, "/tmp/wsrl-learning-td3bc-%ld.ckpt", (long)getpid());
-  OK(wsrl_agent_save(agent, path));
-  wsrl_agent_destroy(agent);
-  agent = NULL;
-  OK(wsrl_agent_create_from_checkpoint(&agent, path, NULL));
-  remove(path);
-  ck_assert_double_eq(eval_return(agent, eval_env), pretrained);
+  agent = reload(agent, "td3bc", eval_env, pretrained);
   evals e = {0};
   const double finetuned = finetune(agent, env, eval_env, 2000, &e);
   printf("td3bc_then_online: behaviour %.2f, TD3+BC %.2f, online %.2f (lowest periodic eval %.2f)\n",
