@@ -190,7 +190,7 @@ START_TEST(readers_match_one_thread) {
   OK(wsrl_qensemble_get_params(wsrl_agent_qensemble(twin), WSRL_QENSEMBLE_ONLINE, ref.params, ref.nparams));
   OK(wsrl_agent_counters(twin, &ref.counters));
   OK(wsrl_agent_metric(twin, 0, NULL, &ref.metric0));
-  snprintf(ref.ckpt, sizeof ref.ckpt, "threading-readers-%d.ckpt", (int)getpid());
+  snprintf(ref.ckpt, sizeof ref.ckpt, "/tmp/wsrl-threading-readers-%d.ckpt", (int)getpid());
   OK(wsrl_agent_save(twin, ref.ckpt));
   wsrl_agent_destroy(twin);
   ref.ckpt_bytes = slurp(ref.ckpt, &ref.ckpt_size);
