@@ -96,6 +96,14 @@ INL void vst16(uint16_t *dst, v16 x) {
   for (int k = 0; k < V; k++)
     dst[k] = (uint16_t)r[k];
 }
+/* The same for x not NaN (a ReLU output): four operations fewer. */
+INL void vst16_num(uint16_t *dst, v16 x) {
+  u16v u;
+  memcpy(&u, &x, sizeof u);
+  const u16v r = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+  for (int k = 0; k < V; k++)
+    dst[k] = (uint16_t)r[k];
+}
 typedef uint16_t h16 __attribute__((vector_size(32)));
 INL uint16_t bf16_of(float x) {
   uint32_t u;
@@ -103,38 +111,51 @@ INL uint16_t bf16_of(float x) {
   return x != x ? (uint16_t)((u >> 16) | 0x40u) : (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
 }
 
+/* LayerNorm statistics of one row. */
+INL void row_stats(const float *y, int64_t n, float *mean_out, float *rstd_out) {
+  v16 s0 = {0}, s1 = {0}, q0 = {0}, q1 = {0};
+  int64_t i = 0;
+  for (; i + 2 * V <= n; i += 2 * V) {
+    const v16 u = vld(y + i), w = vld(y + i + V);
+    s0 += u, s1 += w, q0 += u * u, q1 += w * w;
+  }
+  for (; i + V <= n; i += V) {
+    const v16 u = vld(y + i);
+    s0 += u, q0 += u * u;
+  }
+  float s = vsum(s0 + s1), ss = vsum(q0 + q1);
+  for (; i < n; i++)
+    s += y[i], ss += y[i] * y[i];
+  const float mean = s / (float)n;
+  *mean_out = mean;
+  *rstd_out = 1.0f / sqrtf(relu(ss / (float)n - mean * mean) + LN_EPS);
+}
+
+/* Rows [b0, b0 + FWD_ROWS) at most. The statistics of all rows come first:
+ * each row's ends in a chain of divides and a square root, which then
+ * overlap with the other rows' sums instead of stalling every row's
+ * output pass. */
 WSRL__CLONES
 static void fwd_rows(const wsrl__ln_args *a, int64_t e, int64_t b0, int64_t b1) {
   const int64_t n = a->n, nv = n / V * V;
   const float *g = a->gamma != NULL ? a->gamma + e * n : NULL;
   const float *be = a->beta != NULL ? a->beta + e * n : NULL;
   const float *hw = a->head_w != NULL ? a->head_w + e * (n + 1) : NULL;
+  float means[FWD_ROWS], rstds[FWD_ROWS];
+  for (int64_t b = b0; b < b1; b++) {
+    means[b - b0] = 0.0f, rstds[b - b0] = 1.0f;
+    if (g != NULL)
+      row_stats(a->y + e * a->y_es + b * a->y_bs, n, &means[b - b0], &rstds[b - b0]);
+  }
   for (int64_t b = b0; b < b1; b++) {
     const int64_t r = e * a->batch + b;
     const float *y = a->y + e * a->y_es + b * a->y_bs;
     float *o = a->out != NULL ? a->out + r * a->ld_out : NULL;
     uint16_t *o16 = a->out16 != NULL ? a->out16 + r * a->ld_out : NULL;
-    float mean = 0.0f, rstd = 1.0f;
-    if (g != NULL) {
-      v16 s0 = {0}, s1 = {0}, q0 = {0}, q1 = {0};
-      int64_t i = 0;
-      for (; i + 2 * V <= n; i += 2 * V) {
-        const v16 u = vld(y + i), w = vld(y + i + V);
-        s0 += u, s1 += w, q0 += u * u, q1 += w * w;
-      }
-      for (; i + V <= n; i += V) {
-        const v16 u = vld(y + i);
-        s0 += u, q0 += u * u;
-      }
-      float s = vsum(s0 + s1), ss = vsum(q0 + q1);
-      for (; i < n; i++)
-        s += y[i], ss += y[i] * y[i];
-      mean = s / (float)n;
-      rstd = 1.0f / sqrtf(relu(ss / (float)n - mean * mean) + LN_EPS);
-      if (a->rstd != NULL) {
-        a->mean[r] = mean;
-        a->rstd[r] = rstd;
-      }
+    const float mean = means[b - b0], rstd = rstds[b - b0];
+    if (g != NULL && a->rstd != NULL) {
+      a->mean[r] = mean;
+      a->rstd[r] = rstd;
     }
     /* z = relu(gamma * xhat + beta) (or relu(y)); q = z . w_head */
     const v16 mv = vdup(mean), rv = vdup(rstd);
@@ -148,7 +169,7 @@ static void fwd_rows(const wsrl__ln_args *a, int64_t e, int64_t b0, int64_t b1) 
       if (o != NULL)
         vst(o + i, z);
       if (o16 != NULL) /* the bf16 matmul input, rounded while z is in a register */
-        vst16(o16 + i, z);
+        vst16_num(o16 + i, z);
       if (hw != NULL)
         qv += z * vld(hw + i);
     }
@@ -207,6 +228,7 @@ static void bwd_rows(const wsrl__ln_args *a, int64_t e, int64_t b0, int64_t b1, 
                      int want_head) {
   const int64_t n = a->n, nv = n / V * V;
   const float *g = a->gamma != NULL ? a->gamma + e * n : NULL;
+  const float *be = a->beta != NULL ? a->beta + e * n : NULL;
   const float *hw = a->head_w != NULL ? a->head_w + e * (n + 1) : NULL;
   float *pg = p, *pb = p + n, *ph = p + 2 * n;
   memset(p, 0, sizeof(float) * (size_t)(3 * n + 1));
@@ -214,7 +236,10 @@ static void bwd_rows(const wsrl__ln_args *a, int64_t e, int64_t b0, int64_t b1, 
     /* Cached state lives at the source row; gradients are at row b. */
     const int64_t src = a->gather != NULL ? a->gather[b] : b;
     const int64_t r = e * a->batch + b, rs = e * a->batch + src;
-    const float *o = a->out + rs * a->ld_out;
+    /* With LayerNorm the activation is recomputed from y (fwd_rows'
+     * expression, so the same bits) instead of read: a bf16 forward does
+     * not write it, and the read was cache-cold. */
+    const float *o = g == NULL ? a->out + rs * a->ld_out : NULL;
     const float *y = a->y + e * a->y_es + src * a->y_bs;
     /* dy in fp32, or only its bf16 rounding (what a bf16 matmul reads). */
     float *dy = dy16_base == NULL ? dy_base + e * a->y_es + b * a->y_bs : NULL;
@@ -264,9 +289,9 @@ static void bwd_rows(const wsrl__ln_args *a, int64_t e, int64_t b0, int64_t b1, 
     const v16 mv = vdup(mean), rv = vdup(rstd);
     v16 a1 = {0}, a2 = {0};
     for (i = 0; i < nv; i += V) {
-      const v16 ov = vld(o + i);
-      const v16 gi = vmask(ov, sv * vld(dr + i));
       const v16 xh = (vld(y + i) - mv) * rv;
+      const v16 z = vld(g + i) * xh + vld(be + i); /* the pre-ReLU activation */
+      const v16 gi = vmask(z, sv * vld(dr + i));
       const v16 dxh = gi * vld(g + i);
       a1 += dxh, a2 += dxh * xh;
       if (want_ln) {
@@ -274,31 +299,34 @@ static void bwd_rows(const wsrl__ln_args *a, int64_t e, int64_t b0, int64_t b1, 
         vst(pb + i, vld(pb + i) + gi);
       }
       if (want_head)
-        vst(ph + i, vld(ph + i) + sv * ov);
+        vst(ph + i, vld(ph + i) + sv * vrelu(z));
     }
     float s1 = vsum(a1), s2 = vsum(a2);
     for (; i < n; i++) {
-      const float gi = o[i] > 0.0f ? scale * dr[i] : 0.0f;
-      const float xh = (y[i] - mean) * rstd, dxh = gi * g[i];
+      const float xh = (y[i] - mean) * rstd, z = g[i] * xh + be[i];
+      const float gi = z > 0.0f ? scale * dr[i] : 0.0f;
+      const float dxh = gi * g[i];
       s1 += dxh, s2 += dxh * xh;
       if (want_ln)
         pg[i] += gi * xh, pb[i] += gi;
       if (want_head)
-        ph[i] += scale * o[i];
+        ph[i] += scale * relu(z);
     }
     const float m1 = s1 / (float)n, m2 = s2 / (float)n;
     const v16 m1v = vdup(m1), m2v = vdup(m2);
     for (i = 0; i < nv; i += V) {
-      const v16 dxh = vmask(vld(o + i), sv * vld(dr + i)) * vld(g + i);
-      const v16 d = rv * (dxh - m1v - ((vld(y + i) - mv) * rv) * m2v);
+      const v16 xh = (vld(y + i) - mv) * rv;
+      const v16 dxh = vmask(vld(g + i) * xh + vld(be + i), sv * vld(dr + i)) * vld(g + i);
+      const v16 d = rv * (dxh - m1v - xh * m2v);
       if (dy != NULL)
         vst(dy + i, d);
       else
         vst16(dy16 + i, d);
     }
     for (; i < n; i++) {
-      const float dxh = o[i] > 0.0f ? scale * dr[i] * g[i] : 0.0f;
-      const float d = rstd * (dxh - m1 - ((y[i] - mean) * rstd) * m2);
+      const float xh = (y[i] - mean) * rstd;
+      const float dxh = g[i] * xh + be[i] > 0.0f ? scale * dr[i] * g[i] : 0.0f;
+      const float d = rstd * (dxh - m1 - xh * m2);
       if (dy != NULL)
         dy[i] = d;
       else

@@ -692,13 +692,15 @@ static wsrl_status_t forward_rows(wsrl__mlp *m, slot *s, int64_t e, int32_t tid,
     }
     WSRL__TRY(wsrl__nn_matmul_run(&mm[l], m->ctx, tid, mm_src_rows(m, s, l, e, tid, l == 0 ? b0 : rb),
                                   mm_w(m, l, e), (float *)a.y));
-    if (m->bf16 && (l < L - 1 || m->fan_out[L] != 1)) {
-      /* The next matmul reads the bf16 rounding, written by the same pass;
-       * only a trainable net's backward reads the fp32 activation. */
+    const int head = l == L - 1 && m->fan_out[L] == 1; /* fused into this kernel */
+    /* bf16: the next matmul reads the rounding, written by the same pass. */
+    if (m->bf16 && !head)
       a.out16 = m->act16[l] + (a.out - m->act[l]);
-      if (!m->spec.trainable)
-        a.out = NULL;
-    }
+    /* The fp32 activation is read by the next fp32 matmul and by the
+     * backward of a net without LayerNorm (with it, the backward
+     * recomputes the activation from y). */
+    if (m->spec.layer_norm ? m->bf16 || head : m->bf16 && !m->spec.trainable)
+      a.out = NULL;
     wsrl__nn_ln_relu_fwd(&a);
   }
   if (m->fan_out[L] != 1) /* else computed by the last LayerNorm/ReLU kernel */
