@@ -2,7 +2,13 @@
 # device-bench.sh: bench-nn at 1, 2, 4, 8 and 16 threads, fp32 and bf16, on
 # a many-core machine, in about 100 s on 16 cores.
 #
-#   bash bench/device-bench.sh [build-dir]        (default: build)
+#   bash bench/device-bench.sh [build-dir...]     (default: build)
+#
+# With several build folders (e.g. the previous main and this one) each
+# thread count runs them one after the other, in the order given, so that
+# a change is measured against its base on the same machine in one call;
+# the summary comes once per folder (with its REV file's contents if it
+# has one).
 #
 # Needs bench/bench-nn in the build folder (meson setup -Dbench=true).
 # Environment:
@@ -17,12 +23,15 @@
 # and the scaling against 1 thread as further `name value unit` lines.
 set -euo pipefail
 
-build=${1:-build}
-bench="$build/bench/bench-nn"
-if [[ ! -x "$bench" ]]; then
-  echo "device-bench: $bench not found; build with: meson setup $build -Dbench=true && ninja -C $build" >&2
-  exit 2
-fi
+builds=("$@")
+[[ ${#builds[@]} -gt 0 ]] || builds=(build)
+for build in "${builds[@]}"; do
+  if [[ ! -x "$build/bench/bench-nn" ]]; then
+    echo "device-bench: $build/bench/bench-nn not found; build with: meson setup $build -Dbench=true && ninja -C $build" >&2
+    exit 2
+  fi
+done
+bench="${builds[0]}/bench/bench-nn"
 threads=${WSRL_BENCH_THREADS:-"1 2 4 8 16"}
 export WSRL_BENCH_SECONDS=${WSRL_BENCH_SECONDS:-0.75}
 export OMP_PROC_BIND=close OMP_PLACES=cores
@@ -37,24 +46,30 @@ lscpu | grep -o -w -E 'amx_bf16|amx_tile|avx512_bf16|avx512f' | sort -u | tr '\n
 DNNL_VERBOSE=1 OMP_NUM_THREADS=1 WSRL_BENCH_ENV_ONLY=fp32 WSRL_BENCH_SECONDS=0.01 "$bench" 1 2>&1 |
   grep -m 3 -E 'info,(cpu|prim_template|oneDNN)' || true
 
-out=$(mktemp)
-trap 'rm -f "$out"' EXIT
+outdir=$(mktemp -d)
+trap 'rm -rf "$outdir"' EXIT
+label() { # a build folder and, when it has one, its REV file
+  if [[ -f "$1/REV" ]]; then echo "$1 ($(head -n 1 "$1/REV"))"; else echo "$1"; fi
+}
 for t in $threads; do
   if [[ "$t" -gt "$(nproc)" ]]; then
     echo "device-bench: skipping $t threads (only $(nproc) logical CPUs)"
     continue
   fi
-  echo
-  echo "== $t thread(s)"
-  # bench-nn's own lines carry _t$t; the summary lines only once.
-  OMP_NUM_THREADS=$t "$bench" "$t" | tee -a "$out" | grep -E '_t[0-9]+ ' || {
-    echo "device-bench: bench-nn failed at $t threads" >&2
-    exit 1
-  }
+  for i in "${!builds[@]}"; do
+    echo
+    echo "== $t thread(s), $(label "${builds[$i]}")"
+    # bench-nn's own lines carry _t$t; the summary lines only once.
+    OMP_NUM_THREADS=$t "${builds[$i]}/bench/bench-nn" "$t" | tee -a "$outdir/$i" | grep -E '_t[0-9]+ ' || {
+      echo "device-bench: bench-nn of ${builds[$i]} failed at $t threads" >&2
+      exit 1
+    }
+  done
 done
 
+for i in "${!builds[@]}"; do
 echo
-echo "== summary (env-steps/s, % of bound, bf16/fp32)"
+echo "== summary (env-steps/s, % of bound, bf16/fp32): $(label "${builds[$i]}")"
 awk '
   function v(name) { return (name in val) ? val[name] : "-" }
   NF == 3 && $1 ~ /_t[0-9]+$/ { val[$1] = $2; t = $1; sub(/.*_t/, "", t); seen[t] = 1 }
@@ -78,5 +93,6 @@ awk '
           printf "device_env_steps_bf16_scaling_t%d %.2f x\n", t, val["env_steps_bf16_t" t] / val["env_steps_bf16_t1"]
       }
     }
-  }' "$out"
+  }' "$outdir/$i"
+done
 echo "device_bench_runtime $(($(date +%s) - start)) s"
