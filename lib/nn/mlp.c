@@ -63,6 +63,11 @@ typedef struct slot {
   int32_t splits;
   int64_t part_rows, tail_rows;
   wsrl__nn_matmul fwd_part[MAX_LAYERS], fwd_tail[MAX_LAYERS];
+  /* A net without parallel members on at most SERIAL_ROWS rows (act() on
+   * the learner): its primitives are built for, and run on, one thread;
+   * forking the team for them cost more than their work (a one-row
+   * forward took 6.4 us at 1 thread and 14 us at 2). */
+  int32_t serial;
 } slot;
 
 struct wsrl__mlp {
@@ -537,6 +542,8 @@ static int64_t split_count(const wsrl__mlp *m, int64_t batch) {
 
 /* Find the slot of (batch, mode), building it (evicting the least recently
  * used) when missing. */
+#define SERIAL_ROWS 8
+
 static wsrl_status_t get_slot(wsrl__mlp *m, int64_t batch, int32_t mode, slot **out) {
   slot *victim = &m->slots[0];
   for (int32_t i = 0; i < WSRL__NN_SHAPE_SLOTS; i++) {
@@ -560,16 +567,18 @@ static wsrl_status_t get_slot(wsrl__mlp *m, int64_t batch, int32_t mode, slot **
   victim->splits = (int32_t)((batch + victim->part_rows - 1) / victim->part_rows);
   victim->tail_rows = batch - (victim->splits - 1) * victim->part_rows;
   const int32_t n_mm = m->fan_out[m->nl - 1] == 1 ? m->nl - 1 : m->nl; /* a 1-unit head is not a matmul */
+  victim->serial = m->team == 1 && batch <= SERIAL_ROWS;
   /* Primitives that run one per thread must be built for one thread:
    * oneDNN splits a primitive's work by the thread count it saw at creation. */
-  const int32_t saved = m->team > 1 ? wsrl__nn_single_thread_begin() : 0;
+  const int one = m->team > 1 || victim->serial;
+  const int32_t saved = one ? wsrl__nn_single_thread_begin() : 0;
   wsrl_status_t rc = WSRL_OK;
   for (int32_t l = 0; l < n_mm && rc == WSRL_OK; l++) {
     rc = build_layer(m, victim, l);
     if (rc != WSRL_OK)
       rc = wsrl__error_wrap(rc, "building layer %d for batch %lld: ", l, (long long)batch);
   }
-  if (m->team > 1)
+  if (one)
     wsrl__nn_leave(saved);
   if (rc != WSRL_OK) {
     slot_clear(victim, m->ctx);
@@ -829,8 +838,12 @@ wsrl_status_t wsrl__mlp_forward(wsrl__mlp *m, int64_t batch, int32_t mode, const
   int32_t saved = wsrl__nn_enter(m->ctx);
   slot *s;
   wsrl_status_t rc = get_slot(m, batch, mode, &s);
-  if (rc == WSRL_OK)
+  if (rc == WSRL_OK) {
+    const int32_t outer = s->serial ? wsrl__nn_single_thread_begin() : 0;
     rc = forward(m, s, x);
+    if (s->serial)
+      wsrl__nn_leave(outer);
+  }
   wsrl__nn_leave(saved);
   if (rc != WSRL_OK)
     return rc;
@@ -1040,7 +1053,10 @@ wsrl_status_t wsrl__mlp_backward(wsrl__mlp *m, const float *dy, float *dx_out, i
   if (m->last == NULL)
     return wsrl__error(WSRL_ERR_WRONG_STATE, "mlp: backward without a preceding successful forward");
   int32_t saved = wsrl__nn_enter(m->ctx);
+  const int32_t outer = m->last->serial ? wsrl__nn_single_thread_begin() : 0;
   wsrl_status_t rc = backward(m, m->last, dy, dx_out, param_grads);
+  if (m->last->serial)
+    wsrl__nn_leave(outer);
   wsrl__nn_leave(saved);
   return rc;
 }
