@@ -16,6 +16,10 @@
 #                        the logical CPUs are skipped)
 #   WSRL_BENCH_SECONDS   seconds per figure (default 0.75; bench-nn spends
 #                        about 19 x that per thread count)
+#   WSRL_BENCH_SHARE=1   also run bench/matmul-share.sh on each build at the
+#                        same thread counts (the matmuls' share of the
+#                        team's time, from oneDNN's log; about 10 s more per
+#                        thread count and build)
 # Each thread count runs in its own process with OMP_NUM_THREADS set to it
 # and threads pinned one per core (OMP_PROC_BIND=close, OMP_PLACES=cores).
 # Prints the CPU model, oneDNN's ISA line, then every `name value unit` line
@@ -95,4 +99,12 @@ awk '
     }
   }' "$outdir/$i"
 done
+if [[ "${WSRL_BENCH_SHARE:-0}" == 1 ]]; then
+  for build in "${builds[@]}"; do
+    echo
+    echo "== matmul share: $(label "$build")"
+    # shellcheck disable=SC2086
+    bash "$(dirname "$0")/matmul-share.sh" "$build" $threads
+  done
+fi
 echo "device_bench_runtime $(($(date +%s) - start)) s"
