@@ -68,6 +68,12 @@ typedef struct slot {
    * forking the team for them cost more than their work (a one-row
    * forward took 6.4 us at 1 thread and 14 us at 2). */
   int32_t serial;
+  /* Critic backward on a team larger than the ensemble (bwd_split_count):
+   * weight gradients in bsplits column blocks, input gradients in bsplits
+   * row blocks, each block a task (bww_part, bwd_part). 1: one task per
+   * member. */
+  int32_t bsplits;
+  wsrl__nn_matmul bww_part[MAX_LAYERS], bwd_part[MAX_LAYERS];
 } slot;
 
 struct wsrl__mlp {
@@ -393,10 +399,13 @@ static void slot_clear(slot *s, wsrl__nn_ctx *ctx) {
     wsrl__nn_matmul_fini(&s->fwd_tail[l], ctx);
     wsrl__nn_matmul_fini(&s->fwd[l], ctx);
     wsrl__nn_matmul_fini(&s->bww[l], ctx);
+    wsrl__nn_matmul_fini(&s->bww_part[l], ctx);
+    wsrl__nn_matmul_fini(&s->bwd_part[l], ctx);
     wsrl__nn_matmul_fini(&s->bwd[l], ctx);
   }
   s->batch = 0;
   s->splits = 1;
+  s->bsplits = 1;
 }
 
 void wsrl__mlp_destroy(wsrl__mlp *m) {
@@ -483,7 +492,23 @@ static wsrl_status_t build_layer(wsrl__mlp *m, slot *s, int32_t l) {
   WSRL__TRY(md2_in(m, &src, B, N, N, 1));
   WSRL__TRY(md2_in(m, &wei, N, K, 1, w_ld(m, l)));
   WSRL__TRY(md2(&dst, B, K, K, 1));
-  return wsrl__nn_matmul_init(&s->bwd[l], m->ctx, &src, &wei, &dst, 0, m->team);
+  WSRL__TRY(wsrl__nn_matmul_init(&s->bwd[l], m->ctx, &src, &wei, &dst, 0, m->team));
+  if (s->bsplits == 1 || l >= m->spec.n_hidden)
+    return WSRL_OK;
+  /* The split backward's blocks: dW's columns [c, c + N / S) read dY's
+   * columns (ld N); dX's rows [r, r + B / S). */
+  const int64_t Nc = N / s->bsplits, Bc = B / s->bsplits;
+  if (xt_layer(m, l))
+    WSRL__TRY(md2_in(m, &src, K1, B, B, 1));
+  else
+    WSRL__TRY(md2_in(m, &src, K1, B, 1, K1));
+  WSRL__TRY(md2_in(m, &wei, B, Nc, N, 1));
+  WSRL__TRY(md2(&dst, K1, Nc, ldw, 1));
+  WSRL__TRY(wsrl__nn_matmul_init(&s->bww_part[l], m->ctx, &src, &wei, &dst, WSRL__MM_SUM, m->team));
+  WSRL__TRY(md2_in(m, &src, Bc, N, N, 1));
+  WSRL__TRY(md2_in(m, &wei, N, K, 1, w_ld(m, l)));
+  WSRL__TRY(md2(&dst, Bc, K, K, 1));
+  return wsrl__nn_matmul_init(&s->bwd_part[l], m->ctx, &src, &wei, &dst, 0, m->team);
 }
 
 /* dX = dY W^T on SPARSE_CHUNK rows for every hidden layer (sparse_member);
@@ -544,6 +569,31 @@ static int64_t split_count(const wsrl__mlp *m, int64_t batch) {
  * used) when missing. */
 #define SERIAL_ROWS 8
 
+/* Column/row blocks per member of the split critic backward (slot.bsplits):
+ * only for a trainable ensemble with a fused one-unit head on a team larger
+ * than the ensemble (members run one per thread, and T - E threads would
+ * idle through the backward). The count whose E x 2S blocks of size 1 / S
+ * finish soonest on the team (static round-robin), each charged 1/32 of a
+ * member's matmul as fixed cost; blocks must divide the rows and every
+ * hidden width. 10 members at batch 256: 4 blocks at 12 and 16 threads,
+ * 2 at 20. */
+static int32_t bwd_split_count(const wsrl__mlp *m, int64_t batch) {
+  const int64_t E = m->spec.ensemble, T = m->team;
+  if (!m->spec.trainable || T <= E || m->fan_out[m->spec.n_hidden] != 1)
+    return 1;
+  int32_t best = 1;
+  double best_cost = 2.0 * (double)((E + T - 1) / T); /* one task per member: dW + dX */
+  for (int32_t S = 2; S <= 8; S++) {
+    int fits = batch % S == 0;
+    for (int32_t l = 0; l < m->spec.n_hidden; l++)
+      fits = fits && m->fan_out[l] % S == 0;
+    const double cost = (double)((2 * E * S + T - 1) / T) * (1.0 / S + 1.0 / 32);
+    if (fits && cost < best_cost)
+      best = S, best_cost = cost;
+  }
+  return best;
+}
+
 static wsrl_status_t get_slot(wsrl__mlp *m, int64_t batch, int32_t mode, slot **out) {
   slot *victim = &m->slots[0];
   for (int32_t i = 0; i < WSRL__NN_SHAPE_SLOTS; i++) {
@@ -568,6 +618,7 @@ static wsrl_status_t get_slot(wsrl__mlp *m, int64_t batch, int32_t mode, slot **
   victim->tail_rows = batch - (victim->splits - 1) * victim->part_rows;
   const int32_t n_mm = m->fan_out[m->nl - 1] == 1 ? m->nl - 1 : m->nl; /* a 1-unit head is not a matmul */
   victim->serial = m->team == 1 && batch <= SERIAL_ROWS;
+  victim->bsplits = bwd_split_count(m, batch);
   /* Primitives that run one per thread must be built for one thread:
    * oneDNN splits a primitive's work by the thread count it saw at creation. */
   const int one = m->team > 1 || victim->serial;
@@ -1016,6 +1067,72 @@ static wsrl_status_t sparse_backward(wsrl__mlp *m, slot *s, float *dx_out) {
   return WSRL_OK;
 }
 
+/* ---- the critic backward split over a team larger than the ensemble ----
+ * Layer by layer, two regions: the members' LayerNorm backward (one task
+ * each; in bf16 it also writes the member's transposed input), then each
+ * member's weight gradient in column blocks and input gradient in row
+ * blocks (slot.bsplits of each). The per-thread buffers (dy, dact, xt16,
+ * partial sums) are there T >= E times: member e uses copy e. */
+typedef struct split_arg {
+  const float *dy; /* dLoss/dq [E, B] */
+  float *gw;
+  int32_t l;
+} split_arg;
+
+/* Member e's buffers of the split backward. */
+static float *split_dact(const wsrl__mlp *m, int64_t e) { return m->dact + e * m->grad_stride; }
+static float *split_dy(const wsrl__mlp *m, int64_t e) { return m->dy + e * m->grad_stride; }
+static uint16_t *split_dy16(const wsrl__mlp *m, int64_t e) {
+  return m->bf16 ? m->dy16 + e * m->grad_stride : NULL;
+}
+
+static wsrl_status_t split_ln_task(wsrl__mlp *m, slot *s, int64_t e, int32_t tid, const void *arg) {
+  const split_arg *sa = arg;
+  const int64_t E = m->spec.ensemble, B = s->batch, l = sa->l, N = m->fan_out[l];
+  const int32_t L = m->spec.n_hidden;
+  if (l == L - 1 && m->grads_zero_pending)
+    zero_member_grads(m, e); /* before any block adds into them */
+  wsrl__ln_args a;
+  ln_args(m, s, (int32_t)l, e, tid, &a);
+  const int head = l == L - 1;
+  float *dg = m->spec.layer_norm ? sa->gw + m->ln_off[l] + e * N : NULL;
+  wsrl__nn_ln_relu_bwd(&a, head ? NULL : split_dact(m, e), N, head ? sa->dy + e * B : NULL, split_dy(m, e),
+                       split_dy16(m, e), dg, dg != NULL ? dg + E * N : NULL,
+                       head ? sa->gw + w_index(m, L, e, 0, 0) : NULL, m->partial + e * m->partial_stride);
+  if (xt_layer(m, (int32_t)l))
+    wsrl__nn_bf16_transpose(m->xt16 + e * m->xt_stride, mm_src(m, s, (int32_t)l, e, tid), B, m->fan_in[l] + 1);
+  return WSRL_OK;
+}
+
+/* Task t: member t / (2 S); block t % (2 S): dW columns (< S) or dX rows. */
+static wsrl_status_t split_mm_task(wsrl__mlp *m, slot *s, int64_t t, int32_t tid, const void *arg) {
+  const split_arg *sa = arg;
+  const int32_t l = sa->l, S = s->bsplits;
+  const int64_t e = t / (2 * S), j = t % (2 * S), B = s->batch, N = m->fan_out[l], K = m->fan_in[l];
+  const size_t es = m->bf16 ? sizeof(uint16_t) : sizeof(float); /* dy's element size */
+  const char *dym = m->bf16 ? (const char *)split_dy16(m, e) : (const char *)split_dy(m, e);
+  if (j < S) {
+    const int64_t c = j * (N / S);
+    const void *x = xt_layer(m, l) ? (const void *)(m->xt16 + e * m->xt_stride) : mm_src(m, s, l, e, tid);
+    return wsrl__nn_matmul_run(&s->bww_part[l], m->ctx, tid, x, dym + (size_t)c * es, sa->gw + w_index(m, l, e, 0, c));
+  }
+  if (l == 0) /* no input gradient wanted */
+    return WSRL_OK;
+  const int64_t r = (j - S) * (B / S);
+  return wsrl__nn_matmul_run(&s->bwd_part[l], m->ctx, tid, dym + (size_t)(r * N) * es, mm_w(m, l, e),
+                             split_dact(m, e) + r * K);
+}
+
+static wsrl_status_t split_backward(wsrl__mlp *m, slot *s, const float *dy) {
+  const int64_t E = m->spec.ensemble;
+  for (int32_t l = m->spec.n_hidden - 1; l >= 0; l--) {
+    const split_arg sa = {dy, m->grads, l};
+    WSRL__TRY(each_task(m, s, E, 1, split_ln_task, &sa));
+    WSRL__TRY(each_task(m, s, E * 2 * s->bsplits, 2 * s->bsplits, split_mm_task, &sa));
+  }
+  return WSRL_OK;
+}
+
 static wsrl_status_t backward(wsrl__mlp *m, slot *s, const float *dy, float *dx_out, int32_t param_grads) {
   const int64_t E = m->spec.ensemble, B = s->batch, K = m->fan_in[0];
   m->last_bwd_rows = E * B;
@@ -1028,7 +1145,10 @@ static wsrl_status_t backward(wsrl__mlp *m, slot *s, const float *dy, float *dx_
   const backward_arg ba = {dy, dx_out, param_grads ? m->grads : NULL};
   if (param_grads)
     m->grads_zero = 0;
-  WSRL__TRY(each_member(m, s, backward_member, &ba));
+  if (param_grads && dx_out == NULL && s->bsplits > 1)
+    WSRL__TRY(split_backward(m, s, dy));
+  else
+    WSRL__TRY(each_member(m, s, backward_member, &ba));
   if (param_grads) /* every member zeroed its slices (the padding stays 0) */
     m->grads_zero_pending = 0;
   WSRL__TRY(wsrl__nn_ctx_wait(m->ctx));

@@ -823,17 +823,25 @@ START_TEST(zero_grad_deferred) {
 END_TEST
 
 START_TEST(members_in_parallel_match_serial) {
-  const int32_t mode = _i;
+  const int32_t mode = _i & 1, bf16 = _i >> 1; /* bf16: where the CPU has it */
   enum { E = 10, B = 70 };
   static const int32_t counts[] = {1, 2, 8, 16}; /* 8, 16: oversubscribed on small machines */
   /* g: a forward-only pair of members (the drawn target subset) on 255
    * rows: at 8 and 16 threads its rows split into 4 and 7 blocks, the last
    * one shorter. */
   enum { GB = 255 };
-  float *res[4][5];
+  /* res[t][5]: parameter gradients without the input gradient, which at
+   * 16 threads (more than the 10 members) run split into column and row
+   * blocks (slot.bsplits). */
+  float *res[4][6];
   int64_t n_out = 0, n_par = 0, n_dx = 0;
   for (int t = 0; t < 4; t++) {
     wsrl__nn_ctx *ctx = make_ctx(counts[t]);
+    if (bf16 && wsrl__nn_ctx_set_precision(ctx, WSRL__NN_BF16) != WSRL_OK) {
+      wsrl__nn_ctx_destroy(ctx);
+      ck_assert_int_eq(t, 0);
+      return;
+    }
     wsrl__rng r;
     wsrl__rng_seed(&r, 21, 0);
     wsrl__mlp_spec s = {.ensemble = E, .in_dim = 7, .out_dim = 1, .n_hidden = 2, .hidden = {64, 48},
@@ -867,10 +875,19 @@ START_TEST(members_in_parallel_match_serial) {
     res[t][1] = malloc(sizeof(float) * (size_t)n_par);
     res[t][2] = malloc(sizeof(float) * (size_t)n_dx);
     res[t][3] = malloc(sizeof(float) * (size_t)n_out);
+    /* Without the input gradient first: nothing the other path leaves in
+     * the shared buffers can stand in for what the split path writes. */
+    res[t][5] = malloc(sizeof(float) * (size_t)n_par);
+    ck_assert_int_eq(wsrl__mlp_forward(m, B, mode, x, NULL), WSRL_OK);
+    wsrl__mlp_zero_grad(m);
+    ck_assert_int_eq(wsrl__mlp_backward(m, dy, NULL, 1), WSRL_OK);
+    ck_assert_int_eq(wsrl__mlp_get_grads(m, res[t][5], n_par), WSRL_OK);
     ck_assert_int_eq(wsrl__mlp_forward(m, B, mode, x, res[t][0]), WSRL_OK);
     wsrl__mlp_zero_grad(m);
     ck_assert_int_eq(wsrl__mlp_backward(m, dy, res[t][2], 1), WSRL_OK);
     ck_assert_int_eq(wsrl__mlp_get_grads(m, res[t][1], n_par), WSRL_OK);
+    ck_assert_msg(memcmp(res[t][1], res[t][5], sizeof(float) * (size_t)n_par) == 0,
+                  "parameter gradients differ without the input gradient (%d threads)", counts[t]);
     ck_assert_int_eq(wsrl__mlp_forward(f, B, mode, x, res[t][3]), WSRL_OK);
     wsrl__mlp *g;
     wsrl__mlp_spec gs = fs;
@@ -900,7 +917,7 @@ START_TEST(members_in_parallel_match_serial) {
   }
   ck_assert_msg(memcmp(res[0][0], res[0][3], sizeof(float) * (size_t)n_out) == 0, "forward-only net differs");
   for (int t = 0; t < 4; t++)
-    for (int k = 0; k < 5; k++)
+    for (int k = 0; k < 6; k++)
       free(res[t][k]);
 }
 END_TEST
@@ -1273,7 +1290,7 @@ Suite *wsrl_test_suite_nn(void) {
   tcase_add_loop_test(tc, deterministic_updates, 0, 4);
   tcase_add_loop_test(tc, adam_polyak_fused_matches_separate, 0, 2);
   tcase_add_loop_test(tc, relu_post_op_matches_kernel, 0, 4);
-  tcase_add_loop_test(tc, members_in_parallel_match_serial, 0, 2);
+  tcase_add_loop_test(tc, members_in_parallel_match_serial, 0, 4);
   tcase_add_test(tc, zero_grad_deferred);
   tcase_add_loop_test(tc, sparse_input_grad_matches_dense, 0, 4);
   tcase_add_test(tc, no_allocation_in_steady_state);
