@@ -171,6 +171,33 @@ static int has_sparse(const wsrl__mlp *m) {
   return m->spec.trainable && m->spec.ensemble > 1 && m->fan_out[m->nl - 1] == 1;
 }
 
+/* Column/row blocks per member of the split critic backward (slot.bsplits)
+ * of a trainable ensemble with a fused one-unit head whose members run in
+ * parallel. One task per member costs ceil(E / T) rounds of a LayerNorm
+ * backward (0.1) and a dW and a dX matmul (1 each); split, ceil(E / T)
+ * rounds of LayerNorm, then ceil(2 E S / T) rounds of blocks of 1 / S, each
+ * charged 1/32 more for its smaller matmul, and one more region (0.05).
+ * The cheapest S in 2..8 that divides the rows (unless batch is 0) and
+ * every hidden width, if it beats one task per member. 10 members at
+ * batch 256: none at 2 and 12 threads, 2 blocks at 4, 8 and 20, 4 at 16. */
+static int32_t bwd_split_count(const wsrl__mlp *m, int64_t batch) {
+  const int64_t E = m->spec.ensemble, T = m->team;
+  if (!m->spec.trainable || T <= 1 || m->fan_out[m->spec.n_hidden] != 1)
+    return 1;
+  const double ln_rounds = (double)((E + T - 1) / T);
+  int32_t best = 1;
+  double best_cost = ln_rounds * 2.1;
+  for (int32_t S = 2; S <= 8; S++) {
+    int fits = batch <= 0 || batch % S == 0;
+    for (int32_t l = 0; l < m->spec.n_hidden; l++)
+      fits = fits && m->fan_out[l] % S == 0;
+    const double cost = ln_rounds * 0.1 + (double)((2 * E * S + T - 1) / T) * (1.0 / S + 1.0 / 32) + 0.05;
+    if (fits && cost < best_cost)
+      best = S, best_cost = cost;
+  }
+  return best;
+}
+
 /* Place every array; returns the total floats. Called twice (measure, place). */
 static int64_t plan(wsrl__mlp *m, float *base) {
   const int64_t E = m->spec.ensemble, L = m->spec.n_hidden;
@@ -206,6 +233,9 @@ static int64_t plan(wsrl__mlp *m, float *base) {
   /* Room for max_batch rows padded to whole chunks (sparse backward). */
   m->gpad = (m->spec.max_batch + SPARSE_CHUNK - 1) / SPARSE_CHUNK * SPARSE_CHUNK;
   const int64_t member = round_up(m->gpad * widest), T = m->team;
+  /* Backward buffers: one copy per team thread, or per member where the
+   * split critic backward (bwd_split_count) may index them by member. */
+  const int64_t TB = m->spec.ensemble > T && bwd_split_count(m, 0) > 1 ? m->spec.ensemble : T;
   m->xin = take(base, &off, rows * (m->fan_in[0] + 1));
   m->w16 = take16(m, base, &off, poff);
   m->w0_16 = m->spec.ensemble > 1 ? take16(m, base, &off, (m->fan_in[0] + 1) * m->spec.ensemble * m->fan_out[0]) : NULL;
@@ -224,21 +254,21 @@ static int64_t plan(wsrl__mlp *m, float *base) {
   }
   m->out = take(base, &off, rows * m->fan_out[m->nl - 1]);
   m->grad_stride = trainable ? member : 0;
-  m->dact = trainable ? take(base, &off, T * member) : NULL;
-  m->dy = trainable ? take(base, &off, T * member) : NULL;
-  m->dy16 = trainable ? take16(m, base, &off, T * member) : NULL;
+  m->dact = trainable ? take(base, &off, TB * member) : NULL;
+  m->dy = trainable ? take(base, &off, TB * member) : NULL;
+  m->dy16 = trainable ? take16(m, base, &off, TB * member) : NULL;
   int64_t k1 = 0; /* widest input (ones column included) of the layers after the first */
   for (int32_t l = 1; l < m->nl; l++)
     k1 = m->fan_in[l] + 1 > k1 ? m->fan_in[l] + 1 : k1;
   m->xt_stride = trainable && m->bf16 ? 2 * round_up((k1 * m->spec.max_batch + 1) / 2) : 0;
-  m->xt16 = trainable ? take16(m, base, &off, T * m->xt_stride) : NULL;
+  m->xt16 = trainable ? take16(m, base, &off, TB * m->xt_stride) : NULL;
   int64_t part = 0;
   for (int32_t l = 0; l < L && trainable; l++) {
     int64_t f = (int64_t)wsrl__nn_ln_partial_floats(1, m->spec.max_batch, m->fan_out[l]);
     part = f > part ? f : part;
   }
   m->partial_stride = round_up(part);
-  m->partial = trainable ? take(base, &off, T * m->partial_stride) : NULL;
+  m->partial = trainable ? take(base, &off, TB * m->partial_stride) : NULL;
   m->dxp = trainable && m->spec.ensemble > 1 ? take(base, &off, m->spec.ensemble * m->gpad * m->fan_in[0]) : NULL;
   const int sparse = has_sparse(m);
   /* int32 arrays in the float arena: same size, and malloc'd memory takes
@@ -568,31 +598,6 @@ static int64_t split_count(const wsrl__mlp *m, int64_t batch) {
 /* Find the slot of (batch, mode), building it (evicting the least recently
  * used) when missing. */
 #define SERIAL_ROWS 8
-
-/* Column/row blocks per member of the split critic backward (slot.bsplits):
- * only for a trainable ensemble with a fused one-unit head on a team larger
- * than the ensemble (members run one per thread, and T - E threads would
- * idle through the backward). The count whose E x 2S blocks of size 1 / S
- * finish soonest on the team (static round-robin), each charged 1/32 of a
- * member's matmul as fixed cost; blocks must divide the rows and every
- * hidden width. 10 members at batch 256: 4 blocks at 12 and 16 threads,
- * 2 at 20. */
-static int32_t bwd_split_count(const wsrl__mlp *m, int64_t batch) {
-  const int64_t E = m->spec.ensemble, T = m->team;
-  if (!m->spec.trainable || T <= E || m->fan_out[m->spec.n_hidden] != 1)
-    return 1;
-  int32_t best = 1;
-  double best_cost = 2.0 * (double)((E + T - 1) / T); /* one task per member: dW + dX */
-  for (int32_t S = 2; S <= 8; S++) {
-    int fits = batch % S == 0;
-    for (int32_t l = 0; l < m->spec.n_hidden; l++)
-      fits = fits && m->fan_out[l] % S == 0;
-    const double cost = (double)((2 * E * S + T - 1) / T) * (1.0 / S + 1.0 / 32);
-    if (fits && cost < best_cost)
-      best = S, best_cost = cost;
-  }
-  return best;
-}
 
 static wsrl_status_t get_slot(wsrl__mlp *m, int64_t batch, int32_t mode, slot **out) {
   slot *victim = &m->slots[0];
@@ -1071,8 +1076,8 @@ static wsrl_status_t sparse_backward(wsrl__mlp *m, slot *s, float *dx_out) {
  * Layer by layer, two regions: the members' LayerNorm backward (one task
  * each; in bf16 it also writes the member's transposed input), then each
  * member's weight gradient in column blocks and input gradient in row
- * blocks (slot.bsplits of each). The per-thread buffers (dy, dact, xt16,
- * partial sums) are there T >= E times: member e uses copy e. */
+ * blocks (slot.bsplits of each). The backward buffers (dy, dact, xt16,
+ * partial sums) are there max(T, E) times: member e uses copy e. */
 typedef struct split_arg {
   const float *dy; /* dLoss/dq [E, B] */
   float *gw;
