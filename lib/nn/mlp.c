@@ -495,12 +495,36 @@ static wsrl_status_t build_fwd(wsrl__mlp *m, wsrl__nn_matmul *mm, int32_t l, int
 /* Whether the weight gradient of layer l reads the transposed input copy. */
 static int xt_layer(const wsrl__mlp *m, int32_t l) { return m->xt16 != NULL && l > 0; }
 
+/* dW (+)= X^T dY of layer l on B rows, for `cols` of its N output columns
+ * (dY read with ld N), written where the kernel lives; X read transposed,
+ * or (bf16, after the first layer) its transposed copy xt16. */
+static wsrl_status_t build_dw(wsrl__mlp *m, wsrl__nn_matmul *mm, int32_t l, int64_t B, int64_t cols) {
+  const int64_t K1 = m->fan_in[l] + 1, N = m->fan_out[l];
+  const int64_t ldw = l == 0 ? m->spec.ensemble * N : N; /* kernel rows: [K1][E][N] or [E][K1][N] */
+  dnnl_memory_desc_t src, wei, dst;
+  if (xt_layer(m, l))
+    WSRL__TRY(md2_in(m, &src, K1, B, B, 1));
+  else
+    WSRL__TRY(md2_in(m, &src, K1, B, 1, K1));
+  WSRL__TRY(md2_in(m, &wei, B, cols, N, 1));
+  WSRL__TRY(md2(&dst, K1, cols, ldw, 1));
+  return wsrl__nn_matmul_init(mm, m->ctx, &src, &wei, &dst, WSRL__MM_SUM, m->team);
+}
+
+/* dX = dY W^T of layer l on `rows` rows, without the bias row. */
+static wsrl_status_t build_dx(wsrl__mlp *m, wsrl__nn_matmul *mm, int32_t l, int64_t rows) {
+  const int64_t K = m->fan_in[l], N = m->fan_out[l];
+  dnnl_memory_desc_t src, wei, dst;
+  WSRL__TRY(md2_in(m, &src, rows, N, N, 1));
+  WSRL__TRY(md2_in(m, &wei, N, K, 1, w_ld(m, l)));
+  WSRL__TRY(md2(&dst, rows, K, K, 1));
+  return wsrl__nn_matmul_init(mm, m->ctx, &src, &wei, &dst, 0, m->team);
+}
+
 /* Build forward (and, when trainable, both backward) matmuls of layer l
  * for one member; they run E times on shifted pointers. */
 static wsrl_status_t build_layer(wsrl__mlp *m, slot *s, int32_t l) {
-  const int64_t B = s->batch, K = m->fan_in[l], K1 = K + 1, N = m->fan_out[l];
-  const int64_t ldw = l == 0 ? m->spec.ensemble * N : N; /* kernel rows: [K1][E][N] or [E][K1][N] */
-  dnnl_memory_desc_t src, wei, dst;
+  const int64_t B = s->batch, N = m->fan_out[l];
   WSRL__TRY(build_fwd(m, &s->fwd[l], l, B));
   if (s->splits > 1) {
     WSRL__TRY(build_fwd(m, &s->fwd_part[l], l, s->part_rows));
@@ -509,36 +533,14 @@ static wsrl_status_t build_layer(wsrl__mlp *m, slot *s, int32_t l) {
   }
   if (!m->spec.trainable)
     return WSRL_OK;
-  /* dW (+)= X^T dY, written where the kernel lives; X read transposed, or
-   * (bf16, after the first layer) its transposed copy xt16. */
-  if (xt_layer(m, l))
-    WSRL__TRY(md2_in(m, &src, K1, B, B, 1));
-  else
-    WSRL__TRY(md2_in(m, &src, K1, B, 1, K1));
-  WSRL__TRY(md2_in(m, &wei, B, N, N, 1));
-  WSRL__TRY(md2(&dst, K1, N, ldw, 1));
-  WSRL__TRY(wsrl__nn_matmul_init(&s->bww[l], m->ctx, &src, &wei, &dst, WSRL__MM_SUM, m->team));
-  /* dX = dY W^T without the bias row. */
-  WSRL__TRY(md2_in(m, &src, B, N, N, 1));
-  WSRL__TRY(md2_in(m, &wei, N, K, 1, w_ld(m, l)));
-  WSRL__TRY(md2(&dst, B, K, K, 1));
-  WSRL__TRY(wsrl__nn_matmul_init(&s->bwd[l], m->ctx, &src, &wei, &dst, 0, m->team));
+  WSRL__TRY(build_dw(m, &s->bww[l], l, B, N));
+  WSRL__TRY(build_dx(m, &s->bwd[l], l, B));
   if (s->bsplits == 1 || l >= m->spec.n_hidden)
     return WSRL_OK;
-  /* The split backward's blocks: dW's columns [c, c + N / S) read dY's
-   * columns (ld N); dX's rows [r, r + B / S). */
-  const int64_t Nc = N / s->bsplits, Bc = B / s->bsplits;
-  if (xt_layer(m, l))
-    WSRL__TRY(md2_in(m, &src, K1, B, B, 1));
-  else
-    WSRL__TRY(md2_in(m, &src, K1, B, 1, K1));
-  WSRL__TRY(md2_in(m, &wei, B, Nc, N, 1));
-  WSRL__TRY(md2(&dst, K1, Nc, ldw, 1));
-  WSRL__TRY(wsrl__nn_matmul_init(&s->bww_part[l], m->ctx, &src, &wei, &dst, WSRL__MM_SUM, m->team));
-  WSRL__TRY(md2_in(m, &src, Bc, N, N, 1));
-  WSRL__TRY(md2_in(m, &wei, N, K, 1, w_ld(m, l)));
-  WSRL__TRY(md2(&dst, Bc, K, K, 1));
-  return wsrl__nn_matmul_init(&s->bwd_part[l], m->ctx, &src, &wei, &dst, 0, m->team);
+  /* The split backward's blocks: dW's columns [c, c + N / S), dX's rows
+   * [r, r + B / S). */
+  WSRL__TRY(build_dw(m, &s->bww_part[l], l, B, N / s->bsplits));
+  return build_dx(m, &s->bwd_part[l], l, B / s->bsplits);
 }
 
 /* dX = dY W^T on SPARSE_CHUNK rows for every hidden layer (sparse_member);
@@ -547,17 +549,8 @@ static wsrl_status_t build_sparse(wsrl__mlp *m) {
   const int32_t entered = wsrl__nn_enter(m->ctx);
   const int32_t saved = m->team > 1 ? wsrl__nn_single_thread_begin() : 0;
   wsrl_status_t rc = WSRL_OK;
-  for (int32_t l = 0; l < m->spec.n_hidden && rc == WSRL_OK; l++) {
-    const int64_t K = m->fan_in[l], N = m->fan_out[l];
-    dnnl_memory_desc_t src, wei, dst;
-    rc = md2_in(m, &src, SPARSE_CHUNK, N, N, 1);
-    if (rc == WSRL_OK)
-      rc = md2_in(m, &wei, N, K, 1, w_ld(m, l));
-    if (rc == WSRL_OK)
-      rc = md2(&dst, SPARSE_CHUNK, K, K, 1);
-    if (rc == WSRL_OK)
-      rc = wsrl__nn_matmul_init(&m->chunk_dx[l], m->ctx, &src, &wei, &dst, 0, m->team);
-  }
+  for (int32_t l = 0; l < m->spec.n_hidden && rc == WSRL_OK; l++)
+    rc = build_dx(m, &m->chunk_dx[l], l, SPARSE_CHUNK);
   if (m->team > 1)
     wsrl__nn_leave(saved);
   wsrl__nn_leave(entered);
