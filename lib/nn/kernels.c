@@ -87,23 +87,23 @@ INL float vsum(v16 v) {
 /* Round to nearest even in the integer domain (what oneDNN's reorders do);
  * a NaN keeps its sign and becomes the quiet NaN. */
 typedef uint32_t u16v __attribute__((vector_size(64)));
-INL void vst16(uint16_t *dst, v16 x) {
+INL u16v bits_of(v16 x) {
   u16v u;
   memcpy(&u, &x, sizeof u);
-  u16v r = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
-  const u16v nan = (u16v)(x != x);
-  r = (r & ~nan) | (((u >> 16) | 0x40u) & nan);
+  return u;
+}
+/* The rounding of x not NaN, in the low 16 bits of each lane. */
+INL u16v round16(u16v u) { return (u + 0x7fffu + ((u >> 16) & 1u)) >> 16; }
+INL void store16(uint16_t *dst, u16v r) {
   for (int k = 0; k < V; k++)
     dst[k] = (uint16_t)r[k];
+}
+INL void vst16(uint16_t *dst, v16 x) {
+  const u16v u = bits_of(x), nan = (u16v)(x != x);
+  store16(dst, (round16(u) & ~nan) | (((u >> 16) | 0x40u) & nan));
 }
 /* The same for x not NaN (a ReLU output): four operations fewer. */
-INL void vst16_num(uint16_t *dst, v16 x) {
-  u16v u;
-  memcpy(&u, &x, sizeof u);
-  const u16v r = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
-  for (int k = 0; k < V; k++)
-    dst[k] = (uint16_t)r[k];
-}
+INL void vst16_num(uint16_t *dst, v16 x) { store16(dst, round16(bits_of(x))); }
 typedef uint16_t h16 __attribute__((vector_size(32)));
 INL uint16_t bf16_of(float x) {
   uint32_t u;

@@ -18,9 +18,12 @@
  *   otherwise) and every matmul keeps its whole working set in its own
  *   core's L2. The forward splits each member's rows into blocks (rows are
  *   independent; blocks of >= 32 rows) so that the E x blocks tasks fill
- *   the T threads evenly (split_count); the backward keeps one thread per
- *   member (its weight gradient sums over all rows). Smaller ensembles
- *   (the actor, E = 1) split each primitive across threads instead.
+ *   the T threads evenly (split_count). The backward runs one member per
+ *   thread, or, where the members do not divide evenly over the threads,
+ *   each layer's weight gradients in column blocks and input gradients in
+ *   row blocks (bwd_split_count; a column block sums over all rows in the
+ *   same order). Smaller ensembles (the actor, E = 1) split each primitive
+ *   across threads instead.
  * - Each member's result is computed by one thread in a fixed order, and a
  *   shared input's dX sums the members' contributions in member order, so
  *   numbers do not depend on the thread count (given oneDNN's kernels do
@@ -51,6 +54,9 @@
  * block (primitive calls, kernel set-up) in rows of work. */
 #define SPLIT_MIN_ROWS 32
 #define SPLIT_TASK_ROWS 8
+/* Most rows of a forward that a net without parallel members runs on one
+ * thread (see slot.serial). */
+#define SERIAL_ROWS 8
 
 typedef struct slot {
   int64_t batch; /* 0: empty */
@@ -68,10 +74,10 @@ typedef struct slot {
    * forking the team for them cost more than their work (a one-row
    * forward took 6.4 us at 1 thread and 14 us at 2). */
   int32_t serial;
-  /* Critic backward on a team larger than the ensemble (bwd_split_count):
-   * weight gradients in bsplits column blocks, input gradients in bsplits
-   * row blocks, each block a task (bww_part, bwd_part). 1: one task per
-   * member. */
+  /* Critic backward split where the members do not divide evenly over
+   * the team (bwd_split_count): weight gradients in bsplits column blocks,
+   * input gradients in bsplits row blocks, each block a task (bww_part,
+   * bwd_part). 1: one task per member. */
   int32_t bsplits;
   wsrl__nn_matmul bww_part[MAX_LAYERS], bwd_part[MAX_LAYERS];
 } slot;
@@ -590,8 +596,6 @@ static int64_t split_count(const wsrl__mlp *m, int64_t batch) {
 
 /* Find the slot of (batch, mode), building it (evicting the least recently
  * used) when missing. */
-#define SERIAL_ROWS 8
-
 static wsrl_status_t get_slot(wsrl__mlp *m, int64_t batch, int32_t mode, slot **out) {
   slot *victim = &m->slots[0];
   for (int32_t i = 0; i < WSRL__NN_SHAPE_SLOTS; i++) {
@@ -1065,7 +1069,7 @@ static wsrl_status_t sparse_backward(wsrl__mlp *m, slot *s, float *dx_out) {
   return WSRL_OK;
 }
 
-/* ---- the critic backward split over a team larger than the ensemble ----
+/* ---- the critic backward split into blocks across the team ----
  * Layer by layer, two regions: the members' LayerNorm backward (one task
  * each; in bf16 it also writes the member's transposed input), then each
  * member's weight gradient in column blocks and input gradient in row
