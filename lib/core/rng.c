@@ -51,17 +51,32 @@ double wsrl__rng_normal(wsrl__rng *r) {
   return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
 
+/* The normals of one pair of draws (a, b): Box-Muller's two outputs, or
+ * only the first where x1 is NULL (the odd last one of a fill). */
+static void box_muller(uint64_t a, uint64_t b, float *x0, float *x1) {
+  double u1 = 1.0 - (double)(a >> 11) * 0x1.0p-53, u2 = (double)(b >> 11) * 0x1.0p-53;
+  double rad = sqrt(-2.0 * log(u1)), th = 6.283185307179586 * u2;
+  *x0 = (float)(rad * cos(th));
+  if (x1 != NULL)
+    *x1 = (float)(rad * sin(th));
+}
+
 void wsrl__rng_fill_normal(wsrl__rng *r, float *x, size_t n) {
   /* Both Box-Muller outputs are used here: half the log/sqrt work. */
-  size_t i = 0;
-  for (; i + 1 < n; i += 2) {
-    double u1 = 1.0 - wsrl__rng_uniform(r), u2 = wsrl__rng_uniform(r);
-    double rad = sqrt(-2.0 * log(u1)), th = 6.283185307179586 * u2;
-    x[i] = (float)(rad * cos(th));
-    x[i + 1] = (float)(rad * sin(th));
+  for (size_t i = 0; i < n; i += 2) {
+    const uint64_t a = wsrl__rng_next(r), b = wsrl__rng_next(r);
+    box_muller(a, b, x + i, i + 1 < n ? x + i + 1 : NULL);
   }
-  if (i < n)
-    x[i] = (float)wsrl__rng_normal(r);
+}
+
+void wsrl__rng_normal_draws(wsrl__rng *r, uint64_t *draws, size_t n) {
+  for (size_t i = 0; i < (n + 1) / 2 * 2; i++)
+    draws[i] = wsrl__rng_next(r);
+}
+
+void wsrl__normals_from_draws(const uint64_t *draws, float *x, size_t i0, size_t i1, size_t n) {
+  for (size_t i = i0; i < i1; i += 2)
+    box_muller(draws[i], draws[i + 1], x + i, i + 1 < n ? x + i + 1 : NULL);
 }
 
 void wsrl__rng_fill_uniform(wsrl__rng *r, float *x, size_t n, float lo, float hi) {

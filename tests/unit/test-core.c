@@ -320,6 +320,37 @@ START_TEST(rng_known_answer) {
 }
 END_TEST
 
+/* The normals: Box-Muller of the stream's consecutive draws (pinned: a
+ * seed must keep its numbers), and the two-step fill gives the same ones
+ * whatever the split. */
+START_TEST(rng_normals_in_two_steps) {
+  static const size_t sizes[] = {1, 2, 7, 64, 101};
+  for (size_t c = 0; c < sizeof sizes / sizeof sizes[0]; c++) {
+    const size_t n = sizes[c];
+    float x[101], y[101];
+    uint64_t draws[102];
+    wsrl__rng a, b, ref;
+    wsrl__rng_seed(&a, 3, 1);
+    b = ref = a;
+    wsrl__rng_fill_normal(&a, x, n);
+    for (size_t i = 0; i < n; i += 2) {
+      const double u1 = 1.0 - wsrl__rng_uniform(&ref), u2 = wsrl__rng_uniform(&ref);
+      const double rad = sqrt(-2.0 * log(u1)), th = 6.283185307179586 * u2;
+      ck_assert_float_eq(x[i], (float)(rad * cos(th)));
+      if (i + 1 < n)
+        ck_assert_float_eq(x[i + 1], (float)(rad * sin(th)));
+    }
+    wsrl__rng_normal_draws(&b, draws, n);
+    ck_assert_mem_eq(a.s, b.s, sizeof a.s);
+    ck_assert_mem_eq(a.s, ref.s, sizeof a.s);
+    /* blocks of 2, 4, 6, ... from the end of the previous one */
+    for (size_t i0 = 0, len = 2; i0 < n; i0 += len, len += 2)
+      wsrl__normals_from_draws(draws, y, i0, i0 + len < n ? i0 + len : n, n);
+    ck_assert_mem_eq(x, y, n * sizeof(float));
+  }
+}
+END_TEST
+
 START_TEST(rng_distributions) {
   wsrl__rng r;
   wsrl__rng_seed(&r, 7, 0);
@@ -374,6 +405,7 @@ Suite *wsrl_test_suite_core(void) {
   tcase_add_test(t, rng_is_deterministic_and_streams_differ);
   tcase_add_test(t, rng_known_answer);
   tcase_add_test(t, rng_distributions);
+  tcase_add_test(t, rng_normals_in_two_steps);
   tcase_add_test(t, finite_check);
   tcase_add_test(t, struct_init_writes_only_the_callers_size);
   tcase_add_test(t, layout_table_matches_this_compile);
