@@ -55,7 +55,6 @@ void wsrl__sac_plan(const wsrl__config_values *v, int32_t n_rep, int64_t rq, wsr
 wsrl_status_t wsrl__sac_td_target(wsrl_agent_t *ag, const wsrl__sac_state *st, int32_t n_rep, int32_t backup_entropy,
                                   int64_t n, const float *reward, const float *next_obs, const float *mask,
                                   double *target_mean) {
-  const int64_t A = ag->act_dim;
   const int32_t nr = n_rep;
   const int64_t rows = n * nr;
   wsrl__agent_scratch *s = &ag->s;
@@ -63,8 +62,7 @@ wsrl_status_t wsrl__sac_td_target(wsrl_agent_t *ag, const wsrl__sac_state *st, i
 
   /* a' ~ pi(.|s'), nr per next state (row b * nr + j). */
   WSRL__TRY(wsrl__policy_forward(ag->pi, n, next_obs));
-  wsrl__rng_fill_normal(rng, s->eps, (size_t)(rows * A));
-  WSRL__TRY(wsrl__policy_sample(ag->pi, nr, s->eps, s->act_n, s->logp_n));
+  WSRL__TRY(wsrl__policy_sample_rng(ag->pi, nr, rng, s->act_n, s->logp_n));
 
   /* The subset is drawn before any target is evaluated, so evaluating all
    * E targets or only the drawn ones gives the same numbers. */
@@ -101,11 +99,10 @@ wsrl_status_t wsrl__sac_td_target(wsrl_agent_t *ag, const wsrl__sac_state *st, i
 wsrl_status_t wsrl__sac_actor_grads(wsrl_agent_t *ag, const wsrl__sac_state *st, int64_t n, const float *obs,
                                     double *loss_out, double *entropy_out) {
   wsrl__agent_scratch *s = &ag->s;
-  const int64_t A = ag->act_dim, E = ag->ensemble;
+  const int64_t E = ag->ensemble;
   /* a~ ~ pi(.|s) reparameterised; Q at (s, a~) of every online critic. */
   WSRL__TRY(wsrl__policy_forward(ag->pi, n, obs));
-  wsrl__rng_fill_normal(&ag->rng[WSRL__AGENT_RNG_UPDATE], s->eps, (size_t)(n * A));
-  WSRL__TRY(wsrl__policy_sample(ag->pi, 1, s->eps, s->act1, s->logp1));
+  WSRL__TRY(wsrl__policy_sample_rng(ag->pi, 1, &ag->rng[WSRL__AGENT_RNG_UPDATE], s->act1, s->logp1));
   WSRL__TRY(wsrl__qensemble_forward(ag->q, WSRL__Q_ONLINE, n, obs, 1, s->act1, s->q_tmp));
   wsrl__qensemble_min(s->q_tmp, (int32_t)E, n, NULL, (int32_t)E, s->vmin, s->argmin);
 
@@ -133,10 +130,9 @@ wsrl_status_t wsrl__sac_temperature_grad(wsrl_agent_t *ag, const wsrl__sac_state
                                          const float *next_obs, int32_t n_rep, double *grad_out,
                                          double *entropy_out) {
   wsrl__agent_scratch *s = &ag->s;
-  const int64_t A = ag->act_dim, rows = n * n_rep;
+  const int64_t rows = n * n_rep;
   WSRL__TRY(wsrl__policy_forward(ag->pi, n, next_obs));
-  wsrl__rng_fill_normal(&ag->rng[WSRL__AGENT_RNG_UPDATE], s->eps, (size_t)(rows * A));
-  WSRL__TRY(wsrl__policy_sample(ag->pi, n_rep, s->eps, s->act_n, s->logp_n));
+  WSRL__TRY(wsrl__policy_sample_rng(ag->pi, n_rep, &ag->rng[WSRL__AGENT_RNG_UPDATE], s->act_n, s->logp_n));
   double lp = 0.0;
   for (int64_t r = 0; r < rows; r++)
     lp += s->logp_n[r];

@@ -92,6 +92,13 @@ void wsrl__nn_tasks(int64_t n, int64_t work, int64_t min, wsrl__nn_task_fn fn, c
     fn(job, t);
 }
 
+void wsrl__nn_ctx_tasks(const wsrl__nn_ctx *ctx, int64_t n, int64_t work, int64_t min, wsrl__nn_task_fn fn,
+                        const void *job) {
+  const int32_t saved = wsrl__nn_enter(ctx);
+  wsrl__nn_tasks(n, work, min, fn, job);
+  wsrl__nn_leave(saved);
+}
+
 void wsrl__nn_leave(int32_t saved) {
 #ifdef _OPENMP
   if (omp_get_max_threads() != saved)

@@ -62,6 +62,16 @@ const char *wsrl__nn_ctx_impl(const wsrl__nn_ctx *ctx, int32_t precision);
 int32_t wsrl__nn_ctx_threads(const wsrl__nn_ctx *ctx);
 const wsrl__alloc *wsrl__nn_ctx_alloc(const wsrl__nn_ctx *ctx);
 
+/* Task t of a loop, reading its arguments from job. */
+typedef void (*wsrl__nn_task_fn)(const void *job, int64_t t);
+/* fn(job, t) for t in [0, n) on ctx's threads (static schedule) when the
+ * loop's `work` elements are at least `min`, the context has more than one
+ * thread and no team is running yet; else in order on this thread. For
+ * the per-row work of the layers above (policy sampling), which would
+ * otherwise run on one thread while the rest of the team waits. */
+void wsrl__nn_ctx_tasks(const wsrl__nn_ctx *ctx, int64_t n, int64_t work, int64_t min, wsrl__nn_task_fn fn,
+                        const void *job);
+
 /* --------------------------------------------------------------------- Adam */
 
 typedef struct wsrl__adam_cfg {

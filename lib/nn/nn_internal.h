@@ -27,9 +27,6 @@ static inline int wsrl__nn_fork(int64_t work, int64_t min) {
 #endif
 }
 
-/* Task t of a loop, reading its arguments from job. */
-typedef void (*wsrl__nn_task_fn)(const void *job, int64_t t);
-
 /* fn(job, t) for t in [0, n): split across the threads (static schedule)
  * when wsrl__nn_fork(work, min), else in order on this thread. */
 void wsrl__nn_tasks(int64_t n, int64_t work, int64_t min, wsrl__nn_task_fn fn, const void *job);

@@ -10,6 +10,11 @@
 #define HALF_LOG_2PI 0.91893853320467274178
 #define LOG2 0.69314718055994530942
 #define ATANH_CLIP (1.0 - 1e-6)
+/* Rows per task of the per-row loops (even: a task's noise starts on a
+ * Box-Muller pair), and the fewest values worth a team: a value costs
+ * 50-100 ns (tanh, log, softplus in double), a fork a few us. */
+#define TASK_ROWS 16
+#define PAR_MIN 512
 
 enum { CACHE_NONE = 0, CACHE_SAMPLE = 1, CACHE_LOG_PROB = 2 };
 
@@ -27,6 +32,7 @@ struct wsrl__policy {
   /* per sample row [max_batch * max_samples, A] */
   float *eps, *act;             /* eps (sample) or z = (u - mean) / std (log_prob); a */
   float *u;                     /* pre-squash u */
+  uint64_t *draws;              /* the RNG draws of wsrl__policy_sample_rng's noise */
   int64_t batch;                /* rows of the latest forward (0: none) */
   int32_t n;                    /* samples per row of the latest sample */
   int32_t cache;
@@ -121,7 +127,13 @@ wsrl_status_t wsrl__policy_create(wsrl__policy **p_out, wsrl__nn_ctx *ctx, const
   p->eps = q, q += srows * A;
   p->act = q, q += srows * A;
   p->u = q;
-  p->bytes = sizeof *p + floats * sizeof(float) + wsrl__mlp_memory_usage(p->mlp);
+  const size_t draws = (size_t)(srows * A + 1) / 2 * 2;
+  p->draws = wsrl__aligned_alloc(alloc, draws * sizeof(uint64_t));
+  if (p->draws == NULL) {
+    wsrl__policy_destroy(p);
+    return wsrl__error(WSRL_ERR_OUT_OF_MEMORY, "allocating %zu bytes of policy noise draws", draws * sizeof(uint64_t));
+  }
+  p->bytes = sizeof *p + floats * sizeof(float) + draws * sizeof(uint64_t) + wsrl__mlp_memory_usage(p->mlp);
   *p_out = p;
   return WSRL_OK;
 }
@@ -132,6 +144,7 @@ void wsrl__policy_destroy(wsrl__policy *p) {
   const wsrl__alloc *alloc = wsrl__nn_ctx_alloc(p->ctx);
   wsrl__mlp_destroy(p->mlp);
   wsrl__aligned_free(alloc, p->log_std);
+  wsrl__aligned_free(alloc, p->draws);
   wsrl__free(alloc, p);
 }
 
@@ -143,23 +156,46 @@ wsrl_status_t wsrl__policy_prepare(wsrl__policy *p, int64_t batch) {
   return wsrl__mlp_prepare(p->mlp, batch, WSRL__MLP_SHARED);
 }
 
+static int64_t row_tasks(int64_t rows) { return (rows + TASK_ROWS - 1) / TASK_ROWS; }
+
+/* Rows [r0, r1) of a task of `rows`. */
+static void task_rows(int64_t t, int64_t rows, int64_t *r0, int64_t *r1) {
+  *r0 = t * TASK_ROWS;
+  *r1 = *r0 + TASK_ROWS < rows ? *r0 + TASK_ROWS : rows;
+}
+
+typedef struct std_job {
+  wsrl__policy *p;
+  const float *out; /* the MLP's output */
+  int64_t batch;
+} std_job;
+
+/* Mean, std and d std / d log_std of a task's rows. */
+static void std_task(const void *job, int64_t t) {
+  const std_job *j = job;
+  wsrl__policy *p = j->p;
+  const int64_t A = p->spec.act_dim, D = p->out_dim;
+  const double lo = p->spec.std_min, hi = p->spec.std_max;
+  int64_t b0, b1;
+  task_rows(t, j->batch, &b0, &b1);
+  for (int64_t b = b0; b < b1; b++)
+    for (int64_t k = 0; k < A; k++) {
+      const double ls = p->spec.std_param == WSRL__STD_EXP ? j->out[b * D + A + k] : p->log_std[k];
+      const double s = exp(ls);
+      p->mean[b * A + k] = j->out[b * D + k];
+      p->std[b * A + k] = (float)(s < lo ? lo : s > hi ? hi : s);
+      p->dstd_dls[b * A + k] = s < lo || s > hi ? 0.0f : (float)s;
+    }
+}
+
 wsrl_status_t wsrl__policy_forward(wsrl__policy *p, int64_t batch, const float *obs) {
   WSRL__CHECK_NULL(p);
   WSRL__CHECK_NULL(obs);
   p->batch = 0;
   p->cache = CACHE_NONE;
   WSRL__TRY(wsrl__mlp_forward(p->mlp, batch, WSRL__MLP_SHARED, obs, NULL));
-  const float *out = wsrl__mlp_output(p->mlp);
-  const int64_t A = p->spec.act_dim, D = p->out_dim;
-  const double lo = p->spec.std_min, hi = p->spec.std_max;
-  for (int64_t b = 0; b < batch; b++)
-    for (int64_t k = 0; k < A; k++) {
-      const double ls = p->spec.std_param == WSRL__STD_EXP ? out[b * D + A + k] : p->log_std[k];
-      const double s = exp(ls);
-      p->mean[b * A + k] = out[b * D + k];
-      p->std[b * A + k] = (float)(s < lo ? lo : s > hi ? hi : s);
-      p->dstd_dls[b * A + k] = s < lo || s > hi ? 0.0f : (float)s;
-    }
+  const std_job job = {p, wsrl__mlp_output(p->mlp), batch};
+  wsrl__nn_ctx_tasks(p->ctx, row_tasks(batch), batch * p->spec.act_dim, PAR_MIN, std_task, &job);
   p->batch = batch;
   return WSRL_OK;
 }
@@ -177,16 +213,26 @@ static wsrl_status_t need_forward(const wsrl__policy *p, const char *fn) {
   return WSRL_OK;
 }
 
-wsrl_status_t wsrl__policy_sample(wsrl__policy *p, int32_t n, const float *eps, float *a_out, float *logp_out) {
-  WSRL__CHECK_NULL(p);
-  WSRL__CHECK_NULL(eps);
-  WSRL__CHECK_NULL(a_out);
-  WSRL__TRY(need_forward(p, "policy sample"));
-  if (n < 1 || n > p->spec.max_samples)
-    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "policy sample: n must be in [1, max_samples = %d] (got %d)",
-                       p->spec.max_samples, n);
-  const int64_t A = p->spec.act_dim, rows = p->batch * n;
-  for (int64_t i = 0; i < rows; i++) {
+typedef struct sample_job {
+  wsrl__policy *p;
+  int32_t n;
+  const float *eps; /* NULL: the normals of p->draws */
+  float *a_out, *logp_out;
+  int64_t rows;
+} sample_job;
+
+/* The samples of a task's rows; each row's log-probability sums its
+ * components in order, so the bits do not depend on the split. */
+static void sample_task(const void *job, int64_t t) {
+  const sample_job *j = job;
+  wsrl__policy *p = j->p;
+  const int64_t A = p->spec.act_dim, n = j->n;
+  int64_t i0, i1;
+  task_rows(t, j->rows, &i0, &i1);
+  if (j->eps == NULL)
+    wsrl__normals_from_draws(p->draws, p->eps, (size_t)(i0 * A), (size_t)(i1 * A), (size_t)(j->rows * A));
+  const float *eps = j->eps != NULL ? j->eps : p->eps;
+  for (int64_t i = i0; i < i1; i++) {
     const int64_t b = i / n;
     double lp = 0.0;
     for (int64_t k = 0; k < A; k++) {
@@ -199,14 +245,44 @@ wsrl_status_t wsrl__policy_sample(wsrl__policy *p, int32_t n, const float *eps, 
       p->eps[i * A + k] = (float)e;
       p->u[i * A + k] = (float)u;
       p->act[i * A + k] = (float)a;
-      a_out[i * A + k] = (float)a;
+      j->a_out[i * A + k] = (float)a;
     }
-    if (logp_out != NULL)
-      logp_out[i] = (float)lp;
+    if (j->logp_out != NULL)
+      j->logp_out[i] = (float)lp;
   }
+}
+
+static wsrl_status_t run_sample(wsrl__policy *p, int32_t n, const float *eps, float *a_out, float *logp_out) {
+  const int64_t rows = p->batch * n;
+  const sample_job job = {p, n, eps, a_out, logp_out, rows};
+  wsrl__nn_ctx_tasks(p->ctx, row_tasks(rows), rows * p->spec.act_dim, PAR_MIN, sample_task, &job);
   p->n = n;
   p->cache = CACHE_SAMPLE;
   return WSRL_OK;
+}
+
+static wsrl_status_t check_sample(const wsrl__policy *p, int32_t n, const float *a_out, const char *fn) {
+  WSRL__CHECK_NULL(a_out);
+  WSRL__TRY(need_forward(p, fn));
+  if (n < 1 || n > p->spec.max_samples)
+    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "%s: n must be in [1, max_samples = %d] (got %d)", fn,
+                       p->spec.max_samples, n);
+  return WSRL_OK;
+}
+
+wsrl_status_t wsrl__policy_sample(wsrl__policy *p, int32_t n, const float *eps, float *a_out, float *logp_out) {
+  WSRL__CHECK_NULL(p);
+  WSRL__CHECK_NULL(eps);
+  WSRL__TRY(check_sample(p, n, a_out, "policy sample"));
+  return run_sample(p, n, eps, a_out, logp_out);
+}
+
+wsrl_status_t wsrl__policy_sample_rng(wsrl__policy *p, int32_t n, wsrl__rng *rng, float *a_out, float *logp_out) {
+  WSRL__CHECK_NULL(p);
+  WSRL__CHECK_NULL(rng);
+  WSRL__TRY(check_sample(p, n, a_out, "policy sample"));
+  wsrl__rng_normal_draws(rng, p->draws, (size_t)(p->batch * n * p->spec.act_dim));
+  return run_sample(p, n, NULL, a_out, logp_out);
 }
 
 wsrl_status_t wsrl__policy_mode(wsrl__policy *p, float *a_out) {
@@ -247,23 +323,32 @@ wsrl_status_t wsrl__policy_log_prob(wsrl__policy *p, const float *a, float *logp
   return WSRL_OK;
 }
 
-/* dL/dmean goes into the mean columns of p->dout, dL/dstd into p->gstd;
- * then through d std / d log_std into the log-std columns (exp) or the
- * vector's gradient (uniform), and the MLP's backward runs. */
-static wsrl_status_t backward(wsrl__policy *p, const float *da, const float *dlogp) {
-  const int64_t A = p->spec.act_dim, D = p->out_dim, n = p->n, rows = p->batch * n;
-  memset(p->dout, 0, (size_t)(p->batch * D) * sizeof(float));
-  memset(p->gstd, 0, (size_t)(p->batch * A) * sizeof(float));
+typedef struct backward_job {
+  wsrl__policy *p;
+  const float *da, *dlogp;
+} backward_job;
+
+/* dL/dmean and dL/dstd of a task's forward rows, each summed over the
+ * row's samples in order (so the split does not change the bits); with
+ * the exp parameterization also dL/dlog_std. */
+static void backward_task(const void *job, int64_t t) {
+  const backward_job *j = job;
+  wsrl__policy *p = j->p;
+  const int64_t A = p->spec.act_dim, D = p->out_dim, n = p->n;
   const int sample = p->cache == CACHE_SAMPLE;
-  for (int64_t i = 0; i < rows; i++) {
+  int64_t b0, b1;
+  task_rows(t, p->batch, &b0, &b1);
+  memset(p->dout + b0 * D, 0, (size_t)((b1 - b0) * D) * sizeof(float));
+  memset(p->gstd + b0 * A, 0, (size_t)((b1 - b0) * A) * sizeof(float));
+  for (int64_t i = b0 * n; i < b1 * n; i++) {
     const int64_t b = i / n;
-    const double dlp = dlogp != NULL ? dlogp[i] : 0.0;
+    const double dlp = j->dlogp != NULL ? j->dlogp[i] : 0.0;
     for (int64_t k = 0; k < A; k++) {
       const double s = p->std[b * A + k], e = p->eps[i * A + k];
       double dmean, dstd;
       if (sample) {
         /* u = mean + std e; a = tanh(u); d(-log(1 - tanh^2 u))/du = 2 tanh(u). */
-        const double dai = da != NULL ? da[i * A + k] : 0.0;
+        const double dai = j->da != NULL ? j->da[i * A + k] : 0.0;
         double du = dai;
         if (p->spec.tanh_squash) {
           const double a = p->act[i * A + k];
@@ -280,14 +365,24 @@ static wsrl_status_t backward(wsrl__policy *p, const float *da, const float *dlo
       p->gstd[b * A + k] += (float)dstd;
     }
   }
-  for (int64_t b = 0; b < p->batch; b++)
-    for (int64_t k = 0; k < A; k++) {
-      const float dls = p->gstd[b * A + k] * p->dstd_dls[b * A + k];
-      if (p->spec.std_param == WSRL__STD_EXP)
-        p->dout[b * D + A + k] = dls;
-      else
-        p->g_log_std[k] += dls;
-    }
+  if (p->spec.std_param == WSRL__STD_EXP)
+    for (int64_t b = b0; b < b1; b++)
+      for (int64_t k = 0; k < A; k++)
+        p->dout[b * D + A + k] = p->gstd[b * A + k] * p->dstd_dls[b * A + k];
+}
+
+/* dL/dmean goes into the mean columns of p->dout, dL/dstd into p->gstd;
+ * then through d std / d log_std into the log-std columns (exp) or the
+ * vector's gradient (uniform: summed over the rows in order, after the
+ * tasks), and the MLP's backward runs. */
+static wsrl_status_t backward(wsrl__policy *p, const float *da, const float *dlogp) {
+  const int64_t A = p->spec.act_dim;
+  const backward_job job = {p, da, dlogp};
+  wsrl__nn_ctx_tasks(p->ctx, row_tasks(p->batch), p->batch * p->n * A, PAR_MIN, backward_task, &job);
+  if (p->spec.std_param == WSRL__STD_UNIFORM)
+    for (int64_t b = 0; b < p->batch; b++)
+      for (int64_t k = 0; k < A; k++)
+        p->g_log_std[k] += p->gstd[b * A + k] * p->dstd_dls[b * A + k];
   return wsrl__mlp_backward(p->mlp, p->dout, NULL, 1);
 }
 

@@ -62,6 +62,10 @@ const float *wsrl__policy_std(const wsrl__policy *p);
  * b. a_out [batch * n, A]; logp_out [batch * n] (may be NULL). Kept for
  * wsrl__policy_backward_sample(). */
 wsrl_status_t wsrl__policy_sample(wsrl__policy *p, int32_t n, const float *eps, float *a_out, float *logp_out);
+/* The same with the noise drawn from rng: the numbers of
+ * wsrl__rng_fill_normal(rng, eps, batch * n * A) then the call above, with
+ * the normals' transform shared by the threads along with the rest. */
+wsrl_status_t wsrl__policy_sample_rng(wsrl__policy *p, int32_t n, wsrl__rng *rng, float *a_out, float *logp_out);
 
 /* Deterministic action of the latest forward: [batch, A]. */
 wsrl_status_t wsrl__policy_mode(wsrl__policy *p, float *a_out);

@@ -486,6 +486,76 @@ START_TEST(policy_closed_forms) {
 }
 END_TEST
 
+/* A policy big enough that its per-row loops fork at 4 threads (an odd
+ * action size: tasks must start on a Box-Muller pair). */
+static wsrl__policy *rows_policy(wsrl__nn_ctx *ctx, int32_t std_param) {
+  wsrl__rng r;
+  wsrl__rng_seed(&r, 11, 0);
+  wsrl__policy_spec s = {.obs_dim = 4, .act_dim = 3, .n_hidden = 1, .hidden = {16}, .layer_norm = 1,
+                         .std_param = std_param, .tanh_squash = 1, .std_min = 1e-5f, .std_max = 10.0f,
+                         .max_batch = 301, .max_samples = 2, .adam = ADAM, .kernel_scale_final = 1.0f};
+  wsrl__policy *p;
+  ck_assert_int_eq(wsrl__policy_create(&p, ctx, &s, &r), WSRL_OK);
+  return p;
+}
+
+/* Sampling, its noise and the backward split across threads: the bits of
+ * one thread drawing the noise with wsrl__rng_fill_normal first, the same
+ * draws taken from the stream, for both std parameterizations and an odd
+ * number of values. */
+START_TEST(policy_rows_in_parallel_match_serial) {
+  enum { B = 301, N = 2, A = 3, R = B * N };
+  static float obs[B * 4], eps[R * A], a[2][R * A], lp[2][R], da[R * A], dlp[R], given[B * A];
+  wsrl__rng r;
+  wsrl__rng_seed(&r, 4, 0);
+  wsrl__rng_fill_normal(&r, obs, B * 4);
+  wsrl__rng_fill_uniform(&r, da, R * A, -1, 1);
+  wsrl__rng_fill_uniform(&r, dlp, R, -1, 1);
+  wsrl__rng_fill_uniform(&r, given, B * A, -0.9f, 0.9f);
+  for (int32_t std_param = WSRL__STD_EXP; std_param <= WSRL__STD_UNIFORM; std_param++) {
+    float *g[2][2];
+    wsrl__rng after[2];
+    int64_t np = 0;
+    for (int run = 0; run < 2; run++) {
+      wsrl__nn_ctx *ctx = make_ctx(run ? 4 : 1);
+      wsrl__policy *p = rows_policy(ctx, std_param);
+      np = wsrl__policy_param_count(p);
+      wsrl__rng noise;
+      wsrl__rng_seed(&noise, 9, 2);
+      ck_assert_int_eq(wsrl__policy_forward(p, B, obs), WSRL_OK);
+      if (run == 0) {
+        wsrl__rng_fill_normal(&noise, eps, R * A);
+        ck_assert_int_eq(wsrl__policy_sample(p, N, eps, a[run], lp[run]), WSRL_OK);
+      } else {
+        ck_assert_int_eq(wsrl__policy_sample_rng(p, N, &noise, a[run], lp[run]), WSRL_OK);
+      }
+      after[run] = noise;
+      wsrl__policy_zero_grad(p);
+      ck_assert_int_eq(wsrl__policy_backward_sample(p, da, dlp), WSRL_OK);
+      g[run][0] = malloc(sizeof(float) * (size_t)np);
+      ck_assert_int_eq(wsrl__policy_get_grads(p, g[run][0], np), WSRL_OK);
+      /* the log-probability backward shares the per-row loop */
+      ck_assert_int_eq(wsrl__policy_log_prob(p, given, lp[run]), WSRL_OK);
+      wsrl__policy_zero_grad(p);
+      ck_assert_int_eq(wsrl__policy_backward_log_prob(p, dlp), WSRL_OK);
+      g[run][1] = malloc(sizeof(float) * (size_t)np);
+      ck_assert_int_eq(wsrl__policy_get_grads(p, g[run][1], np), WSRL_OK);
+      wsrl__policy_destroy(p);
+      wsrl__nn_ctx_destroy(ctx);
+    }
+    ck_assert_mem_eq(after[0].s, after[1].s, sizeof after[0].s);
+    ck_assert_mem_eq(a[0], a[1], sizeof a[0]);
+    ck_assert_mem_eq(lp[0], lp[1], sizeof(float) * B);
+    for (int k = 0; k < 2; k++) {
+      ck_assert_msg(memcmp(g[0][k], g[1][k], sizeof(float) * (size_t)np) == 0,
+                    "policy gradients (%s backward, std %d) differ between 1 and 4 threads", k ? "log-prob" : "sample",
+                    std_param);
+      free(g[0][k]), free(g[1][k]);
+    }
+  }
+}
+END_TEST
+
 START_TEST(policy_errors_and_blobs) {
   wsrl__nn_ctx *ctx = make_ctx(1);
   wsrl__policy *p = known_policy(ctx, WSRL__STD_UNIFORM, 1);
@@ -559,6 +629,7 @@ START_TEST(subset_forward_matches_full) {
   wsrl__nn_ctx_destroy(ctx);
 }
 END_TEST
+
 
 /* More distinct batch sizes than cache slots: evicted shapes are rebuilt
  * and give the same numbers. */
@@ -1281,6 +1352,7 @@ Suite *wsrl_test_suite_nn(void) {
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, policy_closed_forms);
   tcase_add_test(tc, policy_errors_and_blobs);
+  tcase_add_test(tc, policy_rows_in_parallel_match_serial);
   suite_add_tcase(s, tc);
   tc = tcase_create("engine");
   tcase_set_timeout(tc, 120);
