@@ -172,8 +172,7 @@ wsrl_status_t wsrl__qensemble_forward_target_subset(wsrl_qensemble_t *q, int64_t
   if (q->subset == NULL || k < 1 || k > q->spec.subset_size)
     return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "qensemble: subset forward of %d members needs subset_size >= %d "
                        "(created with %d)", k, k, q->spec.subset_size);
-  for (int32_t j = 0; j < k; j++)
-    WSRL__TRY(wsrl__mlp_copy_member(q->subset, j, q->target, members[j]));
+  WSRL__TRY(wsrl__mlp_copy_members(q->subset, q->target, members, k));
   WSRL__TRY(load_input(q, q->subset, batch, obs, obs_repeat, act));
   WSRL__TRY(wsrl__mlp_forward(q->subset, batch, WSRL__MLP_SHARED, NULL, NULL));
   /* The subset network has subset_size members; only the first k are ours. */

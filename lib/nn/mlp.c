@@ -1311,32 +1311,94 @@ wsrl_status_t wsrl__mlp_copy_params(wsrl__mlp *dst, const wsrl__mlp *src) {
   return WSRL_OK;
 }
 
-wsrl_status_t wsrl__mlp_copy_member(wsrl__mlp *dst, int32_t dst_member, const wsrl__mlp *src, int32_t src_member) {
+/* Floats per task of a member copy (layers after the first are one
+ * contiguous run each, split into pieces this long). */
+#define COPY_CHUNK 16384
+
+/* Pieces of layer l in a member copy: the first layer's strided rows are
+ * one piece (its K1 x N floats are few). */
+static int64_t copy_pieces(const wsrl__mlp *m, int32_t l) {
+  int64_t rows, len, stride;
+  member_runs(m, l, &rows, &len, &stride);
+  return rows > 1 ? 1 : (len + COPY_CHUNK - 1) / COPY_CHUNK;
+}
+
+typedef struct copy_job {
+  wsrl__mlp *dst;
+  const wsrl__mlp *src;
+  const int32_t *members;
+  int64_t per; /* tasks per member */
+  int with16;  /* also copy the bf16 weights */
+} copy_job;
+
+/* Floats [off, off + n) of every row of member e's layer l run, from
+ * member se of src (and the bf16 copies with with16). */
+static void copy_run(const copy_job *j, int32_t l, int64_t e, int64_t se, int64_t off, int64_t n) {
+  int64_t rows, len, dstride, sstride;
+  member_runs(j->dst, l, &rows, &len, &dstride);
+  member_runs(j->src, l, &rows, &len, &sstride);
+  const int64_t d = w_index(j->dst, l, e, 0, 0) + off, s = w_index(j->src, l, se, 0, 0) + off;
+  for (int64_t r = 0; r < rows; r++) {
+    memcpy(j->dst->params + d + r * dstride, j->src->params + s + r * sstride, (size_t)n * sizeof(float));
+    if (j->with16)
+      memcpy(j->dst->w16 + d + r * dstride, j->src->w16 + s + r * sstride, (size_t)n * sizeof(uint16_t));
+  }
+}
+
+/* Copy task t: one piece of one layer of one member; a layer's first
+ * piece also carries its LayerNorm gain and bias. */
+static void copy_task(const void *job, int64_t t) {
+  const copy_job *j = job;
+  const wsrl__mlp *dst = j->dst, *src = j->src;
+  const int64_t e = t / j->per, se = j->members[e];
+  int64_t piece = t % j->per;
+  int32_t l = 0;
+  while (piece >= copy_pieces(dst, l))
+    piece -= copy_pieces(dst, l++);
+  int64_t rows, len, stride;
+  member_runs(dst, l, &rows, &len, &stride);
+  const int64_t off = piece * COPY_CHUNK;
+  copy_run(j, l, e, se, off, rows > 1 ? len : (len - off < COPY_CHUNK ? len - off : COPY_CHUNK));
+  if (piece > 0 || l >= dst->spec.n_hidden || !dst->spec.layer_norm)
+    return;
+  const int64_t N = dst->fan_out[l];
+  for (int half = 0; half < 2; half++) {
+    const int64_t d = dst->ln_off[l] + (half * dst->spec.ensemble + e) * N;
+    const int64_t s = src->ln_off[l] + (half * src->spec.ensemble + se) * N;
+    memcpy(dst->params + d, src->params + s, (size_t)N * sizeof(float));
+    if (j->with16)
+      memcpy(dst->w16 + d, src->w16 + s, (size_t)N * sizeof(uint16_t));
+  }
+}
+
+wsrl_status_t wsrl__mlp_copy_members(wsrl__mlp *dst, const wsrl__mlp *src, const int32_t *members, int32_t k) {
   WSRL__CHECK_NULL(dst);
   WSRL__CHECK_NULL(src);
+  WSRL__CHECK_NULL(members);
   if (dst->nl != src->nl || dst->spec.layer_norm != src->spec.layer_norm)
     return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "member copy: the two networks have different architectures");
   for (int32_t l = 0; l < dst->nl; l++)
     if (dst->fan_in[l] != src->fan_in[l] || dst->fan_out[l] != src->fan_out[l])
       return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "member copy: layer %d shapes differ", l);
-  if (dst_member < 0 || dst_member >= dst->spec.ensemble || src_member < 0 || src_member >= src->spec.ensemble)
-    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "member copy: member index out of range (%d of %d, %d of %d)",
-                       dst_member, dst->spec.ensemble, src_member, src->spec.ensemble);
-  dst->w16_fresh = 0;
-  for (int32_t l = 0; l < dst->nl; l++) {
-    const int64_t N = dst->fan_out[l];
-    int64_t rows, len, dstride, sstride;
-    member_runs(dst, l, &rows, &len, &dstride);
-    member_runs(src, l, &rows, &len, &sstride);
-    float *d = dst->params + w_index(dst, l, dst_member, 0, 0);
-    const float *s = src->params + w_index(src, l, src_member, 0, 0);
-    for (int64_t r = 0; r < rows; r++)
-      memcpy(d + r * dstride, s + r * sstride, (size_t)len * sizeof(float));
-    if (l < dst->spec.n_hidden && dst->spec.layer_norm)
-      for (int half = 0; half < 2; half++)
-        memcpy(dst->params + dst->ln_off[l] + (half * dst->spec.ensemble + dst_member) * N,
-               src->params + src->ln_off[l] + (half * src->spec.ensemble + src_member) * N, (size_t)N * sizeof(float));
-  }
+  if (k < 1 || k > dst->spec.ensemble)
+    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "member copy: k must be in [1, %d] (got %d)", dst->spec.ensemble,
+                       k);
+  for (int32_t i = 0; i < k; i++)
+    if (members[i] < 0 || members[i] >= src->spec.ensemble)
+      return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "member copy: members[%d] = %d outside [0, %d)", i, members[i],
+                         src->spec.ensemble);
+  /* The bf16 copies come along when src's are current (the optimizer's
+   * pass wrote them) and dst's are current or all overwritten: no
+   * rounding pass before dst's next forward. */
+  const int with16 = dst->bf16 && src->bf16 && src->w16_fresh && (dst->w16_fresh || k == dst->spec.ensemble);
+  copy_job job = {dst, src, members, 0, with16};
+  for (int32_t l = 0; l < dst->nl; l++)
+    job.per += copy_pieces(dst, l);
+  const int32_t saved = wsrl__nn_enter(dst->ctx);
+  wsrl__nn_tasks(k * job.per, (int64_t)k * (dst->n_params / dst->spec.ensemble), COPY_CHUNK, copy_task, &job);
+  wsrl__nn_leave(saved);
+  dst->w16_fresh = with16;
+  dst->w16_version += with16; /* the first layer's per-member copy follows */
   return WSRL_OK;
 }
 

@@ -218,10 +218,11 @@ wsrl_status_t wsrl__mlp_polyak(wsrl__mlp *target, const wsrl__mlp *src, float ta
 /* dst parameters <- src parameters (same architecture). */
 wsrl_status_t wsrl__mlp_copy_params(wsrl__mlp *dst, const wsrl__mlp *src);
 
-/* Copy the parameters of member src_member of src into member dst_member
- * of dst: same layer shapes, ensemble sizes may differ (the target-subset
- * network of the Q-ensemble). */
-wsrl_status_t wsrl__mlp_copy_member(wsrl__mlp *dst, int32_t dst_member, const wsrl__mlp *src, int32_t src_member);
+/* Copy the parameters of members[j] of src into member j of dst, j < k:
+ * same layer shapes, ensemble sizes may differ (the target-subset network
+ * of the Q-ensemble). Split across the threads; in bf16 the rounded
+ * weights come along where src's are current. */
+wsrl_status_t wsrl__mlp_copy_members(wsrl__mlp *dst, const wsrl__mlp *src, const int32_t *members, int32_t k);
 
 /* Flat parameter vector (public get/set, tests): the documented layout of
  * include/wsrl/agent.h, member by member, without padding. count must

@@ -630,6 +630,49 @@ START_TEST(subset_forward_matches_full) {
 }
 END_TEST
 
+/* In bf16 the target-subset copy takes the target's rounded weights along
+ * (no rounding pass): the subset's outputs are those of copying the fp32
+ * weights and rounding them, for two draws in a row (the first layer's
+ * per-member copy must follow), with the copy split across 2 threads. */
+START_TEST(subset_copy_carries_bf16_weights) {
+  wsrl__nn_ctx *ctx = make_ctx(2);
+  if (wsrl__nn_ctx_set_precision(ctx, WSRL__NN_BF16) != WSRL_OK) {
+    printf("subset_copy_carries_bf16_weights: skipped (no AVX-512 on this CPU)\n");
+    wsrl_clear_error();
+    wsrl__nn_ctx_destroy(ctx);
+    return;
+  }
+  enum { B = 32, E = 4, K = 3 };
+  wsrl__rng r;
+  wsrl__rng_seed(&r, 21, 0);
+  wsrl__qensemble_spec qs = {.obs_dim = 3, .act_dim = 2, .ensemble = E, .n_hidden = 2, .hidden = {128, 128},
+                             .layer_norm = 1, .max_batch = B, .subset_size = K, .adam = ADAM};
+  wsrl_qensemble_t *q = NULL;
+  ck_assert_int_eq(wsrl__qensemble_create(&q, ctx, &qs, &r), WSRL_OK);
+  float obs[B * 3], act[B * 2], out[E * B], dq[E * B], fast[K * B], ref[K * B];
+  random_inputs(6, obs, B * 3, act, B * 2);
+  /* One fused critic step: the optimizer's pass writes the targets' bf16 weights. */
+  ck_assert_int_eq(wsrl__qensemble_forward(q, WSRL__Q_ONLINE, B, obs, 1, act, out), WSRL_OK);
+  for (int i = 0; i < E * B; i++)
+    dq[i] = out[i] - 0.5f;
+  wsrl__qensemble_zero_grad(q);
+  ck_assert_int_eq(wsrl__qensemble_backward(q, dq, NULL, 1), WSRL_OK);
+  ck_assert_int_eq(wsrl__qensemble_adam_step_polyak(q, 0.5f, NULL), WSRL_OK);
+  static const int32_t draws[2][K] = {{0, 2, 3}, {1, 3, 1}};
+  wsrl__mlp *tg = wsrl__qensemble_mlp(q, WSRL__Q_TARGET);
+  for (int d = 0; d < 2; d++) {
+    if (d > 0) /* the target's forward rounds its weights again after the reference below */
+      ck_assert_int_eq(wsrl__qensemble_forward(q, WSRL__Q_TARGET, B, obs, 1, act, out), WSRL_OK);
+    ck_assert_int_eq(wsrl__qensemble_forward_target_subset(q, B, obs, 1, act, draws[d], K, fast), WSRL_OK);
+    wsrl__mlp_params_written(tg); /* as after a set_params: the copy takes fp32 only */
+    ck_assert_int_eq(wsrl__qensemble_forward_target_subset(q, B, obs, 1, act, draws[d], K, ref), WSRL_OK);
+    ck_assert_msg(memcmp(fast, ref, sizeof fast) == 0, "draw %d: the subset's outputs differ with the copied bf16 "
+                  "weights", d);
+  }
+  wsrl__qensemble_free(q);
+  wsrl__nn_ctx_destroy(ctx);
+}
+END_TEST
 
 /* More distinct batch sizes than cache slots: evicted shapes are rebuilt
  * and give the same numbers. */
@@ -1357,6 +1400,7 @@ Suite *wsrl_test_suite_nn(void) {
   tc = tcase_create("engine");
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, subset_forward_matches_full);
+  tcase_add_test(tc, subset_copy_carries_bf16_weights);
   tcase_add_test(tc, shape_cache_eviction);
   tcase_add_test(tc, predict_reuses_prepared_shape);
   tcase_add_loop_test(tc, deterministic_updates, 0, 4);
