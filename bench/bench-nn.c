@@ -230,8 +230,14 @@ static double rate(learner *L, work_fn fn, int64_t arg, double seconds) {
   return (double)n / (t - t0);
 }
 
-/* Updates/s of a public SAC agent in its online phase (one update = one env-step). */
-static double agent_rate(int32_t threads, int32_t precision, double seconds) {
+/* A public SAC agent in its online phase with a fixed random batch. */
+typedef struct agent_run {
+  wsrl_agent_t *ag;
+  float *obs, *next, *act, *rew, *mask;
+  wsrl_batch_t b;
+} agent_run;
+
+static void agent_init(agent_run *A, int32_t threads, int32_t precision) {
   wsrl_config_t *cfg;
   CHECK(wsrl_config_create(&cfg));
   CHECK(wsrl_config_set(cfg, "agent.algorithm", "sac"));
@@ -242,35 +248,45 @@ static double agent_rate(int32_t threads, int32_t precision, double seconds) {
   wsrl_env_spec_t spec = WSRL_ENV_SPEC_INIT;
   spec.obs_dim = OBS;
   spec.act_dim = ACT;
-  wsrl_agent_t *ag;
-  CHECK(wsrl_agent_create(&ag, cfg, &spec));
+  CHECK(wsrl_agent_create(&A->ag, cfg, &spec));
   wsrl_config_destroy(cfg);
-  CHECK(wsrl_agent_switch_online(ag));
+  CHECK(wsrl_agent_switch_online(A->ag));
   int64_t rows;
-  CHECK(wsrl_agent_batch_rows(ag, &rows));
-  float *obs = fbuf((size_t)(rows * OBS)), *next = fbuf((size_t)(rows * OBS)), *act = fbuf((size_t)(rows * ACT));
-  float *rew = fbuf((size_t)rows), *mask = fbuf((size_t)rows);
+  CHECK(wsrl_agent_batch_rows(A->ag, &rows));
+  A->obs = fbuf((size_t)(rows * OBS)), A->next = fbuf((size_t)(rows * OBS)), A->act = fbuf((size_t)(rows * ACT));
+  A->rew = fbuf((size_t)rows), A->mask = fbuf((size_t)rows);
   wsrl__rng r;
   wsrl__rng_seed(&r, 7, 0);
-  wsrl__rng_fill_normal(&r, obs, (size_t)(rows * OBS));
-  wsrl__rng_fill_normal(&r, next, (size_t)(rows * OBS));
-  wsrl__rng_fill_uniform(&r, act, (size_t)(rows * ACT), -1.0f, 1.0f);
-  wsrl__rng_fill_normal(&r, rew, (size_t)rows);
+  wsrl__rng_fill_normal(&r, A->obs, (size_t)(rows * OBS));
+  wsrl__rng_fill_normal(&r, A->next, (size_t)(rows * OBS));
+  wsrl__rng_fill_uniform(&r, A->act, (size_t)(rows * ACT), -1.0f, 1.0f);
+  wsrl__rng_fill_normal(&r, A->rew, (size_t)rows);
   for (int64_t i = 0; i < rows; i++)
-    mask[i] = 1.0f;
-  wsrl_batch_t b = WSRL_BATCH_INIT;
-  b.size = rows, b.obs = obs, b.action = act, b.reward = rew, b.next_obs = next, b.mask = mask;
-  CHECK(wsrl_agent_update(ag, &b)); /* warm-up */
+    A->mask[i] = 1.0f;
+  A->b = (wsrl_batch_t)WSRL_BATCH_INIT;
+  A->b.size = rows, A->b.obs = A->obs, A->b.action = A->act, A->b.reward = A->rew, A->b.next_obs = A->next;
+  A->b.mask = A->mask;
+}
+
+static void agent_free(agent_run *A) {
+  wsrl_agent_destroy(A->ag);
+  free(A->obs), free(A->next), free(A->act), free(A->rew), free(A->mask);
+}
+
+/* Updates/s (one update = one env-step) after one warm-up update. */
+static double agent_rate(int32_t threads, int32_t precision, double seconds) {
+  agent_run A;
+  agent_init(&A, threads, precision);
+  CHECK(wsrl_agent_update(A.ag, &A.b));
   int64_t n = 0;
   const double t0 = now();
   double t;
   do {
-    CHECK(wsrl_agent_update(ag, &b));
+    CHECK(wsrl_agent_update(A.ag, &A.b));
     n++;
     t = now();
   } while (t - t0 < seconds);
-  wsrl_agent_destroy(ag);
-  free(obs), free(next), free(act), free(rew), free(mask);
+  agent_free(&A);
   return (double)n / (t - t0);
 }
 
@@ -341,22 +357,35 @@ int main(int argc, char **argv) {
       counts[n_counts++] = atoi(argv[i]);
   }
   /* WSRL_BENCH_ENV_ONLY=fp32|bf16: only the env-steps (d) of that
-   * precision, e.g. under perf record; with WSRL_BENCH_ENV_STEPS=n exactly
-   * n env-steps after one warm-up (to count events per env-step: the
+   * precision, e.g. under perf record (WSRL_BENCH_AGENT=1: the public
+   * agent's updates (f) instead); with WSRL_BENCH_ENV_STEPS=n exactly n
+   * env-steps after one warm-up (to count events per env-step: the
    * difference of two counts). */
   const char *only = getenv("WSRL_BENCH_ENV_ONLY");
   if (only != NULL) {
     const int32_t precision = strcmp(only, "bf16") == 0 ? WSRL__NN_BF16 : WSRL__NN_FP32;
-    const char *steps = getenv("WSRL_BENCH_ENV_STEPS");
+    const char *steps = getenv("WSRL_BENCH_ENV_STEPS"), *agent = getenv("WSRL_BENCH_AGENT");
+    const char *name = precision == WSRL__NN_BF16 ? "bf16" : "fp32";
     for (int i = 0; i < n_counts; i++) {
+      if (agent != NULL && atoi(agent) != 0) {
+        if (steps == NULL) {
+          printf("agent_env_steps_%s_t%d %.2f 1/s\n", name, counts[i], agent_rate(counts[i], precision, seconds));
+          continue;
+        }
+        agent_run A;
+        agent_init(&A, counts[i], precision);
+        for (int n = atoi(steps), k = 0; k <= n; k++)
+          CHECK(wsrl_agent_update(A.ag, &A.b));
+        agent_free(&A);
+        continue;
+      }
       learner L;
       learner_init(&L, counts[i], precision);
       if (steps != NULL) {
         for (int n = atoi(steps), k = 0; k <= n; k++)
           env_step(&L);
       } else {
-        printf("env_steps_%s_t%d %.2f 1/s\n", precision == WSRL__NN_BF16 ? "bf16" : "fp32", counts[i],
-               rate(&L, w_env, 0, seconds));
+        printf("env_steps_%s_t%d %.2f 1/s\n", name, counts[i], rate(&L, w_env, 0, seconds));
       }
       learner_free(&L);
     }
