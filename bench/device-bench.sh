@@ -19,7 +19,9 @@
 #   WSRL_BENCH_SHARE=1   also run bench/matmul-share.sh on each build at the
 #                        same thread counts (the matmuls' share of the
 #                        team's time, from oneDNN's log; about 10 s more per
-#                        thread count and build)
+#                        thread count and build) and bench/serial-share.sh
+#                        (the serial part of an env-step, at 2 or more
+#                        threads: about 15 s more per thread count and build)
 # Each thread count runs in its own process with OMP_NUM_THREADS set to it
 # and threads pinned one per core (OMP_PROC_BIND=close, OMP_PLACES=cores).
 # Prints the CPU model, oneDNN's ISA line, then every `name value unit` line
@@ -105,6 +107,11 @@ if [[ "${WSRL_BENCH_SHARE:-0}" == 1 ]]; then
     echo "== matmul share: $(label "$build")"
     # shellcheck disable=SC2086
     bash "$(dirname "$0")/matmul-share.sh" "$build" $threads
+    echo
+    echo "== serial share: $(label "$build")"
+    # shellcheck disable=SC2086
+    bash "$(dirname "$0")/serial-share.sh" "$build" $(for t in $threads; do [[ $t -gt 1 ]] && echo "$t"; done) ||
+      echo "serial-share: exit $?"
   done
 fi
 echo "device_bench_runtime $(($(date +%s) - start)) s"

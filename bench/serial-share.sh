@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# serial-share.sh: how much of an env-step runs on one thread while the
+# rest of the team waits (serial code between parallel regions: the
+# learner's losses and targets, input copies, what is not split), per
+# thread count and precision, for bench-nn's env-steps (d) and the public
+# agent's updates (f). That time is the floor no thread count lowers: at
+# 16 threads an env-step of 4 ms (250 env-steps/s) has room for little.
+#
+#   bash bench/serial-share.sh [build-dir] [threads...]   (default: build 2)
+#
+# Runs `WSRL_BENCH_ENV_ONLY=<precision> WSRL_BENCH_ENV_STEPS=n bench-nn T`
+# (with WSRL_BENCH_AGENT=1 for the agent) under build/bench/serial-shim.so,
+# which times the calling thread inside GNU OpenMP teams: once with n = 2 to
+# count the teams of start-up and the first env-steps, then with
+# n = 2 + STEPS counting from there. Per env-step:
+#   serial_step_ms   wall time per env-step
+#   serial_ms        the part outside every team
+#   serial_share     serial_ms / serial_step_ms
+# At 1 thread nothing forks and everything is serial: use 2 or more.
+# Needs libgomp (other OpenMP runtimes enter elsewhere: reported, exit 77).
+# Environment: WSRL_SHARE_STEPS (default 20), WSRL_SHARE_PRECISIONS
+# (default "fp32 bf16").
+set -euo pipefail
+
+build=${1:-build}
+shift || true
+threads=("$@")
+[[ ${#threads[@]} -gt 0 ]] || threads=(2)
+bench="$build/bench/bench-nn"
+shim="$(cd "$build" && pwd)/bench/serial-shim.so"
+for f in "$bench" "$shim"; do
+  [[ -e "$f" ]] || { echo "serial-share: $f not found (meson setup $build -Dbench=true)" >&2; exit 2; }
+done
+steps=${WSRL_SHARE_STEPS:-20}
+export OMP_PROC_BIND=${OMP_PROC_BIND:-close} OMP_PLACES=${OMP_PLACES:-cores}
+
+# One run: the shim's line (span inside teams).
+run() {
+  local t=$1 prec=$2 agent=$3 n=$4 skip=$5
+  OMP_NUM_THREADS=$t LD_PRELOAD="$shim" SERIAL_SHIM_SKIP=$skip WSRL_BENCH_AGENT=$agent \
+    WSRL_BENCH_ENV_ONLY=$prec WSRL_BENCH_ENV_STEPS=$n "$bench" "$t" 2>&1 >/dev/null | grep '^serial-shim:' ||
+    { echo "serial-share: bench-nn failed ($prec, $t threads)" >&2; exit 1; }
+}
+
+if ! grep -qa WSRL_BENCH_ENV_STEPS "$bench"; then
+  echo "serial-share: $bench has no WSRL_BENCH_ENV_STEPS mode (older build): skipped"
+  exit 77
+fi
+
+for prec in ${WSRL_SHARE_PRECISIONS:-fp32 bf16}; do
+  for t in "${threads[@]}"; do
+    if [[ "$t" -gt "$(nproc)" ]]; then
+      echo "serial-share: skipping $t threads (only $(nproc) logical CPUs)"
+      continue
+    fi
+    for agent in 0 1; do
+      what=$([[ $agent == 1 ]] && echo agent || echo env)
+      if [[ $agent == 1 ]] && ! grep -qa WSRL_BENCH_AGENT "$bench"; then
+        echo "serial-share: $bench has no WSRL_BENCH_AGENT mode (older build): agent skipped"
+        continue
+      fi
+      k=$(run "$t" "$prec" $agent 2 0 | awk '{print $7}')
+      if [[ "$t" -gt 1 && "$k" == 0 ]]; then
+        echo "serial-share: no GOMP_parallel team at $t threads: not GNU OpenMP, skipped"
+        exit 77
+      fi
+      run "$t" "$prec" $agent $((2 + steps)) "$k" | awk -v n="$steps" -v w="$what" -v p="$prec" -v t="$t" '{
+        step = $3 * 1000 / n; serial = ($3 - $5) * 1000 / n
+        printf "serial_step_ms_%s_%s_t%d %.3f ms\n", w, p, t, step
+        printf "serial_ms_%s_%s_t%d %.3f ms\n", w, p, t, serial
+        printf "serial_share_%s_%s_t%d %.1f %%\n", w, p, t, (step > 0 ? 100 * serial / step : 0)
+      }'
+    done
+  done
+done
