@@ -623,6 +623,10 @@ START_TEST(subset_forward_matches_full) {
   }
   ck_assert_int_eq(wsrl__qensemble_forward_target_subset(q, 10, obs, 2, act, members, 4, sub),
                    WSRL_ERR_INVALID_ARGUMENT);
+  const int32_t outside[3] = {1, 4, 1};
+  ck_assert_int_eq(wsrl__qensemble_forward_target_subset(q, 10, obs, 2, act, outside, 3, sub),
+                   WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_msg_has("members[1] = 4");
   ck_assert_int_eq(wsrl__qensemble_forward(q, WSRL__Q_ONLINE, 10, obs, 3, act, full), WSRL_ERR_INVALID_ARGUMENT);
   ck_assert_msg_has("obs_repeat");
   wsrl__qensemble_free(q);
