@@ -16,6 +16,11 @@
 #   serial_step_ms   wall time per env-step
 #   serial_ms        the part outside every team
 #   serial_share     serial_ms / serial_step_ms
+#   serial_wait_ms   thread-time inside the teams not spent on their work,
+#                    per env-step: threads waiting for the slowest one
+#                    (uneven tasks, more threads than tasks) and the fork
+#                    and join, summed over the T threads
+#   serial_wait_share  serial_wait_ms / (T x the time inside teams)
 # At 1 thread nothing forks and everything is serial: use 2 or more.
 # Needs libgomp (other OpenMP runtimes enter elsewhere: reported, exit 77).
 # Environment: WSRL_SHARE_STEPS (default 20), WSRL_SHARE_PRECISIONS
@@ -69,6 +74,9 @@ for prec in ${WSRL_SHARE_PRECISIONS:-fp32 bf16}; do
         printf "serial_step_ms_%s_%s_t%d %.3f ms\n", w, p, t, step
         printf "serial_ms_%s_%s_t%d %.3f ms\n", w, p, t, serial
         printf "serial_share_%s_%s_t%d %.1f %%\n", w, p, t, (step > 0 ? 100 * serial / step : 0)
+        wait = (t * $5 - $9) * 1000 / n
+        printf "serial_wait_ms_%s_%s_t%d %.3f ms\n", w, p, t, wait
+        printf "serial_wait_share_%s_%s_t%d %.1f %%\n", w, p, t, ($5 > 0 ? 100 * wait / (t * $5 * 1000 / n) : 0)
       }'
     done
   done

@@ -4,14 +4,19 @@
  * SERIAL_SHIM_SKIP-th team on, so that start-up drops out. At exit it
  * prints one line to stderr:
  *
- *   serial-shim: span S inside I teams N
+ *   serial-shim: span S inside I teams N busy W
  *
  * span: seconds from the first counted team's start to the last one's end;
- * inside: seconds within counted teams; teams: every outermost team. span
- * minus inside is the time one thread worked while the others waited: the
- * floor no thread count lowers. Teams forked inside a team do not count. */
+ * inside: seconds within counted teams; teams: every outermost team; busy:
+ * thread-seconds the team's threads spent in the counted teams' work (the
+ * rest of T x inside is threads waiting for the team's slowest one, and the
+ * fork and join). span minus inside is the time one thread worked while the
+ * others waited: the floor no thread count lowers. Teams forked inside a
+ * team do not count. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -21,6 +26,73 @@ typedef void (*gomp_parallel_fn)(void (*)(void *), void *, unsigned, unsigned);
 static double first, last, inside;
 static long teams, skip = -1;
 static _Thread_local int depth;
+static atomic_llong busy_ns;
+
+/* The region's work on each thread, timed. */
+typedef struct region {
+  void (*fn)(void *);
+  void *data;
+  atomic_llong busy; /* ns, all threads */
+  atomic_int threads;
+} region;
+
+static void timed(void *arg) {
+  region *r = arg;
+  struct timespec a, b;
+  clock_gettime(CLOCK_MONOTONIC, &a);
+  depth++;
+  r->fn(r->data);
+  depth--;
+  clock_gettime(CLOCK_MONOTONIC, &b);
+  const long long ns = (long long)(b.tv_sec - a.tv_sec) * 1000000000LL + (b.tv_nsec - a.tv_nsec);
+  atomic_fetch_add(&r->busy, ns);
+  atomic_fetch_add(&busy_ns, ns);
+  atomic_fetch_add(&r->threads, 1);
+}
+
+/* With SERIAL_SHIM_SITES=1, the wait per region function (outermost
+ * teams only, on the calling thread: no locking). */
+enum { SITES = 128 };
+static struct site {
+  void (*fn)(void *);
+  long calls;
+  double inside, wait; /* s; wait in thread-seconds */
+} sites[SITES];
+static int n_sites, want_sites = -1;
+
+static void note_site(void (*fn)(void *), double wall, const region *r) {
+  if (want_sites < 0)
+    want_sites = getenv("SERIAL_SHIM_SITES") != NULL && atoi(getenv("SERIAL_SHIM_SITES")) != 0;
+  if (!want_sites)
+    return;
+  int i = 0;
+  while (i < n_sites && sites[i].fn != fn)
+    i++;
+  if (i == n_sites) {
+    if (n_sites == SITES)
+      return;
+    sites[n_sites++].fn = fn;
+  }
+  sites[i].calls++;
+  sites[i].inside += wall;
+  sites[i].wait += atomic_load(&r->threads) * wall - 1e-9 * (double)atomic_load(&r->busy);
+}
+
+/* One line per site: the object and the function's offset in it, for
+ * addr2line -f -e OBJECT OFFSET. */
+static void report_sites(void) {
+  for (int i = 0; i < n_sites; i++) {
+    Dl_info info;
+    const char *obj = "?";
+    unsigned long off = (unsigned long)(uintptr_t)sites[i].fn;
+    if (dladdr(*(void **)&sites[i].fn, &info) != 0 && info.dli_fname != NULL) {
+      obj = info.dli_fname;
+      off -= (unsigned long)(uintptr_t)info.dli_fbase;
+    }
+    fprintf(stderr, "serial-shim-site: %s 0x%lx calls %ld inside %.6f wait %.6f\n", obj, off, sites[i].calls,
+            sites[i].inside, sites[i].wait);
+  }
+}
 
 static double now(void) {
   struct timespec ts;
@@ -29,8 +101,10 @@ static double now(void) {
 }
 
 __attribute__((destructor)) static void report(void) {
+  report_sites();
   /* Fewer teams than skipped: nothing was counted. */
-  fprintf(stderr, "serial-shim: span %.6f inside %.6f teams %ld\n", teams > skip ? last - first : 0.0, inside, teams);
+  fprintf(stderr, "serial-shim: span %.6f inside %.6f teams %ld busy %.6f\n", teams > skip ? last - first : 0.0, inside,
+          teams, 1e-9 * (double)atomic_load(&busy_ns));
 }
 
 void GOMP_parallel(void (*fn)(void *), void *data, unsigned num_threads, unsigned flags);
@@ -52,9 +126,15 @@ void GOMP_parallel(void (*fn)(void *), void *data, unsigned num_threads, unsigne
   const double t0 = now();
   if (teams == skip)
     first = t0;
-  real(fn, data, num_threads, flags);
+  region r = {fn, data, 0, 0};
+  if (teams >= skip)
+    real(timed, &r, num_threads, flags);
+  else
+    real(fn, data, num_threads, flags);
   last = now();
-  if (teams++ >= skip)
+  if (teams++ >= skip) {
     inside += last - t0;
+    note_site(fn, last - t0, &r);
+  }
   depth--;
 }
