@@ -122,6 +122,8 @@ struct wsrl__mlp {
   int32_t *gidx;                                  /* [E, max_batch] */
   float *gdq;                                     /* [E, max_batch] */
   int32_t *gcount;                                /* [E] */
+  int32_t *gtask;                                 /* per chunk task: e * Bp + its first gathered row */
+  int64_t gtasks;
   /* bf16 mode: rounded copies of what the matmuls read, same layouts as
    * params, xin, act and (per team thread) dy. Weights are rounded once
    * per forward; backward uses that copy (parameters do not change in
@@ -282,6 +284,7 @@ static int64_t plan(wsrl__mlp *m, float *base) {
   m->gidx = sparse ? (int32_t *)take(base, &off, rows) : NULL;
   m->gdq = sparse ? take(base, &off, rows) : NULL;
   m->gcount = sparse ? (int32_t *)take(base, &off, m->spec.ensemble) : NULL;
+  m->gtask = sparse ? (int32_t *)take(base, &off, m->spec.ensemble * (m->gpad / SPARSE_CHUNK)) : NULL;
   return off;
 }
 
@@ -802,11 +805,12 @@ static wsrl_status_t forward_block(wsrl__mlp *m, slot *s, int64_t t, int32_t tid
 
 typedef wsrl_status_t (*member_fn)(wsrl__mlp *m, slot *s, int64_t e, int32_t tid, const void *arg);
 
-/* Run fn for tasks 0 .. n-1 (members, or `per` row blocks per member): in
- * parallel, one task per thread at a time, when the MLP has a team; else
- * in order on the calling thread (each primitive then splits across the
- * threads). The first failing task's member, status and message are
- * reported on the calling thread. */
+/* Run fn for tasks 0 .. n-1 (members, or `per` row blocks per member; per
+ * 0: tasks that name their member in their own errors): in parallel, one
+ * task per thread at a time, when the MLP has a team; else in order on the
+ * calling thread (each primitive then splits across the threads). The
+ * first failing task's member, status and message are reported on the
+ * calling thread. */
 static wsrl_status_t each_task(wsrl__mlp *m, slot *s, int64_t n, int64_t per, member_fn fn, const void *arg) {
   const int64_t E = n; /* tasks */
 #ifdef _OPENMP
@@ -834,7 +838,8 @@ static wsrl_status_t each_task(wsrl__mlp *m, slot *s, int64_t n, int64_t per, me
       }
     }
     if (first != WSRL_OK)
-      return wsrl__error(first, "ensemble member %lld: %s", (long long)(first_e / per), msg);
+      return per > 0 ? wsrl__error(first, "ensemble member %lld: %s", (long long)(first_e / per), msg)
+                     : wsrl__error(first, "%s", msg);
     return WSRL_OK;
   }
 #endif
@@ -994,13 +999,16 @@ static wsrl_status_t backward_member(wsrl__mlp *m, slot *s, int64_t e, int32_t t
   return WSRL_OK;
 }
 
-/* Member e's input gradient through only its rows with a non-zero dQ
- * (gathered by sparse_backward): the LayerNorm/ReLU kernels read the
- * cached rows in place and write compact gradients; the dX matmuls run on
- * SPARSE_CHUNK-row blocks (the last one padded with zero rows). */
-static wsrl_status_t sparse_member(wsrl__mlp *m, slot *s, int64_t e, int32_t tid, const void *unused) {
+/* One SPARSE_CHUNK-row block of member e's rows with a non-zero dQ
+ * (gathered by sparse_gather) through every layer: rows are independent
+ * without parameter gradients, so the blocks of all members are tasks of
+ * their own (the actor's loss often sends most rows to one member). The
+ * LayerNorm/ReLU kernels read the cached rows in place and write compact
+ * gradients; the last block of a member is padded with zero rows. */
+static wsrl_status_t sparse_chunk(wsrl__mlp *m, slot *s, int64_t t, int32_t tid, const void *unused) {
   (void)unused;
-  const int64_t n = m->gcount[e], P = (n + SPARSE_CHUNK - 1) / SPARSE_CHUNK * SPARSE_CHUNK;
+  const int64_t e = m->gtask[t] / m->gpad, c0 = m->gtask[t] % m->gpad;
+  const int64_t n = m->gcount[e] - c0 < SPARSE_CHUNK ? m->gcount[e] - c0 : SPARSE_CHUNK;
   const int64_t maxb = m->spec.max_batch;
   const int32_t L = m->spec.n_hidden;
   float *dact = m->dact + tid * m->grad_stride, *dyl = m->dy + tid * m->grad_stride;
@@ -1008,21 +1016,21 @@ static wsrl_status_t sparse_member(wsrl__mlp *m, slot *s, int64_t e, int32_t tid
    * weights the forward just read (warm, half the bytes). */
   uint16_t *dy16 = m->bf16 ? m->dy16 + tid * m->grad_stride : NULL;
   const size_t dsize = m->bf16 ? sizeof(uint16_t) : sizeof(float);
-  for (int32_t l = L - 1; l >= 0 && n > 0; l--) {
+  for (int32_t l = L - 1; l >= 0; l--) {
     const int64_t N = m->fan_out[l], K = m->fan_in[l];
     wsrl__ln_args a;
     ln_args(m, s, l, e, tid, &a);
-    a.gather = m->gidx + e * maxb;
+    a.gather = m->gidx + e * maxb + c0;
     a.batch = n;
     const int head = l == L - 1;
-    wsrl__nn_ln_relu_bwd(&a, head ? NULL : dact, N, head ? m->gdq + e * maxb : NULL, dyl, dy16, NULL, NULL, NULL,
-                         m->partial + tid * m->partial_stride);
+    wsrl__nn_ln_relu_bwd(&a, head ? NULL : dact, N, head ? m->gdq + e * maxb + c0 : NULL, dyl, dy16, NULL, NULL,
+                         NULL, m->partial + tid * m->partial_stride);
     char *dyb = dy16 != NULL ? (char *)dy16 : (char *)dyl;
-    memset(dyb + (size_t)(n * N) * dsize, 0, (size_t)((P - n) * N) * dsize);
-    float *dst = l > 0 ? dact : m->dxp + e * m->gpad * K;
-    const void *w = mm_w(m, l, e);
-    for (int64_t c = 0; c < P; c += SPARSE_CHUNK)
-      WSRL__TRY(wsrl__nn_matmul_run(&m->chunk_dx[l], m->ctx, tid, dyb + (size_t)(c * N) * dsize, w, dst + c * K));
+    memset(dyb + (size_t)(n * N) * dsize, 0, (size_t)((SPARSE_CHUNK - n) * N) * dsize);
+    float *dst = l > 0 ? dact : m->dxp + (e * m->gpad + c0) * K;
+    const wsrl_status_t rc = wsrl__nn_matmul_run(&m->chunk_dx[l], m->ctx, tid, dyb, mm_w(m, l, e), dst);
+    if (rc != WSRL_OK)
+      return wsrl__error_wrap(rc, "ensemble member %lld: ", (long long)e);
   }
   return WSRL_OK;
 }
@@ -1045,12 +1053,16 @@ static int sparse_gather(wsrl__mlp *m, const slot *s, const float *dy) {
     m->gcount[e] = c;
     total += c;
   }
+  m->gtasks = 0;
+  for (int64_t e = 0; e < E; e++)
+    for (int64_t c0 = 0; c0 < m->gcount[e]; c0 += SPARSE_CHUNK)
+      m->gtask[m->gtasks++] = (int32_t)(e * m->gpad + c0);
   return 2 * total <= E * B;
 }
 
 static wsrl_status_t sparse_backward(wsrl__mlp *m, slot *s, float *dx_out) {
   const int64_t E = m->spec.ensemble, B = s->batch, K = m->fan_in[0], maxb = m->spec.max_batch;
-  WSRL__TRY(each_member(m, s, sparse_member, NULL));
+  WSRL__TRY(each_task(m, s, m->gtasks, 0, sparse_chunk, NULL));
   WSRL__TRY(wsrl__nn_ctx_wait(m->ctx));
   const int shared = s->mode == WSRL__MLP_SHARED;
   if (shared)

@@ -1094,8 +1094,11 @@ END_TEST
  * B = 67 leaves a partial chunk; one row reaches two members, one none;
  * the row count shows which path ran. Loops 2 and 3: the same in bf16
  * (both paths' matmuls read bf16 gradients and weights). */
+/* Loop bits: per-member input mode, bf16, and skew: most rows reach one
+ * member (as the actor's loss often does), whose 32-row blocks then run on
+ * different threads. */
 START_TEST(sparse_input_grad_matches_dense) {
-  const int32_t mode = _i & 1, bf16 = _i >> 1;
+  const int32_t mode = _i & 1, bf16 = (_i >> 1) & 1, skew = _i >> 2;
   enum { E = 5, IN = 7, B = 67 };
   const int64_t rows = mode ? E * B : B;
   float *sparse[2];
@@ -1121,7 +1124,7 @@ START_TEST(sparse_input_grad_matches_dense) {
     wsrl__rng_fill_normal(&r, x, (size_t)(rows * IN));
     for (int64_t b = 0; b < B; b++)
       if (b != 5)
-        dq[(int64_t)(wsrl__rng_next(&r) % E) * B + b] = 0.5f + (float)b / B;
+        dq[(skew && b % 5 ? 2 : (int64_t)(wsrl__rng_next(&r) % E)) * B + b] = 0.5f + (float)b / B;
     for (int64_t e = 0; e < E; e++) /* row 9 reaches exactly two members */
       dq[e * B + 9] = 0.0f;
     dq[0 * B + 9] = -0.25f, dq[3 * B + 9] = 0.75f;
@@ -1412,7 +1415,7 @@ Suite *wsrl_test_suite_nn(void) {
   tcase_add_loop_test(tc, relu_post_op_matches_kernel, 0, 4);
   tcase_add_loop_test(tc, members_in_parallel_match_serial, 0, 4);
   tcase_add_test(tc, zero_grad_deferred);
-  tcase_add_loop_test(tc, sparse_input_grad_matches_dense, 0, 4);
+  tcase_add_loop_test(tc, sparse_input_grad_matches_dense, 0, 8);
   tcase_add_test(tc, no_allocation_in_steady_state);
   tcase_add_test(tc, thread_count_applied_and_restored);
   tcase_add_test(tc, mlp_errors);
