@@ -110,7 +110,7 @@ if [[ "${WSRL_BENCH_SHARE:-0}" == 1 ]]; then
     echo
     echo "== serial share: $(label "$build")"
     # shellcheck disable=SC2086
-    bash "$(dirname "$0")/serial-share.sh" "$build" $(for t in $threads; do [[ $t -gt 1 ]] && echo "$t"; done) ||
+    WSRL_SHARE_SITES=1 bash "$(dirname "$0")/serial-share.sh" "$build" $(for t in $threads; do [[ $t -gt 1 ]] && echo "$t"; done) ||
       echo "serial-share: exit $?"
   done
 fi

@@ -24,7 +24,11 @@
 # At 1 thread nothing forks and everything is serial: use 2 or more.
 # Needs libgomp (other OpenMP runtimes enter elsewhere: reported, exit 77).
 # Environment: WSRL_SHARE_STEPS (default 20), WSRL_SHARE_PRECISIONS
-# (default "fp32 bf16").
+# (default "fp32 bf16"), WSRL_SHARE_SITES=1 (also the 8 region functions
+# with the most waiting per run: calls, wall s inside, thread-s waiting,
+# named by addr2line where it is installed, else object and offset for
+# addr2line -f -e on a machine that has it; in a stripped library such as
+# libdnnl the name is the nearest exported symbol: read it as "oneDNN").
 set -euo pipefail
 
 build=${1:-build}
@@ -39,12 +43,29 @@ done
 steps=${WSRL_SHARE_STEPS:-20}
 export OMP_PROC_BIND=${OMP_PROC_BIND:-close} OMP_PLACES=${OMP_PLACES:-cores}
 
-# One run: the shim's line (span inside teams).
+sites=${WSRL_SHARE_SITES:-0}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# One run: the shim's line (span inside teams); its site lines in $tmp/sites.
 run() {
   local t=$1 prec=$2 agent=$3 n=$4 skip=$5
-  OMP_NUM_THREADS=$t LD_PRELOAD="$shim" SERIAL_SHIM_SKIP=$skip WSRL_BENCH_AGENT=$agent \
-    WSRL_BENCH_ENV_ONLY=$prec WSRL_BENCH_ENV_STEPS=$n "$bench" "$t" 2>&1 >/dev/null | grep '^serial-shim:' ||
-    { echo "serial-share: bench-nn failed ($prec, $t threads)" >&2; exit 1; }
+  OMP_NUM_THREADS=$t LD_PRELOAD="$shim" SERIAL_SHIM_SKIP=$skip SERIAL_SHIM_SITES=$sites WSRL_BENCH_AGENT=$agent \
+    WSRL_BENCH_ENV_ONLY=$prec WSRL_BENCH_ENV_STEPS=$n "$bench" "$t" 2>"$tmp/err" >/dev/null ||
+    { echo "serial-share: bench-nn failed ($prec, $t threads)" >&2; cat "$tmp/err" >&2; exit 1; }
+  grep '^serial-shim-site:' "$tmp/err" > "$tmp/sites" || true
+  grep '^serial-shim:' "$tmp/err"
+}
+
+# The 8 sites with the most waiting of the latest run.
+show_sites() {
+  sort -t' ' -k10 -gr "$tmp/sites" | head -8 | while read -r _ obj off _ calls _ inside _ wait; do
+    name="$obj $off"
+    if command -v addr2line >/dev/null; then
+      name=$(addr2line -f -e "$obj" "$off" 2>/dev/null | head -1)
+    fi
+    printf "  %s: %-40s calls %6s inside %9.4f s waiting %9.4f thread-s\n" "$1" "$name" "$calls" "$inside" "$wait"
+  done
 }
 
 if ! grep -qa WSRL_BENCH_ENV_STEPS "$bench"; then
@@ -78,6 +99,7 @@ for prec in ${WSRL_SHARE_PRECISIONS:-fp32 bf16}; do
         printf "serial_wait_ms_%s_%s_t%d %.3f ms\n", w, p, t, wait
         printf "serial_wait_share_%s_%s_t%d %.1f %%\n", w, p, t, ($5 > 0 ? 100 * wait / (t * $5 * 1000 / n) : 0)
       }'
+      [[ "$sites" == 0 ]] || show_sites "$what $prec t$t"
     done
   done
 done
