@@ -24,8 +24,9 @@
 # At 1 thread nothing forks and everything is serial: use 2 or more.
 # Needs libgomp (other OpenMP runtimes enter elsewhere: reported, exit 77).
 # Environment: WSRL_SHARE_STEPS (default 20), WSRL_SHARE_PRECISIONS
-# (default "fp32 bf16"), WSRL_SHARE_SITES=1 (also the 8 region functions
-# with the most waiting per run: calls, wall s inside, thread-s waiting,
+# (default "fp32 bf16"), WSRL_SHARE_SITES=1 (also the 8 region functions,
+# each with the caller of the function that forked it, with the most
+# waiting per run: calls, wall s inside, thread-s waiting,
 # named by addr2line where it is installed, else object and offset for
 # addr2line -f -e on a machine that has it; in a stripped library such as
 # libdnnl the name is the nearest exported symbol: read it as "oneDNN").
@@ -59,12 +60,12 @@ run() {
 
 # The 8 sites with the most waiting of the latest run.
 show_sites() {
-  sort -t' ' -k10 -gr "$tmp/sites" | head -8 | while read -r _ obj off _ calls _ inside _ wait; do
-    name="$obj $off"
+  sort -t' ' -k9,9 -gr "$tmp/sites" | head -8 | while read -r _ obj off _ calls _ inside _ wait _ cobj coff; do
+    name="$obj $off < $cobj $coff"
     if command -v addr2line >/dev/null; then
-      name=$(addr2line -f -e "$obj" "$off" 2>/dev/null | head -1)
+      name="$(addr2line -f -e "$obj" "$off" 2>/dev/null | head -1) < $(addr2line -f -e "$cobj" "$coff" 2>/dev/null | head -1)"
     fi
-    printf "  %s: %-40s calls %6s inside %9.4f s waiting %9.4f thread-s\n" "$1" "$name" "$calls" "$inside" "$wait"
+    printf "  %s: %-60s calls %6s inside %8.4f s waiting %8.4f thread-s\n" "$1" "$name" "$calls" "$inside" "$wait"
   done
 }
 

@@ -15,6 +15,7 @@
  * team do not count. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <execinfo.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -50,47 +51,60 @@ static void timed(void *arg) {
   atomic_fetch_add(&r->threads, 1);
 }
 
-/* With SERIAL_SHIM_SITES=1, the wait per region function (outermost
- * teams only, on the calling thread: no locking). */
+/* With SERIAL_SHIM_SITES=1, the wait per region function and the caller
+ * of the function that forked it (outermost teams only, on the calling
+ * thread: no locking; backtrace() costs a few us per team, so only then). */
 enum { SITES = 128 };
 static struct site {
   void (*fn)(void *);
+  void *caller;
   long calls;
   double inside, wait; /* s; wait in thread-seconds */
 } sites[SITES];
 static int n_sites, want_sites = -1;
 
-static void note_site(void (*fn)(void *), double wall, const region *r) {
+static int sites_wanted(void) {
   if (want_sites < 0)
     want_sites = getenv("SERIAL_SHIM_SITES") != NULL && atoi(getenv("SERIAL_SHIM_SITES")) != 0;
-  if (!want_sites)
-    return;
+  return want_sites;
+}
+
+static void note_site(void (*fn)(void *), void *caller, double wall, const region *r) {
   int i = 0;
-  while (i < n_sites && sites[i].fn != fn)
+  while (i < n_sites && (sites[i].fn != fn || sites[i].caller != caller))
     i++;
   if (i == n_sites) {
     if (n_sites == SITES)
       return;
-    sites[n_sites++].fn = fn;
+    sites[n_sites].fn = fn;
+    sites[n_sites++].caller = caller;
   }
   sites[i].calls++;
   sites[i].inside += wall;
   sites[i].wait += atomic_load(&r->threads) * wall - 1e-9 * (double)atomic_load(&r->busy);
 }
 
-/* One line per site: the object and the function's offset in it, for
- * addr2line -f -e OBJECT OFFSET. */
+/* An address as its object and offset, for addr2line -f -e OBJECT OFFSET. */
+static void locate(void *addr, const char **obj, unsigned long *off) {
+  Dl_info info;
+  *obj = "?";
+  *off = (unsigned long)(uintptr_t)addr;
+  if (addr != NULL && dladdr(addr, &info) != 0 && info.dli_fname != NULL) {
+    *obj = info.dli_fname;
+    *off -= (unsigned long)(uintptr_t)info.dli_fbase;
+  }
+}
+
+/* One line per site: the region function, then the caller of the
+ * function that forked it. */
 static void report_sites(void) {
   for (int i = 0; i < n_sites; i++) {
-    Dl_info info;
-    const char *obj = "?";
-    unsigned long off = (unsigned long)(uintptr_t)sites[i].fn;
-    if (dladdr(*(void **)&sites[i].fn, &info) != 0 && info.dli_fname != NULL) {
-      obj = info.dli_fname;
-      off -= (unsigned long)(uintptr_t)info.dli_fbase;
-    }
-    fprintf(stderr, "serial-shim-site: %s 0x%lx calls %ld inside %.6f wait %.6f\n", obj, off, sites[i].calls,
-            sites[i].inside, sites[i].wait);
+    const char *obj, *cobj;
+    unsigned long off, coff;
+    locate(*(void **)&sites[i].fn, &obj, &off);
+    locate(sites[i].caller, &cobj, &coff);
+    fprintf(stderr, "serial-shim-site: %s 0x%lx calls %ld inside %.6f wait %.6f caller %s 0x%lx\n", obj, off,
+            sites[i].calls, sites[i].inside, sites[i].wait, cobj, coff);
   }
 }
 
@@ -127,6 +141,11 @@ void GOMP_parallel(void (*fn)(void *), void *data, unsigned num_threads, unsigne
   if (teams == skip)
     first = t0;
   region r = {fn, data, 0, 0};
+  void *caller = NULL;
+  if (teams >= skip && sites_wanted()) {
+    void *frames[3]; /* this function, the one that forked, its caller */
+    caller = backtrace(frames, 3) == 3 ? frames[2] : NULL;
+  }
   if (teams >= skip)
     real(timed, &r, num_threads, flags);
   else
@@ -134,7 +153,8 @@ void GOMP_parallel(void (*fn)(void *), void *data, unsigned num_threads, unsigne
   last = now();
   if (teams++ >= skip) {
     inside += last - t0;
-    note_site(fn, last - t0, &r);
+    if (sites_wanted())
+      note_site(fn, caller, last - t0, &r);
   }
   depth--;
 }
