@@ -501,10 +501,10 @@ static wsrl__policy *rows_policy(wsrl__nn_ctx *ctx, int32_t std_param) {
 
 /* Sampling, its noise and the backward split across threads: the bits of
  * one thread drawing the noise with wsrl__rng_fill_normal first, the same
- * draws taken from the stream, for both std parameterizations and an odd
- * number of values. */
+ * draws taken from the stream, for both std parameterizations, one and two
+ * samples per row (903 values: the last normal is a pair's first). */
 START_TEST(policy_rows_in_parallel_match_serial) {
-  enum { B = 301, N = 2, A = 3, R = B * N };
+  enum { B = 301, A = 3, R = B * 2 };
   static float obs[B * 4], eps[R * A], a[2][R * A], lp[2][R], da[R * A], dlp[R], given[B * A];
   wsrl__rng r;
   wsrl__rng_seed(&r, 4, 0);
@@ -513,6 +513,7 @@ START_TEST(policy_rows_in_parallel_match_serial) {
   wsrl__rng_fill_uniform(&r, dlp, R, -1, 1);
   wsrl__rng_fill_uniform(&r, given, B * A, -0.9f, 0.9f);
   for (int32_t std_param = WSRL__STD_EXP; std_param <= WSRL__STD_UNIFORM; std_param++) {
+    const int32_t N = std_param == WSRL__STD_EXP ? 1 : 2;
     float *g[2][2];
     wsrl__rng after[2];
     int64_t np = 0;
@@ -524,7 +525,7 @@ START_TEST(policy_rows_in_parallel_match_serial) {
       wsrl__rng_seed(&noise, 9, 2);
       ck_assert_int_eq(wsrl__policy_forward(p, B, obs), WSRL_OK);
       if (run == 0) {
-        wsrl__rng_fill_normal(&noise, eps, R * A);
+        wsrl__rng_fill_normal(&noise, eps, (size_t)(B * N * A));
         ck_assert_int_eq(wsrl__policy_sample(p, N, eps, a[run], lp[run]), WSRL_OK);
       } else {
         ck_assert_int_eq(wsrl__policy_sample_rng(p, N, &noise, a[run], lp[run]), WSRL_OK);
@@ -544,7 +545,7 @@ START_TEST(policy_rows_in_parallel_match_serial) {
       wsrl__nn_ctx_destroy(ctx);
     }
     ck_assert_mem_eq(after[0].s, after[1].s, sizeof after[0].s);
-    ck_assert_mem_eq(a[0], a[1], sizeof a[0]);
+    ck_assert_mem_eq(a[0], a[1], sizeof(float) * (size_t)(B * N * A));
     ck_assert_mem_eq(lp[0], lp[1], sizeof(float) * B);
     for (int k = 0; k < 2; k++) {
       ck_assert_msg(memcmp(g[0][k], g[1][k], sizeof(float) * (size_t)np) == 0,
