@@ -805,13 +805,42 @@ static wsrl_status_t forward_block(wsrl__mlp *m, slot *s, int64_t t, int32_t tid
 
 typedef wsrl_status_t (*member_fn)(wsrl__mlp *m, slot *s, int64_t e, int32_t tid, const void *arg);
 
+/* A forward's input staging: the input rows copied in (x non-NULL) and
+ * rounded (bf16), and a bf16 ensemble's per-member first-layer copies
+ * refreshed (w0). Split into parts that the team's threads run before
+ * their tasks, so that none of it waits on one thread. */
+typedef struct stage_job {
+  const float *x;
+  int64_t rows;
+  int w0;
+} stage_job;
+
+/* Member e's first-layer bf16 kernel into w0_16 ([in+1][E][N] to [E][in+1][N]). */
+static void w0_member(wsrl__mlp *m, int64_t e) {
+  const int64_t K1 = m->fan_in[0] + 1, N = m->fan_out[0];
+  for (int64_t k = 0; k < K1; k++)
+    memcpy(m->w0_16 + (e * K1 + k) * N, m->w16 + w_index(m, 0, e, k, 0), (size_t)N * sizeof(uint16_t));
+}
+
+static void stage_part(wsrl__mlp *m, const stage_job *j, int64_t part, int64_t parts) {
+  const int64_t K = m->fan_in[0], r0 = j->rows * part / parts, r1 = j->rows * (part + 1) / parts;
+  if (j->x != NULL)
+    for (int64_t r = r0; r < r1; r++)
+      memcpy(m->xin + r * (K + 1), j->x + r * K, (size_t)K * sizeof(float));
+  if (m->bf16)
+    wsrl__nn_to_bf16(m->xin16 + r0 * (K + 1), m->xin + r0 * (K + 1), (r1 - r0) * (K + 1));
+  for (int64_t e = part; j->w0 && e < m->spec.ensemble; e += parts)
+    w0_member(m, e);
+}
+
 /* Run fn for tasks 0 .. n-1 (members, or `per` row blocks per member; per
  * 0: tasks that name their member in their own errors): in parallel, one
  * task per thread at a time, when the MLP has a team; else in order on the
  * calling thread (each primitive then splits across the threads). The
  * first failing task's member, status and message are reported on the
  * calling thread. */
-static wsrl_status_t each_task(wsrl__mlp *m, slot *s, int64_t n, int64_t per, member_fn fn, const void *arg) {
+static wsrl_status_t each_task_staged(wsrl__mlp *m, slot *s, int64_t n, int64_t per, member_fn fn, const void *arg,
+                                      const stage_job *stage) {
   const int64_t E = n; /* tasks */
 #ifdef _OPENMP
   if (m->team > 1) {
@@ -823,6 +852,10 @@ static wsrl_status_t each_task(wsrl__mlp *m, slot *s, int64_t n, int64_t per, me
       /* Regions nested below (our kernels, oneDNN's) stay on this thread. */
       omp_set_num_threads(1);
       const int32_t tid = (int32_t)omp_get_thread_num();
+      if (stage != NULL) {
+        stage_part(m, stage, tid, omp_get_num_threads());
+#  pragma omp barrier
+      }
       /* nowait: the region's end joins anyway; no extra barrier. */
 #  pragma omp for schedule(static, 1) nowait
       for (int64_t e = 0; e < E; e++) {
@@ -843,9 +876,15 @@ static wsrl_status_t each_task(wsrl__mlp *m, slot *s, int64_t n, int64_t per, me
     return WSRL_OK;
   }
 #endif
+  if (stage != NULL)
+    stage_part(m, stage, 0, 1);
   for (int64_t e = 0; e < E; e++)
     WSRL__TRY(fn(m, s, e, 0, arg));
   return WSRL_OK;
+}
+
+static wsrl_status_t each_task(wsrl__mlp *m, slot *s, int64_t n, int64_t per, member_fn fn, const void *arg) {
+  return each_task_staged(m, s, n, per, fn, arg, NULL);
 }
 
 /* each_task over the members, one task each. */
@@ -853,38 +892,21 @@ static wsrl_status_t each_member(wsrl__mlp *m, slot *s, member_fn fn, const void
   return each_task(m, s, m->spec.ensemble, 1, fn, arg);
 }
 
-/* w0_16 from w16's first layer ([in+1][E][N] to [E][in+1][N]). */
-static void w0_from_w16(wsrl__mlp *m) {
-  const int64_t E = m->spec.ensemble, K1 = m->fan_in[0] + 1, N = m->fan_out[0];
-  for (int64_t e = 0; e < E; e++)
-    for (int64_t k = 0; k < K1; k++)
-      memcpy(m->w0_16 + (e * K1 + k) * N, m->w16 + w_index(m, 0, e, k, 0), (size_t)N * sizeof(uint16_t));
-  m->w0_version = m->w16_version;
-}
-
 static wsrl_status_t forward(wsrl__mlp *m, slot *s, const float *x) {
   const int64_t E = m->spec.ensemble, B = s->batch;
-  if (x != NULL) {
-    const int64_t rows = s->mode == WSRL__MLP_PER_MEMBER ? E * B : B, k = m->fan_in[0];
-    for (int64_t r = 0; r < rows; r++)
-      memcpy(m->xin + r * (k + 1), x + r * k, (size_t)k * sizeof(float));
+  if (m->bf16 && !m->w16_fresh) {
+    wsrl__nn_to_bf16(m->w16, m->params, m->n_padded);
+    m->w16_version++;
   }
-  if (m->bf16) {
-    const int64_t rows = s->mode == WSRL__MLP_PER_MEMBER ? E * B : B;
-    if (!m->w16_fresh) {
-      wsrl__nn_to_bf16(m->w16, m->params, m->n_padded);
-      m->w16_version++;
-    }
-    m->w16_fresh = 1;
-    if (m->w0_16 != NULL && m->w0_version != m->w16_version)
-      w0_from_w16(m);
-    wsrl__nn_to_bf16(m->xin16, m->xin, rows * (m->fan_in[0] + 1));
-  }
+  m->w16_fresh = m->bf16;
+  const stage_job stage = {x, s->mode == WSRL__MLP_PER_MEMBER ? E * B : B,
+                           m->w0_16 != NULL && m->w0_version != m->w16_version};
+  m->w0_version = m->w16_version;
   /* Rows are independent: blocks of a member may run on different threads. */
   if (s->splits > 1)
-    WSRL__TRY(each_task(m, s, m->spec.ensemble * s->splits, s->splits, forward_block, NULL));
+    WSRL__TRY(each_task_staged(m, s, E * s->splits, s->splits, forward_block, NULL, &stage));
   else
-    WSRL__TRY(each_member(m, s, forward_member, NULL));
+    WSRL__TRY(each_task_staged(m, s, E, 1, forward_member, NULL, &stage));
   return wsrl__nn_ctx_wait(m->ctx);
 }
 
