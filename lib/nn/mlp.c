@@ -954,6 +954,17 @@ static const void *dw_src(const wsrl__mlp *m, const slot *s, int32_t l, int64_t 
   return t;
 }
 
+/* Have a's backward kernel prefetch member e's layer-l kernel gradient,
+ * which the weight-gradient matmul after it adds into on this thread. */
+static void prefetch_grads(const wsrl__mlp *m, int32_t l, int64_t e, wsrl__ln_args *a) {
+  int64_t runs, len, stride;
+  member_runs(m, l, &runs, &len, &stride);
+  a->prefetch = m->grads + w_index(m, l, e, 0, 0);
+  a->prefetch_runs = runs;
+  a->prefetch_len = len * (int64_t)sizeof(float);
+  a->prefetch_ld = stride * (int64_t)sizeof(float);
+}
+
 /* Zero member e's parameter gradients (kernels and LayerNorm). */
 static void zero_member_grads(wsrl__mlp *m, int64_t e) {
   const int64_t E = m->spec.ensemble;
@@ -1001,6 +1012,10 @@ static wsrl_status_t backward_member(wsrl__mlp *m, slot *s, int64_t e, int32_t t
     float *dg = gw != NULL && m->spec.layer_norm ? gw + m->ln_off[l] + e * N : NULL;
     /* bf16: the kernel writes dy rounded, straight into the matmuls' input. */
     uint16_t *dy16 = m->bf16 ? m->dy16 + tid * m->grad_stride : NULL;
+    /* Only where this thread runs the matmul whole (not split across the
+     * team, whose other threads would pull the lines from this core). */
+    if (gw != NULL && (m->team > 1 || m->ctx->team == 1))
+      prefetch_grads(m, l, e, &a);
     wsrl__nn_ln_relu_bwd(&a, fused ? NULL : dact, N, fused ? ba->dy + e * B : NULL, dyl, dy16, dg,
                          dg != NULL ? dg + E * N : NULL, fused && gw != NULL ? gw + w_index(m, L, e, 0, 0) : NULL,
                          m->partial + tid * m->partial_stride);

@@ -122,6 +122,13 @@ typedef struct wsrl__ln_args {
    * (y, out, mean, rstd are read there) while dout, head_dq and dy are
    * compact (row b). NULL: row b is row b. */
   const int32_t *gather;
+  /* Backward only: memory the next matmul reads and writes (its parameter
+   * gradients, cache-cold since the last optimizer step), prefetched a
+   * share per row so that its misses overlap this kernel's arithmetic:
+   * prefetch_runs runs of prefetch_len bytes, prefetch_ld bytes apart.
+   * NULL: none. */
+  const void *prefetch;
+  int64_t prefetch_runs, prefetch_len, prefetch_ld;
 } wsrl__ln_args;
 
 /* out = relu(LN(y)) (or relu(y)); with a head, head_q = out . w + bias. */
