@@ -57,6 +57,7 @@ size_t wsrl__nn_ln_partial_floats(int32_t ensemble, int64_t max_batch, int64_t n
 typedef float v16 __attribute__((vector_size(64)));
 typedef int32_t m16 __attribute__((vector_size(64)));
 #define V 16
+_Static_assert(FWD_ROWS <= V, "rows_stats holds a forward task's rows in one vector");
 #define INL static inline __attribute__((always_inline))
 INL v16 vld(const float *p) {
   v16 v;
@@ -111,8 +112,8 @@ INL uint16_t bf16_of(float x) {
   return x != x ? (uint16_t)((u >> 16) | 0x40u) : (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
 }
 
-/* LayerNorm statistics of one row. */
-INL void row_stats(const float *y, int64_t n, float *mean_out, float *rstd_out) {
+/* A row's sum and sum of squares (the LayerNorm statistics' inputs). */
+INL void row_sums(const float *y, int64_t n, float *s_out, float *ss_out) {
   v16 s0 = {0}, s1 = {0}, q0 = {0}, q1 = {0};
   int64_t i = 0;
   for (; i + 2 * V <= n; i += 2 * V) {
@@ -126,9 +127,23 @@ INL void row_stats(const float *y, int64_t n, float *mean_out, float *rstd_out) 
   float s = vsum(s0 + s1), ss = vsum(q0 + q1);
   for (; i < n; i++)
     s += y[i], ss += y[i] * y[i];
-  const float mean = s / (float)n;
-  *mean_out = mean;
-  *rstd_out = 1.0f / sqrtf(relu(ss / (float)n - mean * mean) + LN_EPS);
+  *s_out = s, *ss_out = ss;
+}
+
+/* mean and 1/std of up to V rows from their sums, a lane per row: one
+ * chain of vector divides and a square root instead of a scalar chain per
+ * row (the same IEEE operations, so the same bits). */
+INL void rows_stats(const float *s, const float *ss, int64_t rows, int64_t n, float *mean_out, float *rstd_out) {
+  v16 sv = {0}, qv = {0};
+  memcpy(&sv, s, sizeof(float) * (size_t)rows);
+  memcpy(&qv, ss, sizeof(float) * (size_t)rows);
+  const v16 nv = vdup((float)n), mean = sv / nv;
+  v16 d = vrelu(qv / nv - mean * mean) + vdup(LN_EPS);
+  for (int k = 0; k < V; k++)
+    d[k] = sqrtf(d[k]);
+  const v16 rstd = vdup(1.0f) / d;
+  memcpy(mean_out, &mean, sizeof(float) * (size_t)rows);
+  memcpy(rstd_out, &rstd, sizeof(float) * (size_t)rows);
 }
 
 /* Rows [b0, b0 + FWD_ROWS) at most. The statistics of all rows come first:
@@ -142,10 +157,13 @@ static void fwd_rows(const wsrl__ln_args *a, int64_t e, int64_t b0, int64_t b1) 
   const float *be = a->beta != NULL ? a->beta + e * n : NULL;
   const float *hw = a->head_w != NULL ? a->head_w + e * (n + 1) : NULL;
   float means[FWD_ROWS], rstds[FWD_ROWS];
-  for (int64_t b = b0; b < b1; b++) {
+  for (int64_t b = b0; b < b1; b++)
     means[b - b0] = 0.0f, rstds[b - b0] = 1.0f;
-    if (g != NULL)
-      row_stats(a->y + e * a->y_es + b * a->y_bs, n, &means[b - b0], &rstds[b - b0]);
+  if (g != NULL) {
+    float sums[FWD_ROWS], sqs[FWD_ROWS];
+    for (int64_t b = b0; b < b1; b++)
+      row_sums(a->y + e * a->y_es + b * a->y_bs, n, &sums[b - b0], &sqs[b - b0]);
+    rows_stats(sums, sqs, b1 - b0, n, means, rstds);
   }
   for (int64_t b = b0; b < b1; b++) {
     const int64_t r = e * a->batch + b;
