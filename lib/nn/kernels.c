@@ -223,6 +223,17 @@ void wsrl__nn_ln_relu_fwd(const wsrl__ln_args *a) {
   wsrl__nn_tasks(a->ensemble * job.per, (int64_t)a->ensemble * a->batch * a->n, PAR_MIN, fwd_task, &job);
 }
 
+/* The backward reads each row's pre-activation, written by the forward
+ * long before and cache-cold by now (the hardware prefetcher did not keep
+ * up: the kernel ran at half its warm-cache speed in place); the row this
+ * far ahead is prefetched into L1, across task ends (on one thread the
+ * next task is the member's next rows). */
+#define Y_AHEAD 2
+INL void prefetch_row(const float *y, int64_t n) {
+  for (int64_t k = 0; k < n; k += 64 / (int64_t)sizeof(float))
+    __builtin_prefetch(y + k, 0, 3);
+}
+
 /* Row b's share of a->prefetch: its cache lines spread evenly over the
  * rows, into L1 (into L2 only, the matmul still ran 15 % slower). */
 INL void prefetch_share(const wsrl__ln_args *a, int64_t b) {
@@ -265,6 +276,8 @@ static void bwd_rows(const wsrl__ln_args *a, int64_t e, int64_t b0, int64_t b1, 
     const v16 sv = vdup(scale);
     int64_t i;
     prefetch_share(a, b);
+    if (g != NULL && b + Y_AHEAD < a->batch)
+      prefetch_row(a->y + e * a->y_es + (a->gather != NULL ? a->gather[b + Y_AHEAD] : b + Y_AHEAD) * a->y_bs, n);
     /* A head row with dq = 0 has dy = 0 and adds nothing to the
      * parameters: skip its (cache-cold) activation and input. (A matmul's
      * output row is not scanned for zeros: in the dense backward it
