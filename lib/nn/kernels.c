@@ -38,8 +38,13 @@ static inline float relu(float x) { return x > 0.0f ? x : 0.0f; }
 
 static int64_t chunks(int64_t batch, int64_t rows) { return (batch + rows - 1) / rows; }
 
-/* Partial sums of one backward task: dgamma, dbeta (n each), head (n + 1). */
-static int64_t partial_stride(int64_t n) { return (3 * n + 1 + 15) / 16 * 16; }
+/* Scratch of one backward task: its partial sums dgamma, dbeta (n each)
+ * and head (n + 1), then at row_scratch() the current row's xhat and
+ * dLoss/dxhat (n each), which the row's second pass reads back from L1
+ * instead of recomputing them. */
+static int64_t up16(int64_t n) { return (n + 15) / 16 * 16; }
+static int64_t row_scratch(int64_t n) { return up16(3 * n + 1); }
+static int64_t partial_stride(int64_t n) { return row_scratch(n) + up16(2 * n); }
 
 size_t wsrl__nn_ln_partial_floats(int32_t ensemble, int64_t max_batch, int64_t n) {
   return (size_t)((int64_t)ensemble * chunks(max_batch, BWD_ROWS) * partial_stride(n));
@@ -246,6 +251,13 @@ INL void prefetch_share(const wsrl__ln_args *a, int64_t b) {
     __builtin_prefetch(p + k / run * a->prefetch_ld + k % run * 64, 1, 3);
 }
 
+static int pow2(int64_t n) { return n > 0 && (n & (n - 1)) == 0; }
+
+/* x / n, as a multiply where n is a power of two (then inv_n = 1 / n is
+ * exact and so is the product's rounding: the same bits, without a
+ * divide's latency on every row). */
+INL float over_n(float x, int64_t n, float inv_n) { return inv_n != 0.0f ? x * inv_n : x / (float)n; }
+
 /* One backward task: rows [b0, b1) of member e; parameter sums into p
  * (dgamma | dbeta | head), which this task owns. */
 WSRL__CLONES
@@ -256,7 +268,8 @@ static void bwd_rows(const wsrl__ln_args *a, int64_t e, int64_t b0, int64_t b1, 
   const float *g = a->gamma != NULL ? a->gamma + e * n : NULL;
   const float *be = a->beta != NULL ? a->beta + e * n : NULL;
   const float *hw = a->head_w != NULL ? a->head_w + e * (n + 1) : NULL;
-  float *pg = p, *pb = p + n, *ph = p + 2 * n;
+  float *pg = p, *pb = p + n, *ph = p + 2 * n, *xs = p + row_scratch(n), *ds = xs + n;
+  const float inv_n = pow2(n) ? 1.0f / (float)n : 0.0f;
   memset(p, 0, sizeof(float) * (size_t)(3 * n + 1));
   for (int64_t b = b0; b < b1; b++) {
     /* Cached state lives at the source row; gradients are at row b. */
@@ -326,6 +339,7 @@ static void bwd_rows(const wsrl__ln_args *a, int64_t e, int64_t b0, int64_t b1, 
       const v16 gi = vmask(z, sv * vld(dr + i));
       const v16 dxh = gi * vld(g + i);
       a1 += dxh, a2 += dxh * xh;
+      vst(xs + i, xh), vst(ds + i, dxh);
       if (want_ln) {
         vst(pg + i, vld(pg + i) + gi * xh);
         vst(pb + i, vld(pb + i) + gi);
@@ -339,26 +353,23 @@ static void bwd_rows(const wsrl__ln_args *a, int64_t e, int64_t b0, int64_t b1, 
       const float gi = z > 0.0f ? scale * dr[i] : 0.0f;
       const float dxh = gi * g[i];
       s1 += dxh, s2 += dxh * xh;
+      xs[i] = xh, ds[i] = z > 0.0f ? dxh : 0.0f; /* +0 where masked, as the vector lanes */
       if (want_ln)
         pg[i] += gi * xh, pb[i] += gi;
       if (want_head)
         ph[i] += scale * relu(z);
     }
-    const float m1 = s1 / (float)n, m2 = s2 / (float)n;
+    const float m1 = over_n(s1, n, inv_n), m2 = over_n(s2, n, inv_n);
     const v16 m1v = vdup(m1), m2v = vdup(m2);
     for (i = 0; i < nv; i += V) {
-      const v16 xh = (vld(y + i) - mv) * rv;
-      const v16 dxh = vmask(vld(g + i) * xh + vld(be + i), sv * vld(dr + i)) * vld(g + i);
-      const v16 d = rv * (dxh - m1v - xh * m2v);
+      const v16 d = rv * (vld(ds + i) - m1v - vld(xs + i) * m2v);
       if (dy != NULL)
         vst(dy + i, d);
       else
         vst16(dy16 + i, d);
     }
     for (; i < n; i++) {
-      const float xh = (y[i] - mean) * rstd;
-      const float dxh = g[i] * xh + be[i] > 0.0f ? scale * dr[i] * g[i] : 0.0f;
-      const float d = rstd * (dxh - m1 - xh * m2);
+      const float d = rstd * (ds[i] - m1 - xs[i] * m2);
       if (dy != NULL)
         dy[i] = d;
       else
