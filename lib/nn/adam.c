@@ -116,6 +116,75 @@ static double sumsq_block(const float *x, size_t n) {
   return s;
 }
 
+size_t wsrl__adam_blocks(size_t n) { return (n + ADAM_BLOCK - 1) / ADAM_BLOCK; }
+
+static void sumsq_part(const float *g, size_t n, double *part, int64_t k) {
+  const size_t i0 = (size_t)k * ADAM_BLOCK;
+  part[k] = sumsq_block(g + i0, n - i0 < ADAM_BLOCK ? n - i0 : ADAM_BLOCK);
+}
+
+/* The norm from the blocks' sums (in block order: wsrl__nn_l2norm's bits)
+ * and the step's constants; 0 where the norm is not finite. */
+static int clipped_k(const wsrl__adam_cfg *cfg, int64_t t, double extra_sumsq, const double *part, int64_t blocks,
+                     adam_k *ak, double *norm_out) {
+  double total = 0.0;
+  for (int64_t k = 0; k < blocks; k++)
+    total += part[k];
+  const double own = sqrt(total), norm = sqrt(own * own + extra_sumsq);
+  *norm_out = norm;
+  if (!isfinite(norm))
+    return 0;
+  float scale = 1.0f;
+  if (cfg->grad_clip > 0.0f && norm > (double)cfg->grad_clip)
+    scale = (float)((double)cfg->grad_clip / norm);
+  const double bc1 = 1.0 - pow((double)cfg->beta1, (double)t);
+  const double bc2 = 1.0 - pow((double)cfg->beta2, (double)t);
+  *ak = (adam_k){scale, cfg->beta1, cfg->beta2, 1.0f - cfg->beta1, 1.0f - cfg->beta2,
+                 (float)((double)cfg->lr / bc1), (float)(1.0 / bc2), cfg->eps};
+  return 1;
+}
+
+int wsrl__adam_step_clipped(const wsrl__adam_cfg *cfg, int64_t t, double extra_sumsq, float *p, float *g, float *m,
+                            float *v, size_t n, const wsrl__adam_fused *x, double *part, double *norm_out,
+                            float *scale_out) {
+  const int64_t blocks = (int64_t)wsrl__adam_blocks(n);
+  adam_k ak = {0};
+  int ok;
+  if (wsrl__nn_fork(blocks, 2)) {
+    /* One region: every thread sums the same parts in the same order
+     * after the barrier, so all agree on the norm and on skipping. */
+#pragma omp parallel
+    {
+#pragma omp for schedule(static)
+      for (int64_t k = 0; k < blocks; k++)
+        sumsq_part(g, n, part, k);
+      adam_k mine = {0};
+      double norm;
+      const int fine = clipped_k(cfg, t, extra_sumsq, part, blocks, &mine, &norm);
+      if (fine) {
+        const fused_job job = {&mine, p, g, m, v, n, x};
+#pragma omp for schedule(static) nowait
+        for (int64_t k = 0; k < blocks; k++)
+          fused_block(&job, k);
+      }
+#pragma omp single nowait
+      ok = fine, ak = mine, *norm_out = norm;
+    }
+  } else {
+    for (int64_t k = 0; k < blocks; k++)
+      sumsq_part(g, n, part, k);
+    ok = clipped_k(cfg, t, extra_sumsq, part, blocks, &ak, norm_out);
+    if (ok) {
+      const fused_job job = {&ak, p, g, m, v, n, x};
+      for (int64_t k = 0; k < blocks; k++)
+        fused_block(&job, k);
+    }
+  }
+  if (scale_out != NULL)
+    *scale_out = ok ? ak.gs : 1.0f;
+  return ok;
+}
+
 /* Blocks g0 + k of x[0, n) into part[k]. */
 typedef struct sumsq_job {
   const float *x;

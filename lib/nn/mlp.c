@@ -100,6 +100,7 @@ struct wsrl__mlp {
   float *arena;
   size_t bytes;
   float *params, *grads, *adam_m, *adam_v;
+  double *norm_part; /* wsrl__adam_step_clipped's scratch */
   /* zero_grad() only marks the gradients; the backward's member tasks
    * zero their own slices in parallel just before accumulating into them,
    * and anything else that reads them zeroes them first (settle_grads). */
@@ -234,6 +235,8 @@ static int64_t plan(wsrl__mlp *m, float *base) {
   m->grads = trainable ? take(base, &off, poff) : NULL;
   m->adam_m = trainable ? take(base, &off, poff) : NULL;
   m->adam_v = trainable ? take(base, &off, poff) : NULL;
+  /* The optimizer step's per-block sums of squares (doubles). */
+  m->norm_part = trainable ? (double *)(void *)take(base, &off, 2 * (int64_t)wsrl__adam_blocks((size_t)poff)) : NULL;
   const int64_t rows = max_rows(m);
   int64_t widest = m->fan_out[m->nl - 1];
   for (int32_t l = 0; l < L; l++)
@@ -1250,26 +1253,24 @@ static wsrl_status_t adam_step(wsrl__mlp *m, double extra_sumsq, float *grad_nor
                                wsrl__mlp *target, float tau) {
   settle_grads(m);
   int32_t saved = wsrl__nn_enter(m->ctx);
-  const double own = wsrl__nn_l2norm(m->grads, (size_t)m->n_padded);
-  const double norm = sqrt(own * own + extra_sumsq);
+  const wsrl__adam_fused x = {target != NULL ? target->params : NULL, tau, m->bf16 ? m->w16 : NULL,
+                              target != NULL && target->bf16 ? target->w16 : NULL, m->grads};
+  double norm;
+  float scale;
+  /* The norm and the step in one region (one fork and join per step). */
+  const int stepped = wsrl__adam_step_clipped(&m->adam, m->adam_t + 1, extra_sumsq, m->params, m->grads, m->adam_m,
+                                              m->adam_v, (size_t)m->n_padded, &x, m->norm_part, &norm, &scale);
   if (grad_norm_out != NULL)
     *grad_norm_out = (float)norm;
-  if (!isfinite(norm)) {
+  if (!stepped) {
     wsrl__nn_leave(saved);
     if (target != NULL)
       (void)wsrl__mlp_polyak(target, m, tau);
     return wsrl__error(WSRL_ERR_NON_FINITE, "mlp: non-finite gradient (norm %g); step skipped", norm);
   }
-  float scale = 1.0f;
-  if (m->adam.grad_clip > 0.0f && norm > (double)m->adam.grad_clip)
-    scale = (float)((double)m->adam.grad_clip / norm);
   if (scale_out != NULL)
     *scale_out = scale;
   m->adam_t++;
-  const wsrl__adam_fused x = {target != NULL ? target->params : NULL, tau, m->bf16 ? m->w16 : NULL,
-                              target != NULL && target->bf16 ? target->w16 : NULL, m->grads};
-  wsrl__adam_update_fused(&m->adam, m->adam_t, scale, m->params, m->grads, m->adam_m, m->adam_v,
-                          (size_t)m->n_padded, &x);
   m->grads_zero = 1;
   m->w16_fresh = m->bf16;
   m->w16_version += m->bf16 != 0;

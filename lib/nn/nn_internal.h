@@ -169,6 +169,18 @@ typedef struct wsrl__adam_fused {
 void wsrl__adam_update_fused(const wsrl__adam_cfg *cfg, int64_t t, float g_scale, float *p, const float *g, float *m,
                              float *v, size_t n, const wsrl__adam_fused *x);
 
+/* Doubles of scratch wsrl__adam_step_clipped needs for n parameters. */
+size_t wsrl__adam_blocks(size_t n);
+
+/* Adam step t clipped to the global norm, in one parallel region: the norm
+ * of g (and of gradients outside it, extra_sumsq: their squared norm) into
+ * *norm_out, the scale cfg->grad_clip sets into *scale_out, then the fused
+ * pass of wsrl__adam_update_fused. Returns 0, having changed nothing, when
+ * the norm is not finite. The norm has wsrl__nn_l2norm's bits. */
+int wsrl__adam_step_clipped(const wsrl__adam_cfg *cfg, int64_t t, double extra_sumsq, float *p, float *g, float *m,
+                            float *v, size_t n, const wsrl__adam_fused *x, double *part, double *norm_out,
+                            float *scale_out);
+
 /* Orthogonal init (init.c): w[r * ld + c] for r < rows, c < cols, as flax's
  * orthogonal(gain) on a (rows = fan_in, cols = fan_out) kernel. */
 wsrl_status_t wsrl__nn_orthogonal(const wsrl__alloc *alloc, wsrl__rng *rng, float gain, int64_t rows,

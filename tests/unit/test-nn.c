@@ -387,6 +387,74 @@ START_TEST(nonfinite_gradient_skips_step) {
 }
 END_TEST
 
+/* The gradient norm and the clipped Adam step share one parallel region
+ * (wsrl__adam_step_clipped): every thread count gives the same norm, the
+ * same parameters and the same skip of a non-finite step. 182 K parameters
+ * are 12 blocks, spread unevenly over 8 threads. */
+START_TEST(clipped_step_same_bits_any_threads) {
+  enum { E = 10, B = 16, IN = 7 };
+  static const int32_t counts[] = {1, 2, 8};
+  wsrl__adam_cfg clip = ADAM;
+  clip.grad_clip = 0.5f;
+  float *params[3], norms[3][2];
+  int64_t n = 0;
+  for (int t = 0; t < 3; t++) {
+    wsrl__nn_ctx *ctx = make_ctx(counts[t]);
+    wsrl__rng r;
+    wsrl__rng_seed(&r, 5, 0);
+    wsrl__mlp_spec s = {.ensemble = E, .in_dim = IN, .out_dim = 1, .n_hidden = 2, .hidden = {128, 128},
+                        .layer_norm = 1, .max_batch = B, .trainable = 1};
+    wsrl__mlp *m;
+    ck_assert_int_eq(wsrl__mlp_create(&m, ctx, &s, &clip, &r), WSRL_OK);
+    n = wsrl__mlp_param_count(m);
+    float x[B * IN], dy[E * B];
+    wsrl__rng_fill_normal(&r, x, B * IN);
+    wsrl__rng_fill_normal(&r, dy, E * B);
+    for (int step = 0; step < 2; step++) {
+      wsrl__mlp_zero_grad(m);
+      ck_assert_int_eq(wsrl__mlp_forward(m, B, WSRL__MLP_SHARED, x, NULL), WSRL_OK);
+      ck_assert_int_eq(wsrl__mlp_backward(m, dy, NULL, 1), WSRL_OK);
+      if (step == 0) { /* the norm against a plain double sum of the gradients */
+        float *g = malloc(sizeof(float) * (size_t)n);
+        ck_assert_int_eq(wsrl__mlp_get_grads(m, g, n), WSRL_OK);
+        double ss = 0.0;
+        for (int64_t i = 0; i < n; i++)
+          ss += (double)g[i] * g[i];
+        free(g);
+        ck_assert_int_eq(wsrl__mlp_adam_step(m, &norms[t][step]), WSRL_OK);
+        ck_assert_double_eq_tol(norms[t][step], sqrt(ss), 1e-6 * sqrt(ss));
+        ck_assert(norms[t][step] > clip.grad_clip); /* clipping is active */
+      } else {
+        ck_assert_int_eq(wsrl__mlp_adam_step(m, &norms[t][step]), WSRL_OK);
+      }
+    }
+    params[t] = malloc(sizeof(float) * (size_t)n);
+    ck_assert_int_eq(wsrl__mlp_get_params(m, params[t], n), WSRL_OK);
+    /* A non-finite gradient: nothing changes, at any thread count. */
+    wsrl__mlp_zero_grad(m);
+    ck_assert_int_eq(wsrl__mlp_forward(m, B, WSRL__MLP_SHARED, x, NULL), WSRL_OK);
+    ck_assert_int_eq(wsrl__mlp_backward(m, dy, NULL, 1), WSRL_OK);
+    *G(m, WSRL__MLP_W, 1, E - 1, 3, 5) = INFINITY;
+    float bad = 0.0f, *after = malloc(sizeof(float) * (size_t)n);
+    ck_assert_int_eq(wsrl__mlp_adam_step(m, &bad), WSRL_ERR_NON_FINITE);
+    ck_assert(!isfinite(bad));
+    ck_assert_int_eq(wsrl__mlp_get_params(m, after, n), WSRL_OK);
+    ck_assert_int_eq(memcmp(after, params[t], sizeof(float) * (size_t)n), 0);
+    ck_assert_int_eq(*wsrl__mlp_adam_t(m), 2);
+    free(after);
+    wsrl__mlp_destroy(m);
+    wsrl__nn_ctx_destroy(ctx);
+  }
+  for (int t = 1; t < 3; t++) {
+    ck_assert_msg(memcmp(norms[0], norms[t], sizeof norms[0]) == 0, "gradient norms differ (%d threads)", counts[t]);
+    ck_assert_msg(memcmp(params[0], params[t], sizeof(float) * (size_t)n) == 0, "parameters differ (%d threads)",
+                  counts[t]);
+  }
+  for (int t = 0; t < 3; t++)
+    free(params[t]);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ policy */
 
 static wsrl__policy *known_policy(wsrl__nn_ctx *ctx, int32_t std_param, int32_t tanh_squash) {
@@ -1398,6 +1466,7 @@ Suite *wsrl_test_suite_nn(void) {
   tcase_add_test(tc, polyak_formula);
   tcase_add_test(tc, grad_clip_matches_scaled_gradient);
   tcase_add_test(tc, nonfinite_gradient_skips_step);
+  tcase_add_test(tc, clipped_step_same_bits_any_threads);
   suite_add_tcase(s, tc);
   tc = tcase_create("policy");
   tcase_set_timeout(tc, 60);
