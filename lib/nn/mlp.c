@@ -89,6 +89,7 @@ struct wsrl__mlp {
   int64_t adam_t;
   int32_t nl;                                     /* layers incl. output = n_hidden + 1 */
   int32_t team;                                   /* threads running members in parallel (1: none) */
+  int32_t row_team;                               /* threads a one-member net's forward splits its rows over (1: none) */
   int32_t bf16;                                   /* matmul inputs in bf16 (nn.precision) */
   int64_t fan_in[MAX_LAYERS], fan_out[MAX_LAYERS];
   /* parameter tensors (offsets into params/grads) */
@@ -405,6 +406,10 @@ wsrl_status_t wsrl__mlp_create(wsrl__mlp **mlp_out, wsrl__nn_ctx *ctx, const wsr
    * actor, E = 1) every primitive splits across the threads. */
   const int32_t T = ctx->team;
   m->team = T > 1 && spec->ensemble >= 2 && (2 * spec->ensemble >= T || !spec->trainable) ? T : 1;
+  /* A trainable single net (the actor) runs its forward as row blocks on
+   * the team, one region for all layers, instead of a team per primitive
+   * and per LayerNorm kernel; its backward still splits each primitive. */
+  m->row_team = T > 1 && spec->ensemble == 1 && spec->trainable ? T : 1;
   m->bf16 = ctx->precision == WSRL__NN_BF16;
   for (int32_t l = 0; l < m->nl; l++) {
     m->fan_in[l] = l == 0 ? spec->in_dim : spec->hidden[l - 1];
@@ -491,7 +496,7 @@ static int relu_in_matmul(const wsrl__mlp *m, int32_t l) {
 
 /* Forward matmul of layer l on `rows` rows of one member: into y, or with
  * relu_in_matmul() into the activation (ld N + 1; bf16 in bf16 mode). */
-static wsrl_status_t build_fwd(wsrl__mlp *m, wsrl__nn_matmul *mm, int32_t l, int64_t rows) {
+static wsrl_status_t build_fwd(wsrl__mlp *m, wsrl__nn_matmul *mm, int32_t l, int64_t rows, int32_t team) {
   const int64_t K1 = m->fan_in[l] + 1, N = m->fan_out[l];
   const int relu = relu_in_matmul(m, l);
   dnnl_memory_desc_t src, wei, dst;
@@ -501,7 +506,7 @@ static wsrl_status_t build_fwd(wsrl__mlp *m, wsrl__nn_matmul *mm, int32_t l, int
     WSRL__TRY(md2_in(m, &dst, rows, N, N + 1, 1));
   else
     WSRL__TRY(md2(&dst, rows, N, N, 1));
-  return wsrl__nn_matmul_init(mm, m->ctx, &src, &wei, &dst, relu ? WSRL__MM_RELU : 0, m->team);
+  return wsrl__nn_matmul_init(mm, m->ctx, &src, &wei, &dst, relu ? WSRL__MM_RELU : 0, team);
 }
 
 /* Whether the weight gradient of layer l reads the transposed input copy. */
@@ -533,16 +538,23 @@ static wsrl_status_t build_dx(wsrl__mlp *m, wsrl__nn_matmul *mm, int32_t l, int6
   return wsrl__nn_matmul_init(mm, m->ctx, &src, &wei, &dst, 0, m->team);
 }
 
+/* The forward matmuls of layer l's row blocks (slot.splits), each run
+ * by one thread of the team. */
+static wsrl_status_t build_parts(wsrl__mlp *m, slot *s, int32_t l) {
+  const int32_t team = m->row_team > 1 ? m->row_team : m->team;
+  WSRL__TRY(build_fwd(m, &s->fwd_part[l], l, s->part_rows, team));
+  if (s->tail_rows != s->part_rows)
+    WSRL__TRY(build_fwd(m, &s->fwd_tail[l], l, s->tail_rows, team));
+  return WSRL_OK;
+}
+
 /* Build forward (and, when trainable, both backward) matmuls of layer l
  * for one member; they run E times on shifted pointers. */
 static wsrl_status_t build_layer(wsrl__mlp *m, slot *s, int32_t l) {
   const int64_t B = s->batch, N = m->fan_out[l];
-  WSRL__TRY(build_fwd(m, &s->fwd[l], l, B));
-  if (s->splits > 1) {
-    WSRL__TRY(build_fwd(m, &s->fwd_part[l], l, s->part_rows));
-    if (s->tail_rows != s->part_rows)
-      WSRL__TRY(build_fwd(m, &s->fwd_tail[l], l, s->tail_rows));
-  }
+  WSRL__TRY(build_fwd(m, &s->fwd[l], l, B, m->team));
+  if (s->splits > 1 && m->row_team == 1)
+    WSRL__TRY(build_parts(m, s, l));
   if (!m->spec.trainable)
     return WSRL_OK;
   WSRL__TRY(build_dw(m, &s->bww[l], l, B, N));
@@ -589,7 +601,7 @@ static wsrl_status_t check_shape(const wsrl__mlp *m, int64_t batch, int32_t mode
  * SPLIT_MIN_ROWS rows; the fewest blocks on a tie. 10 members of 256 rows:
  * 1 block on 2 threads, 2 on 4 (128 rows), 4 on 8 (64), 8 on 16 (32). */
 static int64_t split_count(const wsrl__mlp *m, int64_t batch) {
-  const int64_t E = m->spec.ensemble, T = m->team;
+  const int64_t E = m->spec.ensemble, T = m->row_team > 1 ? m->row_team : m->team;
   int64_t best = 1, best_cost = -1;
   for (int64_t s = 1; T > 1 && s <= batch / SPLIT_MIN_ROWS; s++) {
     const int64_t rows = (batch + s - 1) / s;
@@ -639,6 +651,17 @@ static wsrl_status_t get_slot(wsrl__mlp *m, int64_t batch, int32_t mode, slot **
   }
   if (one)
     wsrl__nn_leave(saved);
+  if (rc == WSRL_OK && m->row_team > 1 && victim->splits > 1) {
+    /* A one-member net's row blocks: one-thread primitives, one per team
+     * thread at a time, like the members' of an ensemble. */
+    const int32_t single = wsrl__nn_single_thread_begin();
+    for (int32_t l = 0; l < n_mm && rc == WSRL_OK; l++) {
+      rc = build_parts(m, victim, l);
+      if (rc != WSRL_OK)
+        rc = wsrl__error_wrap(rc, "building layer %d's row blocks for batch %lld: ", l, (long long)batch);
+    }
+    wsrl__nn_leave(single);
+  }
   if (rc != WSRL_OK) {
     slot_clear(victim, m->ctx);
     return rc;
@@ -837,20 +860,20 @@ static void stage_part(wsrl__mlp *m, const stage_job *j, int64_t part, int64_t p
 }
 
 /* Run fn for tasks 0 .. n-1 (members, or `per` row blocks per member; per
- * 0: tasks that name their member in their own errors): in parallel, one
- * task per thread at a time, when the MLP has a team; else in order on the
- * calling thread (each primitive then splits across the threads). The
+ * 0: tasks that name their member in their own errors): in parallel on
+ * `team` threads, one task per thread at a time; with team 1 in order on
+ * the calling thread (each primitive then splits across the threads). The
  * first failing task's member, status and message are reported on the
  * calling thread. */
-static wsrl_status_t each_task_staged(wsrl__mlp *m, slot *s, int64_t n, int64_t per, member_fn fn, const void *arg,
-                                      const stage_job *stage) {
+static wsrl_status_t each_task_staged(wsrl__mlp *m, slot *s, int32_t team, int64_t n, int64_t per, member_fn fn,
+                                      const void *arg, const stage_job *stage) {
   const int64_t E = n; /* tasks */
 #ifdef _OPENMP
-  if (m->team > 1) {
+  if (team > 1) {
     wsrl_status_t first = WSRL_OK;
     int64_t first_e = E;
     char msg[512] = "";
-#  pragma omp parallel num_threads(m->team)
+#  pragma omp parallel num_threads(team)
     {
       /* Regions nested below (our kernels, oneDNN's) stay on this thread. */
       omp_set_num_threads(1);
@@ -887,7 +910,7 @@ static wsrl_status_t each_task_staged(wsrl__mlp *m, slot *s, int64_t n, int64_t 
 }
 
 static wsrl_status_t each_task(wsrl__mlp *m, slot *s, int64_t n, int64_t per, member_fn fn, const void *arg) {
-  return each_task_staged(m, s, n, per, fn, arg, NULL);
+  return each_task_staged(m, s, m->team, n, per, fn, arg, NULL);
 }
 
 /* each_task over the members, one task each. */
@@ -907,9 +930,10 @@ static wsrl_status_t forward(wsrl__mlp *m, slot *s, const float *x) {
   m->w0_version = m->w16_version;
   /* Rows are independent: blocks of a member may run on different threads. */
   if (s->splits > 1)
-    WSRL__TRY(each_task_staged(m, s, E * s->splits, s->splits, forward_block, NULL, &stage));
+    WSRL__TRY(each_task_staged(m, s, m->team > 1 ? m->team : m->row_team, E * s->splits, s->splits, forward_block,
+                               NULL, &stage));
   else
-    WSRL__TRY(each_task_staged(m, s, E, 1, forward_member, NULL, &stage));
+    WSRL__TRY(each_task_staged(m, s, m->team, E, 1, forward_member, NULL, &stage));
   return wsrl__nn_ctx_wait(m->ctx);
 }
 

@@ -1,4 +1,4 @@
-/* OpenMP teams forked by a few-row act() (meson test `teams`, suite unit).
+/* OpenMP teams forked by act() (meson test `teams`, suite unit).
  *
  * act() on a learner with agent.threads = 2 and one observation must run on
  * the calling thread: forking a team for a one-row forward cost more than
@@ -6,7 +6,10 @@
  * libgomp's GOMP_parallel (exported, so it also catches oneDNN's regions),
  * counts the teams and forwards to the real one. A 256-row act() is the
  * control: it must fork, else the OpenMP runtime is not libgomp (clang's
- * libomp enters through other symbols) and the test is skipped. */
+ * libomp enters through other symbols) and the test is skipped. It runs
+ * in chunks of 64 rows, and the actor's forward of a chunk is one team of
+ * row blocks through all layers (not a team per matmul and kernel): at
+ * most 4 teams. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <stdatomic.h>
@@ -75,6 +78,11 @@ int main(void) {
   /* One observation, as a control loop asks (more are padded to the
    * agent's act chunk, a shape worth a team). */
   int failures = 0;
+  if (control > ROWS / 64) {
+    printf("teams: a %d-row deterministic act() forked %ld teams (at most %d: one per 64-row chunk)\n", ROWS,
+           control, ROWS / 64);
+    failures++;
+  }
   for (int32_t flags = 0; flags <= WSRL_ACT_DETERMINISTIC; flags += WSRL_ACT_DETERMINISTIC) {
     (void)act_teams(ag, 1, flags, obs, act);
     const long t = act_teams(ag, 1, flags, obs, act);

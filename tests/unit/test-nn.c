@@ -1109,6 +1109,59 @@ START_TEST(members_in_parallel_match_serial) {
 }
 END_TEST
 
+/* A trainable single net (the actor) runs its forward as row blocks on
+ * the team (mlp.row_team) and its backward on primitives split across the
+ * threads: outputs, parameter and input gradients must be the bits of one
+ * thread, for a matmul output (5 units) and the fused head (1), with a
+ * shorter last block (255 rows: 2 blocks at 2 threads, 7 at 8 and 16). */
+START_TEST(single_net_row_blocks_match_serial) {
+  const int32_t out = _i & 1 ? 1 : 5, bf16 = _i >> 1;
+  enum { B = 255, IN = 7 };
+  static const int32_t counts[] = {1, 2, 8, 16};
+  float *res[4][3];
+  int64_t n_out = 0, n_par = 0;
+  for (int t = 0; t < 4; t++) {
+    wsrl__nn_ctx *ctx = make_ctx(counts[t]);
+    if (bf16 && wsrl__nn_ctx_set_precision(ctx, WSRL__NN_BF16) != WSRL_OK) {
+      wsrl__nn_ctx_destroy(ctx);
+      ck_assert_int_eq(t, 0);
+      return;
+    }
+    wsrl__rng r;
+    wsrl__rng_seed(&r, 23, 0);
+    wsrl__mlp_spec s = {.ensemble = 1, .in_dim = IN, .out_dim = out, .n_hidden = 2, .hidden = {64, 48},
+                        .layer_norm = 1, .max_batch = B, .trainable = 1};
+    wsrl__mlp *m;
+    ck_assert_int_eq(wsrl__mlp_create(&m, ctx, &s, &ADAM, &r), WSRL_OK);
+    n_out = B * out, n_par = wsrl__mlp_param_count(m);
+    float *x = malloc(sizeof(float) * B * IN), *dy = malloc(sizeof(float) * (size_t)n_out);
+    wsrl__rng_fill_normal(&r, x, B * IN);
+    wsrl__rng_fill_normal(&r, dy, (size_t)n_out);
+    res[t][0] = malloc(sizeof(float) * (size_t)n_out);
+    res[t][1] = malloc(sizeof(float) * (size_t)n_par);
+    res[t][2] = malloc(sizeof(float) * B * IN);
+    ck_assert_int_eq(wsrl__mlp_forward(m, B, WSRL__MLP_SHARED, x, res[t][0]), WSRL_OK);
+    wsrl__mlp_zero_grad(m);
+    ck_assert_int_eq(wsrl__mlp_backward(m, dy, res[t][2], 1), WSRL_OK);
+    ck_assert_int_eq(wsrl__mlp_get_grads(m, res[t][1], n_par), WSRL_OK);
+    free(x), free(dy);
+    wsrl__mlp_destroy(m);
+    wsrl__nn_ctx_destroy(ctx);
+  }
+  for (int t = 1; t < 4; t++) {
+    ck_assert_msg(memcmp(res[0][0], res[t][0], sizeof(float) * (size_t)n_out) == 0, "outputs differ (%d threads)",
+                  counts[t]);
+    ck_assert_msg(memcmp(res[0][1], res[t][1], sizeof(float) * (size_t)n_par) == 0,
+                  "parameter gradients differ (%d threads)", counts[t]);
+    ck_assert_msg(memcmp(res[0][2], res[t][2], sizeof(float) * B * IN) == 0, "input gradients differ (%d threads)",
+                  counts[t]);
+  }
+  for (int t = 0; t < 4; t++)
+    for (int k = 0; k < 3; k++)
+      free(res[t][k]);
+}
+END_TEST
+
 /* Without LayerNorm the ReLU rides on the forward matmul (oneDNN post-op)
  * and writes the next layer's input directly (in bf16 mode, for a
  * forward-only net, in bf16). A forward-only copy must give the trainable
@@ -1484,6 +1537,7 @@ Suite *wsrl_test_suite_nn(void) {
   tcase_add_loop_test(tc, adam_polyak_fused_matches_separate, 0, 2);
   tcase_add_loop_test(tc, relu_post_op_matches_kernel, 0, 4);
   tcase_add_loop_test(tc, members_in_parallel_match_serial, 0, 4);
+  tcase_add_loop_test(tc, single_net_row_blocks_match_serial, 0, 4);
   tcase_add_test(tc, zero_grad_deferred);
   tcase_add_loop_test(tc, sparse_input_grad_matches_dense, 0, 8);
   tcase_add_test(tc, no_allocation_in_steady_state);
