@@ -22,8 +22,9 @@
  *   thread, or, where the members do not divide evenly over the threads,
  *   each layer's weight gradients in column blocks and input gradients in
  *   row blocks (bwd_split_count; a column block sums over all rows in the
- *   same order). Smaller ensembles (the actor, E = 1) split each primitive
- *   across threads instead.
+ *   same order). Smaller ensembles split each primitive across threads
+ *   instead, except a trainable single net's (the actor's) forward, which
+ *   runs row blocks like a member's (row_team; one region per forward).
  * - Each member's result is computed by one thread in a fixed order, and a
  *   shared input's dX sums the members' contributions in member order, so
  *   numbers do not depend on the thread count (given oneDNN's kernels do
