@@ -115,9 +115,9 @@ double wsrl__rng_normal(wsrl__rng *r);             /* standard normal (Box-Mulle
 void wsrl__rng_fill_normal(wsrl__rng *r, float *x, size_t n);
 /* The same n normals in two steps, so that threads can share the second:
  * the draws (serial and cheap: draws holds n rounded up to even), then the
- * transform of any range [i0, i1) with i0 even and i1 even or n. */
+ * transform of any range [i0, i1) of [0, n). */
 void wsrl__rng_normal_draws(wsrl__rng *r, uint64_t *draws, size_t n);
-void wsrl__normals_from_draws(const uint64_t *draws, float *x, size_t i0, size_t i1, size_t n);
+void wsrl__normals_from_draws(const uint64_t *draws, float *x, size_t i0, size_t i1);
 void wsrl__rng_fill_uniform(wsrl__rng *r, float *x, size_t n, float lo, float hi);
 /* Derive an independent child stream (e.g. per-module RNGs of one agent). */
 void wsrl__rng_split(wsrl__rng *r, wsrl__rng *child);

@@ -74,9 +74,16 @@ void wsrl__rng_normal_draws(wsrl__rng *r, uint64_t *draws, size_t n) {
     draws[i] = wsrl__rng_next(r);
 }
 
-void wsrl__normals_from_draws(const uint64_t *draws, float *x, size_t i0, size_t i1, size_t n) {
-  for (size_t i = i0; i < i1; i += 2)
-    box_muller(draws[i], draws[i + 1], x + i, i + 1 < n ? x + i + 1 : NULL);
+void wsrl__normals_from_draws(const uint64_t *draws, float *x, size_t i0, size_t i1) {
+  /* From the pair holding i0: an odd i0 (or i1) takes one half of its pair. */
+  for (size_t i = i0 / 2 * 2; i < i1; i += 2) {
+    float pair[2];
+    box_muller(draws[i], draws[i + 1], pair, pair + 1);
+    if (i >= i0)
+      x[i] = pair[0];
+    if (i + 1 < i1)
+      x[i + 1] = pair[1];
+  }
 }
 
 void wsrl__rng_fill_uniform(wsrl__rng *r, float *x, size_t n, float lo, float hi) {
