@@ -156,8 +156,7 @@ static void learner_free(learner *L) {
 /* One SAC critic step on rows [off, off + B). */
 static void critic_update(learner *L, int64_t off, int64_t B) {
   const float *s = L->s + off * OBS, *a = L->a + off * ACT, *s2 = L->s2 + off * OBS;
-  CHECK(wsrl__policy_forward(L->pi, B, s2));
-  CHECK(wsrl__policy_sample_rng(L->pi, 1, &L->rng, L->a_pi, L->logp));
+  CHECK(wsrl__policy_forward_sample_rng(L->pi, B, s2, 1, &L->rng, L->a_pi, L->logp));
   int32_t members[SUBSET];
   wsrl__qensemble_draw_subset(&L->rng, ENS, SUBSET, members);
   if (L->subset) {
@@ -181,8 +180,7 @@ static void critic_update(learner *L, int64_t off, int64_t B) {
 
 /* One actor + temperature step on the first B rows. */
 static void actor_update(learner *L, int64_t B) {
-  CHECK(wsrl__policy_forward(L->pi, B, L->s));
-  CHECK(wsrl__policy_sample_rng(L->pi, 1, &L->rng, L->a_pi, L->logp));
+  CHECK(wsrl__policy_forward_sample_rng(L->pi, B, L->s, 1, &L->rng, L->a_pi, L->logp));
   CHECK(wsrl__qensemble_forward(L->q, WSRL__Q_ONLINE, B, L->s, 1, L->a_pi, L->qbuf));
   wsrl__qensemble_min(L->qbuf, ENS, B, NULL, 0, L->qmin, L->arg);
   memset(L->dq, 0, sizeof(float) * (size_t)(ENS * B));

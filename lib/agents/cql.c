@@ -37,8 +37,7 @@ wsrl_status_t wsrl__cql_critic_grads(wsrl_agent_t *ag, const wsrl__sac_state *ss
   const float *states[2] = {obs, next_obs};
   float *logps[2] = {logp_cur, logp_next};
   for (int32_t h = 0; h < 2; h++) {
-    WSRL__TRY(wsrl__policy_forward(ag->pi, n, states[h]));
-    WSRL__TRY(wsrl__policy_sample_rng(ag->pi, (int32_t)N, rng, s->act1, logps[h]));
+    WSRL__TRY(wsrl__policy_forward_sample_rng(ag->pi, n, states[h], (int32_t)N, rng, s->act1, logps[h]));
     for (int64_t b = 0; b < n; b++)
       memcpy(s->act_n + (b * G + (h + 1) * N) * A, s->act1 + b * N * A, (size_t)N * arow);
   }

@@ -61,8 +61,7 @@ wsrl_status_t wsrl__sac_td_target(wsrl_agent_t *ag, const wsrl__sac_state *st, i
   wsrl__rng *rng = &ag->rng[WSRL__AGENT_RNG_UPDATE];
 
   /* a' ~ pi(.|s'), nr per next state (row b * nr + j). */
-  WSRL__TRY(wsrl__policy_forward(ag->pi, n, next_obs));
-  WSRL__TRY(wsrl__policy_sample_rng(ag->pi, nr, rng, s->act_n, s->logp_n));
+  WSRL__TRY(wsrl__policy_forward_sample_rng(ag->pi, n, next_obs, nr, rng, s->act_n, s->logp_n));
 
   /* The subset is drawn before any target is evaluated, so evaluating all
    * E targets or only the drawn ones gives the same numbers. */
@@ -101,8 +100,7 @@ wsrl_status_t wsrl__sac_actor_grads(wsrl_agent_t *ag, const wsrl__sac_state *st,
   wsrl__agent_scratch *s = &ag->s;
   const int64_t E = ag->ensemble;
   /* a~ ~ pi(.|s) reparameterised; Q at (s, a~) of every online critic. */
-  WSRL__TRY(wsrl__policy_forward(ag->pi, n, obs));
-  WSRL__TRY(wsrl__policy_sample_rng(ag->pi, 1, &ag->rng[WSRL__AGENT_RNG_UPDATE], s->act1, s->logp1));
+  WSRL__TRY(wsrl__policy_forward_sample_rng(ag->pi, n, obs, 1, &ag->rng[WSRL__AGENT_RNG_UPDATE], s->act1, s->logp1));
   WSRL__TRY(wsrl__qensemble_forward(ag->q, WSRL__Q_ONLINE, n, obs, 1, s->act1, s->q_tmp));
   wsrl__qensemble_min(s->q_tmp, (int32_t)E, n, NULL, (int32_t)E, s->vmin, s->argmin);
 
@@ -131,8 +129,8 @@ wsrl_status_t wsrl__sac_temperature_grad(wsrl_agent_t *ag, const wsrl__sac_state
                                          double *entropy_out) {
   wsrl__agent_scratch *s = &ag->s;
   const int64_t rows = n * n_rep;
-  WSRL__TRY(wsrl__policy_forward(ag->pi, n, next_obs));
-  WSRL__TRY(wsrl__policy_sample_rng(ag->pi, n_rep, &ag->rng[WSRL__AGENT_RNG_UPDATE], s->act_n, s->logp_n));
+  WSRL__TRY(wsrl__policy_forward_sample_rng(ag->pi, n, next_obs, n_rep, &ag->rng[WSRL__AGENT_RNG_UPDATE], s->act_n,
+                                            s->logp_n));
   double lp = 0.0;
   for (int64_t r = 0; r < rows; r++)
     lp += s->logp_n[r];

@@ -91,6 +91,8 @@ struct wsrl__mlp {
   int32_t nl;                                     /* layers incl. output = n_hidden + 1 */
   int32_t team;                                   /* threads running members in parallel (1: none) */
   int32_t row_team;                               /* threads a one-member net's forward splits its rows over (1: none) */
+  wsrl__mlp_rows_fn then;                         /* wsrl__mlp_forward_then's hook during its forward, else NULL */
+  const void *then_job;
   int32_t bf16;                                   /* matmul inputs in bf16 (nn.precision) */
   int64_t fan_in[MAX_LAYERS], fan_out[MAX_LAYERS];
   /* parameter tensors (offsets into params/grads) */
@@ -812,6 +814,8 @@ static wsrl_status_t forward_rows(wsrl__mlp *m, slot *s, int64_t e, int32_t tid,
   if (m->fan_out[L] != 1) /* else computed by the last LayerNorm/ReLU kernel */
     WSRL__TRY(wsrl__nn_matmul_run(&mm[L], m->ctx, tid, mm_src_rows(m, s, L, e, tid, rb), mm_w(m, L, e),
                                   m->out + (e * s->batch + b0) * m->fan_out[L]));
+  if (m->then != NULL)
+    m->then(m->then_job, b0, b0 + rows);
   return WSRL_OK;
 }
 
@@ -959,6 +963,19 @@ wsrl_status_t wsrl__mlp_forward(wsrl__mlp *m, int64_t batch, int32_t mode, const
   if (y_out != NULL)
     memcpy(y_out, m->out, (size_t)(m->spec.ensemble * batch * m->fan_out[m->nl - 1]) * sizeof(float));
   return WSRL_OK;
+}
+
+wsrl_status_t wsrl__mlp_forward_then(wsrl__mlp *m, int64_t batch, const float *x, wsrl__mlp_rows_fn fn,
+                                     const void *job) {
+  WSRL__CHECK_NULL(m);
+  WSRL__CHECK_NULL(fn);
+  if (m->spec.ensemble != 1)
+    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "mlp: forward_then needs a one-member net (ensemble %d)",
+                       m->spec.ensemble);
+  m->then = fn, m->then_job = job;
+  const wsrl_status_t rc = wsrl__mlp_forward(m, batch, WSRL__MLP_SHARED, x, NULL);
+  m->then = NULL, m->then_job = NULL;
+  return rc;
 }
 
 const float *wsrl__mlp_output(const wsrl__mlp *m) { return m->out; }

@@ -177,6 +177,18 @@ float *wsrl__mlp_input(wsrl__mlp *m, int64_t batch, int32_t mode, int64_t *ld_ou
  * what backward needs until its next forward. */
 wsrl_status_t wsrl__mlp_forward(wsrl__mlp *m, int64_t batch, int32_t mode, const float *x, float *y_out);
 
+/* Post-processing of a one-member net's output rows [r0, r1), run by
+ * wsrl__mlp_forward_then on the thread that has just written them. */
+typedef void (*wsrl__mlp_rows_fn)(const void *job, int64_t r0, int64_t r1);
+
+/* wsrl__mlp_forward (SHARED, y_out NULL) of a one-member net that calls
+ * fn on each block of output rows as soon as it is written, inside the
+ * forward's parallel region: the rows' post-processing forks no team of
+ * its own. Blocks are disjoint and cover [0, batch); fn must touch only
+ * its rows' data and must not fail. */
+wsrl_status_t wsrl__mlp_forward_then(wsrl__mlp *m, int64_t batch, const float *x, wsrl__mlp_rows_fn fn,
+                                     const void *job);
+
 /* Output of the latest forward, [E, B, out], valid until the next forward. */
 const float *wsrl__mlp_output(const wsrl__mlp *m);
 /* Batch of the latest successful forward (0 if none). */

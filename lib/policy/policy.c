@@ -164,28 +164,37 @@ static void task_rows(int64_t t, int64_t rows, int64_t *r0, int64_t *r1) {
   *r1 = *r0 + TASK_ROWS < rows ? *r0 + TASK_ROWS : rows;
 }
 
-typedef struct std_job {
-  wsrl__policy *p;
-  const float *out; /* the MLP's output */
-  int64_t batch;
-} std_job;
-
-/* Mean, std and d std / d log_std of a task's rows. */
-static void std_task(const void *job, int64_t t) {
-  const std_job *j = job;
-  wsrl__policy *p = j->p;
+/* Mean, std and d std / d log_std of rows [b0, b1) from the MLP's output. */
+static void std_rows(wsrl__policy *p, const float *out, int64_t b0, int64_t b1) {
   const int64_t A = p->spec.act_dim, D = p->out_dim;
   const double lo = p->spec.std_min, hi = p->spec.std_max;
-  int64_t b0, b1;
-  task_rows(t, j->batch, &b0, &b1);
   for (int64_t b = b0; b < b1; b++)
     for (int64_t k = 0; k < A; k++) {
-      const double ls = p->spec.std_param == WSRL__STD_EXP ? j->out[b * D + A + k] : p->log_std[k];
+      const double ls = p->spec.std_param == WSRL__STD_EXP ? out[b * D + A + k] : p->log_std[k];
       const double s = exp(ls);
-      p->mean[b * A + k] = j->out[b * D + k];
+      p->mean[b * A + k] = out[b * D + k];
       p->std[b * A + k] = (float)(s < lo ? lo : s > hi ? hi : s);
       p->dstd_dls[b * A + k] = s < lo || s > hi ? 0.0f : (float)s;
     }
+}
+
+static void sample_rows(wsrl__policy *p, int32_t n, const float *eps, float *a_out, float *logp_out, int64_t i0,
+                        int64_t i1);
+
+/* What a forward computes on its rows' thread (wsrl__mlp_forward_then):
+ * the std, and with a_out the samples of those rows' observations. */
+typedef struct rows_job {
+  wsrl__policy *p;
+  const float *out; /* the MLP's output */
+  int32_t n;        /* samples per observation */
+  float *a_out, *logp_out;
+} rows_job;
+
+static void forward_rows(const void *job, int64_t b0, int64_t b1) {
+  const rows_job *j = job;
+  std_rows(j->p, j->out, b0, b1);
+  if (j->a_out != NULL)
+    sample_rows(j->p, j->n, NULL, j->a_out, j->logp_out, b0 * j->n, b1 * j->n);
 }
 
 wsrl_status_t wsrl__policy_forward(wsrl__policy *p, int64_t batch, const float *obs) {
@@ -193,9 +202,9 @@ wsrl_status_t wsrl__policy_forward(wsrl__policy *p, int64_t batch, const float *
   WSRL__CHECK_NULL(obs);
   p->batch = 0;
   p->cache = CACHE_NONE;
-  WSRL__TRY(wsrl__mlp_forward(p->mlp, batch, WSRL__MLP_SHARED, obs, NULL));
-  const std_job job = {p, wsrl__mlp_output(p->mlp), batch};
-  wsrl__nn_ctx_tasks(p->ctx, row_tasks(batch), batch * p->spec.act_dim, PAR_MIN, std_task, &job);
+  /* The std in the forward's own region, on the threads of its rows. */
+  const rows_job job = {p, wsrl__mlp_output(p->mlp), 1, NULL, NULL};
+  WSRL__TRY(wsrl__mlp_forward_then(p->mlp, batch, obs, forward_rows, &job));
   p->batch = batch;
   return WSRL_OK;
 }
@@ -221,17 +230,15 @@ typedef struct sample_job {
   int64_t rows;
 } sample_job;
 
-/* The samples of a task's rows; each row's log-probability sums its
- * components in order, so the bits do not depend on the split. */
-static void sample_task(const void *job, int64_t t) {
-  const sample_job *j = job;
-  wsrl__policy *p = j->p;
-  const int64_t A = p->spec.act_dim, n = j->n;
-  int64_t i0, i1;
-  task_rows(t, j->rows, &i0, &i1);
-  if (j->eps == NULL)
-    wsrl__normals_from_draws(p->draws, p->eps, (size_t)(i0 * A), (size_t)(i1 * A), (size_t)(j->rows * A));
-  const float *eps = j->eps != NULL ? j->eps : p->eps;
+/* Sample rows [i0, i1) (row i uses observation i / n); each row's
+ * log-probability sums its components in order, so the bits do not depend
+ * on how rows are split. eps NULL: the normals of p->draws. */
+static void sample_rows(wsrl__policy *p, int32_t n, const float *eps, float *a_out, float *logp_out, int64_t i0,
+                        int64_t i1) {
+  const int64_t A = p->spec.act_dim;
+  if (eps == NULL)
+    wsrl__normals_from_draws(p->draws, p->eps, (size_t)(i0 * A), (size_t)(i1 * A));
+  eps = eps != NULL ? eps : p->eps;
   for (int64_t i = i0; i < i1; i++) {
     const int64_t b = i / n;
     double lp = 0.0;
@@ -245,11 +252,18 @@ static void sample_task(const void *job, int64_t t) {
       p->eps[i * A + k] = (float)e;
       p->u[i * A + k] = (float)u;
       p->act[i * A + k] = (float)a;
-      j->a_out[i * A + k] = (float)a;
+      a_out[i * A + k] = (float)a;
     }
-    if (j->logp_out != NULL)
-      j->logp_out[i] = (float)lp;
+    if (logp_out != NULL)
+      logp_out[i] = (float)lp;
   }
+}
+
+static void sample_task(const void *job, int64_t t) {
+  const sample_job *j = job;
+  int64_t i0, i1;
+  task_rows(t, j->rows, &i0, &i1);
+  sample_rows(j->p, j->n, j->eps, j->a_out, j->logp_out, i0, i1);
 }
 
 static wsrl_status_t run_sample(wsrl__policy *p, int32_t n, const float *eps, float *a_out, float *logp_out) {
@@ -283,6 +297,31 @@ wsrl_status_t wsrl__policy_sample_rng(wsrl__policy *p, int32_t n, wsrl__rng *rng
   WSRL__TRY(check_sample(p, n, a_out, "policy sample"));
   wsrl__rng_normal_draws(rng, p->draws, (size_t)(p->batch * n * p->spec.act_dim));
   return run_sample(p, n, NULL, a_out, logp_out);
+}
+
+wsrl_status_t wsrl__policy_forward_sample_rng(wsrl__policy *p, int64_t batch, const float *obs, int32_t n,
+                                              wsrl__rng *rng, float *a_out, float *logp_out) {
+  WSRL__CHECK_NULL(p);
+  WSRL__CHECK_NULL(obs);
+  WSRL__CHECK_NULL(rng);
+  WSRL__CHECK_NULL(a_out);
+  if (n < 1 || n > p->spec.max_samples)
+    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "policy forward+sample: n must be in [1, max_samples = %d] (got %d)",
+                       p->spec.max_samples, n);
+  if (batch < 1 || batch > p->spec.max_batch)
+    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "policy forward+sample: batch %lld outside [1, max_batch = %lld]",
+                       (long long)batch, (long long)p->spec.max_batch);
+  p->batch = 0;
+  p->cache = CACHE_NONE;
+  /* The draws first (serial, the forward does not touch rng), then the
+   * std and the samples of each block of rows inside the forward's region. */
+  wsrl__rng_normal_draws(rng, p->draws, (size_t)(batch * n * p->spec.act_dim));
+  const rows_job job = {p, wsrl__mlp_output(p->mlp), n, a_out, logp_out};
+  WSRL__TRY(wsrl__mlp_forward_then(p->mlp, batch, obs, forward_rows, &job));
+  p->batch = batch;
+  p->n = n;
+  p->cache = CACHE_SAMPLE;
+  return WSRL_OK;
 }
 
 wsrl_status_t wsrl__policy_mode(wsrl__policy *p, float *a_out) {

@@ -66,6 +66,11 @@ wsrl_status_t wsrl__policy_sample(wsrl__policy *p, int32_t n, const float *eps, 
  * wsrl__rng_fill_normal(rng, eps, batch * n * A) then the call above, with
  * the normals' transform shared by the threads along with the rest. */
 wsrl_status_t wsrl__policy_sample_rng(wsrl__policy *p, int32_t n, wsrl__rng *rng, float *a_out, float *logp_out);
+/* wsrl__policy_forward then wsrl__policy_sample_rng, with the same numbers
+ * and rng advanced the same, in the forward's parallel region: each
+ * thread finishes the rows it has just computed (no team of their own). */
+wsrl_status_t wsrl__policy_forward_sample_rng(wsrl__policy *p, int64_t batch, const float *obs, int32_t n,
+                                              wsrl__rng *rng, float *a_out, float *logp_out);
 
 /* Deterministic action of the latest forward: [batch, A]. */
 wsrl_status_t wsrl__policy_mode(wsrl__policy *p, float *a_out);

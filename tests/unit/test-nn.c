@@ -573,7 +573,7 @@ static wsrl__policy *rows_policy(wsrl__nn_ctx *ctx, int32_t std_param) {
  * samples per row (903 values: the last normal is a pair's first). */
 START_TEST(policy_rows_in_parallel_match_serial) {
   enum { B = 301, A = 3, R = B * 2 };
-  static float obs[B * 4], eps[R * A], a[2][R * A], lp[2][R], da[R * A], dlp[R], given[B * A];
+  static float obs[B * 4], eps[R * A], a[3][R * A], lp[3][R], da[R * A], dlp[R], given[B * A];
   wsrl__rng r;
   wsrl__rng_seed(&r, 4, 0);
   wsrl__rng_fill_normal(&r, obs, B * 4);
@@ -582,21 +582,28 @@ START_TEST(policy_rows_in_parallel_match_serial) {
   wsrl__rng_fill_uniform(&r, given, B * A, -0.9f, 0.9f);
   for (int32_t std_param = WSRL__STD_EXP; std_param <= WSRL__STD_UNIFORM; std_param++) {
     const int32_t N = std_param == WSRL__STD_EXP ? 1 : 2;
-    float *g[2][2];
-    wsrl__rng after[2];
+    /* run 0: 1 thread, given noise; 1: 4 threads, noise from the rng; 2:
+     * the same in the forward's region on 2 threads (row blocks of 151 and
+     * 150 rows: with one sample per row the first block ends inside a
+     * Box-Muller pair). */
+    float *g[3][2];
+    wsrl__rng after[3];
     int64_t np = 0;
-    for (int run = 0; run < 2; run++) {
-      wsrl__nn_ctx *ctx = make_ctx(run ? 4 : 1);
+    for (int run = 0; run < 3; run++) {
+      wsrl__nn_ctx *ctx = make_ctx(run == 0 ? 1 : run == 1 ? 4 : 2);
       wsrl__policy *p = rows_policy(ctx, std_param);
       np = wsrl__policy_param_count(p);
       wsrl__rng noise;
       wsrl__rng_seed(&noise, 9, 2);
-      ck_assert_int_eq(wsrl__policy_forward(p, B, obs), WSRL_OK);
+      if (run < 2)
+        ck_assert_int_eq(wsrl__policy_forward(p, B, obs), WSRL_OK);
       if (run == 0) {
         wsrl__rng_fill_normal(&noise, eps, (size_t)(B * N * A));
         ck_assert_int_eq(wsrl__policy_sample(p, N, eps, a[run], lp[run]), WSRL_OK);
-      } else {
+      } else if (run == 1) {
         ck_assert_int_eq(wsrl__policy_sample_rng(p, N, &noise, a[run], lp[run]), WSRL_OK);
+      } else {
+        ck_assert_int_eq(wsrl__policy_forward_sample_rng(p, B, obs, N, &noise, a[run], lp[run]), WSRL_OK);
       }
       after[run] = noise;
       wsrl__policy_zero_grad(p);
@@ -612,15 +619,17 @@ START_TEST(policy_rows_in_parallel_match_serial) {
       wsrl__policy_destroy(p);
       wsrl__nn_ctx_destroy(ctx);
     }
-    ck_assert_mem_eq(after[0].s, after[1].s, sizeof after[0].s);
-    ck_assert_mem_eq(a[0], a[1], sizeof(float) * (size_t)(B * N * A));
-    ck_assert_mem_eq(lp[0], lp[1], sizeof(float) * B);
-    for (int k = 0; k < 2; k++) {
-      ck_assert_msg(memcmp(g[0][k], g[1][k], sizeof(float) * (size_t)np) == 0,
-                    "policy gradients (%s backward, std %d) differ between 1 and 4 threads", k ? "log-prob" : "sample",
-                    std_param);
-      free(g[0][k]), free(g[1][k]);
+    for (int run = 1; run < 3; run++) {
+      ck_assert_mem_eq(after[0].s, after[run].s, sizeof after[0].s);
+      ck_assert_mem_eq(a[0], a[run], sizeof(float) * (size_t)(B * N * A));
+      ck_assert_mem_eq(lp[0], lp[run], sizeof(float) * B);
+      for (int k = 0; k < 2; k++)
+        ck_assert_msg(memcmp(g[0][k], g[run][k], sizeof(float) * (size_t)np) == 0,
+                      "policy gradients (%s backward, std %d) differ from 1 thread's (run %d)",
+                      k ? "log-prob" : "sample", std_param, run);
     }
+    for (int run = 0; run < 3; run++)
+      free(g[run][0]), free(g[run][1]);
   }
 }
 END_TEST
