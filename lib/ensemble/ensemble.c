@@ -172,9 +172,9 @@ wsrl_status_t wsrl__qensemble_forward_target_subset(wsrl_qensemble_t *q, int64_t
   if (q->subset == NULL || k < 1 || k > q->spec.subset_size)
     return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "qensemble: subset forward of %d members needs subset_size >= %d "
                        "(created with %d)", k, k, q->spec.subset_size);
-  WSRL__TRY(wsrl__mlp_copy_members(q->subset, q->target, members, k));
   WSRL__TRY(load_input(q, q->subset, batch, obs, obs_repeat, act));
-  WSRL__TRY(wsrl__mlp_forward(q->subset, batch, WSRL__MLP_SHARED, NULL, NULL));
+  /* The drawn targets' weights copied in by the forward's own team. */
+  WSRL__TRY(wsrl__mlp_forward_copy(q->subset, q->target, members, k, batch, WSRL__MLP_SHARED, NULL, NULL));
   /* The subset network has subset_size members; only the first k are ours. */
   memcpy(q_out, wsrl__mlp_output(q->subset), (size_t)k * (size_t)batch * sizeof(float));
   return WSRL_OK;

@@ -93,6 +93,7 @@ struct wsrl__mlp {
   int32_t row_team;                               /* threads a one-member net's forward splits its rows over (1: none) */
   wsrl__mlp_rows_fn then;                         /* wsrl__mlp_forward_then's hook during its forward, else NULL */
   const void *then_job;
+  const struct copy_job *copy;                    /* wsrl__mlp_forward_copy's member copy during its forward */
   int32_t bf16;                                   /* matmul inputs in bf16 (nn.precision) */
   int64_t fan_in[MAX_LAYERS], fan_out[MAX_LAYERS];
   /* parameter tensors (offsets into params/grads) */
@@ -844,7 +845,10 @@ typedef struct stage_job {
   const float *x;
   int64_t rows;
   int w0;
+  const struct copy_job *copy; /* first: members copied in (wsrl__mlp_forward_copy) */
 } stage_job;
+
+static void copy_part(const struct copy_job *j, int64_t part, int64_t parts);
 
 /* Member e's first-layer bf16 kernel into w0_16 ([in+1][E][N] to [E][in+1][N]). */
 static void w0_member(wsrl__mlp *m, int64_t e) {
@@ -884,6 +888,12 @@ static wsrl_status_t each_task_staged(wsrl__mlp *m, slot *s, int32_t team, int64
       omp_set_num_threads(1);
       const int32_t tid = (int32_t)omp_get_thread_num();
       if (stage != NULL) {
+        if (stage->copy != NULL) {
+          copy_part(stage->copy, tid, omp_get_num_threads());
+          if (stage->w0) { /* the first-layer copies read the copied weights */
+#  pragma omp barrier
+          }
+        }
         stage_part(m, stage, tid, omp_get_num_threads());
 #  pragma omp barrier
       }
@@ -907,6 +917,8 @@ static wsrl_status_t each_task_staged(wsrl__mlp *m, slot *s, int32_t team, int64
     return WSRL_OK;
   }
 #endif
+  if (stage != NULL && stage->copy != NULL)
+    copy_part(stage->copy, 0, 1);
   if (stage != NULL)
     stage_part(m, stage, 0, 1);
   for (int64_t e = 0; e < E; e++)
@@ -931,7 +943,7 @@ static wsrl_status_t forward(wsrl__mlp *m, slot *s, const float *x) {
   }
   m->w16_fresh = m->bf16;
   const stage_job stage = {x, s->mode == WSRL__MLP_PER_MEMBER ? E * B : B,
-                           m->w0_16 != NULL && m->w0_version != m->w16_version};
+                           m->w0_16 != NULL && m->w0_version != m->w16_version, m->copy};
   m->w0_version = m->w16_version;
   /* Rows are independent: blocks of a member may run on different threads. */
   if (s->splits > 1)
@@ -1421,6 +1433,7 @@ typedef struct copy_job {
   const int32_t *members;
   int64_t per; /* tasks per member */
   int with16;  /* also copy the bf16 weights */
+  int32_t k;   /* members copied */
 } copy_job;
 
 /* Floats [off, off + n) of every row of member e's layer l run, from
@@ -1463,7 +1476,7 @@ static void copy_task(const void *job, int64_t t) {
   }
 }
 
-wsrl_status_t wsrl__mlp_copy_members(wsrl__mlp *dst, const wsrl__mlp *src, const int32_t *members, int32_t k) {
+static wsrl_status_t check_copy(const wsrl__mlp *dst, const wsrl__mlp *src, const int32_t *members, int32_t k) {
   WSRL__CHECK_NULL(dst);
   WSRL__CHECK_NULL(src);
   WSRL__CHECK_NULL(members);
@@ -1479,19 +1492,60 @@ wsrl_status_t wsrl__mlp_copy_members(wsrl__mlp *dst, const wsrl__mlp *src, const
     if (members[i] < 0 || members[i] >= src->spec.ensemble)
       return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "member copy: members[%d] = %d outside [0, %d)", i, members[i],
                          src->spec.ensemble);
-  /* The bf16 copies come along when src's are current (the optimizer's
-   * pass wrote them) and dst's are current or all overwritten: no
-   * rounding pass before dst's next forward. */
+  return WSRL_OK;
+}
+
+/* The copy's tasks, with its bf16 decision: the bf16 copies come along
+ * when src's are current (the optimizer's pass wrote them) and dst's are
+ * current or all overwritten, so no rounding pass runs before dst's next
+ * forward. Marks dst's bf16 weights as the copy leaves them. */
+static copy_job copy_plan(wsrl__mlp *dst, const wsrl__mlp *src, const int32_t *members, int32_t k) {
   const int with16 = dst->bf16 && src->bf16 && src->w16_fresh && (dst->w16_fresh || k == dst->spec.ensemble);
-  copy_job job = {dst, src, members, 0, with16};
+  copy_job job = {dst, src, members, 0, with16, k};
   for (int32_t l = 0; l < dst->nl; l++)
     job.per += copy_pieces(dst, l);
-  const int32_t saved = wsrl__nn_enter(dst->ctx);
-  wsrl__nn_tasks(k * job.per, (int64_t)k * (dst->n_params / dst->spec.ensemble), COPY_CHUNK, copy_task, &job);
-  wsrl__nn_leave(saved);
   dst->w16_fresh = with16;
   dst->w16_version += with16; /* the first layer's per-member copy follows */
+  return job;
+}
+
+/* Part `part` of `parts` of the copy's tasks (disjoint pieces). */
+static void copy_part(const copy_job *j, int64_t part, int64_t parts) {
+  for (int64_t t = part; t < j->k * j->per; t += parts)
+    copy_task(j, t);
+}
+
+/* The copy on the team, in a region of its own. */
+static void run_copy(const copy_job *j) {
+  wsrl__mlp *dst = j->dst;
+  const int32_t saved = wsrl__nn_enter(dst->ctx);
+  wsrl__nn_tasks(j->k * j->per, (int64_t)j->k * (dst->n_params / dst->spec.ensemble), COPY_CHUNK, copy_task, j);
+  wsrl__nn_leave(saved);
+}
+
+wsrl_status_t wsrl__mlp_copy_members(wsrl__mlp *dst, const wsrl__mlp *src, const int32_t *members, int32_t k) {
+  WSRL__TRY(check_copy(dst, src, members, k));
+  const copy_job job = copy_plan(dst, src, members, k);
+  run_copy(&job);
   return WSRL_OK;
+}
+
+wsrl_status_t wsrl__mlp_forward_copy(wsrl__mlp *dst, const wsrl__mlp *src, const int32_t *members, int32_t k,
+                                     int64_t batch, int32_t mode, const float *x, float *y_out) {
+  WSRL__TRY(check_copy(dst, src, members, k));
+  const copy_job job = copy_plan(dst, src, members, k);
+  /* A bf16 net whose weights the copy does not leave rounded rounds them
+   * all before the forward's region: copy first, on its own. */
+  if (dst->bf16 && !job.with16) {
+    run_copy(&job);
+    return wsrl__mlp_forward(dst, batch, mode, x, y_out);
+  }
+  dst->copy = &job;
+  const wsrl_status_t rc = wsrl__mlp_forward(dst, batch, mode, x, y_out);
+  dst->copy = NULL;
+  if (rc != WSRL_OK) /* the copy may not have run: leave dst as copy_members would */
+    run_copy(&job);
+  return rc;
 }
 
 /* ---- flat access ---- */

@@ -235,6 +235,11 @@ wsrl_status_t wsrl__mlp_copy_params(wsrl__mlp *dst, const wsrl__mlp *src);
  * of the Q-ensemble). Split across the threads; in bf16 the rounded
  * weights come along where src's are current. */
 wsrl_status_t wsrl__mlp_copy_members(wsrl__mlp *dst, const wsrl__mlp *src, const int32_t *members, int32_t k);
+/* wsrl__mlp_copy_members(dst, src, members, k) then wsrl__mlp_forward(dst,
+ * ...), the copy shared by the forward's team at the start of its region
+ * (no region of its own). */
+wsrl_status_t wsrl__mlp_forward_copy(wsrl__mlp *dst, const wsrl__mlp *src, const int32_t *members, int32_t k,
+                                     int64_t batch, int32_t mode, const float *x, float *y_out);
 
 /* Flat parameter vector (public get/set, tests): the documented layout of
  * include/wsrl/agent.h, member by member, without padding. count must

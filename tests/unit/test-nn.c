@@ -756,6 +756,56 @@ START_TEST(subset_copy_carries_bf16_weights) {
 }
 END_TEST
 
+/* wsrl__mlp_forward_copy (the member copy run by the forward's team before
+ * its rows) gives the bits of wsrl__mlp_copy_members then a forward, at 1,
+ * 2 and 8 threads, for whole and partial copies; in bf16 with the rounded
+ * weights copied along and the first layer's per-member copy refreshed
+ * after them. */
+START_TEST(forward_copy_matches_copy_then_forward) {
+  const int bf16 = _i;
+  enum { B = 40, IN = 5, E = 6, K = 3 };
+  static const int32_t counts[] = {1, 2, 8};
+  static const int32_t draws[3][K] = {{0, 2, 5}, {4, 1, 1}, {3, 3, 0}};
+  static const int32_t ks[3] = {K, K, 2};
+  for (int t = 0; t < 3; t++) {
+    wsrl__nn_ctx *ctx = make_ctx(counts[t]);
+    if (bf16 && wsrl__nn_ctx_set_precision(ctx, WSRL__NN_BF16) != WSRL_OK) {
+      wsrl__nn_ctx_destroy(ctx);
+      ck_assert_int_eq(t, 0);
+      return;
+    }
+    wsrl__rng r;
+    wsrl__rng_seed(&r, 31, 0);
+    wsrl__mlp_spec s = {.ensemble = E, .in_dim = IN, .out_dim = 1, .n_hidden = 2, .hidden = {64, 64},
+                        .layer_norm = 1, .max_batch = B, .trainable = 0};
+    wsrl__mlp *src, *a, *b;
+    ck_assert_int_eq(wsrl__mlp_create(&src, ctx, &s, NULL, &r), WSRL_OK);
+    s.ensemble = K;
+    ck_assert_int_eq(wsrl__mlp_create(&a, ctx, &s, NULL, &r), WSRL_OK);
+    ck_assert_int_eq(wsrl__mlp_create(&b, ctx, &s, NULL, &r), WSRL_OK);
+    float x[B * IN], ya[K * B], yb[K * B], ys[E * B];
+    wsrl__rng_fill_normal(&r, x, B * IN);
+    ck_assert_int_eq(wsrl__mlp_forward(src, B, WSRL__MLP_SHARED, x, ys), WSRL_OK); /* src's bf16 weights current */
+    for (int d = 0; d < 3; d++) {
+      memset(ya, 0, sizeof ya), memset(yb, 0, sizeof yb);
+      ck_assert_int_eq(wsrl__mlp_copy_members(a, src, draws[d], ks[d]), WSRL_OK);
+      ck_assert_int_eq(wsrl__mlp_forward(a, B, WSRL__MLP_SHARED, x, ya), WSRL_OK);
+      ck_assert_int_eq(wsrl__mlp_forward_copy(b, src, draws[d], ks[d], B, WSRL__MLP_SHARED, x, yb), WSRL_OK);
+      ck_assert_msg(memcmp(ya, yb, sizeof ya) == 0, "draw %d: outputs differ (%d threads, %s)", d, counts[t],
+                    bf16 ? "bf16" : "fp32");
+      for (int j = 0; j < ks[d]; j++) /* the copied members compute what their source does */
+        ck_assert_msg(memcmp(yb + j * B, ys + draws[d][j] * B, sizeof(float) * B) == 0,
+                      "draw %d: member %d differs from source member %d", d, j, draws[d][j]);
+    }
+    const int32_t bad[K] = {0, E, 1};
+    ck_assert_int_eq(wsrl__mlp_forward_copy(b, src, bad, K, B, WSRL__MLP_SHARED, x, yb), WSRL_ERR_INVALID_ARGUMENT);
+    ck_assert_msg_has("members[1]");
+    wsrl__mlp_destroy(src), wsrl__mlp_destroy(a), wsrl__mlp_destroy(b);
+    wsrl__nn_ctx_destroy(ctx);
+  }
+}
+END_TEST
+
 /* More distinct batch sizes than cache slots: evicted shapes are rebuilt
  * and give the same numbers. */
 START_TEST(shape_cache_eviction) {
@@ -1540,6 +1590,7 @@ Suite *wsrl_test_suite_nn(void) {
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, subset_forward_matches_full);
   tcase_add_test(tc, subset_copy_carries_bf16_weights);
+  tcase_add_loop_test(tc, forward_copy_matches_copy_then_forward, 0, 2);
   tcase_add_test(tc, shape_cache_eviction);
   tcase_add_test(tc, predict_reuses_prepared_shape);
   tcase_add_loop_test(tc, deterministic_updates, 0, 4);
