@@ -32,6 +32,18 @@ static wsrl__nn_ctx *make_ctx(int32_t threads) {
   return ctx;
 }
 
+/* The same in bf16 where asked; NULL where this CPU has no bf16 (the test
+ * then skips). */
+static wsrl__nn_ctx *make_ctx_prec(int32_t threads, int bf16) {
+  wsrl__nn_ctx *ctx = make_ctx(threads);
+  if (bf16 && wsrl__nn_ctx_set_precision(ctx, WSRL__NN_BF16) != WSRL_OK) {
+    wsrl_clear_error();
+    wsrl__nn_ctx_destroy(ctx);
+    return NULL;
+  }
+  return ctx;
+}
+
 static float *W(wsrl__mlp *m, int kind, int l, int e, int k, int n) {
   float *p = wsrl__mlp_elem(m, WSRL__MLP_PARAM, kind, l, e, k, n);
   ck_assert_ptr_nonnull(p);
@@ -768,9 +780,8 @@ START_TEST(forward_copy_matches_copy_then_forward) {
   static const int32_t draws[3][K] = {{0, 2, 5}, {4, 1, 1}, {3, 3, 0}};
   static const int32_t ks[3] = {K, K, 2};
   for (int t = 0; t < 3; t++) {
-    wsrl__nn_ctx *ctx = make_ctx(counts[t]);
-    if (bf16 && wsrl__nn_ctx_set_precision(ctx, WSRL__NN_BF16) != WSRL_OK) {
-      wsrl__nn_ctx_destroy(ctx);
+    wsrl__nn_ctx *ctx = make_ctx_prec(counts[t], bf16);
+    if (ctx == NULL) { /* no bf16 on this CPU */
       ck_assert_int_eq(t, 0);
       return;
     }
@@ -1082,9 +1093,8 @@ START_TEST(members_in_parallel_match_serial) {
   float *res[4][6];
   int64_t n_out = 0, n_par = 0, n_dx = 0;
   for (int t = 0; t < 4; t++) {
-    wsrl__nn_ctx *ctx = make_ctx(counts[t]);
-    if (bf16 && wsrl__nn_ctx_set_precision(ctx, WSRL__NN_BF16) != WSRL_OK) {
-      wsrl__nn_ctx_destroy(ctx);
+    wsrl__nn_ctx *ctx = make_ctx_prec(counts[t], bf16);
+    if (ctx == NULL) { /* no bf16 on this CPU */
       ck_assert_int_eq(t, 0);
       return;
     }
@@ -1180,9 +1190,8 @@ START_TEST(single_net_row_blocks_match_serial) {
   float *res[4][3];
   int64_t n_out = 0, n_par = 0;
   for (int t = 0; t < 4; t++) {
-    wsrl__nn_ctx *ctx = make_ctx(counts[t]);
-    if (bf16 && wsrl__nn_ctx_set_precision(ctx, WSRL__NN_BF16) != WSRL_OK) {
-      wsrl__nn_ctx_destroy(ctx);
+    wsrl__nn_ctx *ctx = make_ctx_prec(counts[t], bf16);
+    if (ctx == NULL) { /* no bf16 on this CPU */
       ck_assert_int_eq(t, 0);
       return;
     }
