@@ -88,23 +88,21 @@ static void fused_block(const void *job, int64_t k) {
     memset(x->grad_zero + i0, 0, len * sizeof(float));
 }
 
-void wsrl__adam_update_fused(const wsrl__adam_cfg *cfg, int64_t t, float g_scale, float *p, const float *g, float *m,
-                             float *v, size_t n, const wsrl__adam_fused *x) {
-  /* Bias corrections in double once per step; the element loop is float. */
+/* Step t's constants: bias corrections in double once per step; the
+ * element loop is float. */
+static adam_k adam_consts(const wsrl__adam_cfg *cfg, int64_t t, float g_scale) {
   const double bc1 = 1.0 - pow((double)cfg->beta1, (double)t);
   const double bc2 = 1.0 - pow((double)cfg->beta2, (double)t);
-  const float a = (float)((double)cfg->lr / bc1);
-  const float c = (float)(1.0 / bc2);
-  const adam_k ak = {g_scale, cfg->beta1, cfg->beta2, 1.0f - cfg->beta1, 1.0f - cfg->beta2, a, c, cfg->eps};
-  const int64_t blocks = (int64_t)((n + ADAM_BLOCK - 1) / ADAM_BLOCK);
-  const fused_job job = {&ak, p, g, m, v, n, x};
-  /* Each block is finished (Adam, Polyak, bf16 copies) while it is in L1/L2. */
-  wsrl__nn_tasks(blocks, blocks, 2, fused_block, &job);
+  return (adam_k){g_scale, cfg->beta1, cfg->beta2, 1.0f - cfg->beta1, 1.0f - cfg->beta2,
+                  (float)((double)cfg->lr / bc1), (float)(1.0 / bc2), cfg->eps};
 }
 
 void wsrl__adam_update(const wsrl__adam_cfg *cfg, int64_t t, float g_scale, float *p, const float *g, float *m,
                        float *v, size_t n) {
-  wsrl__adam_update_fused(cfg, t, g_scale, p, g, m, v, n, NULL);
+  const adam_k ak = adam_consts(cfg, t, g_scale);
+  const int64_t blocks = (int64_t)((n + ADAM_BLOCK - 1) / ADAM_BLOCK);
+  const fused_job job = {&ak, p, g, m, v, n, NULL};
+  wsrl__nn_tasks(blocks, blocks, 2, fused_block, &job);
 }
 
 WSRL__CLONES
@@ -137,10 +135,7 @@ static int clipped_k(const wsrl__adam_cfg *cfg, int64_t t, double extra_sumsq, c
   float scale = 1.0f;
   if (cfg->grad_clip > 0.0f && norm > (double)cfg->grad_clip)
     scale = (float)((double)cfg->grad_clip / norm);
-  const double bc1 = 1.0 - pow((double)cfg->beta1, (double)t);
-  const double bc2 = 1.0 - pow((double)cfg->beta2, (double)t);
-  *ak = (adam_k){scale, cfg->beta1, cfg->beta2, 1.0f - cfg->beta1, 1.0f - cfg->beta2,
-                 (float)((double)cfg->lr / bc1), (float)(1.0 / bc2), cfg->eps};
+  *ak = adam_consts(cfg, t, scale);
   return 1;
 }
 

@@ -156,27 +156,26 @@ void wsrl__nn_bf16_block(uint16_t *dst, const float *src, int64_t n);
  * transposed, on this thread. */
 void wsrl__nn_bf16_transpose(uint16_t *dst, const uint16_t *src, int64_t rows, int64_t cols);
 
-/* Extra work of wsrl__adam_update_fused's single pass over the parameters
- * (each may be NULL): the Polyak average target = tau p + (1 - tau) target
- * of the updated p, the bf16 copies of p and target, and zeroing the
- * gradient g it has read (grad_zero: g itself). */
+/* Extra work of an Adam step's single pass over the parameters (each may
+ * be NULL): the Polyak average target = tau p + (1 - tau) target of the
+ * updated p, the bf16 copies of p and target, and zeroing the gradient g
+ * it has read (grad_zero: g itself). */
 typedef struct wsrl__adam_fused {
   float *target;
   float tau;
   uint16_t *p16, *target16;
   float *grad_zero;
 } wsrl__adam_fused;
-void wsrl__adam_update_fused(const wsrl__adam_cfg *cfg, int64_t t, float g_scale, float *p, const float *g, float *m,
-                             float *v, size_t n, const wsrl__adam_fused *x);
 
 /* Doubles of scratch wsrl__adam_step_clipped needs for n parameters. */
 size_t wsrl__adam_blocks(size_t n);
 
 /* Adam step t clipped to the global norm, in one parallel region: the norm
  * of g (and of gradients outside it, extra_sumsq: their squared norm) into
- * *norm_out, the scale cfg->grad_clip sets into *scale_out, then the fused
- * pass of wsrl__adam_update_fused. Returns 0, having changed nothing, when
- * the norm is not finite. The norm has wsrl__nn_l2norm's bits. */
+ * *norm_out, the scale cfg->grad_clip sets into *scale_out, then the Adam
+ * pass with x's extra work, block by block while each is in cache. Returns
+ * 0, having changed nothing, when the norm is not finite. The norm has
+ * wsrl__nn_l2norm's bits. */
 int wsrl__adam_step_clipped(const wsrl__adam_cfg *cfg, int64_t t, double extra_sumsq, float *p, float *g, float *m,
                             float *v, size_t n, const wsrl__adam_fused *x, double *part, double *norm_out,
                             float *scale_out);
