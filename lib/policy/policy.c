@@ -305,14 +305,14 @@ wsrl_status_t wsrl__policy_forward_sample_rng(wsrl__policy *p, int64_t batch, co
   WSRL__CHECK_NULL(obs);
   WSRL__CHECK_NULL(rng);
   WSRL__CHECK_NULL(a_out);
+  p->batch = 0; /* as a failed wsrl__policy_forward: no forward to sample from */
+  p->cache = CACHE_NONE;
   if (n < 1 || n > p->spec.max_samples)
     return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "policy forward+sample: n must be in [1, max_samples = %d] (got %d)",
                        p->spec.max_samples, n);
   if (batch < 1 || batch > p->spec.max_batch)
     return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "policy forward+sample: batch %lld outside [1, max_batch = %lld]",
                        (long long)batch, (long long)p->spec.max_batch);
-  p->batch = 0;
-  p->cache = CACHE_NONE;
   /* The draws first (serial, the forward does not touch rng), then the
    * std and the samples of each block of rows inside the forward's region. */
   wsrl__rng_normal_draws(rng, p->draws, (size_t)(batch * n * p->spec.act_dim));

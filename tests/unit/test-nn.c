@@ -660,6 +660,19 @@ START_TEST(policy_errors_and_blobs) {
   ck_assert_int_eq(wsrl__policy_sample(p, 3, eps, a, lp), WSRL_ERR_INVALID_ARGUMENT);
   ck_assert_msg_has("max_samples");
   ck_assert_int_eq(wsrl__policy_sample(p, 1, NULL, a, lp), WSRL_ERR_INVALID_ARGUMENT);
+  /* forward + sample: the same checks, and a failed call leaves no forward */
+  wsrl__rng nr;
+  wsrl__rng_seed(&nr, 1, 0);
+  ck_assert_int_eq(wsrl__policy_forward_sample_rng(p, 2, obs, 3, &nr, a, lp), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_msg_has("max_samples");
+  ck_assert_int_eq(wsrl__policy_forward_sample_rng(p, 3, obs, 1, &nr, a, lp), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_msg_has("batch");
+  ck_assert_int_eq(wsrl__policy_forward_sample_rng(p, 2, obs, 1, NULL, a, lp), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wsrl__policy_forward_sample_rng(p, 2, obs, 1, &nr, NULL, lp), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wsrl__policy_forward(p, 2, obs), WSRL_OK);
+  ck_assert_int_eq(wsrl__policy_forward_sample_rng(p, 3, obs, 1, &nr, a, lp), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wsrl__policy_sample(p, 1, eps, a, lp), WSRL_ERR_WRONG_STATE);
+  ck_assert_int_eq(wsrl__policy_forward_sample_rng(p, 2, obs, 1, &nr, a, lp), WSRL_OK);
   ck_assert_int_eq(wsrl__policy_blob_count(p), 6);
   wsrl__nn_blob b;
   ck_assert_int_eq(wsrl__policy_blob(p, 3, &b), WSRL_OK);
