@@ -21,6 +21,7 @@
 #                    (uneven tasks, more threads than tasks) and the fork
 #                    and join, summed over the T threads
 #   serial_wait_share  serial_wait_ms / (T x the time inside teams)
+#   serial_teams     OpenMP teams forked per env-step (each a fork and join)
 # At 1 thread nothing forks and everything is serial: use 2 or more.
 # Needs libgomp (other OpenMP runtimes enter elsewhere: reported, exit 77).
 # Environment: WSRL_SHARE_STEPS (default 20), WSRL_SHARE_PRECISIONS
@@ -91,7 +92,7 @@ for prec in ${WSRL_SHARE_PRECISIONS:-fp32 bf16}; do
         echo "serial-share: no GOMP_parallel team at $t threads: not GNU OpenMP, skipped"
         exit 77
       fi
-      run "$t" "$prec" $agent $((2 + steps)) "$k" | awk -v n="$steps" -v w="$what" -v p="$prec" -v t="$t" '{
+      run "$t" "$prec" $agent $((2 + steps)) "$k" | awk -v n="$steps" -v w="$what" -v p="$prec" -v t="$t" -v k="$k" '{
         step = $3 * 1000 / n; serial = ($3 - $5) * 1000 / n
         printf "serial_step_ms_%s_%s_t%d %.3f ms\n", w, p, t, step
         printf "serial_ms_%s_%s_t%d %.3f ms\n", w, p, t, serial
@@ -99,6 +100,7 @@ for prec in ${WSRL_SHARE_PRECISIONS:-fp32 bf16}; do
         wait = (t * $5 - $9) * 1000 / n
         printf "serial_wait_ms_%s_%s_t%d %.3f ms\n", w, p, t, wait
         printf "serial_wait_share_%s_%s_t%d %.1f %%\n", w, p, t, ($5 > 0 ? 100 * wait / (t * $5 * 1000 / n) : 0)
+        printf "serial_teams_%s_%s_t%d %.1f 1/env-step\n", w, p, t, ($7 - k) / n
       }'
       [[ "$sites" == 0 ]] || show_sites "$what $prec t$t"
     done
