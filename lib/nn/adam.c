@@ -139,45 +139,70 @@ static int clipped_k(const wsrl__adam_cfg *cfg, int64_t t, double extra_sumsq, c
   return 1;
 }
 
-int wsrl__adam_step_clipped(const wsrl__adam_cfg *cfg, int64_t t, double extra_sumsq, float *p, float *g, float *m,
-                            float *v, size_t n, const wsrl__adam_fused *x, double *part, double *norm_out,
-                            float *scale_out) {
-  const int64_t blocks = (int64_t)wsrl__adam_blocks(n);
-  adam_k ak = {0};
-  int ok;
-  if (wsrl__nn_fork(blocks, 2)) {
-    /* One region: every thread sums the same parts in the same order
-     * after the barrier, so all agree on the norm and on skipping. */
+/* Set i's block k of the global block index g (sets' blocks in order). */
+static void set_block(const wsrl__adam_set *sets, int32_t count, int64_t g, int32_t *i, int64_t *k) {
+  *i = 0;
+  while (*i < count - 1 && g >= (int64_t)wsrl__adam_blocks(sets[*i].n))
+    g -= (int64_t)wsrl__adam_blocks(sets[(*i)++].n);
+  *k = g;
+}
+
+/* The fused pass over block k of set `set` with its constants. */
+static void set_pass(const wsrl__adam_set *set, const adam_k *ak, int64_t k) {
+  const fused_job job = {ak, set->p, set->g, set->m, set->v, set->n, &set->x};
+  fused_block(&job, k);
+}
+
+void wsrl__adam_steps_clipped(wsrl__adam_set *sets, int32_t count) {
+  int64_t total = 0;
+  for (int32_t i = 0; i < count; i++)
+    total += (int64_t)wsrl__adam_blocks(sets[i].n);
+  adam_k ak[WSRL__ADAM_MAX_SETS];
+  int fine[WSRL__ADAM_MAX_SETS];
+  double norm[WSRL__ADAM_MAX_SETS];
+  if (wsrl__nn_fork(total, 2)) {
+    /* One region: every thread adds the same block sums in the same order
+     * after the barrier, so all agree on each norm and on skipping. */
 #pragma omp parallel
     {
+      int32_t i;
+      int64_t k;
 #pragma omp for schedule(static)
-      for (int64_t k = 0; k < blocks; k++)
-        sumsq_part(g, n, part, k);
-      adam_k mine = {0};
-      double norm;
-      const int fine = clipped_k(cfg, t, extra_sumsq, part, blocks, &mine, &norm);
-      if (fine) {
-        const fused_job job = {&mine, p, g, m, v, n, x};
+      for (int64_t g = 0; g < total; g++) {
+        set_block(sets, count, g, &i, &k);
+        sumsq_part(sets[i].g, sets[i].n, sets[i].part, k);
+      }
+      adam_k mine[WSRL__ADAM_MAX_SETS];
+      int ok[WSRL__ADAM_MAX_SETS];
+      double nm[WSRL__ADAM_MAX_SETS];
+      for (int32_t s = 0; s < count; s++)
+        ok[s] = clipped_k(sets[s].cfg, sets[s].t, sets[s].extra_sumsq, sets[s].part,
+                          (int64_t)wsrl__adam_blocks(sets[s].n), &mine[s], &nm[s]);
 #pragma omp for schedule(static) nowait
-        for (int64_t k = 0; k < blocks; k++)
-          fused_block(&job, k);
+      for (int64_t g = 0; g < total; g++) {
+        set_block(sets, count, g, &i, &k);
+        if (ok[i])
+          set_pass(&sets[i], &mine[i], k);
       }
 #pragma omp single nowait
-      ok = fine, ak = mine, *norm_out = norm;
+      for (int32_t s = 0; s < count; s++)
+        ak[s] = mine[s], fine[s] = ok[s], norm[s] = nm[s];
     }
   } else {
-    for (int64_t k = 0; k < blocks; k++)
-      sumsq_part(g, n, part, k);
-    ok = clipped_k(cfg, t, extra_sumsq, part, blocks, &ak, norm_out);
-    if (ok) {
-      const fused_job job = {&ak, p, g, m, v, n, x};
+    for (int32_t s = 0; s < count; s++) {
+      const int64_t blocks = (int64_t)wsrl__adam_blocks(sets[s].n);
       for (int64_t k = 0; k < blocks; k++)
-        fused_block(&job, k);
+        sumsq_part(sets[s].g, sets[s].n, sets[s].part, k);
+      fine[s] = clipped_k(sets[s].cfg, sets[s].t, sets[s].extra_sumsq, sets[s].part, blocks, &ak[s], &norm[s]);
+      for (int64_t k = 0; fine[s] && k < blocks; k++)
+        set_pass(&sets[s], &ak[s], k);
     }
   }
-  if (scale_out != NULL)
-    *scale_out = ok ? ak.gs : 1.0f;
-  return ok;
+  for (int32_t s = 0; s < count; s++) {
+    sets[s].stepped = fine[s];
+    sets[s].norm = norm[s];
+    sets[s].scale = fine[s] ? ak[s].gs : 1.0f;
+  }
 }
 
 /* Blocks g0 + k of x[0, n) into part[k]. */

@@ -1300,65 +1300,109 @@ void wsrl__mlp_zero_grad(wsrl__mlp *m) {
     m->grads_zero_pending = 1;
 }
 
-/* Adam step (clipped to the global norm) of m, and with a target the
- * Polyak average of the new parameters into it, in one pass. A skipped
- * (non-finite) step still averages the target, as the separate calls do. */
-static wsrl_status_t adam_step(wsrl__mlp *m, double extra_sumsq, float *grad_norm_out, float *scale_out,
-                               wsrl__mlp *target, float tau) {
+static wsrl_status_t check_same(const wsrl__mlp *a, const wsrl__mlp *b, const char *what);
+
+static wsrl_status_t check_step(const wsrl__mlp_step *st) {
+  WSRL__CHECK_NULL(st->m);
+  if (!st->m->spec.trainable)
+    return wsrl__error(WSRL_ERR_WRONG_STATE, "mlp: Adam step on a forward-only (target) network");
+  if (st->target == NULL)
+    return WSRL_OK;
+  WSRL__TRY(check_same(st->target, st->m, "Adam step with Polyak update"));
+  if (!(st->tau >= 0.0f && st->tau <= 1.0f))
+    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "Adam step with Polyak update: tau must be in [0, 1] (got %g)",
+                       (double)st->tau);
+  return WSRL_OK;
+}
+
+/* The optimizer's view of step st: m's arrays and, with a target, the
+ * Polyak average into it in the same pass. */
+static wsrl__adam_set step_set(const wsrl__mlp_step *st) {
+  wsrl__mlp *m = st->m, *tg = st->target;
   settle_grads(m);
-  int32_t saved = wsrl__nn_enter(m->ctx);
-  const wsrl__adam_fused x = {target != NULL ? target->params : NULL, tau, m->bf16 ? m->w16 : NULL,
-                              target != NULL && target->bf16 ? target->w16 : NULL, m->grads};
-  double norm;
-  float scale;
-  /* The norm and the step in one region (one fork and join per step). */
-  const int stepped = wsrl__adam_step_clipped(&m->adam, m->adam_t + 1, extra_sumsq, m->params, m->grads, m->adam_m,
-                                              m->adam_v, (size_t)m->n_padded, &x, m->norm_part, &norm, &scale);
-  if (grad_norm_out != NULL)
-    *grad_norm_out = (float)norm;
-  if (!stepped) {
-    wsrl__nn_leave(saved);
-    if (target != NULL)
-      (void)wsrl__mlp_polyak(target, m, tau);
-    return wsrl__error(WSRL_ERR_NON_FINITE, "mlp: non-finite gradient (norm %g); step skipped", norm);
+  const wsrl__adam_fused x = {tg != NULL ? tg->params : NULL, st->tau, m->bf16 ? m->w16 : NULL,
+                              tg != NULL && tg->bf16 ? tg->w16 : NULL, m->grads};
+  return (wsrl__adam_set){&m->adam, m->adam_t + 1, st->extra_sumsq, m->params, m->grads, m->adam_m, m->adam_v,
+                          (size_t)m->n_padded, x, m->norm_part, 0.0, 1.0f, 0};
+}
+
+/* Step st's outcome: the new state of m (and its target), or for a
+ * skipped (non-finite) step the target's Polyak average all the same, as
+ * the separate calls do. */
+static void step_done(wsrl__mlp_step *st, const wsrl__adam_set *set) {
+  wsrl__mlp *m = st->m, *tg = st->target;
+  st->grad_norm = (float)set->norm;
+  st->scale = set->scale;
+  if (!set->stepped) {
+    if (tg != NULL)
+      (void)wsrl__mlp_polyak(tg, m, st->tau);
+    st->status = WSRL_ERR_NON_FINITE;
+    return;
   }
-  if (scale_out != NULL)
-    *scale_out = scale;
   m->adam_t++;
   m->grads_zero = 1;
   m->w16_fresh = m->bf16;
   m->w16_version += m->bf16 != 0;
-  if (target != NULL) {
-    target->w16_fresh = target->bf16;
-    target->w16_version += target->bf16 != 0;
+  if (tg != NULL) {
+    tg->w16_fresh = tg->bf16;
+    tg->w16_version += tg->bf16 != 0;
   }
+  st->status = WSRL_OK;
+}
+
+wsrl_status_t wsrl__mlp_adam_steps(wsrl__mlp_step *steps, int32_t count) {
+  WSRL__CHECK_NULL(steps);
+  if (count < 1 || count > WSRL__ADAM_MAX_SETS)
+    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "mlp: Adam steps: count must be in [1, %d] (got %d)",
+                       WSRL__ADAM_MAX_SETS, count);
+  for (int32_t i = 0; i < count; i++) {
+    WSRL__TRY(check_step(&steps[i]));
+    if (steps[i].m->ctx != steps[0].m->ctx)
+      return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "mlp: Adam steps: steps[%d]'s network has another context", i);
+    for (int32_t j = 0; j < i; j++)
+      if (steps[j].m == steps[i].m)
+        return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "mlp: Adam steps: steps[%d] and [%d] are one network", j, i);
+  }
+  wsrl__adam_set sets[WSRL__ADAM_MAX_SETS];
+  for (int32_t i = 0; i < count; i++)
+    sets[i] = step_set(&steps[i]);
+  /* The norms and the steps of all in one region (one fork and join). */
+  const int32_t saved = wsrl__nn_enter(steps[0].m->ctx);
+  wsrl__adam_steps_clipped(sets, count);
   wsrl__nn_leave(saved);
-  return WSRL_OK;
+  wsrl_status_t first = WSRL_OK;
+  for (int32_t i = 0; i < count; i++) {
+    step_done(&steps[i], &sets[i]);
+    if (steps[i].status != WSRL_OK && first == WSRL_OK)
+      first = wsrl__error(steps[i].status, "mlp: non-finite gradient (norm %g); step skipped",
+                          (double)steps[i].grad_norm);
+  }
+  return first;
 }
 
 wsrl_status_t wsrl__mlp_adam_step_ext(wsrl__mlp *m, double extra_sumsq, float *grad_norm_out, float *scale_out) {
   WSRL__CHECK_NULL(m);
-  if (!m->spec.trainable)
-    return wsrl__error(WSRL_ERR_WRONG_STATE, "mlp: Adam step on a forward-only (target) network");
-  return adam_step(m, extra_sumsq, grad_norm_out, scale_out, NULL, 0.0f);
+  wsrl__mlp_step st = {m, NULL, 0.0f, extra_sumsq, 0.0f, 1.0f, WSRL_OK};
+  const wsrl_status_t rc = wsrl__mlp_adam_steps(&st, 1);
+  if (grad_norm_out != NULL && rc != WSRL_ERR_WRONG_STATE)
+    *grad_norm_out = st.grad_norm;
+  if (scale_out != NULL && rc == WSRL_OK)
+    *scale_out = st.scale;
+  return rc;
 }
 
 wsrl_status_t wsrl__mlp_adam_step(wsrl__mlp *m, float *grad_norm_out) {
   return wsrl__mlp_adam_step_ext(m, 0.0, grad_norm_out, NULL);
 }
 
-static wsrl_status_t check_same(const wsrl__mlp *a, const wsrl__mlp *b, const char *what);
-
 wsrl_status_t wsrl__mlp_adam_step_polyak(wsrl__mlp *m, wsrl__mlp *target, float tau, float *grad_norm_out) {
   WSRL__CHECK_NULL(m);
   WSRL__CHECK_NULL(target);
-  if (!m->spec.trainable)
-    return wsrl__error(WSRL_ERR_WRONG_STATE, "mlp: Adam step on a forward-only (target) network");
-  WSRL__TRY(check_same(target, m, "Adam step with Polyak update"));
-  if (!(tau >= 0.0f && tau <= 1.0f))
-    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "Adam step with Polyak update: tau must be in [0, 1] (got %g)",
-                       (double)tau);
-  return adam_step(m, 0.0, grad_norm_out, NULL, target, tau);
+  wsrl__mlp_step st = {m, target, tau, 0.0, 0.0f, 1.0f, WSRL_OK};
+  const wsrl_status_t rc = wsrl__mlp_adam_steps(&st, 1);
+  if (grad_norm_out != NULL && (rc == WSRL_OK || rc == WSRL_ERR_NON_FINITE))
+    *grad_norm_out = st.grad_norm;
+  return rc;
 }
 
 void wsrl__mlp_adam_reset(wsrl__mlp *m) {

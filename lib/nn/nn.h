@@ -221,6 +221,27 @@ wsrl_status_t wsrl__mlp_adam_step_ext(wsrl__mlp *m, double extra_sumsq, float *g
  * (non-finite) step still averages the target and returns
  * WSRL_ERR_NON_FINITE. */
 wsrl_status_t wsrl__mlp_adam_step_polyak(wsrl__mlp *m, wsrl__mlp *target, float tau, float *grad_norm_out);
+
+/* One network's part of wsrl__mlp_adam_steps: m's step (Polyak into
+ * target when non-NULL, with tau; extra_sumsq as in
+ * wsrl__mlp_adam_step_ext), and what it did. */
+typedef struct wsrl__mlp_step {
+  wsrl__mlp *m;
+  wsrl__mlp *target;
+  float tau;
+  double extra_sumsq;
+  float grad_norm;      /* out */
+  float scale;          /* out: the clip scale */
+  wsrl_status_t status; /* out: WSRL_OK, or WSRL_ERR_NON_FINITE (skipped) */
+} wsrl__mlp_step;
+#define WSRL__MLP_MAX_STEPS 4
+
+/* The Adam steps of count (<= WSRL__MLP_MAX_STEPS) distinct networks of one
+ * context in one parallel region: the calls above one after the other,
+ * each with its own norm, clip and skip, the same numbers. Returns the
+ * first skipped step's status and message, else WSRL_OK; an argument
+ * error changes nothing. */
+wsrl_status_t wsrl__mlp_adam_steps(wsrl__mlp_step *steps, int32_t count);
 void wsrl__mlp_adam_reset(wsrl__mlp *m);
 void wsrl__mlp_set_lr(wsrl__mlp *m, float lr);
 

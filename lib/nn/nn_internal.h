@@ -170,15 +170,29 @@ typedef struct wsrl__adam_fused {
 /* Doubles of scratch wsrl__adam_step_clipped needs for n parameters. */
 size_t wsrl__adam_blocks(size_t n);
 
-/* Adam step t clipped to the global norm, in one parallel region: the norm
- * of g (and of gradients outside it, extra_sumsq: their squared norm) into
- * *norm_out, the scale cfg->grad_clip sets into *scale_out, then the Adam
- * pass with x's extra work, block by block while each is in cache. Returns
- * 0, having changed nothing, when the norm is not finite. The norm has
- * wsrl__nn_l2norm's bits. */
-int wsrl__adam_step_clipped(const wsrl__adam_cfg *cfg, int64_t t, double extra_sumsq, float *p, float *g, float *m,
-                            float *v, size_t n, const wsrl__adam_fused *x, double *part, double *norm_out,
-                            float *scale_out);
+/* One clipped Adam step: t, the parameters, the fused pass's extra work
+ * x, extra_sumsq (squared norm of gradients outside g that count in the
+ * clip) and part (wsrl__adam_blocks(n) doubles of scratch); the step
+ * writes its gradient norm, clip scale and whether it ran. */
+typedef struct wsrl__adam_set {
+  const wsrl__adam_cfg *cfg;
+  int64_t t;
+  double extra_sumsq;
+  float *p, *g, *m, *v;
+  size_t n;
+  wsrl__adam_fused x;
+  double *part;
+  double norm;   /* out */
+  float scale;   /* out: the clip scale (1 without clipping or step) */
+  int stepped;   /* out: 0 where the norm is not finite (nothing changed) */
+} wsrl__adam_set;
+#define WSRL__ADAM_MAX_SETS WSRL__MLP_MAX_STEPS
+
+/* count (<= WSRL__ADAM_MAX_SETS) Adam steps clipped each to its own global
+ * norm, in one parallel region: the norms (wsrl__nn_l2norm's bits), a
+ * barrier, then the Adam passes with their extra work, block by block
+ * while each is in cache. A set with a non-finite norm changes nothing. */
+void wsrl__adam_steps_clipped(wsrl__adam_set *sets, int32_t count);
 
 /* Orthogonal init (init.c): w[r * ld + c] for r < rows, c < cols, as flax's
  * orthogonal(gain) on a (rows = fan_in, cols = fan_out) kernel. */

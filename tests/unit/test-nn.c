@@ -467,6 +467,86 @@ START_TEST(clipped_step_same_bits_any_threads) {
 }
 END_TEST
 
+/* wsrl__mlp_adam_steps: two networks' steps in one region give the bits of
+ * the two separate calls, each with its own norm, clip and skip (at 1 and
+ * 4 threads); argument errors change nothing. */
+START_TEST(joint_steps_match_separate) {
+  enum { B = 8, IN = 4 };
+  for (int threads = 1; threads <= 4; threads += 3) {
+    wsrl__nn_ctx *ctx = make_ctx(threads);
+    wsrl__adam_cfg clip = ADAM;
+    clip.grad_clip = 0.05f;
+    wsrl__mlp_spec sa = {.ensemble = 4, .in_dim = IN, .out_dim = 1, .n_hidden = 2, .hidden = {96, 96},
+                         .layer_norm = 1, .max_batch = B, .trainable = 1};
+    wsrl__mlp_spec sb = {.ensemble = 1, .in_dim = IN, .out_dim = 3, .n_hidden = 1, .hidden = {40}, .max_batch = B,
+                         .trainable = 1};
+    wsrl__mlp *net[2][2], *tgt[2]; /* [joint or separate][a or b] */
+    for (int k = 0; k < 2; k++) {
+      wsrl__rng r;
+      wsrl__rng_seed(&r, 12, 0);
+      ck_assert_int_eq(wsrl__mlp_create(&net[k][0], ctx, &sa, &clip, &r), WSRL_OK);
+      ck_assert_int_eq(wsrl__mlp_create(&net[k][1], ctx, &sb, &ADAM, &r), WSRL_OK);
+      sa.trainable = 0;
+      ck_assert_int_eq(wsrl__mlp_create(&tgt[k], ctx, &sa, NULL, &r), WSRL_OK);
+      sa.trainable = 1;
+    }
+    float x[B * IN], dy[4 * B * 3];
+    wsrl__rng r;
+    wsrl__rng_seed(&r, 3, 0);
+    wsrl__rng_fill_normal(&r, x, B * IN);
+    wsrl__rng_fill_normal(&r, dy, 4 * B * 3);
+    for (int round = 0; round < 3; round++) { /* round 2: b's gradient is not finite */
+      for (int k = 0; k < 2; k++)
+        for (int j = 0; j < 2; j++) {
+          wsrl__mlp_zero_grad(net[k][j]);
+          ck_assert_int_eq(wsrl__mlp_forward(net[k][j], B, WSRL__MLP_SHARED, x, NULL), WSRL_OK);
+          ck_assert_int_eq(wsrl__mlp_backward(net[k][j], dy, NULL, 1), WSRL_OK);
+          if (round == 2 && j == 1)
+            *G(net[k][j], WSRL__MLP_W, 0, 0, 1, 2) = NAN;
+        }
+      wsrl__mlp_step st[2] = {{net[0][0], tgt[0], 0.3f, 0.0, 0.0f, 1.0f, WSRL_OK},
+                              {net[0][1], NULL, 0.0f, 0.25, 0.0f, 1.0f, WSRL_OK}};
+      const wsrl_status_t rc = wsrl__mlp_adam_steps(st, 2);
+      float na, nb, scale;
+      const wsrl_status_t ra = wsrl__mlp_adam_step_polyak(net[1][0], tgt[1], 0.3f, &na);
+      const wsrl_status_t rb = wsrl__mlp_adam_step_ext(net[1][1], 0.25, &nb, &scale);
+      ck_assert_int_eq(ra, WSRL_OK);
+      ck_assert_int_eq(st[0].status, ra);
+      ck_assert_int_eq(st[1].status, rb);
+      ck_assert_int_eq(rc, round == 2 ? WSRL_ERR_NON_FINITE : WSRL_OK);
+      ck_assert_int_eq(rb, round == 2 ? WSRL_ERR_NON_FINITE : WSRL_OK);
+      ck_assert(memcmp(&st[0].grad_norm, &na, sizeof na) == 0);
+      ck_assert(round == 2 || memcmp(&st[1].grad_norm, &nb, sizeof nb) == 0);
+      ck_assert(round == 2 || st[1].scale == scale);
+      ck_assert(st[0].scale < 1.0f); /* a's clip is active */
+      wsrl_clear_error();
+      for (int j = 0; j < 3; j++) {
+        wsrl__mlp *p = j < 2 ? net[0][j] : tgt[0], *q = j < 2 ? net[1][j] : tgt[1];
+        const int64_t n = wsrl__mlp_param_count(p);
+        float *u = malloc(sizeof(float) * (size_t)n), *w = malloc(sizeof(float) * (size_t)n);
+        ck_assert_int_eq(wsrl__mlp_get_params(p, u, n), WSRL_OK);
+        ck_assert_int_eq(wsrl__mlp_get_params(q, w, n), WSRL_OK);
+        ck_assert_msg(memcmp(u, w, sizeof(float) * (size_t)n) == 0, "round %d, %d threads: net %d differs", round,
+                      threads, j);
+        free(u), free(w);
+      }
+      ck_assert_int_eq(*wsrl__mlp_adam_t(net[0][1]), *wsrl__mlp_adam_t(net[1][1]));
+    }
+    wsrl__mlp_step twice[2] = {{net[0][0], NULL, 0.0f, 0.0, 0.0f, 1.0f, WSRL_OK},
+                               {net[0][0], NULL, 0.0f, 0.0, 0.0f, 1.0f, WSRL_OK}};
+    ck_assert_int_eq(wsrl__mlp_adam_steps(twice, 2), WSRL_ERR_INVALID_ARGUMENT);
+    ck_assert_msg_has("one network");
+    ck_assert_int_eq(wsrl__mlp_adam_steps(twice, 0), WSRL_ERR_INVALID_ARGUMENT);
+    ck_assert_msg_has("count");
+    twice[1].m = tgt[0];
+    ck_assert_int_eq(wsrl__mlp_adam_steps(twice, 2), WSRL_ERR_WRONG_STATE);
+    for (int k = 0; k < 2; k++)
+      wsrl__mlp_destroy(net[k][0]), wsrl__mlp_destroy(net[k][1]), wsrl__mlp_destroy(tgt[k]);
+    wsrl__nn_ctx_destroy(ctx);
+  }
+}
+END_TEST
+
 /* ------------------------------------------------------------------ policy */
 
 static wsrl__policy *known_policy(wsrl__nn_ctx *ctx, int32_t std_param, int32_t tanh_squash) {
@@ -1601,6 +1681,7 @@ Suite *wsrl_test_suite_nn(void) {
   tcase_add_test(tc, grad_clip_matches_scaled_gradient);
   tcase_add_test(tc, nonfinite_gradient_skips_step);
   tcase_add_test(tc, clipped_step_same_bits_any_threads);
+  tcase_add_test(tc, joint_steps_match_separate);
   suite_add_tcase(s, tc);
   tc = tcase_create("policy");
   tcase_set_timeout(tc, 60);
