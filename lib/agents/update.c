@@ -61,10 +61,30 @@ static wsrl_status_t critic_step(wsrl_agent_t *ag, const wsrl__learner_ops *L, f
 }
 
 /* Idle mode (optim.step_untrained = reference): the networks not trained in
- * this part of an update take one Adam step on zero gradients, no Polyak. */
-static wsrl_status_t idle_actor(wsrl_agent_t *ag, const wsrl__learner_ops *L) {
+ * this part of an update take one Adam step on zero gradients, no Polyak.
+ * After each critic step the actor's: critic_step then the actor's idle
+ * step and actor_aux_step(idle), with both Adam steps in one parallel
+ * region (the same numbers: neither step reads the other's parameters,
+ * nor does critic_aux_step the actor's). */
+static wsrl_status_t critic_step_idle_actor(wsrl_agent_t *ag, const wsrl__learner_ops *L, float *cnorm,
+                                            double *cnorm_sum) {
   wsrl__policy_zero_grad(ag->pi);
-  WSRL__TRY(wsrl__agent_actor_step(ag, NULL));
+  const int polyak = !(L->flags & WSRL__LEARNER_POLYAK_WITH_ACTOR);
+  wsrl__mlp_step st[2] = {{wsrl__qensemble_mlp(ag->q, WSRL__Q_ONLINE),
+                           polyak ? wsrl__qensemble_mlp(ag->q, WSRL__Q_TARGET) : NULL, (float)ag->cfg.td_tau, 0.0,
+                           0.0f, 1.0f, WSRL_OK}};
+  wsrl__policy_step_begin(ag->pi, &st[1]);
+  const wsrl_status_t rc = wsrl__mlp_adam_steps(st, 2);
+  wsrl__policy_step_end(ag->pi, &st[1]);
+  if (rc != WSRL_OK && rc != WSRL_ERR_NON_FINITE)
+    return rc;
+  for (int i = 0; i < 2; i++) /* each skipped step counted, as wsrl__agent_count_skip does */
+    WSRL__TRY(wsrl__agent_count_skip(ag, st[i].status));
+  *cnorm = st[0].grad_norm;
+  *cnorm_sum += *cnorm;
+  if (L->critic_aux_step != NULL)
+    WSRL__TRY(L->critic_aux_step(ag, ag->lstate, 1));
+  ag->counters.critic_steps++;
   return L->actor_aux_step != NULL ? L->actor_aux_step(ag, ag->lstate, 0) : WSRL_OK;
 }
 
@@ -105,9 +125,10 @@ static wsrl_status_t run_schedule(wsrl_agent_t *ag, const wsrl__learner_ops *L, 
     WSRL__TRY(L->critic_grads(ag, st, &mb));
     if (U > 1) {
       /* High UTD: this critic step now, the actor and the others once below. */
-      WSRL__TRY(critic_step(ag, L, &cnorm, &cnorm_sum));
       if (idle)
-        WSRL__TRY(idle_actor(ag, L));
+        WSRL__TRY(critic_step_idle_actor(ag, L, &cnorm, &cnorm_sum));
+      else
+        WSRL__TRY(critic_step(ag, L, &cnorm, &cnorm_sum));
     }
   }
   /* The actor on the whole batch, the critic as it is now: before its step

@@ -445,17 +445,27 @@ void wsrl__policy_zero_grad(wsrl__policy *p) {
   memset(p->g_log_std, 0, (size_t)p->spec.act_dim * sizeof(float));
 }
 
+void wsrl__policy_step_begin(wsrl__policy *p, wsrl__mlp_step *st) {
+  const int uniform = p->spec.std_param == WSRL__STD_UNIFORM;
+  const double extra = uniform ? wsrl__nn_l2norm(p->g_log_std, (size_t)p->spec.act_dim) : 0.0;
+  *st = (wsrl__mlp_step){p->mlp, NULL, 0.0f, extra * extra, 0.0f, 1.0f, WSRL_OK};
+}
+
+void wsrl__policy_step_end(wsrl__policy *p, const wsrl__mlp_step *st) {
+  if (st->status == WSRL_OK && p->spec.std_param == WSRL__STD_UNIFORM) /* the network's step counter and clip */
+    wsrl__adam_update(&p->spec.adam, *wsrl__mlp_adam_t(p->mlp), st->scale, p->log_std, p->g_log_std, p->m_log_std,
+                      p->v_log_std, (size_t)p->spec.act_dim);
+}
+
 wsrl_status_t wsrl__policy_adam_step(wsrl__policy *p, float *grad_norm_out) {
   WSRL__CHECK_NULL(p);
-  const int uniform = p->spec.std_param == WSRL__STD_UNIFORM;
-  const size_t A = (size_t)p->spec.act_dim;
-  const double extra = uniform ? wsrl__nn_l2norm(p->g_log_std, A) : 0.0;
-  float scale;
-  WSRL__TRY(wsrl__mlp_adam_step_ext(p->mlp, extra * extra, grad_norm_out, &scale));
-  if (uniform) /* same step counter and clip scale as the network */
-    wsrl__adam_update(&p->spec.adam, *wsrl__mlp_adam_t(p->mlp), scale, p->log_std, p->g_log_std, p->m_log_std,
-                      p->v_log_std, A);
-  return WSRL_OK;
+  wsrl__mlp_step st;
+  wsrl__policy_step_begin(p, &st);
+  const wsrl_status_t rc = wsrl__mlp_adam_steps(&st, 1);
+  wsrl__policy_step_end(p, &st);
+  if (grad_norm_out != NULL && (rc == WSRL_OK || rc == WSRL_ERR_NON_FINITE))
+    *grad_norm_out = st.grad_norm;
+  return rc;
 }
 
 void wsrl__policy_adam_reset(wsrl__policy *p) {

@@ -89,6 +89,13 @@ wsrl_status_t wsrl__policy_backward_log_prob(wsrl__policy *p, const float *dlogp
 
 void wsrl__policy_zero_grad(wsrl__policy *p);
 wsrl_status_t wsrl__policy_adam_step(wsrl__policy *p, float *grad_norm_out);
+/* The same as one part of a joint optimizer step (wsrl__mlp_adam_steps,
+ * one parallel region with other networks' steps): begin fills st (the
+ * network, the log-std gradient counted in the clip); after the joint
+ * call, end steps the state-independent log-std with the network's step
+ * counter and clip scale when the step ran. */
+void wsrl__policy_step_begin(wsrl__policy *p, wsrl__mlp_step *st);
+void wsrl__policy_step_end(wsrl__policy *p, const wsrl__mlp_step *st);
 void wsrl__policy_adam_reset(wsrl__policy *p);
 
 /* State arrays for checkpoints: the MLP's blobs followed (uniform std) by
