@@ -60,6 +60,15 @@ static wsrl_status_t critic_step(wsrl_agent_t *ag, const wsrl__learner_ops *L, f
   return WSRL_OK;
 }
 
+/* Count each skipped step of a joint call as wsrl__agent_count_skip does. */
+static wsrl_status_t joint_status(wsrl_agent_t *ag, wsrl_status_t rc, const wsrl__mlp_step *st, int32_t n) {
+  if (rc != WSRL_OK && rc != WSRL_ERR_NON_FINITE)
+    return rc;
+  for (int32_t i = 0; i < n; i++)
+    WSRL__TRY(wsrl__agent_count_skip(ag, st[i].status));
+  return WSRL_OK;
+}
+
 /* Idle mode (optim.step_untrained = reference): the networks not trained in
  * this part of an update take one Adam step on zero gradients, no Polyak.
  * After each critic step the actor's: critic_step then the actor's idle
@@ -76,10 +85,7 @@ static wsrl_status_t critic_step_idle_actor(wsrl_agent_t *ag, const wsrl__learne
   wsrl__policy_step_begin(ag->pi, &st[1]);
   const wsrl_status_t rc = wsrl__mlp_adam_steps(st, 2);
   wsrl__policy_step_end(ag->pi, &st[1]);
-  if (rc != WSRL_OK && rc != WSRL_ERR_NON_FINITE)
-    return rc;
-  for (int i = 0; i < 2; i++) /* each skipped step counted, as wsrl__agent_count_skip does */
-    WSRL__TRY(wsrl__agent_count_skip(ag, st[i].status));
+  WSRL__TRY(joint_status(ag, rc, st, 2));
   *cnorm = st[0].grad_norm;
   *cnorm_sum += *cnorm;
   if (L->critic_aux_step != NULL)
@@ -91,6 +97,23 @@ static wsrl_status_t critic_step_idle_actor(wsrl_agent_t *ag, const wsrl__learne
 static wsrl_status_t idle_critic(wsrl_agent_t *ag, const wsrl__learner_ops *L) {
   wsrl__qensemble_zero_grad(ag->q);
   WSRL__TRY(wsrl__agent_critic_step(ag, NULL));
+  return L->critic_aux_step != NULL ? L->critic_aux_step(ag, ag->lstate, 0) : WSRL_OK;
+}
+
+/* The actor's step and actor_aux_step(trained), then idle_critic, with both
+ * Adam steps in one region: only where no Polyak average between them
+ * reads the critics (WSRL__LEARNER_POLYAK_WITH_ACTOR). */
+static wsrl_status_t actor_step_idle_critic(wsrl_agent_t *ag, const wsrl__learner_ops *L, float *anorm) {
+  wsrl__qensemble_zero_grad(ag->q);
+  wsrl__mlp_step st[2] = {{0}, {wsrl__qensemble_mlp(ag->q, WSRL__Q_ONLINE), NULL, 0.0f, 0.0, 0.0f, 1.0f, WSRL_OK}};
+  wsrl__policy_step_begin(ag->pi, &st[0]);
+  const wsrl_status_t rc = wsrl__mlp_adam_steps(st, 2);
+  wsrl__policy_step_end(ag->pi, &st[0]);
+  WSRL__TRY(joint_status(ag, rc, st, 2));
+  *anorm = st[0].grad_norm;
+  ag->counters.actor_steps++;
+  if (L->actor_aux_step != NULL)
+    WSRL__TRY(L->actor_aux_step(ag, ag->lstate, 1));
   return L->critic_aux_step != NULL ? L->critic_aux_step(ag, ag->lstate, 0) : WSRL_OK;
 }
 
@@ -137,16 +160,21 @@ static wsrl_status_t run_schedule(wsrl_agent_t *ag, const wsrl__learner_ops *L, 
     WSRL__TRY(L->actor_grads(ag, st, bt));
   if (U == 1)
     WSRL__TRY(critic_step(ag, L, &cnorm, &cnorm_sum));
-  if (actor_due) {
-    WSRL__TRY(wsrl__agent_actor_step(ag, &anorm));
-    ag->counters.actor_steps++;
-    if (L->actor_aux_step != NULL)
-      WSRL__TRY(L->actor_aux_step(ag, st, 1));
-    if (L->flags & WSRL__LEARNER_POLYAK_WITH_ACTOR)
-      wsrl__qensemble_polyak(ag->q, (float)ag->cfg.td_tau);
+  const int32_t idle_critic_due = U > 1 && idle;
+  if (actor_due && idle_critic_due && !(L->flags & WSRL__LEARNER_POLYAK_WITH_ACTOR)) {
+    WSRL__TRY(actor_step_idle_critic(ag, L, &anorm));
+  } else {
+    if (actor_due) {
+      WSRL__TRY(wsrl__agent_actor_step(ag, &anorm));
+      ag->counters.actor_steps++;
+      if (L->actor_aux_step != NULL)
+        WSRL__TRY(L->actor_aux_step(ag, st, 1));
+      if (L->flags & WSRL__LEARNER_POLYAK_WITH_ACTOR)
+        wsrl__qensemble_polyak(ag->q, (float)ag->cfg.td_tau);
+    }
+    if (idle_critic_due)
+      WSRL__TRY(idle_critic(ag, L));
   }
-  if (U > 1 && idle)
-    WSRL__TRY(idle_critic(ag, L));
   ag->critic_gn = cnorm_sum * (1.0 / (double)U);
   ag->actor_gn = anorm;
   L->finish(ag, st);
