@@ -19,6 +19,12 @@
  *   U > 1 and idle mode: the critic and critic_aux_step(idle) step on zeros
  *   finish: the metrics of this update
  *
+ * In idle mode an idle Adam step runs in one parallel region with the
+ * trained step before it (the actor's with each critic step, the critics'
+ * with the actor's unless WSRL__LEARNER_POLYAK_WITH_ACTOR), so both have
+ * stepped before either aux hook: a critic_aux_step must not read the
+ * actor's parameters, nor an actor_aux_step the critics'.
+ *
  * With U = 1 every loss reads the parameters from before the update (the
  * reference's single functional update); idle mode is
  * optim.step_untrained = reference. Flags below change the schedule, never
