@@ -868,20 +868,48 @@ static void stage_part(wsrl__mlp *m, const stage_job *j, int64_t part, int64_t p
     w0_member(m, e);
 }
 
-/* Run fn for tasks 0 .. n-1 (members, or `per` row blocks per member; per
- * 0: tasks that name their member in their own errors): in parallel on
- * `team` threads, one task per thread at a time; with team 1 in order on
- * the calling thread (each primitive then splits across the threads). The
- * first failing task's member, status and message are reported on the
- * calling thread. */
-static wsrl_status_t each_task_staged(wsrl__mlp *m, slot *s, int32_t team, int64_t n, int64_t per, member_fn fn,
-                                      const void *arg, const stage_job *stage) {
-  const int64_t E = n; /* tasks */
+/* One loop of tasks 0 .. n-1 (members, or `per` row blocks per member;
+ * per 0: tasks that name their member in their own errors). */
+typedef struct phase {
+  int64_t n, per;
+  member_fn fn;
+  const void *arg;
+} phase;
+#define MAX_PHASES (2 * WSRL__NN_MAX_HIDDEN)
+
+/* The first failure of a parallel run: phase, task, status and message. */
+typedef struct run_error {
+  wsrl_status_t status;
+  int32_t p;
+  int64_t e;
+  char msg[512];
+} run_error;
+
+/* Task e of phase p on team thread tid, its failure kept if it is the
+ * first in (phase, task) order. */
+static void phase_task(wsrl__mlp *m, slot *s, const phase *ph, int32_t p, int64_t e, int32_t tid, run_error *err) {
+  const wsrl_status_t st = ph[p].fn(m, s, e, tid, ph[p].arg);
+  if (st == WSRL_OK)
+    return;
+#ifdef _OPENMP
+#  pragma omp critical(wsrl__mlp_member_error)
+#endif
+  if (err->status == WSRL_OK || p < err->p || (p == err->p && e < err->e)) {
+    err->status = st, err->p = p, err->e = e;
+    snprintf(err->msg, sizeof err->msg, "%s", wsrl_last_error_message());
+  }
+}
+
+/* Run the phases one after the other: in parallel on `team` threads, one
+ * task per thread at a time, in one region with a barrier between phases;
+ * with team 1 in order on the calling thread (each primitive then splits
+ * across the threads). The first failing task's member, status and message
+ * are reported on the calling thread. */
+static wsrl_status_t each_phase_staged(wsrl__mlp *m, slot *s, int32_t team, const phase *ph, int32_t count,
+                                       const stage_job *stage) {
 #ifdef _OPENMP
   if (team > 1) {
-    wsrl_status_t first = WSRL_OK;
-    int64_t first_e = E;
-    char msg[512] = "";
+    run_error err = {WSRL_OK, 0, 0, ""};
 #  pragma omp parallel num_threads(team)
     {
       /* Regions nested below (our kernels, oneDNN's) stay on this thread. */
@@ -897,23 +925,20 @@ static wsrl_status_t each_task_staged(wsrl__mlp *m, slot *s, int32_t team, int64
         stage_part(m, stage, tid, omp_get_num_threads());
 #  pragma omp barrier
       }
+      for (int32_t p = 0; p < count - 1; p++) {
+#  pragma omp for schedule(static, 1)
+        for (int64_t e = 0; e < ph[p].n; e++)
+          phase_task(m, s, ph, p, e, tid, &err);
+      }
       /* nowait: the region's end joins anyway; no extra barrier. */
 #  pragma omp for schedule(static, 1) nowait
-      for (int64_t e = 0; e < E; e++) {
-        const wsrl_status_t st = fn(m, s, e, tid, arg);
-        if (st != WSRL_OK) {
-#  pragma omp critical(wsrl__mlp_member_error)
-          if (e < first_e) {
-            first_e = e;
-            first = st;
-            snprintf(msg, sizeof msg, "%s", wsrl_last_error_message());
-          }
-        }
-      }
+      for (int64_t e = 0; e < ph[count - 1].n; e++)
+        phase_task(m, s, ph, count - 1, e, tid, &err);
     }
-    if (first != WSRL_OK)
-      return per > 0 ? wsrl__error(first, "ensemble member %lld: %s", (long long)(first_e / per), msg)
-                     : wsrl__error(first, "%s", msg);
+    if (err.status != WSRL_OK)
+      return ph[err.p].per > 0
+                 ? wsrl__error(err.status, "ensemble member %lld: %s", (long long)(err.e / ph[err.p].per), err.msg)
+                 : wsrl__error(err.status, "%s", err.msg);
     return WSRL_OK;
   }
 #endif
@@ -921,9 +946,16 @@ static wsrl_status_t each_task_staged(wsrl__mlp *m, slot *s, int32_t team, int64
     copy_part(stage->copy, 0, 1);
   if (stage != NULL)
     stage_part(m, stage, 0, 1);
-  for (int64_t e = 0; e < E; e++)
-    WSRL__TRY(fn(m, s, e, 0, arg));
+  for (int32_t p = 0; p < count; p++)
+    for (int64_t e = 0; e < ph[p].n; e++)
+      WSRL__TRY(ph[p].fn(m, s, e, 0, ph[p].arg));
   return WSRL_OK;
+}
+
+static wsrl_status_t each_task_staged(wsrl__mlp *m, slot *s, int32_t team, int64_t n, int64_t per, member_fn fn,
+                                      const void *arg, const stage_job *stage) {
+  const phase ph = {n, per, fn, arg};
+  return each_phase_staged(m, s, team, &ph, 1, stage);
 }
 
 static wsrl_status_t each_task(wsrl__mlp *m, slot *s, int64_t n, int64_t per, member_fn fn, const void *arg) {
@@ -1231,14 +1263,20 @@ static wsrl_status_t split_mm_task(wsrl__mlp *m, slot *s, int64_t t, int32_t tid
                              split_dact(m, e) + r * K);
 }
 
+/* All layers in one region: per layer (last first) the LayerNorm tasks,
+ * a barrier, the matmul blocks, a barrier. */
 static wsrl_status_t split_backward(wsrl__mlp *m, slot *s, const float *dy) {
   const int64_t E = m->spec.ensemble;
-  for (int32_t l = m->spec.n_hidden - 1; l >= 0; l--) {
-    const split_arg sa = {dy, m->grads, l};
-    WSRL__TRY(each_task(m, s, E, 1, split_ln_task, &sa));
-    WSRL__TRY(each_task(m, s, E * 2 * s->bsplits, 2 * s->bsplits, split_mm_task, &sa));
+  const int32_t L = m->spec.n_hidden;
+  split_arg sa[WSRL__NN_MAX_HIDDEN];
+  phase ph[MAX_PHASES];
+  for (int32_t k = 0; k < L; k++) {
+    const int32_t l = L - 1 - k;
+    sa[k] = (split_arg){dy, m->grads, l};
+    ph[2 * k] = (phase){E, 1, split_ln_task, &sa[k]};
+    ph[2 * k + 1] = (phase){E * 2 * s->bsplits, 2 * s->bsplits, split_mm_task, &sa[k]};
   }
-  return WSRL_OK;
+  return each_phase_staged(m, s, m->team, ph, 2 * L, NULL);
 }
 
 static wsrl_status_t backward(wsrl__mlp *m, slot *s, const float *dy, float *dx_out, int32_t param_grads) {
