@@ -101,8 +101,9 @@ static wsrl_status_t idle_critic(wsrl_agent_t *ag, const wsrl__learner_ops *L) {
 }
 
 /* The actor's step and actor_aux_step(trained), then idle_critic, with both
- * Adam steps in one region: only where no Polyak average between them
- * reads the critics (WSRL__LEARNER_POLYAK_WITH_ACTOR). */
+ * Adam steps in one region: only for learners without
+ * WSRL__LEARNER_POLYAK_WITH_ACTOR, whose Polyak average in between reads
+ * the critics. */
 static wsrl_status_t actor_step_idle_critic(wsrl_agent_t *ag, const wsrl__learner_ops *L, float *anorm) {
   wsrl__qensemble_zero_grad(ag->q);
   wsrl__mlp_step st[2] = {{0}, {wsrl__qensemble_mlp(ag->q, WSRL__Q_ONLINE), NULL, 0.0f, 0.0, 0.0f, 1.0f, WSRL_OK}};

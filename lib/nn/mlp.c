@@ -1393,6 +1393,8 @@ wsrl_status_t wsrl__mlp_adam_steps(wsrl__mlp_step *steps, int32_t count) {
   if (count < 1 || count > WSRL__ADAM_MAX_SETS)
     return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "mlp: Adam steps: count must be in [1, %d] (got %d)",
                        WSRL__ADAM_MAX_SETS, count);
+  for (int32_t i = 0; i < count; i++) /* until a step has run */
+    steps[i].status = WSRL_ERR_INVALID_ARGUMENT;
   for (int32_t i = 0; i < count; i++) {
     WSRL__TRY(check_step(&steps[i]));
     if (steps[i].m->ctx != steps[0].m->ctx)

@@ -232,7 +232,7 @@ typedef struct wsrl__mlp_step {
   double extra_sumsq;
   float grad_norm;      /* out */
   float scale;          /* out: the clip scale */
-  wsrl_status_t status; /* out: WSRL_OK, or WSRL_ERR_NON_FINITE (skipped) */
+  wsrl_status_t status; /* out: WSRL_OK, WSRL_ERR_NON_FINITE (skipped), or not run (an argument error) */
 } wsrl__mlp_step;
 #define WSRL__MLP_MAX_STEPS 4
 

@@ -540,6 +540,7 @@ START_TEST(joint_steps_match_separate) {
     ck_assert_msg_has("count");
     twice[1].m = tgt[0];
     ck_assert_int_eq(wsrl__mlp_adam_steps(twice, 2), WSRL_ERR_WRONG_STATE);
+    ck_assert(twice[0].status != WSRL_OK && twice[1].status != WSRL_OK); /* neither ran */
     for (int k = 0; k < 2; k++)
       wsrl__mlp_destroy(net[k][0]), wsrl__mlp_destroy(net[k][1]), wsrl__mlp_destroy(tgt[k]);
     wsrl__nn_ctx_destroy(ctx);
