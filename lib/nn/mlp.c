@@ -105,7 +105,7 @@ struct wsrl__mlp {
   float *arena;
   size_t bytes;
   float *params, *grads, *adam_m, *adam_v;
-  double *norm_part; /* wsrl__adam_step_clipped's scratch */
+  double *norm_part; /* the optimizer step's block sums (wsrl__adam_set.part) */
   /* zero_grad() only marks the gradients; the backward's member tasks
    * zero their own slices in parallel just before accumulating into them,
    * and anything else that reads them zeroes them first (settle_grads). */

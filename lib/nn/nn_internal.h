@@ -167,7 +167,7 @@ typedef struct wsrl__adam_fused {
   float *grad_zero;
 } wsrl__adam_fused;
 
-/* Doubles of scratch wsrl__adam_step_clipped needs for n parameters. */
+/* Doubles of scratch (wsrl__adam_set.part) an Adam step needs for n parameters. */
 size_t wsrl__adam_blocks(size_t n);
 
 /* One clipped Adam step: t, the parameters, the fused pass's extra work

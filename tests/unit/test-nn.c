@@ -400,7 +400,7 @@ START_TEST(nonfinite_gradient_skips_step) {
 END_TEST
 
 /* The gradient norm and the clipped Adam step share one parallel region
- * (wsrl__adam_step_clipped): every thread count gives the same norm, the
+ * (wsrl__adam_steps_clipped): every thread count gives the same norm, the
  * same parameters and the same skip of a non-finite step. 182 K parameters
  * are 12 blocks, spread unevenly over 8 threads. */
 START_TEST(clipped_step_same_bits_any_threads) {
