@@ -46,6 +46,16 @@ wsrl_status_t wsrl__agent_actor_step(wsrl_agent_t *ag, float *norm_out) {
   return wsrl__agent_count_skip(ag, wsrl__policy_adam_step(ag->pi, norm_out));
 }
 
+/* What follows the critics' step: its norm summed, the learner's
+ * critic-side networks, the count. */
+static wsrl_status_t critic_stepped(wsrl_agent_t *ag, const wsrl__learner_ops *L, float cnorm, double *cnorm_sum) {
+  *cnorm_sum += cnorm;
+  if (L->critic_aux_step != NULL)
+    WSRL__TRY(L->critic_aux_step(ag, ag->lstate, 1));
+  ag->counters.critic_steps++;
+  return WSRL_OK;
+}
+
 /* The critics' step on their gradients (Polyak unless the learner delays
  * it to the actor's step), then the learner's critic-side networks. */
 static wsrl_status_t critic_step(wsrl_agent_t *ag, const wsrl__learner_ops *L, float *cnorm, double *cnorm_sum) {
@@ -53,11 +63,7 @@ static wsrl_status_t critic_step(wsrl_agent_t *ag, const wsrl__learner_ops *L, f
     WSRL__TRY(wsrl__agent_critic_step(ag, cnorm));
   else /* one pass over the parameters for both */
     WSRL__TRY(wsrl__agent_critic_step_polyak(ag, (float)ag->cfg.td_tau, cnorm));
-  *cnorm_sum += *cnorm;
-  if (L->critic_aux_step != NULL)
-    WSRL__TRY(L->critic_aux_step(ag, ag->lstate, 1));
-  ag->counters.critic_steps++;
-  return WSRL_OK;
+  return critic_stepped(ag, L, *cnorm, cnorm_sum);
 }
 
 /* Count each skipped step of a joint call as wsrl__agent_count_skip does. */
@@ -87,10 +93,7 @@ static wsrl_status_t critic_step_idle_actor(wsrl_agent_t *ag, const wsrl__learne
   wsrl__policy_step_end(ag->pi, &st[1]);
   WSRL__TRY(joint_status(ag, rc, st, 2));
   *cnorm = st[0].grad_norm;
-  *cnorm_sum += *cnorm;
-  if (L->critic_aux_step != NULL)
-    WSRL__TRY(L->critic_aux_step(ag, ag->lstate, 1));
-  ag->counters.critic_steps++;
+  WSRL__TRY(critic_stepped(ag, L, *cnorm, cnorm_sum));
   return L->actor_aux_step != NULL ? L->actor_aux_step(ag, ag->lstate, 0) : WSRL_OK;
 }
 

@@ -32,7 +32,7 @@ struct wsrl__policy {
   /* per sample row [max_batch * max_samples, A] */
   float *eps, *act;             /* eps (sample) or z = (u - mean) / std (log_prob); a */
   float *u;                     /* pre-squash u */
-  uint64_t *draws;              /* the RNG draws of wsrl__policy_sample_rng's noise */
+  uint64_t *draws;              /* the RNG draws of wsrl__policy_forward_sample_rng's noise */
   int64_t batch;                /* rows of the latest forward (0: none) */
   int32_t n;                    /* samples per row of the latest sample */
   int32_t cache;
@@ -289,14 +289,6 @@ wsrl_status_t wsrl__policy_sample(wsrl__policy *p, int32_t n, const float *eps, 
   WSRL__CHECK_NULL(eps);
   WSRL__TRY(check_sample(p, n, a_out, "policy sample"));
   return run_sample(p, n, eps, a_out, logp_out);
-}
-
-wsrl_status_t wsrl__policy_sample_rng(wsrl__policy *p, int32_t n, wsrl__rng *rng, float *a_out, float *logp_out) {
-  WSRL__CHECK_NULL(p);
-  WSRL__CHECK_NULL(rng);
-  WSRL__TRY(check_sample(p, n, a_out, "policy sample"));
-  wsrl__rng_normal_draws(rng, p->draws, (size_t)(p->batch * n * p->spec.act_dim));
-  return run_sample(p, n, NULL, a_out, logp_out);
 }
 
 wsrl_status_t wsrl__policy_forward_sample_rng(wsrl__policy *p, int64_t batch, const float *obs, int32_t n,

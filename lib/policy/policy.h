@@ -62,13 +62,10 @@ const float *wsrl__policy_std(const wsrl__policy *p);
  * b. a_out [batch * n, A]; logp_out [batch * n] (may be NULL). Kept for
  * wsrl__policy_backward_sample(). */
 wsrl_status_t wsrl__policy_sample(wsrl__policy *p, int32_t n, const float *eps, float *a_out, float *logp_out);
-/* The same with the noise drawn from rng: the numbers of
- * wsrl__rng_fill_normal(rng, eps, batch * n * A) then the call above, with
- * the normals' transform shared by the threads along with the rest. */
-wsrl_status_t wsrl__policy_sample_rng(wsrl__policy *p, int32_t n, wsrl__rng *rng, float *a_out, float *logp_out);
-/* wsrl__policy_forward then wsrl__policy_sample_rng, with the same numbers
- * and rng advanced the same, in the forward's parallel region: each
- * thread finishes the rows it has just computed (no team of their own). */
+/* wsrl__policy_forward then wsrl__policy_sample with the noise drawn from
+ * rng (the numbers of wsrl__rng_fill_normal(rng, eps, batch * n * A), rng
+ * advanced the same), in the forward's parallel region: each thread
+ * finishes the rows it has just computed (no team of their own). */
 wsrl_status_t wsrl__policy_forward_sample_rng(wsrl__policy *p, int64_t batch, const float *obs, int32_t n,
                                               wsrl__rng *rng, float *a_out, float *logp_out);
 

@@ -675,8 +675,8 @@ START_TEST(policy_rows_in_parallel_match_serial) {
   wsrl__rng_fill_uniform(&r, given, B * A, -0.9f, 0.9f);
   for (int32_t std_param = WSRL__STD_EXP; std_param <= WSRL__STD_UNIFORM; std_param++) {
     const int32_t N = std_param == WSRL__STD_EXP ? 1 : 2;
-    /* run 0: 1 thread, given noise; 1: 4 threads, noise from the rng; 2:
-     * the same in the forward's region on 2 threads (row blocks of 151 and
+    /* run 0: 1 thread, given noise; 1: 4 threads, the same; 2: noise from
+     * the rng in the forward's region on 2 threads (row blocks of 151 and
      * 150 rows: with one sample per row the first block ends inside a
      * Box-Muller pair). */
     float *g[3][2];
@@ -690,11 +690,9 @@ START_TEST(policy_rows_in_parallel_match_serial) {
       wsrl__rng_seed(&noise, 9, 2);
       if (run < 2)
         ck_assert_int_eq(wsrl__policy_forward(p, B, obs), WSRL_OK);
-      if (run == 0) {
+      if (run < 2) {
         wsrl__rng_fill_normal(&noise, eps, (size_t)(B * N * A));
         ck_assert_int_eq(wsrl__policy_sample(p, N, eps, a[run], lp[run]), WSRL_OK);
-      } else if (run == 1) {
-        ck_assert_int_eq(wsrl__policy_sample_rng(p, N, &noise, a[run], lp[run]), WSRL_OK);
       } else {
         ck_assert_int_eq(wsrl__policy_forward_sample_rng(p, B, obs, N, &noise, a[run], lp[run]), WSRL_OK);
       }
