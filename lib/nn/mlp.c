@@ -93,7 +93,6 @@ struct wsrl__mlp {
   int32_t row_team;                               /* threads a one-member net's forward splits its rows over (1: none) */
   wsrl__mlp_rows_fn then;                         /* wsrl__mlp_forward_then's hook during its forward, else NULL */
   const void *then_job;
-  const struct copy_job *copy;                    /* wsrl__mlp_forward_copy's member copy during its forward */
   int32_t bf16;                                   /* matmul inputs in bf16 (nn.precision) */
   int64_t fan_in[MAX_LAYERS], fan_out[MAX_LAYERS];
   /* parameter tensors (offsets into params/grads) */
@@ -837,18 +836,32 @@ static wsrl_status_t forward_block(wsrl__mlp *m, slot *s, int64_t t, int32_t tid
 
 typedef wsrl_status_t (*member_fn)(wsrl__mlp *m, slot *s, int64_t e, int32_t tid, const void *arg);
 
-/* A forward's input staging: the input rows copied in (x non-NULL) and
- * rounded (bf16), and a bf16 ensemble's per-member first-layer copies
- * refreshed (w0). Split into parts that the team's threads run before
- * their tasks, so that none of it waits on one thread. */
+/* A member copy (wsrl__mlp_copy_members) as tasks: per member, a piece of
+ * each layer. */
+typedef struct copy_job {
+  wsrl__mlp *dst;
+  const wsrl__mlp *src;
+  const int32_t *members;
+  int64_t per; /* tasks per member */
+  int with16;  /* also copy the bf16 weights */
+  int32_t k;   /* members copied */
+} copy_job;
+
+static void copy_part(const copy_job *j, int64_t part, int64_t parts);
+
+/* A forward's input staging: the members copied in (copy, first), the
+ * input rows copied in (x) or written (load) and rounded (bf16), and a
+ * bf16 ensemble's per-member first-layer copies refreshed (w0). Split into
+ * parts that the team's threads run before their tasks, so that none of
+ * it waits on one thread. */
 typedef struct stage_job {
   const float *x;
+  wsrl__mlp_rows_fn load;
+  const void *load_job;
   int64_t rows;
   int w0;
-  const struct copy_job *copy; /* first: members copied in (wsrl__mlp_forward_copy) */
+  const copy_job *copy;
 } stage_job;
-
-static void copy_part(const struct copy_job *j, int64_t part, int64_t parts);
 
 /* Member e's first-layer bf16 kernel into w0_16 ([in+1][E][N] to [E][in+1][N]). */
 static void w0_member(wsrl__mlp *m, int64_t e) {
@@ -862,6 +875,8 @@ static void stage_part(wsrl__mlp *m, const stage_job *j, int64_t part, int64_t p
   if (j->x != NULL)
     for (int64_t r = r0; r < r1; r++)
       memcpy(m->xin + r * (K + 1), j->x + r * K, (size_t)K * sizeof(float));
+  else if (j->load != NULL && r1 > r0)
+    j->load(j->load_job, r0, r1);
   if (m->bf16)
     wsrl__nn_to_bf16(m->xin16 + r0 * (K + 1), m->xin + r0 * (K + 1), (r1 - r0) * (K + 1));
   for (int64_t e = part; j->w0 && e < m->spec.ensemble; e += parts)
@@ -885,10 +900,10 @@ typedef struct run_error {
   char msg[512];
 } run_error;
 
-/* Task e of phase p on team thread tid, its failure kept if it is the
- * first in (phase, task) order. */
+/* Task e of phase ph (number p of its run) on team thread tid, its
+ * failure kept if it is the first in (phase, task) order. */
 static void phase_task(wsrl__mlp *m, slot *s, const phase *ph, int32_t p, int64_t e, int32_t tid, run_error *err) {
-  const wsrl_status_t st = ph[p].fn(m, s, e, tid, ph[p].arg);
+  const wsrl_status_t st = ph->fn(m, s, e, tid, ph->arg);
   if (st == WSRL_OK)
     return;
 #ifdef _OPENMP
@@ -900,13 +915,18 @@ static void phase_task(wsrl__mlp *m, slot *s, const phase *ph, int32_t p, int64_
   }
 }
 
+/* The error of a parallel run, reported on the calling thread. */
+static wsrl_status_t run_failed(const run_error *err, int64_t per) {
+  return per > 0 ? wsrl__error(err->status, "ensemble member %lld: %s", (long long)(err->e / per), err->msg)
+                 : wsrl__error(err->status, "%s", err->msg);
+}
+
 /* Run the phases one after the other: in parallel on `team` threads, one
  * task per thread at a time, in one region with a barrier between phases;
  * with team 1 in order on the calling thread (each primitive then splits
  * across the threads). The first failing task's member, status and message
  * are reported on the calling thread. */
-static wsrl_status_t each_phase_staged(wsrl__mlp *m, slot *s, int32_t team, const phase *ph, int32_t count,
-                                       const stage_job *stage) {
+static wsrl_status_t each_phase(wsrl__mlp *m, slot *s, int32_t team, const phase *ph, int32_t count) {
 #ifdef _OPENMP
   if (team > 1) {
     run_error err = {WSRL_OK, 0, 0, ""};
@@ -915,51 +935,28 @@ static wsrl_status_t each_phase_staged(wsrl__mlp *m, slot *s, int32_t team, cons
       /* Regions nested below (our kernels, oneDNN's) stay on this thread. */
       omp_set_num_threads(1);
       const int32_t tid = (int32_t)omp_get_thread_num();
-      if (stage != NULL) {
-        if (stage->copy != NULL) {
-          copy_part(stage->copy, tid, omp_get_num_threads());
-          if (stage->w0) { /* the first-layer copies read the copied weights */
-#  pragma omp barrier
-          }
-        }
-        stage_part(m, stage, tid, omp_get_num_threads());
-#  pragma omp barrier
-      }
       for (int32_t p = 0; p < count - 1; p++) {
 #  pragma omp for schedule(static, 1)
         for (int64_t e = 0; e < ph[p].n; e++)
-          phase_task(m, s, ph, p, e, tid, &err);
+          phase_task(m, s, &ph[p], p, e, tid, &err);
       }
       /* nowait: the region's end joins anyway; no extra barrier. */
 #  pragma omp for schedule(static, 1) nowait
       for (int64_t e = 0; e < ph[count - 1].n; e++)
-        phase_task(m, s, ph, count - 1, e, tid, &err);
+        phase_task(m, s, &ph[count - 1], count - 1, e, tid, &err);
     }
-    if (err.status != WSRL_OK)
-      return ph[err.p].per > 0
-                 ? wsrl__error(err.status, "ensemble member %lld: %s", (long long)(err.e / ph[err.p].per), err.msg)
-                 : wsrl__error(err.status, "%s", err.msg);
-    return WSRL_OK;
+    return err.status != WSRL_OK ? run_failed(&err, ph[err.p].per) : WSRL_OK;
   }
 #endif
-  if (stage != NULL && stage->copy != NULL)
-    copy_part(stage->copy, 0, 1);
-  if (stage != NULL)
-    stage_part(m, stage, 0, 1);
   for (int32_t p = 0; p < count; p++)
     for (int64_t e = 0; e < ph[p].n; e++)
       WSRL__TRY(ph[p].fn(m, s, e, 0, ph[p].arg));
   return WSRL_OK;
 }
 
-static wsrl_status_t each_task_staged(wsrl__mlp *m, slot *s, int32_t team, int64_t n, int64_t per, member_fn fn,
-                                      const void *arg, const stage_job *stage) {
-  const phase ph = {n, per, fn, arg};
-  return each_phase_staged(m, s, team, &ph, 1, stage);
-}
-
 static wsrl_status_t each_task(wsrl__mlp *m, slot *s, int64_t n, int64_t per, member_fn fn, const void *arg) {
-  return each_task_staged(m, s, m->team, n, per, fn, arg, NULL);
+  const phase ph = {n, per, fn, arg};
+  return each_phase(m, s, m->team, &ph, 1);
 }
 
 /* each_task over the members, one task each. */
@@ -967,43 +964,208 @@ static wsrl_status_t each_member(wsrl__mlp *m, slot *s, member_fn fn, const void
   return each_task(m, s, m->spec.ensemble, 1, fn, arg);
 }
 
-static wsrl_status_t forward(wsrl__mlp *m, slot *s, const float *x) {
-  const int64_t E = m->spec.ensemble, B = s->batch;
+/* ---- forwards, alone or in a group ---- */
+
+#define MAX_GROUP 8
+
+/* A forward of a group, ready to run. */
+typedef struct fwd_run {
+  wsrl__mlp *m;
+  slot *s;
+  stage_job stage;
+  copy_job copy;
+  phase ph;
+  int32_t team; /* threads its tasks run on (1: in order on the calling thread) */
+} fwd_run;
+
+static void run_copy(const copy_job *j);
+static copy_job copy_plan(wsrl__mlp *dst, const wsrl__mlp *src, const int32_t *members, int32_t k);
+static wsrl_status_t check_copy(const wsrl__mlp *dst, const wsrl__mlp *src, const int32_t *members, int32_t k);
+
+static wsrl_status_t fwd_check(const wsrl__mlp_fwd *f, const wsrl__mlp *first) {
+  wsrl__mlp *m = f->m;
+  WSRL__CHECK_NULL(m);
+  if (m->ctx != first->ctx)
+    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "mlp: a forward group's nets must share one context");
+  WSRL__TRY(check_shape(m, f->batch, normalize_mode(m, f->mode)));
+  if (f->then != NULL && m->spec.ensemble != 1)
+    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "mlp: forward_then needs a one-member net (ensemble %d)",
+                       m->spec.ensemble);
+  return f->copy_src != NULL ? check_copy(m, f->copy_src, f->members, f->k) : WSRL_OK;
+}
+
+/* Slot, weights, staging and tasks of forward f. */
+static wsrl_status_t fwd_prepare(const wsrl__mlp_fwd *f, fwd_run *r) {
+  wsrl__mlp *m = f->m;
+  const int32_t mode = normalize_mode(m, f->mode);
+  const int64_t E = m->spec.ensemble;
+  slot *s;
+  WSRL__TRY(get_slot(m, f->batch, mode, &s));
+  r->m = m, r->s = s;
+  int copy = 0;
+  if (f->copy_src != NULL) {
+    r->copy = copy_plan(m, f->copy_src, f->members, f->k);
+    /* A bf16 net whose weights the copy does not leave rounded rounds them
+     * all before the region: copy first, on its own. */
+    if (m->bf16 && !r->copy.with16)
+      run_copy(&r->copy);
+    else
+      copy = 1;
+  }
   if (m->bf16 && !m->w16_fresh) {
     wsrl__nn_to_bf16(m->w16, m->params, m->n_padded);
     m->w16_version++;
   }
   m->w16_fresh = m->bf16;
-  const stage_job stage = {x, s->mode == WSRL__MLP_PER_MEMBER ? E * B : B,
-                           m->w0_16 != NULL && m->w0_version != m->w16_version, m->copy};
+  r->stage = (stage_job){f->x, f->load, f->load_job, mode == WSRL__MLP_PER_MEMBER ? E * f->batch : f->batch,
+                         m->w0_16 != NULL && m->w0_version != m->w16_version, copy ? &r->copy : NULL};
   m->w0_version = m->w16_version;
   /* Rows are independent: blocks of a member may run on different threads. */
-  if (s->splits > 1)
-    WSRL__TRY(each_task_staged(m, s, m->team > 1 ? m->team : m->row_team, E * s->splits, s->splits, forward_block,
-                               NULL, &stage));
-  else
-    WSRL__TRY(each_task_staged(m, s, m->team, E, 1, forward_member, NULL, &stage));
-  return wsrl__nn_ctx_wait(m->ctx);
+  if (s->splits > 1) {
+    r->ph = (phase){E * s->splits, s->splits, forward_block, NULL};
+    r->team = m->team > 1 ? m->team : m->row_team;
+  } else {
+    r->ph = (phase){E, 1, forward_member, NULL};
+    r->team = m->team;
+  }
+  m->then = f->then, m->then_job = f->then_job;
+  return WSRL_OK;
+}
+
+/* Task t of the forwards r[i], r[i + 1], ... taken as one list. */
+static void wave_task(fwd_run *r, int32_t i, int64_t t, int32_t tid, run_error *err) {
+  while (t >= r[i].ph.n)
+    t -= r[i++].ph.n;
+  phase_task(r[i].m, r[i].s, &r[i].ph, i, t, tid, err);
+}
+
+/* Thread tid's share of the staging of forwards [i, j): member copies,
+ * then (after a barrier where a first-layer copy reads them) the inputs. */
+static void wave_stage(fwd_run *r, int32_t i, int32_t j, int32_t tid, int32_t nt) {
+  int w0_copied = 0;
+  for (int32_t k = i; k < j; k++)
+    if (r[k].stage.copy != NULL) {
+      copy_part(r[k].stage.copy, tid, nt);
+      w0_copied |= r[k].stage.w0;
+    }
+#ifdef _OPENMP
+  if (w0_copied) {
+#  pragma omp barrier
+  }
+#endif
+  for (int32_t k = i; k < j; k++)
+    stage_part(r[k].m, &r[k].stage, tid, nt);
+}
+
+/* Forwards r[0, count) in order on the calling thread. */
+static wsrl_status_t run_in_order(fwd_run *r, int32_t count) {
+  for (int32_t k = 0; k < count; k++) {
+    wave_stage(r, k, k + 1, 0, 1);
+    for (int64_t e = 0; e < r[k].ph.n; e++)
+      WSRL__TRY(r[k].ph.fn(r[k].m, r[k].s, e, 0, r[k].ph.arg));
+  }
+  return WSRL_OK;
+}
+
+/* The forwards in one region on `team` threads: per wave (a forward and
+ * those after it up to the next `after`) the staging, a barrier, the
+ * tasks of all of them interleaved, a barrier. */
+static wsrl_status_t run_joint(fwd_run *r, const wsrl__mlp_fwd *f, int32_t count, int32_t team) {
+#ifdef _OPENMP
+  run_error err = {WSRL_OK, 0, 0, ""};
+#  pragma omp parallel num_threads(team)
+  {
+    omp_set_num_threads(1); /* nested regions (kernels, oneDNN) stay on this thread */
+    const int32_t tid = (int32_t)omp_get_thread_num(), nt = (int32_t)omp_get_num_threads();
+    for (int32_t i = 0, j; i < count; i = j) {
+      int64_t tasks = r[i].ph.n;
+      for (j = i + 1; j < count && !f[j].after; j++)
+        tasks += r[j].ph.n;
+      wave_stage(r, i, j, tid, nt);
+#  pragma omp barrier
+      if (j < count) {
+#  pragma omp for schedule(static, 1)
+        for (int64_t t = 0; t < tasks; t++)
+          wave_task(r, i, t, tid, &err);
+      } else { /* nowait: the region's end joins anyway */
+#  pragma omp for schedule(static, 1) nowait
+        for (int64_t t = 0; t < tasks; t++)
+          wave_task(r, i, t, tid, &err);
+      }
+    }
+  }
+  return err.status != WSRL_OK ? run_failed(&err, r[err.p].ph.per) : WSRL_OK;
+#else
+  (void)f, (void)team;
+  return run_in_order(r, count);
+#endif
+}
+
+/* One forward on its own: its team's region, or in order on the calling
+ * thread (a serial slot's primitives on one thread). */
+static wsrl_status_t run_alone(fwd_run *r, const wsrl__mlp_fwd *f) {
+  if (r->team > 1)
+    return run_joint(r, f, 1, r->team);
+  const int32_t outer = r->s->serial ? wsrl__nn_single_thread_begin() : 0;
+  const wsrl_status_t rc = run_in_order(r, 1);
+  if (r->s->serial)
+    wsrl__nn_leave(outer);
+  return rc;
+}
+
+static wsrl_status_t run_group(fwd_run *r, const wsrl__mlp_fwd *fw, int32_t count, int32_t team) {
+  int joint = team > 1;
+  for (int32_t k = 0; k < count; k++)
+    joint = joint && r[k].team == team && !r[k].s->serial;
+  if (joint)
+    return run_joint(r, fw, count, team);
+  for (int32_t k = 0; k < count; k++)
+    WSRL__TRY(run_alone(&r[k], &fw[k]));
+  return WSRL_OK;
+}
+
+wsrl_status_t wsrl__mlp_forward_group(const wsrl__mlp_fwd *fw, int32_t count) {
+  WSRL__CHECK_NULL(fw);
+  if (count < 1 || count > MAX_GROUP)
+    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "mlp: a forward group has 1 to %d forwards (got %d)", MAX_GROUP,
+                       count);
+  WSRL__CHECK_NULL(fw[0].m);
+  for (int32_t k = 0; k < count; k++) {
+    WSRL__TRY(fwd_check(&fw[k], fw[0].m));
+    for (int32_t i = 0; i < k; i++)
+      if (fw[i].m == fw[k].m)
+        return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "mlp: forwards %d and %d of a group run the same net", i, k);
+  }
+  wsrl__nn_ctx *ctx = fw[0].m->ctx;
+  for (int32_t k = 0; k < count; k++)
+    fw[k].m->last = NULL;
+  const int32_t saved = wsrl__nn_enter(ctx);
+  fwd_run r[MAX_GROUP];
+  int32_t ready = 0;
+  wsrl_status_t rc = WSRL_OK;
+  while (ready < count && rc == WSRL_OK)
+    if ((rc = fwd_prepare(&fw[ready], &r[ready])) == WSRL_OK)
+      ready++;
+  if (rc == WSRL_OK)
+    rc = run_group(r, fw, count, ctx->team);
+  if (rc == WSRL_OK)
+    rc = wsrl__nn_ctx_wait(ctx);
+  wsrl__nn_leave(saved);
+  for (int32_t k = 0; k < ready; k++) {
+    r[k].m->then = NULL, r[k].m->then_job = NULL;
+    if (rc != WSRL_OK && r[k].stage.copy != NULL) /* it may not have run: leave m as copy_members would */
+      run_copy(r[k].stage.copy);
+    r[k].m->last = rc == WSRL_OK ? r[k].s : NULL;
+  }
+  for (int32_t k = 0; k < count; k++)
+    if (fw[k].done != NULL)
+      fw[k].done(fw[k].done_job, rc);
+  return rc;
 }
 
 wsrl_status_t wsrl__mlp_forward(wsrl__mlp *m, int64_t batch, int32_t mode, const float *x, float *y_out) {
-  WSRL__CHECK_NULL(m);
-  mode = normalize_mode(m, mode);
-  WSRL__TRY(check_shape(m, batch, mode));
-  m->last = NULL;
-  int32_t saved = wsrl__nn_enter(m->ctx);
-  slot *s;
-  wsrl_status_t rc = get_slot(m, batch, mode, &s);
-  if (rc == WSRL_OK) {
-    const int32_t outer = s->serial ? wsrl__nn_single_thread_begin() : 0;
-    rc = forward(m, s, x);
-    if (s->serial)
-      wsrl__nn_leave(outer);
-  }
-  wsrl__nn_leave(saved);
-  if (rc != WSRL_OK)
-    return rc;
-  m->last = s;
+  const wsrl__mlp_fwd f = {.m = m, .batch = batch, .mode = mode, .x = x};
+  WSRL__TRY(wsrl__mlp_forward_group(&f, 1));
   if (y_out != NULL)
     memcpy(y_out, m->out, (size_t)(m->spec.ensemble * batch * m->fan_out[m->nl - 1]) * sizeof(float));
   return WSRL_OK;
@@ -1011,15 +1173,9 @@ wsrl_status_t wsrl__mlp_forward(wsrl__mlp *m, int64_t batch, int32_t mode, const
 
 wsrl_status_t wsrl__mlp_forward_then(wsrl__mlp *m, int64_t batch, const float *x, wsrl__mlp_rows_fn fn,
                                      const void *job) {
-  WSRL__CHECK_NULL(m);
   WSRL__CHECK_NULL(fn);
-  if (m->spec.ensemble != 1)
-    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "mlp: forward_then needs a one-member net (ensemble %d)",
-                       m->spec.ensemble);
-  m->then = fn, m->then_job = job;
-  const wsrl_status_t rc = wsrl__mlp_forward(m, batch, WSRL__MLP_SHARED, x, NULL);
-  m->then = NULL, m->then_job = NULL;
-  return rc;
+  const wsrl__mlp_fwd f = {.m = m, .batch = batch, .x = x, .then = fn, .then_job = job};
+  return wsrl__mlp_forward_group(&f, 1);
 }
 
 const float *wsrl__mlp_output(const wsrl__mlp *m) { return m->out; }
@@ -1276,7 +1432,7 @@ static wsrl_status_t split_backward(wsrl__mlp *m, slot *s, const float *dy) {
     ph[2 * k] = (phase){E, 1, split_ln_task, &sa[k]};
     ph[2 * k + 1] = (phase){E * 2 * s->bsplits, 2 * s->bsplits, split_mm_task, &sa[k]};
   }
-  return each_phase_staged(m, s, m->team, ph, 2 * L, NULL);
+  return each_phase(m, s, m->team, ph, 2 * L);
 }
 
 static wsrl_status_t backward(wsrl__mlp *m, slot *s, const float *dy, float *dx_out, int32_t param_grads) {
@@ -1511,15 +1667,6 @@ static int64_t copy_pieces(const wsrl__mlp *m, int32_t l) {
   return rows > 1 ? 1 : (len + COPY_CHUNK - 1) / COPY_CHUNK;
 }
 
-typedef struct copy_job {
-  wsrl__mlp *dst;
-  const wsrl__mlp *src;
-  const int32_t *members;
-  int64_t per; /* tasks per member */
-  int with16;  /* also copy the bf16 weights */
-  int32_t k;   /* members copied */
-} copy_job;
-
 /* Floats [off, off + n) of every row of member e's layer l run, from
  * member se of src (and the bf16 copies with with16). */
 static void copy_run(const copy_job *j, int32_t l, int64_t e, int64_t se, int64_t off, int64_t n) {
@@ -1616,20 +1763,12 @@ wsrl_status_t wsrl__mlp_copy_members(wsrl__mlp *dst, const wsrl__mlp *src, const
 
 wsrl_status_t wsrl__mlp_forward_copy(wsrl__mlp *dst, const wsrl__mlp *src, const int32_t *members, int32_t k,
                                      int64_t batch, int32_t mode, const float *x, float *y_out) {
-  WSRL__TRY(check_copy(dst, src, members, k));
-  const copy_job job = copy_plan(dst, src, members, k);
-  /* A bf16 net whose weights the copy does not leave rounded rounds them
-   * all before the forward's region: copy first, on its own. */
-  if (dst->bf16 && !job.with16) {
-    run_copy(&job);
-    return wsrl__mlp_forward(dst, batch, mode, x, y_out);
-  }
-  dst->copy = &job;
-  const wsrl_status_t rc = wsrl__mlp_forward(dst, batch, mode, x, y_out);
-  dst->copy = NULL;
-  if (rc != WSRL_OK) /* the copy may not have run: leave dst as copy_members would */
-    run_copy(&job);
-  return rc;
+  WSRL__CHECK_NULL(dst);
+  const wsrl__mlp_fwd f = {.m = dst, .batch = batch, .mode = mode, .x = x, .copy_src = src, .members = members, .k = k};
+  WSRL__TRY(wsrl__mlp_forward_group(&f, 1));
+  if (y_out != NULL)
+    memcpy(y_out, dst->out, (size_t)(dst->spec.ensemble * batch * dst->fan_out[dst->nl - 1]) * sizeof(float));
+  return WSRL_OK;
 }
 
 /* ---- flat access ---- */

@@ -189,6 +189,39 @@ typedef void (*wsrl__mlp_rows_fn)(const void *job, int64_t r0, int64_t r1);
 wsrl_status_t wsrl__mlp_forward_then(wsrl__mlp *m, int64_t batch, const float *x, wsrl__mlp_rows_fn fn,
                                      const void *job);
 
+/* One forward of wsrl__mlp_forward_group. Zero-initialise, then set m,
+ * batch and what applies. */
+typedef struct wsrl__mlp_fwd {
+  wsrl__mlp *m;
+  int64_t batch;
+  int32_t mode;               /* WSRL__MLP_SHARED or _PER_MEMBER */
+  const float *x;             /* input as wsrl__mlp_forward's, or NULL */
+  /* Writes input rows [r0, r1) (of batch, or E * batch per member) into
+   * wsrl__mlp_input() on the team, before the rows are read; or NULL. */
+  wsrl__mlp_rows_fn load;
+  const void *load_job;
+  wsrl__mlp_rows_fn then;     /* as wsrl__mlp_forward_then's fn (one-member nets), or NULL */
+  const void *then_job;
+  const wsrl__mlp *copy_src;  /* as wsrl__mlp_forward_copy: members[0, k) of */
+  const int32_t *members;     /* copy_src copied into m first; or NULL */
+  int32_t k;
+  /* 1: starts once every forward before it in the group has finished (its
+   * load or input reads what they wrote). */
+  int32_t after;
+  /* Called on the calling thread once the group has run (status: the
+   * group's), or NULL. */
+  void (*done)(const void *job, wsrl_status_t status);
+  const void *done_job;
+} wsrl__mlp_fwd;
+
+/* Run count forwards of distinct nets of one context, in order but for
+ * `after`: where every one runs on the whole team they share one parallel
+ * region (a fork and join for all, not one each; the tasks of forwards
+ * between two `after`s interleave), else each runs as wsrl__mlp_forward.
+ * Outputs: wsrl__mlp_output() of each net; every net's last forward is this
+ * one (or none after a failure). */
+wsrl_status_t wsrl__mlp_forward_group(const wsrl__mlp_fwd *fw, int32_t count);
+
 /* Output of the latest forward, [E, B, out], valid until the next forward. */
 const float *wsrl__mlp_output(const wsrl__mlp *m);
 /* Batch of the latest successful forward (0 if none). */

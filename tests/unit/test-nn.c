@@ -909,6 +909,131 @@ START_TEST(forward_copy_matches_copy_then_forward) {
 }
 END_TEST
 
+/* A forward group (wsrl__mlp_forward_group) of a single net with a rows
+ * hook, a trainable ensemble, and (after them) a copied member subset whose
+ * input the hook's output feeds, must give each net's bits of the same
+ * forwards run one after the other, and leave each net's cache for its
+ * backward. At 8 threads the subset's input is loaded on the team: without
+ * the barrier before it, it reads the hook's rows before they are written. */
+typedef struct group_io {
+  const float *out; /* the single net's output [B, OUT] */
+  float *h;         /* what the hook wrote [B, OUT] */
+  const float *x;   /* [B, IN] */
+  float *in;        /* the subset's input rows */
+  int64_t ld;
+} group_io;
+
+enum { G_B = 96, G_IN = 5, G_OUT = 3, G_E = 6, G_K = 2 };
+
+static void group_hook(const void *job, int64_t r0, int64_t r1) {
+  const group_io *g = job;
+  for (int64_t r = r0; r < r1; r++)
+    for (int k = 0; k < G_OUT; k++)
+      g->h[r * G_OUT + k] = 0.5f * g->out[r * G_OUT + k];
+}
+
+static void group_load(const void *job, int64_t r0, int64_t r1) {
+  const group_io *g = job;
+  for (int64_t r = r0; r < r1; r++) {
+    memcpy(g->in + r * g->ld, g->x + r * G_IN, sizeof(float) * G_IN);
+    memcpy(g->in + r * g->ld + G_IN, g->h + r * G_OUT, sizeof(float) * G_OUT);
+  }
+}
+
+START_TEST(forward_group_matches_separate) {
+  const int bf16 = _i;
+  enum { IN2 = G_IN + G_OUT };
+  static const int32_t counts[] = {1, 2, 8};
+  static const int32_t members[G_K] = {4, 1};
+  for (int t = 0; t < 3; t++) {
+    wsrl__nn_ctx *ctx = make_ctx_prec(counts[t], bf16);
+    if (ctx == NULL) { /* no bf16 on this CPU */
+      ck_assert_int_eq(t, 0);
+      return;
+    }
+    wsrl__rng r;
+    wsrl__rng_seed(&r, 41, 0);
+    wsrl__mlp_spec ps = {.ensemble = 1, .in_dim = G_IN, .out_dim = G_OUT, .n_hidden = 2, .hidden = {64, 48},
+                         .layer_norm = 1, .max_batch = G_B, .trainable = 1};
+    wsrl__mlp_spec qs = {.ensemble = G_E, .in_dim = IN2, .out_dim = 1, .n_hidden = 2, .hidden = {64, 64},
+                         .layer_norm = 1, .max_batch = G_B, .trainable = 1};
+    wsrl__mlp *p, *q, *tgt, *sub;
+    ck_assert_int_eq(wsrl__mlp_create(&p, ctx, &ps, &ADAM, &r), WSRL_OK);
+    ck_assert_int_eq(wsrl__mlp_create(&q, ctx, &qs, &ADAM, &r), WSRL_OK);
+    qs.trainable = 0;
+    ck_assert_int_eq(wsrl__mlp_create(&tgt, ctx, &qs, NULL, &r), WSRL_OK);
+    qs.ensemble = G_K;
+    ck_assert_int_eq(wsrl__mlp_create(&sub, ctx, &qs, NULL, &r), WSRL_OK);
+    float x[G_B * G_IN], xq[G_B * IN2], dy[G_E * G_B], h[G_B * G_OUT];
+    wsrl__rng_fill_normal(&r, x, G_B * G_IN);
+    wsrl__rng_fill_normal(&r, xq, G_B * IN2);
+    wsrl__rng_fill_normal(&r, dy, G_E * G_B);
+    group_io io = {wsrl__mlp_output(p), h, x, NULL, 0};
+    io.in = wsrl__mlp_input(sub, G_B, WSRL__MLP_SHARED, &io.ld);
+    const int64_t n_par = wsrl__mlp_param_count(q);
+    float *want[4], *got[4];
+    const size_t sizes[4] = {G_B * G_OUT, G_E * G_B, G_K * G_B, (size_t)n_par};
+    for (int k = 0; k < 4; k++)
+      want[k] = malloc(sizeof(float) * sizes[k]), got[k] = malloc(sizeof(float) * sizes[k]);
+    /* One after the other. */
+    memset(h, 0, sizeof h);
+    ck_assert_int_eq(wsrl__mlp_forward_then(p, G_B, x, group_hook, &io), WSRL_OK);
+    ck_assert_int_eq(wsrl__mlp_forward(q, G_B, WSRL__MLP_SHARED, xq, want[1]), WSRL_OK);
+    group_load(&io, 0, G_B);
+    ck_assert_int_eq(wsrl__mlp_forward_copy(sub, tgt, members, G_K, G_B, WSRL__MLP_SHARED, NULL, want[2]), WSRL_OK);
+    memcpy(want[0], h, sizeof h);
+    wsrl__mlp_zero_grad(q);
+    ck_assert_int_eq(wsrl__mlp_backward(q, dy, NULL, 1), WSRL_OK);
+    ck_assert_int_eq(wsrl__mlp_get_grads(q, want[3], n_par), WSRL_OK);
+    /* As a group, twice (the second on warm slots). */
+    for (int rep = 0; rep < 2; rep++) {
+      memset(h, 0, sizeof h);
+      memset(io.in, 0, sizeof(float) * (size_t)(G_B * io.ld));
+      const wsrl__mlp_fwd f[3] = {
+          {.m = p, .batch = G_B, .x = x, .then = group_hook, .then_job = &io},
+          {.m = q, .batch = G_B, .x = xq},
+          {.m = sub, .batch = G_B, .load = group_load, .load_job = &io, .copy_src = tgt, .members = members,
+           .k = G_K, .after = 1}};
+      ck_assert_int_eq(wsrl__mlp_forward_group(f, 3), WSRL_OK);
+      memcpy(got[0], h, sizeof h);
+      memcpy(got[1], wsrl__mlp_output(q), sizeof(float) * sizes[1]);
+      memcpy(got[2], wsrl__mlp_output(sub), sizeof(float) * sizes[2]);
+      wsrl__mlp_zero_grad(q);
+      ck_assert_int_eq(wsrl__mlp_backward(q, dy, NULL, 1), WSRL_OK); /* the group's forward is q's last */
+      ck_assert_int_eq(wsrl__mlp_get_grads(q, got[3], n_par), WSRL_OK);
+      static const char *const what[4] = {"hook rows", "ensemble outputs", "subset outputs", "gradients"};
+      for (int k = 0; k < 4; k++)
+        ck_assert_msg(memcmp(want[k], got[k], sizeof(float) * sizes[k]) == 0, "%s differ (%d threads, %s, run %d)",
+                      what[k], counts[t], bf16 ? "bf16" : "fp32", rep);
+    }
+    /* Errors: nothing run, each net left without a forward to backpropagate. */
+    const wsrl__mlp_fwd same[2] = {{.m = q, .batch = G_B, .x = xq}, {.m = q, .batch = G_B, .x = xq}};
+    ck_assert_int_eq(wsrl__mlp_forward_group(same, 2), WSRL_ERR_INVALID_ARGUMENT);
+    ck_assert_msg_has("same net");
+    ck_assert_int_eq(wsrl__mlp_forward_group(same, 0), WSRL_ERR_INVALID_ARGUMENT);
+    const wsrl__mlp_fwd big[2] = {{.m = q, .batch = G_B, .x = xq}, {.m = p, .batch = G_B + 1, .x = x}};
+    ck_assert_int_eq(wsrl__mlp_forward_group(big, 2), WSRL_ERR_INVALID_ARGUMENT);
+    ck_assert_msg_has("max_batch");
+    const wsrl__mlp_fwd hook[1] = {{.m = q, .batch = G_B, .x = xq, .then = group_hook, .then_job = &io}};
+    ck_assert_int_eq(wsrl__mlp_forward_group(hook, 1), WSRL_ERR_INVALID_ARGUMENT);
+    ck_assert_msg_has("one-member");
+    wsrl__nn_ctx *other = make_ctx(1);
+    wsrl__mlp *o;
+    ps.max_batch = G_B;
+    ck_assert_int_eq(wsrl__mlp_create(&o, other, &ps, &ADAM, &r), WSRL_OK);
+    const wsrl__mlp_fwd two[2] = {{.m = q, .batch = G_B, .x = xq}, {.m = o, .batch = G_B, .x = x}};
+    ck_assert_int_eq(wsrl__mlp_forward_group(two, 2), WSRL_ERR_INVALID_ARGUMENT);
+    ck_assert_msg_has("one context");
+    wsrl__mlp_destroy(o);
+    wsrl__nn_ctx_destroy(other);
+    for (int k = 0; k < 4; k++)
+      free(want[k]), free(got[k]);
+    wsrl__mlp_destroy(p), wsrl__mlp_destroy(q), wsrl__mlp_destroy(tgt), wsrl__mlp_destroy(sub);
+    wsrl__nn_ctx_destroy(ctx);
+  }
+}
+END_TEST
+
 /* More distinct batch sizes than cache slots: evicted shapes are rebuilt
  * and give the same numbers. */
 START_TEST(shape_cache_eviction) {
@@ -1693,6 +1818,7 @@ Suite *wsrl_test_suite_nn(void) {
   tcase_add_test(tc, subset_forward_matches_full);
   tcase_add_test(tc, subset_copy_carries_bf16_weights);
   tcase_add_loop_test(tc, forward_copy_matches_copy_then_forward, 0, 2);
+  tcase_add_loop_test(tc, forward_group_matches_separate, 0, 2);
   tcase_add_test(tc, shape_cache_eviction);
   tcase_add_test(tc, predict_reuses_prepared_shape);
   tcase_add_loop_test(tc, deterministic_updates, 0, 4);
