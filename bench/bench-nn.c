@@ -90,7 +90,7 @@ typedef struct learner {
   wsrl__rng rng;
   float *s, *a, *r, *s2, *d;   /* B_TOTAL transitions */
   float *eps, *a_pi, *logp;    /* B_TOTAL rows */
-  float *qbuf, *dq, *y, *qmin; /* [ENS, B_TOTAL] */
+  float *qbuf, *qtarget, *dq, *y, *qmin; /* [ENS, B_TOTAL] */
   int32_t *arg;
   float *dact, *dlogp;
   int subset; /* evaluate only the drawn target critics */
@@ -133,7 +133,7 @@ static void learner_init(learner *L, int32_t threads, int32_t precision) {
   const size_t n = B_TOTAL;
   L->s = fbuf(n * OBS), L->s2 = fbuf(n * OBS), L->a = fbuf(n * ACT), L->r = fbuf(n), L->d = fbuf(n);
   L->eps = fbuf(n * ACT), L->a_pi = fbuf(n * ACT), L->logp = fbuf(n);
-  L->qbuf = fbuf(ENS * n), L->dq = fbuf(ENS * n), L->y = fbuf(n), L->qmin = fbuf(n);
+  L->qbuf = fbuf(ENS * n), L->qtarget = fbuf(ENS * n), L->dq = fbuf(ENS * n), L->y = fbuf(n), L->qmin = fbuf(n);
   L->arg = calloc(n, sizeof(int32_t));
   L->dact = fbuf(n * ACT), L->dlogp = fbuf(n);
   wsrl__rng_fill_normal(&L->rng, L->s, n * OBS);
@@ -146,7 +146,7 @@ static void learner_free(learner *L) {
   wsrl__qensemble_free(L->q);
   wsrl__policy_destroy(L->pi);
   wsrl__nn_ctx_destroy(L->ctx);
-  float *bufs[] = {L->s, L->s2, L->a, L->r, L->d, L->eps, L->a_pi, L->logp, L->qbuf, L->dq, L->y, L->qmin,
+  float *bufs[] = {L->s, L->s2, L->a, L->r, L->d, L->eps, L->a_pi, L->logp, L->qbuf, L->qtarget, L->dq, L->y, L->qmin,
                    L->dact, L->dlogp};
   for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
     free(bufs[i]);
@@ -156,19 +156,25 @@ static void learner_free(learner *L) {
 /* One SAC critic step on rows [off, off + B). */
 static void critic_update(learner *L, int64_t off, int64_t B) {
   const float *s = L->s + off * OBS, *a = L->a + off * ACT, *s2 = L->s2 + off * OBS;
-  CHECK(wsrl__policy_forward_sample_rng(L->pi, B, s2, 1, &L->rng, L->a_pi, L->logp));
+  /* As the SAC learner: a' ~ pi(.|s') and the online critics' forward on
+   * (s, a), then the targets at (s', a'), in one region (forward group). */
+  wsrl__mlp_fwd f[3];
+  CHECK(wsrl__policy_forward_sample_plan(L->pi, B, s2, 1, &L->rng, L->a_pi, L->logp, &f[0]));
+  CHECK(wsrl__qensemble_forward_plan(L->q, WSRL__Q_ONLINE, B, s, 1, a, L->qbuf, &f[1]));
   int32_t members[SUBSET];
   wsrl__qensemble_draw_subset(&L->rng, ENS, SUBSET, members);
-  if (L->subset) {
-    CHECK(wsrl__qensemble_forward_target_subset(L->q, B, s2, 1, L->a_pi, members, SUBSET, L->qbuf));
-    wsrl__qensemble_min(L->qbuf, SUBSET, B, NULL, SUBSET, L->qmin, NULL);
-  } else {
-    CHECK(wsrl__qensemble_forward(L->q, WSRL__Q_TARGET, B, s2, 1, L->a_pi, L->qbuf));
-    wsrl__qensemble_min(L->qbuf, ENS, B, members, SUBSET, L->qmin, NULL);
-  }
+  if (L->subset)
+    CHECK(wsrl__qensemble_target_subset_plan(L->q, B, s2, 1, L->a_pi, members, SUBSET, L->qtarget, &f[2]));
+  else
+    CHECK(wsrl__qensemble_forward_plan(L->q, WSRL__Q_TARGET, B, s2, 1, L->a_pi, L->qtarget, &f[2]));
+  f[2].after = 1;
+  CHECK(wsrl__mlp_forward_group(f, 3));
+  if (L->subset)
+    wsrl__qensemble_min(L->qtarget, SUBSET, B, NULL, SUBSET, L->qmin, NULL);
+  else
+    wsrl__qensemble_min(L->qtarget, ENS, B, members, SUBSET, L->qmin, NULL);
   for (int64_t i = 0; i < B; i++)
     L->y[i] = L->r[off + i] + 0.99f * (1.0f - L->d[off + i]) * L->qmin[i];
-  CHECK(wsrl__qensemble_forward(L->q, WSRL__Q_ONLINE, B, s, 1, a, L->qbuf));
   const float scale = 2.0f / (float)(ENS * B);
   for (int64_t e = 0; e < ENS; e++)
     for (int64_t i = 0; i < B; i++)
@@ -180,8 +186,11 @@ static void critic_update(learner *L, int64_t off, int64_t B) {
 
 /* One actor + temperature step on the first B rows. */
 static void actor_update(learner *L, int64_t B) {
-  CHECK(wsrl__policy_forward_sample_rng(L->pi, B, L->s, 1, &L->rng, L->a_pi, L->logp));
-  CHECK(wsrl__qensemble_forward(L->q, WSRL__Q_ONLINE, B, L->s, 1, L->a_pi, L->qbuf));
+  wsrl__mlp_fwd f[2];
+  CHECK(wsrl__policy_forward_sample_plan(L->pi, B, L->s, 1, &L->rng, L->a_pi, L->logp, &f[0]));
+  CHECK(wsrl__qensemble_forward_plan(L->q, WSRL__Q_ONLINE, B, L->s, 1, L->a_pi, L->qbuf, &f[1]));
+  f[1].after = 1;
+  CHECK(wsrl__mlp_forward_group(f, 2));
   wsrl__qensemble_min(L->qbuf, ENS, B, NULL, 0, L->qmin, L->arg);
   memset(L->dq, 0, sizeof(float) * (size_t)(ENS * B));
   const float alpha = (float)wsrl__scalar_value(&L->temp);

@@ -260,7 +260,10 @@ wsrl_status_t wsrl__agent_mlp_step(wsrl_agent_t *ag, wsrl__mlp *m, int32_t train
 int32_t wsrl__agent_draw_members(wsrl_agent_t *ag, int32_t *members);
 
 /* TD gradients of every online critic toward ag->s.y on n rows (zeroed
- * first): loss = mean_{i,b} (Q_i(s, a) - y_b)^2 (update.c; every learner). */
+ * first): loss = mean_{i,b} (Q_i(s, a) - y_b)^2 (update.c; every learner):
+ * _backward from the online critics' latest forward (on those n rows),
+ * _grads with that forward first. */
+wsrl_status_t wsrl__critic_td_backward(wsrl_agent_t *ag, int64_t n, double *loss_out, double *q_mean_out);
 wsrl_status_t wsrl__critic_td_grads(wsrl_agent_t *ag, int64_t n, const float *obs, const float *act, double *loss_out,
                                     double *q_mean_out);
 

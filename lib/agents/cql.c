@@ -28,7 +28,8 @@ wsrl_status_t wsrl__cql_critic_grads(wsrl_agent_t *ag, const wsrl__sac_state *ss
   const int64_t A = ag->act_dim, E = ag->ensemble, N = ag->n_actions, G = 3 * N + 1, rows = n * G;
   const size_t arow = (size_t)A * sizeof(float);
 
-  WSRL__TRY(wsrl__sac_td_target(ag, ss, cql_n_rep(&ag->cfg), 0, n, reward, next_obs, mask, &st->target_mean));
+  WSRL__TRY(
+      wsrl__sac_td_target(ag, ss, cql_n_rep(&ag->cfg), 0, n, reward, next_obs, mask, NULL, &st->target_mean));
 
   /* Sampled actions, [n, G, A]. */
   for (int64_t b = 0; b < n; b++)

@@ -54,26 +54,35 @@ void wsrl__sac_plan(const wsrl__config_values *v, int32_t n_rep, int64_t rq, wsr
 
 wsrl_status_t wsrl__sac_td_target(wsrl_agent_t *ag, const wsrl__sac_state *st, int32_t n_rep, int32_t backup_entropy,
                                   int64_t n, const float *reward, const float *next_obs, const float *mask,
-                                  double *target_mean) {
+                                  const wsrl__mlp_fwd *with, double *target_mean) {
   const int32_t nr = n_rep;
   const int64_t rows = n * nr;
   wsrl__agent_scratch *s = &ag->s;
   wsrl__rng *rng = &ag->rng[WSRL__AGENT_RNG_UPDATE];
 
-  /* a' ~ pi(.|s'), nr per next state (row b * nr + j). */
-  WSRL__TRY(wsrl__policy_forward_sample_rng(ag->pi, n, next_obs, nr, rng, s->act_n, s->logp_n));
+  /* a' ~ pi(.|s'), nr per next state (row b * nr + j), then the targets at
+   * (s', a'): one region, a barrier between (forward group). */
+  wsrl__mlp_fwd f[3];
+  int32_t nf = 0;
+  WSRL__TRY(wsrl__policy_forward_sample_plan(ag->pi, n, next_obs, nr, rng, s->act_n, s->logp_n, &f[nf++]));
+  if (with != NULL)
+    f[nf++] = *with;
 
   /* The subset is drawn before any target is evaluated, so evaluating all
    * E targets or only the drawn ones gives the same numbers. */
   int32_t members[64];
   const int32_t k = wsrl__agent_draw_members(ag, members);
-  if (k == 0 || ag->cfg.critic_evaluate_all_targets) {
-    WSRL__TRY(wsrl__qensemble_forward(ag->q, WSRL__Q_TARGET, rows, next_obs, nr, s->act_n, s->q_tmp));
+  const int all = k == 0 || ag->cfg.critic_evaluate_all_targets;
+  if (all)
+    WSRL__TRY(wsrl__qensemble_forward_plan(ag->q, WSRL__Q_TARGET, rows, next_obs, nr, s->act_n, s->q_tmp, &f[nf]));
+  else
+    WSRL__TRY(wsrl__qensemble_target_subset_plan(ag->q, rows, next_obs, nr, s->act_n, members, k, s->q_tmp, &f[nf]));
+  f[nf++].after = 1;
+  WSRL__TRY(wsrl__mlp_forward_group(f, nf));
+  if (all)
     wsrl__qensemble_min(s->q_tmp, ag->ensemble, rows, k > 0 ? members : NULL, k, s->vmin, NULL);
-  } else {
-    WSRL__TRY(wsrl__qensemble_forward_target_subset(ag->q, rows, next_obs, nr, s->act_n, members, k, s->q_tmp));
+  else
     wsrl__qensemble_min(s->q_tmp, k, rows, NULL, k, s->vmin, NULL);
-  }
 
   const double gamma = ag->cfg.td_discount;
   const double alpha = wsrl__scalar_value(&st->temperature);
@@ -99,9 +108,14 @@ wsrl_status_t wsrl__sac_actor_grads(wsrl_agent_t *ag, const wsrl__sac_state *st,
                                     double *loss_out, double *entropy_out) {
   wsrl__agent_scratch *s = &ag->s;
   const int64_t E = ag->ensemble;
-  /* a~ ~ pi(.|s) reparameterised; Q at (s, a~) of every online critic. */
-  WSRL__TRY(wsrl__policy_forward_sample_rng(ag->pi, n, obs, 1, &ag->rng[WSRL__AGENT_RNG_UPDATE], s->act1, s->logp1));
-  WSRL__TRY(wsrl__qensemble_forward(ag->q, WSRL__Q_ONLINE, n, obs, 1, s->act1, s->q_tmp));
+  /* a~ ~ pi(.|s) reparameterised, then Q at (s, a~) of every online
+   * critic: one region, a barrier between. */
+  wsrl__mlp_fwd f[2];
+  WSRL__TRY(wsrl__policy_forward_sample_plan(ag->pi, n, obs, 1, &ag->rng[WSRL__AGENT_RNG_UPDATE], s->act1, s->logp1,
+                                             &f[0]));
+  WSRL__TRY(wsrl__qensemble_forward_plan(ag->q, WSRL__Q_ONLINE, n, obs, 1, s->act1, s->q_tmp, &f[1]));
+  f[1].after = 1;
+  WSRL__TRY(wsrl__mlp_forward_group(f, 2));
   wsrl__qensemble_min(s->q_tmp, (int32_t)E, n, NULL, (int32_t)E, s->vmin, s->argmin);
 
   /* loss = mean(alpha log pi - min_i Q_i): d/dQ flows to the argmin member only. */
@@ -235,9 +249,12 @@ static int32_t sac_n_rep(const wsrl_agent_t *ag) {
 wsrl_status_t wsrl__sac_critic_grads(wsrl_agent_t *ag, const wsrl__sac_state *ss, int64_t n, const float *obs,
                                      const float *act, const float *reward, const float *next_obs, const float *mask,
                                      wsrl__critic_stats *st) {
-  WSRL__TRY(wsrl__sac_td_target(ag, ss, sac_n_rep(ag), ag->cfg.td_backup_entropy, n, reward, next_obs, mask,
+  /* The online critics' forward on (s, a) in the policy's region. */
+  wsrl__mlp_fwd online;
+  WSRL__TRY(wsrl__qensemble_forward_plan(ag->q, WSRL__Q_ONLINE, n, obs, 1, act, NULL, &online));
+  WSRL__TRY(wsrl__sac_td_target(ag, ss, sac_n_rep(ag), ag->cfg.td_backup_entropy, n, reward, next_obs, mask, &online,
                                 &st->target_mean));
-  WSRL__TRY(wsrl__critic_td_grads(ag, n, obs, act, &st->critic_loss, &st->q_mean));
+  WSRL__TRY(wsrl__critic_td_backward(ag, n, &st->critic_loss, &st->q_mean));
   st->td_loss = st->critic_loss;
   return WSRL_OK;
 }

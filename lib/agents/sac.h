@@ -58,10 +58,12 @@ void wsrl__sac_plan(const wsrl__config_values *v, int32_t n_rep, int64_t rq, wsr
 /* TD targets of n rows into ag->s.y: r + gamma * mask * T(s') with T the
  * subset-min of the target critics at a' ~ pi(.|s') (max over n_rep samples;
  * minus alpha log pi inside with backup_entropy). *target_mean gets the
- * mean of y. */
+ * mean of y. with (may be NULL): a planned forward of another net that
+ * runs in the same region as the policy's (it must not read a' or the
+ * targets). */
 wsrl_status_t wsrl__sac_td_target(wsrl_agent_t *ag, const wsrl__sac_state *st, int32_t n_rep, int32_t backup_entropy,
                                   int64_t n, const float *reward, const float *next_obs, const float *mask,
-                                  double *target_mean);
+                                  const wsrl__mlp_fwd *with, double *target_mean);
 
 /* SAC critic gradients on n rows (zeroed first): TD loss
  * mean_{i,b} (Q_i(s, a) - y)^2 over every member, the SAC learner's backup. */

@@ -235,23 +235,28 @@ int32_t wsrl__agent_draw_members(wsrl_agent_t *ag, int32_t *members) {
   return ag->subsample;
 }
 
-wsrl_status_t wsrl__critic_td_grads(wsrl_agent_t *ag, int64_t n, const float *obs, const float *act, double *loss_out,
-                                    double *q_mean_out) {
+wsrl_status_t wsrl__critic_td_backward(wsrl_agent_t *ag, int64_t n, double *loss_out, double *q_mean_out) {
   wsrl__agent_scratch *s = &ag->s;
   const int64_t E = ag->ensemble;
+  const float *q = wsrl__qensemble_output(ag->q, WSRL__Q_ONLINE);
   wsrl__qensemble_zero_grad(ag->q);
-  WSRL__TRY(wsrl__qensemble_forward(ag->q, WSRL__Q_ONLINE, n, obs, 1, act, s->q_tmp));
   const double scale = 1.0 / (double)(E * n);
   double loss = 0.0, qsum = 0.0;
   for (int64_t i = 0; i < E; i++)
     for (int64_t b = 0; b < n; b++) {
-      const double d = (double)s->q_tmp[i * n + b] - (double)s->y[b];
+      const double d = (double)q[i * n + b] - (double)s->y[b];
       loss += d * d;
-      qsum += s->q_tmp[i * n + b];
+      qsum += q[i * n + b];
       s->dq[i * n + b] = (float)(2.0 * d * scale);
     }
   *loss_out = loss * scale;
   *q_mean_out = qsum * scale;
   return wsrl__qensemble_backward(ag->q, s->dq, NULL, 1);
+}
+
+wsrl_status_t wsrl__critic_td_grads(wsrl_agent_t *ag, int64_t n, const float *obs, const float *act, double *loss_out,
+                                    double *q_mean_out) {
+  WSRL__TRY(wsrl__qensemble_forward(ag->q, WSRL__Q_ONLINE, n, obs, 1, act, NULL));
+  return wsrl__critic_td_backward(ag, n, loss_out, q_mean_out);
 }
 

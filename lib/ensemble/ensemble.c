@@ -111,52 +111,89 @@ wsrl_status_t wsrl__qensemble_prepare(wsrl_qensemble_t *q, int64_t batch) {
   return WSRL_OK;
 }
 
-/* Write concat(obs[r / repeat], act[r]) for `batch` rows straight into the
- * network's input. */
-static wsrl_status_t load_input(const wsrl_qensemble_t *q, wsrl__mlp *m, int64_t batch, const float *obs,
-                                int64_t obs_repeat, const float *act) {
+static wsrl__mlp *pick(wsrl_qensemble_t *q, int32_t which) {
+  return which == WSRL__Q_TARGET ? q->target : which == WSRL__Q_ONLINE ? q->online : NULL;
+}
+
+/* Input rows [r0, r1): concat(obs[r / obs_repeat], act[r]). */
+static void load_rows(const void *job, int64_t r0, int64_t r1) {
+  const wsrl__q_load *j = job;
+  const int64_t O = j->q->spec.obs_dim, A = j->q->spec.act_dim;
+  for (int64_t r = r0; r < r1 && r < j->rows; r++) {
+    memcpy(j->in + r * j->ld, j->obs + (r / j->obs_repeat) * O, (size_t)O * sizeof(float));
+    memcpy(j->in + r * j->ld + O, j->act + r * A, (size_t)A * sizeof(float));
+  }
+}
+
+static void copy_out(const void *job, wsrl_status_t status) {
+  const wsrl__q_load *j = job;
+  if (status == WSRL_OK && j->q_out != NULL)
+    memcpy(j->q_out, j->out, (size_t)j->n_out * sizeof(float));
+}
+
+/* Check a forward's input and fill net m's load record and *f. */
+static wsrl_status_t plan(wsrl_qensemble_t *q, wsrl__mlp *m, wsrl__q_load *ld, int64_t batch, const float *obs,
+                          int64_t obs_repeat, const float *act, float *q_out, int64_t n_out, wsrl__mlp_fwd *f) {
+  WSRL__CHECK_NULL(f);
   if (obs == NULL || act == NULL)
     return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "qensemble forward: obs and act must not be NULL");
   if (obs_repeat < 1 || batch % obs_repeat != 0)
     return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "qensemble forward: obs_repeat %lld must divide batch %lld",
                        (long long)obs_repeat, (long long)batch);
-  int64_t ld;
-  float *in = wsrl__mlp_input(m, batch, WSRL__MLP_SHARED, &ld);
+  int64_t ldi;
+  float *in = wsrl__mlp_input(m, batch, WSRL__MLP_SHARED, &ldi);
   if (in == NULL)
     return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "qensemble forward: batch %lld outside [1, max_batch = %lld]",
                        (long long)batch, (long long)q->spec.max_batch);
-  const int64_t O = q->spec.obs_dim, A = q->spec.act_dim;
-  for (int64_t r = 0; r < batch; r++) {
-    memcpy(in + r * ld, obs + (r / obs_repeat) * O, (size_t)O * sizeof(float));
-    memcpy(in + r * ld + O, act + r * A, (size_t)A * sizeof(float));
-  }
+  *ld = (wsrl__q_load){q, in, ldi, obs_repeat, batch, obs, act, wsrl__mlp_output(m), q_out, n_out};
+  *f = (wsrl__mlp_fwd){.m = m, .batch = batch, .load = load_rows, .load_job = ld, .done = copy_out, .done_job = ld};
   return WSRL_OK;
 }
 
-static wsrl__mlp *pick(wsrl_qensemble_t *q, int32_t which) {
-  return which == WSRL__Q_TARGET ? q->target : which == WSRL__Q_ONLINE ? q->online : NULL;
-}
-
-wsrl_status_t wsrl__qensemble_forward(wsrl_qensemble_t *q, int32_t which, int64_t batch, const float *obs,
-                                      int64_t obs_repeat, const float *act, float *q_out) {
+wsrl_status_t wsrl__qensemble_forward_plan(wsrl_qensemble_t *q, int32_t which, int64_t batch, const float *obs,
+                                           int64_t obs_repeat, const float *act, float *q_out, wsrl__mlp_fwd *f) {
   WSRL__CHECK_NULL(q);
   wsrl__mlp *m = pick(q, which);
   if (m == NULL)
     return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "qensemble: `which` must be online (0) or target (1), got %d",
                        which);
-  WSRL__TRY(load_input(q, m, batch, obs, obs_repeat, act));
-  return wsrl__mlp_forward(m, batch, WSRL__MLP_SHARED, NULL, q_out);
+  return plan(q, m, &q->load[which == WSRL__Q_TARGET], batch, obs, obs_repeat, act, q_out,
+              (int64_t)q->spec.ensemble * batch, f);
+}
+
+wsrl_status_t wsrl__qensemble_target_subset_plan(wsrl_qensemble_t *q, int64_t batch, const float *obs,
+                                                 int64_t obs_repeat, const float *act, const int32_t *members,
+                                                 int32_t k, float *q_out, wsrl__mlp_fwd *f) {
+  WSRL__CHECK_NULL(q);
+  WSRL__CHECK_NULL(members);
+  WSRL__CHECK_NULL(q_out);
+  if (q->subset == NULL || k < 1 || k > q->spec.subset_size)
+    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "qensemble: subset forward of %d members needs subset_size >= %d "
+                       "(created with %d)", k, k, q->spec.subset_size);
+  /* The subset network has subset_size members; only the first k are ours. */
+  WSRL__TRY(plan(q, q->subset, &q->load[2], batch, obs, obs_repeat, act, q_out, (int64_t)k * batch, f));
+  /* The drawn targets' weights copied in by the forward's own team. */
+  f->copy_src = q->target, f->members = members, f->k = k;
+  return WSRL_OK;
+}
+
+wsrl_status_t wsrl__qensemble_forward(wsrl_qensemble_t *q, int32_t which, int64_t batch, const float *obs,
+                                      int64_t obs_repeat, const float *act, float *q_out) {
+  wsrl__mlp_fwd f;
+  WSRL__TRY(wsrl__qensemble_forward_plan(q, which, batch, obs, obs_repeat, act, q_out, &f));
+  return wsrl__mlp_forward_group(&f, 1);
 }
 
 wsrl_status_t wsrl__qensemble_forward_rows(wsrl_qensemble_t *q, int32_t which, int64_t batch, int64_t rows,
                                            const float *obs, const float *act) {
   WSRL__CHECK_NULL(q);
-  wsrl__mlp *m = pick(q, which);
-  if (m == NULL || rows < 1 || rows > batch)
-    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "qensemble: bad which (%d) or rows (%lld of %lld)", which,
-                       (long long)rows, (long long)batch);
-  WSRL__TRY(load_input(q, m, rows, obs, 1, act));
-  return wsrl__mlp_forward(m, batch, WSRL__MLP_SHARED, NULL, NULL);
+  if (rows < 1 || rows > batch)
+    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "qensemble: bad rows (%lld of %lld)", (long long)rows,
+                       (long long)batch);
+  wsrl__mlp_fwd f;
+  WSRL__TRY(wsrl__qensemble_forward_plan(q, which, rows, obs, 1, act, NULL, &f));
+  f.batch = batch; /* the first `rows` loaded, the rest stale */
+  return wsrl__mlp_forward_group(&f, 1);
 }
 
 const float *wsrl__qensemble_output(const wsrl_qensemble_t *q, int32_t which) {
@@ -166,18 +203,9 @@ const float *wsrl__qensemble_output(const wsrl_qensemble_t *q, int32_t which) {
 wsrl_status_t wsrl__qensemble_forward_target_subset(wsrl_qensemble_t *q, int64_t batch, const float *obs,
                                                     int64_t obs_repeat, const float *act, const int32_t *members,
                                                     int32_t k, float *q_out) {
-  WSRL__CHECK_NULL(q);
-  WSRL__CHECK_NULL(members);
-  WSRL__CHECK_NULL(q_out);
-  if (q->subset == NULL || k < 1 || k > q->spec.subset_size)
-    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "qensemble: subset forward of %d members needs subset_size >= %d "
-                       "(created with %d)", k, k, q->spec.subset_size);
-  WSRL__TRY(load_input(q, q->subset, batch, obs, obs_repeat, act));
-  /* The drawn targets' weights copied in by the forward's own team. */
-  WSRL__TRY(wsrl__mlp_forward_copy(q->subset, q->target, members, k, batch, WSRL__MLP_SHARED, NULL, NULL));
-  /* The subset network has subset_size members; only the first k are ours. */
-  memcpy(q_out, wsrl__mlp_output(q->subset), (size_t)k * (size_t)batch * sizeof(float));
-  return WSRL_OK;
+  wsrl__mlp_fwd f;
+  WSRL__TRY(wsrl__qensemble_target_subset_plan(q, batch, obs, obs_repeat, act, members, k, q_out, &f));
+  return wsrl__mlp_forward_group(&f, 1);
 }
 
 wsrl_status_t wsrl__qensemble_backward(wsrl_qensemble_t *q, const float *dq, float *dact_out, int32_t param_grads) {

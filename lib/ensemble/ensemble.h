@@ -72,6 +72,17 @@ wsrl_status_t wsrl__qensemble_forward_target_subset(wsrl_qensemble_t *q, int64_t
                                                     int64_t obs_repeat, const float *act, const int32_t *members,
                                                     int32_t k, float *q_out);
 
+/* wsrl__qensemble_forward and _forward_target_subset as forwards of a
+ * group (wsrl__mlp_forward_group): the arguments are checked now, *f is
+ * filled, the input rows are written on the group's team (so act may be
+ * written by an earlier forward of the group, with f->after set) and q_out
+ * (may be NULL) once the group has run. One plan per net at a time. */
+wsrl_status_t wsrl__qensemble_forward_plan(wsrl_qensemble_t *q, int32_t which, int64_t batch, const float *obs,
+                                           int64_t obs_repeat, const float *act, float *q_out, wsrl__mlp_fwd *f);
+wsrl_status_t wsrl__qensemble_target_subset_plan(wsrl_qensemble_t *q, int64_t batch, const float *obs,
+                                                 int64_t obs_repeat, const float *act, const int32_t *members,
+                                                 int32_t k, float *q_out, wsrl__mlp_fwd *f);
+
 /* Backward of the latest ONLINE forward. dq: dLoss/dQ [E, B].
  * param_grads != 0 adds parameter gradients (zero them first). dact_out
  * (may be NULL): dLoss/da [B, A] summed over members — for the actor loss

@@ -18,6 +18,16 @@
 
 enum { CACHE_NONE = 0, CACHE_SAMPLE = 1, CACHE_LOG_PROB = 2 };
 
+/* What a forward computes on its rows' thread (wsrl__mlp_forward_then):
+ * the std, and with a_out the samples of those rows' observations. */
+typedef struct rows_job {
+  wsrl__policy *p;
+  const float *out; /* the MLP's output */
+  int32_t n;        /* samples per observation */
+  float *a_out, *logp_out;
+  int64_t batch;
+} rows_job;
+
 struct wsrl__policy {
   wsrl__policy_spec spec;
   wsrl__nn_ctx *ctx;
@@ -37,6 +47,7 @@ struct wsrl__policy {
   int32_t n;                    /* samples per row of the latest sample */
   int32_t cache;
   size_t bytes;
+  rows_job planned;             /* a planned forward's (wsrl__policy_forward_sample_plan) */
 };
 
 void wsrl__policy_spec_from_config(wsrl__policy_spec *spec, const wsrl__config_values *v, int32_t obs_dim,
@@ -181,15 +192,6 @@ static void std_rows(wsrl__policy *p, const float *out, int64_t b0, int64_t b1) 
 static void sample_rows(wsrl__policy *p, int32_t n, const float *eps, float *a_out, float *logp_out, int64_t i0,
                         int64_t i1);
 
-/* What a forward computes on its rows' thread (wsrl__mlp_forward_then):
- * the std, and with a_out the samples of those rows' observations. */
-typedef struct rows_job {
-  wsrl__policy *p;
-  const float *out; /* the MLP's output */
-  int32_t n;        /* samples per observation */
-  float *a_out, *logp_out;
-} rows_job;
-
 static void forward_rows(const void *job, int64_t b0, int64_t b1) {
   const rows_job *j = job;
   std_rows(j->p, j->out, b0, b1);
@@ -203,7 +205,7 @@ wsrl_status_t wsrl__policy_forward(wsrl__policy *p, int64_t batch, const float *
   p->batch = 0;
   p->cache = CACHE_NONE;
   /* The std in the forward's own region, on the threads of its rows. */
-  const rows_job job = {p, wsrl__mlp_output(p->mlp), 1, NULL, NULL};
+  const rows_job job = {p, wsrl__mlp_output(p->mlp), 1, NULL, NULL, batch};
   WSRL__TRY(wsrl__mlp_forward_then(p->mlp, batch, obs, forward_rows, &job));
   p->batch = batch;
   return WSRL_OK;
@@ -291,12 +293,23 @@ wsrl_status_t wsrl__policy_sample(wsrl__policy *p, int32_t n, const float *eps, 
   return run_sample(p, n, eps, a_out, logp_out);
 }
 
-wsrl_status_t wsrl__policy_forward_sample_rng(wsrl__policy *p, int64_t batch, const float *obs, int32_t n,
-                                              wsrl__rng *rng, float *a_out, float *logp_out) {
+/* The planned forward+sample's state, once its group has run. */
+static void sampled(const void *job, wsrl_status_t status) {
+  const rows_job *j = job;
+  if (status != WSRL_OK)
+    return;
+  j->p->batch = j->batch;
+  j->p->n = j->n;
+  j->p->cache = CACHE_SAMPLE;
+}
+
+wsrl_status_t wsrl__policy_forward_sample_plan(wsrl__policy *p, int64_t batch, const float *obs, int32_t n,
+                                               wsrl__rng *rng, float *a_out, float *logp_out, wsrl__mlp_fwd *f) {
   WSRL__CHECK_NULL(p);
   WSRL__CHECK_NULL(obs);
   WSRL__CHECK_NULL(rng);
   WSRL__CHECK_NULL(a_out);
+  WSRL__CHECK_NULL(f);
   p->batch = 0; /* as a failed wsrl__policy_forward: no forward to sample from */
   p->cache = CACHE_NONE;
   if (n < 1 || n > p->spec.max_samples)
@@ -308,12 +321,17 @@ wsrl_status_t wsrl__policy_forward_sample_rng(wsrl__policy *p, int64_t batch, co
   /* The draws first (serial, the forward does not touch rng), then the
    * std and the samples of each block of rows inside the forward's region. */
   wsrl__rng_normal_draws(rng, p->draws, (size_t)(batch * n * p->spec.act_dim));
-  const rows_job job = {p, wsrl__mlp_output(p->mlp), n, a_out, logp_out};
-  WSRL__TRY(wsrl__mlp_forward_then(p->mlp, batch, obs, forward_rows, &job));
-  p->batch = batch;
-  p->n = n;
-  p->cache = CACHE_SAMPLE;
+  p->planned = (rows_job){p, wsrl__mlp_output(p->mlp), n, a_out, logp_out, batch};
+  *f = (wsrl__mlp_fwd){.m = p->mlp, .batch = batch, .x = obs, .then = forward_rows, .then_job = &p->planned,
+                       .done = sampled, .done_job = &p->planned};
   return WSRL_OK;
+}
+
+wsrl_status_t wsrl__policy_forward_sample_rng(wsrl__policy *p, int64_t batch, const float *obs, int32_t n,
+                                              wsrl__rng *rng, float *a_out, float *logp_out) {
+  wsrl__mlp_fwd f;
+  WSRL__TRY(wsrl__policy_forward_sample_plan(p, batch, obs, n, rng, a_out, logp_out, &f));
+  return wsrl__mlp_forward_group(&f, 1);
 }
 
 wsrl_status_t wsrl__policy_mode(wsrl__policy *p, float *a_out) {

@@ -68,6 +68,13 @@ wsrl_status_t wsrl__policy_sample(wsrl__policy *p, int32_t n, const float *eps, 
  * finishes the rows it has just computed (no team of their own). */
 wsrl_status_t wsrl__policy_forward_sample_rng(wsrl__policy *p, int64_t batch, const float *obs, int32_t n,
                                               wsrl__rng *rng, float *a_out, float *logp_out);
+/* wsrl__policy_forward_sample_rng as a forward of a group
+ * (wsrl__mlp_forward_group): the arguments are checked and the noise drawn
+ * now, *f is filled, the samples are written on the group's team and the
+ * policy holds them (for wsrl__policy_backward_sample) once the group has
+ * run. */
+wsrl_status_t wsrl__policy_forward_sample_plan(wsrl__policy *p, int64_t batch, const float *obs, int32_t n,
+                                               wsrl__rng *rng, float *a_out, float *logp_out, wsrl__mlp_fwd *f);
 
 /* Deterministic action of the latest forward: [batch, A]. */
 wsrl_status_t wsrl__policy_mode(wsrl__policy *p, float *a_out);

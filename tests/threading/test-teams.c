@@ -9,7 +9,16 @@
  * libomp enters through other symbols) and the test is skipped. It runs
  * in chunks of 64 rows, and the actor's forward of a chunk is one team of
  * row blocks through all layers (not a team per matmul and kernel): at
- * most 4 teams. */
+ * most 4 teams.
+ *
+ * An update (SAC, UTD 4) forks a team per fork and join it pays for: per
+ * critic step one for its forwards (the policy at s' and the online critics,
+ * then the targets: one forward group), one for the critic backward and one
+ * for the joint Adam step; for the actor, one for its forward group, one for
+ * the critics' input gradient, eight in the actor's backward (five oneDNN
+ * matmuls split across the threads, two LayerNorm kernels, the sample
+ * backward), one for the temperature's forward and one for the Adam step:
+ * 24 in all (33 before the forward groups). */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <stdatomic.h>
@@ -53,6 +62,46 @@ static long act_teams(wsrl_agent_t *ag, int32_t n, int32_t flags, const float *o
   return atomic_load(&teams) - before;
 }
 
+#define UPDATE_TEAMS 24
+
+/* Teams per update of a small SAC learner at 2 threads, after warm-up
+ * updates (which build the shapes): 1 if above UPDATE_TEAMS. */
+static int update_teams_high(void) {
+  wsrl_config_t *c = NULL;
+  check(wsrl_config_create(&c), "config");
+  check(wsrl_config_parse_string(c, "agent.algorithm = sac\nagent.threads = 2\nupdate.batch_size = 256\n"
+                                    "update.utd = 4\ncritic.hidden = 256,256\nactor.hidden = 256,256\n"),
+        "config");
+  wsrl_env_spec_t s = WSRL_ENV_SPEC_INIT;
+  s.obs_dim = O;
+  s.act_dim = A;
+  wsrl_agent_t *ag = NULL;
+  check(wsrl_agent_create(&ag, c, &s), "agent");
+  wsrl_config_destroy(c);
+  int64_t rows = 0;
+  check(wsrl_agent_batch_rows(ag, &rows), "batch_rows");
+  float *obs = malloc(sizeof(float) * (size_t)(rows * O)), *next = malloc(sizeof(float) * (size_t)(rows * O));
+  float *act = malloc(sizeof(float) * (size_t)(rows * A)), *rew = malloc(sizeof(float) * (size_t)rows);
+  float *mask = malloc(sizeof(float) * (size_t)rows);
+  for (int64_t i = 0; i < rows * O; i++)
+    obs[i] = (float)((i * 37) % 101) / 50.0f - 1.0f, next[i] = (float)((i * 53) % 97) / 48.0f - 1.0f;
+  for (int64_t i = 0; i < rows * A; i++)
+    act[i] = (float)((i * 29) % 89) / 44.0f - 1.0f;
+  for (int64_t i = 0; i < rows; i++)
+    rew[i] = (float)(i % 7) / 7.0f, mask[i] = 1.0f;
+  wsrl_batch_t b = WSRL_BATCH_INIT;
+  b.size = rows, b.obs = obs, b.action = act, b.reward = rew, b.next_obs = next, b.mask = mask;
+  for (int i = 0; i < 2; i++)
+    check(wsrl_agent_update(ag, &b), "update");
+  const long before = atomic_load(&teams);
+  check(wsrl_agent_update(ag, &b), "update");
+  const long n = atomic_load(&teams) - before;
+  printf("teams: an update (SAC, UTD 4, agent.threads = 2): %ld teams (at most %d)\n", n, UPDATE_TEAMS);
+  wsrl_agent_destroy(ag);
+  free(obs), free(next), free(act), free(rew), free(mask);
+  return n > UPDATE_TEAMS;
+}
+
 int main(void) {
   wsrl_config_t *c = NULL;
   check(wsrl_config_create(&c), "config");
@@ -90,6 +139,7 @@ int main(void) {
            flags ? "deterministic" : "stochastic", t, ROWS, control);
     failures += t != 0;
   }
+  failures += update_teams_high();
   wsrl_agent_destroy(ag);
   return failures != 0;
 }

@@ -305,7 +305,7 @@ static void check_td(int32_t nrep, int32_t backup_entropy) {
   wsrl__rng r = *wsrl__agent_rng(ag, WSRL__AGENT_RNG_UPDATE);
   double y[MAXR], mean = 0.0;
   ref_td(ag, &r, nrep, backup_entropy, B, &b, y);
-  ck_assert_int_eq(wsrl__sac_td_target(ag, SAC(ag), nrep, backup_entropy, B, b.rew, b.nobs, b.mask, &mean), WSRL_OK);
+  ck_assert_int_eq(wsrl__sac_td_target(ag, SAC(ag), nrep, backup_entropy, B, b.rew, b.nobs, b.mask, NULL, &mean), WSRL_OK);
   double sum = 0.0;
   for (int i = 0; i < B; i++) {
     ck_assert_msg(close_rel(ag->s.y[i], y[i], 1e-4), "y[%d] = %.7g, reference %.7g", i, (double)ag->s.y[i], y[i]);
@@ -339,7 +339,7 @@ START_TEST(sac_target_subset_forward_same_numbers) {
     tbatch b;
     make_batch(&b, 3);
     double mean;
-    ck_assert_int_eq(wsrl__sac_td_target(ag, SAC(ag), 1, 0, B, b.rew, b.nobs, b.mask, &mean), WSRL_OK);
+    ck_assert_int_eq(wsrl__sac_td_target(ag, SAC(ag), 1, 0, B, b.rew, b.nobs, b.mask, NULL, &mean), WSRL_OK);
     memcpy(y[v], ag->s.y, sizeof y[v]);
     wsrl_agent_destroy(ag);
     wsrl_config_destroy(c);
@@ -360,7 +360,7 @@ START_TEST(sac_no_subsample_uses_all_members) {
   wsrl__rng r = *wsrl__agent_rng(ag, WSRL__AGENT_RNG_UPDATE);
   double y[MAXR], mean;
   ref_td(ag, &r, 1, 0, B, &b, y);
-  ck_assert_int_eq(wsrl__sac_td_target(ag, SAC(ag), 1, 0, B, b.rew, b.nobs, b.mask, &mean), WSRL_OK);
+  ck_assert_int_eq(wsrl__sac_td_target(ag, SAC(ag), 1, 0, B, b.rew, b.nobs, b.mask, NULL, &mean), WSRL_OK);
   for (int i = 0; i < B; i++)
     ck_assert(close_rel(ag->s.y[i], y[i], 1e-4));
   ck_assert_mem_eq(&r, wsrl__agent_rng(ag, WSRL__AGENT_RNG_UPDATE), sizeof r);
