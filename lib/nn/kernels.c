@@ -405,26 +405,47 @@ static void bwd_task(const void *job, int64_t t) {
            j->dy16, j->partial + t * j->ps, j->want_ln, j->want_head);
 }
 
-void wsrl__nn_ln_relu_bwd(const wsrl__ln_args *a, const float *dout, int64_t ld_dout, const float *head_dq,
-                          float *dy, uint16_t *dy16, float *dgamma, float *dbeta, float *dhead_w, float *partial) {
-  const int64_t n = a->n, per = chunks(a->batch, BWD_ROWS), tasks = (int64_t)a->ensemble * per;
-  const int64_t ps = partial_stride(n);
+int64_t wsrl__nn_ln_bwd_chunks(const wsrl__ln_args *a) { return (int64_t)a->ensemble * chunks(a->batch, BWD_ROWS); }
+
+static bwd_job bwd_job_of(const wsrl__ln_args *a, const float *dout, int64_t ld_dout, const float *head_dq,
+                          float *dy, uint16_t *dy16, int params, float *partial) {
+  const bwd_job job = {a,  dout,         head_dq, ld_dout, chunks(a->batch, BWD_ROWS), partial_stride(a->n),
+                       dy, partial, dy16, params && a->gamma != NULL, params && a->head_w != NULL};
+  return job;
+}
+
+void wsrl__nn_ln_relu_bwd_chunk(const wsrl__ln_args *a, const float *dout, int64_t ld_dout, const float *head_dq,
+                                float *dy, uint16_t *dy16, int params, float *partial, int64_t t) {
+  const bwd_job job = bwd_job_of(a, dout, ld_dout, head_dq, dy, dy16, params, partial);
+  bwd_task(&job, t);
+}
+
+void wsrl__nn_ln_relu_bwd_sum(const wsrl__ln_args *a, const float *partial, float *dgamma, float *dbeta,
+                              float *dhead_w, int64_t c0, int64_t c1) {
+  const int64_t n = a->n, per = chunks(a->batch, BWD_ROWS), ps = partial_stride(n);
   const int want_ln = a->gamma != NULL && dgamma != NULL, want_head = a->head_w != NULL && dhead_w != NULL;
-  const bwd_job job = {a, dout, head_dq, ld_dout, per, ps, dy, partial, dy16, want_ln, want_head};
-  wsrl__nn_tasks(tasks, (int64_t)a->ensemble * a->batch * n, PAR_MIN, bwd_task, &job);
-  if (!want_ln && !want_head)
-    return;
-  /* Chunks added in a fixed order, whatever thread computed them. */
-  for (int64_t t = 0; t < tasks; t++) {
+  /* Chunks added in a fixed order, whatever thread computed them; each
+   * column on its own, so any column split gives the same bits. */
+  for (int64_t t = 0; t < a->ensemble * per; t++) {
     const int64_t e = t / per;
     const float *p = partial + t * ps;
     if (want_ln) {
-      add_rows(dgamma + e * n, p, n);
-      add_rows(dbeta + e * n, p + n, n);
+      add_rows(dgamma + e * n + c0, p + c0, c1 - c0);
+      add_rows(dbeta + e * n + c0, p + n + c0, c1 - c0);
     }
-    if (want_head)
-      add_rows(dhead_w + e * (n + 1), p + 2 * n, n + 1);
+    if (want_head) /* the bias (column n) with the last columns */
+      add_rows(dhead_w + e * (n + 1) + c0, p + 2 * n + c0, c1 - c0 + (c1 == n));
   }
+}
+
+void wsrl__nn_ln_relu_bwd(const wsrl__ln_args *a, const float *dout, int64_t ld_dout, const float *head_dq,
+                          float *dy, uint16_t *dy16, float *dgamma, float *dbeta, float *dhead_w, float *partial) {
+  const int params = (a->gamma != NULL && dgamma != NULL) || (a->head_w != NULL && dhead_w != NULL);
+  const bwd_job job = bwd_job_of(a, dout, ld_dout, head_dq, dy, dy16, params, partial);
+  const int64_t tasks = wsrl__nn_ln_bwd_chunks(a);
+  wsrl__nn_tasks(tasks, (int64_t)a->ensemble * a->batch * a->n, PAR_MIN, bwd_task, &job);
+  if (params)
+    wsrl__nn_ln_relu_bwd_sum(a, partial, dgamma, dbeta, dhead_w, 0, a->n);
 }
 
 WSRL__CLONES
@@ -471,12 +492,17 @@ INL void tile16(uint16_t *dst, int64_t ld_dst, const uint16_t *src, int64_t ld_s
 /* Column tiles outermost: each 16-row strip of dst is written in order
  * (row tiles outermost ran 5x slower at 1024 rows, dst rows 2 KiB apart). */
 WSRL__CLONES
-void wsrl__nn_bf16_transpose(uint16_t *dst, const uint16_t *src, int64_t rows, int64_t cols) {
+void wsrl__nn_bf16_transpose_cols(uint16_t *dst, const uint16_t *src, int64_t rows, int64_t cols, int64_t c0,
+                                  int64_t c1) {
   const int64_t rt = rows / 16 * 16, ct = cols / 16 * 16;
-  for (int64_t c0 = 0; c0 < ct; c0 += 16)
+  for (int64_t c = c0; c < c1 && c < ct; c += 16)
     for (int64_t r0 = 0; r0 < rt; r0 += 16)
-      tile16(dst + c0 * rows + r0, rows, src + r0 * cols + c0, cols);
-  for (int64_t c = 0; c < cols; c++) /* what the whole tiles left */
+      tile16(dst + c * rows + r0, rows, src + r0 * cols + c, cols);
+  for (int64_t c = c0; c < c1; c++) /* what the whole tiles left */
     for (int64_t r = c < ct ? rt : 0; r < rows; r++)
       dst[c * rows + r] = src[r * cols + c];
+}
+
+void wsrl__nn_bf16_transpose(uint16_t *dst, const uint16_t *src, int64_t rows, int64_t cols) {
+  wsrl__nn_bf16_transpose_cols(dst, src, rows, cols, 0, cols);
 }

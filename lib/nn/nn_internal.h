@@ -144,6 +144,16 @@ size_t wsrl__nn_ln_partial_floats(int32_t ensemble, int64_t max_batch, int64_t n
  * count: parameter sums go through fixed row chunks (partial). */
 void wsrl__nn_ln_relu_bwd(const wsrl__ln_args *a, const float *dout, int64_t ld_dout, const float *head_dq,
                           float *dy, uint16_t *dy16, float *dgamma, float *dbeta, float *dhead_w, float *partial);
+/* The same in pieces, for a caller that runs them as tasks of its own
+ * region (the same bits): chunk t of wsrl__nn_ln_bwd_chunks(a) (a fixed
+ * row range of one member) writes its rows' dy and, with params, its
+ * partial sums; then _sum adds every chunk's partial sums in order into
+ * columns [c0, c1) of dgamma, dbeta and dhead_w (its bias with c1 = n). */
+int64_t wsrl__nn_ln_bwd_chunks(const wsrl__ln_args *a);
+void wsrl__nn_ln_relu_bwd_chunk(const wsrl__ln_args *a, const float *dout, int64_t ld_dout, const float *head_dq,
+                                float *dy, uint16_t *dy16, int params, float *partial, int64_t t);
+void wsrl__nn_ln_relu_bwd_sum(const wsrl__ln_args *a, const float *partial, float *dgamma, float *dbeta,
+                              float *dhead_w, int64_t c0, int64_t c1);
 
 /* dst = src rounded to bfloat16 (nearest even; NaN stays NaN), n values.
  * OpenMP-parallel when large. */
@@ -155,6 +165,9 @@ void wsrl__nn_bf16_block(uint16_t *dst, const float *src, int64_t n);
 /* dst[c * rows + r] = src[r * cols + c]: a [rows, cols] bf16 matrix
  * transposed, on this thread. */
 void wsrl__nn_bf16_transpose(uint16_t *dst, const uint16_t *src, int64_t rows, int64_t cols);
+/* Columns [c0, c1) of src only (c0 a multiple of 16): their rows of dst. */
+void wsrl__nn_bf16_transpose_cols(uint16_t *dst, const uint16_t *src, int64_t rows, int64_t cols, int64_t c0,
+                                  int64_t c1);
 
 /* Extra work of an Adam step's single pass over the parameters (each may
  * be NULL): the Polyak average target = tau p + (1 - tau) target of the
