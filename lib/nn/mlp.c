@@ -23,12 +23,16 @@
  *   each layer's weight gradients in column blocks and input gradients in
  *   row blocks (bwd_split_count; a column block sums over all rows in the
  *   same order). Smaller ensembles split each primitive across threads
- *   instead, except a trainable single net's (the actor's) forward, which
- *   runs row blocks like a member's (row_team; one region per forward).
- * - Each member's result is computed by one thread in a fixed order, and a
- *   shared input's dX sums the members' contributions in member order, so
+ *   instead, except a trainable single net (the actor), which runs its
+ *   forward as row blocks like a member's and its backward (without input
+ *   gradient) as their counterpart: dW column blocks, dX row blocks, the
+ *   LayerNorm kernel's row chunks (row_team; one region each).
+ * - Each member's result is computed by one thread in a fixed order, a
+ *   shared input's dX sums the members' contributions in member order, and
+ *   a weight gradient sums the batch in fixed chunks of DW_CHUNK rows, so
  *   numbers do not depend on the thread count (given oneDNN's kernels do
- *   not; they did not here).
+ *   not for those shapes; on AVX-512 they did not, under
+ *   DNNL_MAX_CPU_ISA=AVX2 some did).
  * - The layer-0 kernel is stored [in+1][E][N] (each member a strided slice).
  * - A one-unit output (critics, value) is fused into the last LayerNorm/
  *   ReLU kernel, not a matmul with N = 1.
@@ -58,12 +62,25 @@
 /* Most rows of a forward that a net without parallel members runs on one
  * thread (see slot.serial). */
 #define SERIAL_ROWS 8
+/* Rows per chunk of a weight gradient's sum over the batch (slot.dw_rows).
+ * oneDNN's kernels sum a longer reduction in blocks chosen by the shape of
+ * the output, so a weight gradient split into column or row blocks (the
+ * split and row backwards) gave other bits than the whole for 512 rows and
+ * more; up to 384 they gave the same for any split (AVX-512, fp32 and
+ * bf16). Summing fixed chunks in order keeps the numbers the same for any
+ * thread count. */
+#define DW_CHUNK 256
 
 typedef struct slot {
   int64_t batch; /* 0: empty */
   int32_t mode;
   uint64_t stamp;
   wsrl__nn_matmul fwd[MAX_LAYERS], bww[MAX_LAYERS], bwd[MAX_LAYERS];
+  /* Every weight-gradient matmul (bww, bww_part, rbw) runs per chunk of
+   * dw_rows rows in order, the last chunk of dw_tail rows on its _t twin
+   * (built where dw_tail differs). */
+  int64_t dw_rows, dw_tail;
+  wsrl__nn_matmul bww_t[MAX_LAYERS], bww_part_t[MAX_LAYERS], rbw_t[MAX_LAYERS];
   /* Forward split into row blocks when the team outnumbers the members
    * (splits > 1): blocks of part_rows rows, the last of tail_rows, with
    * their own forward matmuls (fwd_tail only when tail_rows differs). */
@@ -81,6 +98,12 @@ typedef struct slot {
    * bwd_part). 1: one task per member. */
   int32_t bsplits;
   wsrl__nn_matmul bww_part[MAX_LAYERS], bwd_part[MAX_LAYERS];
+  /* Backward of a one-member net whose forward runs row blocks (row_team;
+   * rsplits 0: none): each layer's dW in rsplits column blocks (the
+   * output layer's whole) and dX in rsplits row blocks, one-thread
+   * primitives, one region for all layers (row_backward). */
+  int32_t rsplits;
+  wsrl__nn_matmul rbw[MAX_LAYERS], rbx[MAX_LAYERS];
 } slot;
 
 struct wsrl__mlp {
@@ -93,6 +116,8 @@ struct wsrl__mlp {
   int32_t row_team;                               /* threads a one-member net's forward splits its rows over (1: none) */
   wsrl__mlp_rows_fn then;                         /* wsrl__mlp_forward_then's hook during its forward, else NULL */
   const void *then_job;
+  wsrl__mlp_rows_fn before;                       /* wsrl__mlp_backward_from's hook during a row backward, else NULL */
+  const void *before_job;
   int32_t bf16;                                   /* matmul inputs in bf16 (nn.precision) */
   int64_t fan_in[MAX_LAYERS], fan_out[MAX_LAYERS];
   /* parameter tensors (offsets into params/grads) */
@@ -452,10 +477,16 @@ static void slot_clear(slot *s, wsrl__nn_ctx *ctx) {
     wsrl__nn_matmul_fini(&s->bww_part[l], ctx);
     wsrl__nn_matmul_fini(&s->bwd_part[l], ctx);
     wsrl__nn_matmul_fini(&s->bwd[l], ctx);
+    wsrl__nn_matmul_fini(&s->rbw[l], ctx);
+    wsrl__nn_matmul_fini(&s->bww_t[l], ctx);
+    wsrl__nn_matmul_fini(&s->bww_part_t[l], ctx);
+    wsrl__nn_matmul_fini(&s->rbw_t[l], ctx);
+    wsrl__nn_matmul_fini(&s->rbx[l], ctx);
   }
   s->batch = 0;
   s->splits = 1;
   s->bsplits = 1;
+  s->rsplits = 0;
 }
 
 void wsrl__mlp_destroy(wsrl__mlp *m) {
@@ -515,30 +546,40 @@ static wsrl_status_t build_fwd(wsrl__mlp *m, wsrl__nn_matmul *mm, int32_t l, int
 /* Whether the weight gradient of layer l reads the transposed input copy. */
 static int xt_layer(const wsrl__mlp *m, int32_t l) { return m->xt16 != NULL && l > 0; }
 
-/* dW (+)= X^T dY of layer l on B rows, for `cols` of its N output columns
- * (dY read with ld N), written where the kernel lives; X read transposed,
- * or (bf16, after the first layer) its transposed copy xt16. */
-static wsrl_status_t build_dw(wsrl__mlp *m, wsrl__nn_matmul *mm, int32_t l, int64_t B, int64_t cols) {
+/* dW (+)= X^T dY of layer l on `rows` of a batch of B, for `cols` of its
+ * N output columns (dY read with ld N), written where the kernel lives; X
+ * read transposed, or (bf16, after the first layer) its transposed copy
+ * xt16 (ld B). */
+static wsrl_status_t build_dw(wsrl__mlp *m, wsrl__nn_matmul *mm, int32_t l, int64_t B, int64_t rows, int64_t cols,
+                              int32_t team) {
   const int64_t K1 = m->fan_in[l] + 1, N = m->fan_out[l];
   const int64_t ldw = l == 0 ? m->spec.ensemble * N : N; /* kernel rows: [K1][E][N] or [E][K1][N] */
   dnnl_memory_desc_t src, wei, dst;
   if (xt_layer(m, l))
-    WSRL__TRY(md2_in(m, &src, K1, B, B, 1));
+    WSRL__TRY(md2_in(m, &src, K1, rows, B, 1));
   else
-    WSRL__TRY(md2_in(m, &src, K1, B, 1, K1));
-  WSRL__TRY(md2_in(m, &wei, B, cols, N, 1));
+    WSRL__TRY(md2_in(m, &src, K1, rows, 1, K1));
+  WSRL__TRY(md2_in(m, &wei, rows, cols, N, 1));
   WSRL__TRY(md2(&dst, K1, cols, ldw, 1));
-  return wsrl__nn_matmul_init(mm, m->ctx, &src, &wei, &dst, WSRL__MM_SUM, m->team);
+  return wsrl__nn_matmul_init(mm, m->ctx, &src, &wei, &dst, WSRL__MM_SUM, team);
+}
+
+/* A weight-gradient matmul's chunk primitive and, where the last chunk is
+ * shorter, its tail twin (slot.dw_rows). */
+static wsrl_status_t build_dw_chunks(wsrl__mlp *m, const slot *s, wsrl__nn_matmul *chunk, wsrl__nn_matmul *tail,
+                                     int32_t l, int64_t cols, int32_t team) {
+  WSRL__TRY(build_dw(m, chunk, l, s->batch, s->dw_rows, cols, team));
+  return s->dw_tail != s->dw_rows ? build_dw(m, tail, l, s->batch, s->dw_tail, cols, team) : WSRL_OK;
 }
 
 /* dX = dY W^T of layer l on `rows` rows, without the bias row. */
-static wsrl_status_t build_dx(wsrl__mlp *m, wsrl__nn_matmul *mm, int32_t l, int64_t rows) {
+static wsrl_status_t build_dx(wsrl__mlp *m, wsrl__nn_matmul *mm, int32_t l, int64_t rows, int32_t team) {
   const int64_t K = m->fan_in[l], N = m->fan_out[l];
   dnnl_memory_desc_t src, wei, dst;
   WSRL__TRY(md2_in(m, &src, rows, N, N, 1));
   WSRL__TRY(md2_in(m, &wei, N, K, 1, w_ld(m, l)));
   WSRL__TRY(md2(&dst, rows, K, K, 1));
-  return wsrl__nn_matmul_init(mm, m->ctx, &src, &wei, &dst, 0, m->team);
+  return wsrl__nn_matmul_init(mm, m->ctx, &src, &wei, &dst, 0, team);
 }
 
 /* The forward matmuls of layer l's row blocks (slot.splits), each run
@@ -551,6 +592,33 @@ static wsrl_status_t build_parts(wsrl__mlp *m, slot *s, int32_t l) {
   return WSRL_OK;
 }
 
+/* Blocks of a row backward (slot.rsplits) of a trainable one-member net
+ * whose forward runs row blocks: dW and dX blocks are 2 S tasks, one round
+ * on the team with S = T / 2 (two threads: the whole dW and the whole dX,
+ * side by side); S must divide the rows and every hidden width. 0: none
+ * (each primitive then splits across the threads, as before). */
+static int32_t row_bwd_split(const wsrl__mlp *m, const slot *s) {
+  if (!m->spec.trainable || m->row_team <= 1 || s->splits <= 1)
+    return 0;
+  int32_t S = m->row_team / 2 > 1 ? m->row_team / 2 : 1;
+  for (;; S--) {
+    int fits = s->batch % S == 0;
+    for (int32_t l = 0; l < m->spec.n_hidden; l++)
+      fits = fits && m->fan_out[l] % S == 0;
+    if (fits)
+      return S;
+  }
+}
+
+/* The row backward's primitives of layer l (one thread each): dW of N / S
+ * columns (the output layer's whole), dX of B / S rows (not the first
+ * layer's: no input gradient). */
+static wsrl_status_t build_row_bwd(wsrl__mlp *m, slot *s, int32_t l) {
+  const int64_t S = s->rsplits, N = m->fan_out[l];
+  WSRL__TRY(build_dw_chunks(m, s, &s->rbw[l], &s->rbw_t[l], l, l < m->spec.n_hidden ? N / S : N, m->row_team));
+  return l > 0 ? build_dx(m, &s->rbx[l], l, s->batch / S, m->row_team) : WSRL_OK;
+}
+
 /* Build forward (and, when trainable, both backward) matmuls of layer l
  * for one member; they run E times on shifted pointers. */
 static wsrl_status_t build_layer(wsrl__mlp *m, slot *s, int32_t l) {
@@ -560,14 +628,14 @@ static wsrl_status_t build_layer(wsrl__mlp *m, slot *s, int32_t l) {
     WSRL__TRY(build_parts(m, s, l));
   if (!m->spec.trainable)
     return WSRL_OK;
-  WSRL__TRY(build_dw(m, &s->bww[l], l, B, N));
-  WSRL__TRY(build_dx(m, &s->bwd[l], l, B));
+  WSRL__TRY(build_dw_chunks(m, s, &s->bww[l], &s->bww_t[l], l, N, m->team));
+  WSRL__TRY(build_dx(m, &s->bwd[l], l, B, m->team));
   if (s->bsplits == 1 || l >= m->spec.n_hidden)
     return WSRL_OK;
   /* The split backward's blocks: dW's columns [c, c + N / S), dX's rows
    * [r, r + B / S). */
-  WSRL__TRY(build_dw(m, &s->bww_part[l], l, B, N / s->bsplits));
-  return build_dx(m, &s->bwd_part[l], l, B / s->bsplits);
+  WSRL__TRY(build_dw_chunks(m, s, &s->bww_part[l], &s->bww_part_t[l], l, N / s->bsplits, m->team));
+  return build_dx(m, &s->bwd_part[l], l, B / s->bsplits, m->team);
 }
 
 /* dX = dY W^T on SPARSE_CHUNK rows for every hidden layer (sparse_member);
@@ -577,7 +645,7 @@ static wsrl_status_t build_sparse(wsrl__mlp *m) {
   const int32_t saved = m->team > 1 ? wsrl__nn_single_thread_begin() : 0;
   wsrl_status_t rc = WSRL_OK;
   for (int32_t l = 0; l < m->spec.n_hidden && rc == WSRL_OK; l++)
-    rc = build_dx(m, &m->chunk_dx[l], l, SPARSE_CHUNK);
+    rc = build_dx(m, &m->chunk_dx[l], l, SPARSE_CHUNK, m->team);
   if (m->team > 1)
     wsrl__nn_leave(saved);
   wsrl__nn_leave(entered);
@@ -642,6 +710,8 @@ static wsrl_status_t get_slot(wsrl__mlp *m, int64_t batch, int32_t mode, slot **
   const int32_t n_mm = m->fan_out[m->nl - 1] == 1 ? m->nl - 1 : m->nl; /* a 1-unit head is not a matmul */
   victim->serial = m->team == 1 && batch <= SERIAL_ROWS;
   victim->bsplits = bwd_split_count(m, batch);
+  victim->dw_rows = batch < DW_CHUNK ? batch : DW_CHUNK;
+  victim->dw_tail = batch - (batch - 1) / victim->dw_rows * victim->dw_rows;
   /* Primitives that run one per thread must be built for one thread:
    * oneDNN splits a primitive's work by the thread count it saw at creation. */
   const int one = m->team > 1 || victim->serial;
@@ -658,8 +728,11 @@ static wsrl_status_t get_slot(wsrl__mlp *m, int64_t batch, int32_t mode, slot **
     /* A one-member net's row blocks: one-thread primitives, one per team
      * thread at a time, like the members' of an ensemble. */
     const int32_t single = wsrl__nn_single_thread_begin();
+    victim->rsplits = row_bwd_split(m, victim);
     for (int32_t l = 0; l < n_mm && rc == WSRL_OK; l++) {
       rc = build_parts(m, victim, l);
+      if (rc == WSRL_OK && victim->rsplits > 0)
+        rc = build_row_bwd(m, victim, l);
       if (rc != WSRL_OK)
         rc = wsrl__error_wrap(rc, "building layer %d's row blocks for batch %lld: ", l, (long long)batch);
     }
@@ -1188,6 +1261,24 @@ typedef struct backward_arg {
   float *gw;       /* gradient buffer, or NULL: no parameter gradients */
 } backward_arg;
 
+/* dW (+)= X^T dY of layer l with the chunk primitive `chunk` (and its
+ * `tail`) over the batch's row chunks in order: x is what dw_src() gives
+ * (rows [B][K1], or the transposed copy [K1][B]), dy the gradient rows (ld
+ * the layer's width) from the primitives' first column, dst that column of
+ * the kernel gradient. */
+static wsrl_status_t run_dw(const wsrl__mlp *m, const slot *s, const wsrl__nn_matmul *chunk,
+                            const wsrl__nn_matmul *tail, int32_t l, int32_t tid, const void *x, const void *dy,
+                            float *dst) {
+  const int64_t B = s->batch, K1 = m->fan_in[l] + 1, N = m->fan_out[l];
+  const size_t es = m->bf16 ? sizeof(uint16_t) : sizeof(float);
+  for (int64_t r = 0; r < B; r += s->dw_rows) {
+    const char *xc = (const char *)x + (size_t)(xt_layer(m, l) ? r : r * K1) * es;
+    WSRL__TRY(wsrl__nn_matmul_run(B - r < s->dw_rows ? tail : chunk, m->ctx, tid, xc,
+                                  (const char *)dy + (size_t)(r * N) * es, dst));
+  }
+  return WSRL_OK;
+}
+
 /* The input of layer l's weight-gradient matmul for member e: mm_src(),
  * or with xt_layer() its transpose, written into this thread's xt16. */
 static const void *dw_src(const wsrl__mlp *m, const slot *s, int32_t l, int64_t e, int32_t tid) {
@@ -1210,19 +1301,23 @@ static void prefetch_grads(const wsrl__mlp *m, int32_t l, int64_t e, wsrl__ln_ar
   a->prefetch_ld = stride * (int64_t)sizeof(float);
 }
 
+/* Zero member e's parameter gradients of layer l (kernel and LayerNorm). */
+static void zero_layer_grads(wsrl__mlp *m, int32_t l, int64_t e) {
+  const int64_t E = m->spec.ensemble;
+  int64_t rows, len, stride;
+  member_runs(m, l, &rows, &len, &stride);
+  float *g = m->grads + w_index(m, l, e, 0, 0);
+  for (int64_t r = 0; r < rows; r++)
+    memset(g + r * stride, 0, (size_t)len * sizeof(float));
+  if (l < m->spec.n_hidden && m->spec.layer_norm)
+    for (int half = 0; half < 2; half++)
+      memset(m->grads + m->ln_off[l] + (half * E + e) * m->fan_out[l], 0, (size_t)m->fan_out[l] * sizeof(float));
+}
+
 /* Zero member e's parameter gradients (kernels and LayerNorm). */
 static void zero_member_grads(wsrl__mlp *m, int64_t e) {
-  const int64_t E = m->spec.ensemble;
-  for (int32_t l = 0; l < m->nl; l++) {
-    int64_t rows, len, stride;
-    member_runs(m, l, &rows, &len, &stride);
-    float *g = m->grads + w_index(m, l, e, 0, 0);
-    for (int64_t r = 0; r < rows; r++)
-      memset(g + r * stride, 0, (size_t)len * sizeof(float));
-    if (l < m->spec.n_hidden && m->spec.layer_norm)
-      for (int half = 0; half < 2; half++)
-        memset(m->grads + m->ln_off[l] + (half * E + e) * m->fan_out[l], 0, (size_t)m->fan_out[l] * sizeof(float));
-  }
+  for (int32_t l = 0; l < m->nl; l++)
+    zero_layer_grads(m, l, e);
 }
 
 /* Carry out a pending zero_grad() before the gradients are read. */
@@ -1245,7 +1340,7 @@ static wsrl_status_t backward_member(wsrl__mlp *m, slot *s, int64_t e, int32_t t
   if (!head) {
     const void *dye = mm_grad(m, tid, ba->dy + e * B * m->fan_out[L], B * m->fan_out[L]);
     if (gw != NULL)
-      WSRL__TRY(wsrl__nn_matmul_run(&s->bww[L], m->ctx, tid, dw_src(m, s, L, e, tid), dye,
+      WSRL__TRY(run_dw(m, s, &s->bww[L], &s->bww_t[L], L, tid, dw_src(m, s, L, e, tid), dye,
                                     gw + w_index(m, L, e, 0, 0)));
     WSRL__TRY(wsrl__nn_matmul_run(&s->bwd[L], m->ctx, tid, dye, mm_w(m, L, e), dact));
   }
@@ -1266,7 +1361,7 @@ static wsrl_status_t backward_member(wsrl__mlp *m, slot *s, int64_t e, int32_t t
                          m->partial + tid * m->partial_stride);
     const void *dym = dy16 != NULL ? (const void *)dy16 : (const void *)dyl;
     if (gw != NULL)
-      WSRL__TRY(wsrl__nn_matmul_run(&s->bww[l], m->ctx, tid, dw_src(m, s, l, e, tid), dym,
+      WSRL__TRY(run_dw(m, s, &s->bww[l], &s->bww_t[l], l, tid, dw_src(m, s, l, e, tid), dym,
                                     gw + w_index(m, l, e, 0, 0)));
     if (l > 0) {
       WSRL__TRY(wsrl__nn_matmul_run(&s->bwd[l], m->ctx, tid, dym, mm_w(m, l, e), dact));
@@ -1410,7 +1505,8 @@ static wsrl_status_t split_mm_task(wsrl__mlp *m, slot *s, int64_t t, int32_t tid
   if (j < S) {
     const int64_t c = j * (N / S);
     const void *x = xt_layer(m, l) ? (const void *)(m->xt16 + e * m->xt_stride) : mm_src(m, s, l, e, tid);
-    return wsrl__nn_matmul_run(&s->bww_part[l], m->ctx, tid, x, dym + (size_t)c * es, sa->gw + w_index(m, l, e, 0, c));
+    return run_dw(m, s, &s->bww_part[l], &s->bww_part_t[l], l, tid, x, dym + (size_t)c * es,
+                  sa->gw + w_index(m, l, e, 0, c));
   }
   if (l == 0) /* no input gradient wanted */
     return WSRL_OK;
@@ -1435,6 +1531,154 @@ static wsrl_status_t split_backward(wsrl__mlp *m, slot *s, const float *dy) {
   return each_phase(m, s, m->team, ph, 2 * L);
 }
 
+/* ---- a one-member net's backward as row blocks across the team ----
+ * The counterpart of its forward's row blocks (slot.rsplits > 0): every
+ * layer in one region, a barrier between phases (each_phase):
+ *   first:   pending gradients zeroed (a task per layer); dy written by
+ *            the caller's hook (wsrl__mlp_backward_from) and in bf16
+ *            rounded, in row blocks; in bf16 the output layer's input
+ *            transposed in column blocks for its dW;
+ *   output:  its dW whole (one task) and dX in S row blocks (into dact);
+ *   per hidden layer l, last first:
+ *     ln:    the LayerNorm/ReLU backward in its kernel's row chunks (dy and
+ *            partial sums), in bf16 with the transposes of l's input;
+ *     mm:    the chunks' parameter sums (one task), dW in S column blocks,
+ *            dX in S row blocks (not the first layer's).
+ * The arrays are the first thread's copies of the backward buffers (dy,
+ * dact, xt16, partial), full-sized for one member. A one-unit head fused
+ * into the last kernel has no first and output phases but zeroing. Same
+ * bits as the primitives split across the threads (every dW column and dX
+ * row sums in the same order; the parameter sums in chunk order). */
+typedef struct row_arg {
+  const float *dy; /* dLoss/d output [B, out] */
+  int32_t l;       /* the layer of the phase */
+  int64_t tiles;   /* transpose tasks (bf16) */
+} row_arg;
+
+/* Transpose task j of `tiles` of layer l's input into xt16 (16-column tiles). */
+static void row_transpose(wsrl__mlp *m, const slot *s, int32_t l, int64_t j, int64_t tiles) {
+  const int64_t K1 = m->fan_in[l] + 1, nt = (K1 + 15) / 16;
+  const int64_t c0 = nt * j / tiles * 16, c1 = j == tiles - 1 ? K1 : nt * (j + 1) / tiles * 16;
+  wsrl__nn_bf16_transpose_cols(m->xt16, mm_src(m, s, l, 0, 0), s->batch, K1, c0, c1);
+}
+
+/* Transpose tasks for layer l's input: none in fp32 or for the first layer. */
+static int64_t row_tiles(const wsrl__mlp *m, int32_t l) {
+  const int64_t nt = (m->fan_in[l] + 1 + 15) / 16;
+  return xt_layer(m, l) ? (nt < m->row_team ? nt : m->row_team) : 0;
+}
+
+/* Row blocks of the first phase: the hook's and, in bf16 (not a fused
+ * head), dy's rounding; none if neither. */
+static int64_t row_first_blocks(const wsrl__mlp *m) {
+  const int head = m->fan_out[m->spec.n_hidden] == 1;
+  return m->before != NULL || (m->bf16 && !head) ? m->row_team : 0;
+}
+
+static wsrl_status_t row_first(wsrl__mlp *m, slot *s, int64_t t, int32_t tid, const void *arg) {
+  (void)tid;
+  const row_arg *ra = arg;
+  const int32_t L = m->spec.n_hidden;
+  const int64_t R = row_first_blocks(m), N = m->fan_out[L], B = s->batch;
+  if (t < m->nl) {
+    if (m->grads_zero_pending)
+      zero_layer_grads(m, (int32_t)t, 0);
+  } else if (t < m->nl + R) {
+    const int64_t j = t - m->nl, r0 = B * j / R, r1 = B * (j + 1) / R;
+    if (m->before != NULL)
+      m->before(m->before_job, r0, r1);
+    if (m->bf16 && N > 1)
+      wsrl__nn_bf16_block(m->dy16 + r0 * N, ra->dy + r0 * N, (r1 - r0) * N);
+  } else {
+    row_transpose(m, s, L, t - m->nl - R, ra->tiles);
+  }
+  return WSRL_OK;
+}
+
+static wsrl_status_t row_output(wsrl__mlp *m, slot *s, int64_t t, int32_t tid, const void *arg) {
+  const row_arg *ra = arg;
+  const int32_t L = m->spec.n_hidden;
+  const int64_t N = m->fan_out[L], K = m->fan_in[L], rows = s->batch / s->rsplits;
+  const size_t es = m->bf16 ? sizeof(uint16_t) : sizeof(float);
+  const char *dy = m->bf16 ? (const char *)m->dy16 : (const char *)ra->dy;
+  if (t == 0) {
+    const void *x = xt_layer(m, L) ? (const void *)m->xt16 : mm_src(m, s, L, 0, 0);
+    return run_dw(m, s, &s->rbw[L], &s->rbw_t[L], L, tid, x, dy, m->grads + w_index(m, L, 0, 0, 0));
+  }
+  const int64_t r = (t - 1) * rows;
+  return wsrl__nn_matmul_run(&s->rbx[L], m->ctx, tid, dy + (size_t)(r * N) * es, mm_w(m, L, 0), m->dact + r * K);
+}
+
+/* Layer l's LayerNorm/ReLU arguments and parameter-gradient pointers. */
+static void row_ln_args(const wsrl__mlp *m, const slot *s, int32_t l, wsrl__ln_args *a, float **dg, float **dhead) {
+  const int32_t L = m->spec.n_hidden;
+  ln_args(m, s, l, 0, 0, a);
+  *dg = m->spec.layer_norm ? m->grads + m->ln_off[l] : NULL;
+  *dhead = l == L - 1 && m->fan_out[L] == 1 ? m->grads + w_index(m, L, 0, 0, 0) : NULL;
+}
+
+static wsrl_status_t row_ln(wsrl__mlp *m, slot *s, int64_t t, int32_t tid, const void *arg) {
+  (void)tid;
+  const row_arg *ra = arg;
+  const int32_t l = ra->l;
+  wsrl__ln_args a;
+  float *dg, *dhead;
+  row_ln_args(m, s, l, &a, &dg, &dhead);
+  const int64_t chunks = wsrl__nn_ln_bwd_chunks(&a);
+  if (t >= chunks) {
+    row_transpose(m, s, l, t - chunks, ra->tiles);
+    return WSRL_OK;
+  }
+  const int head = dhead != NULL;
+  wsrl__nn_ln_relu_bwd_chunk(&a, head ? NULL : m->dact, m->fan_out[l], head ? ra->dy : NULL, m->dy,
+                             m->bf16 ? m->dy16 : NULL, dg != NULL || head, m->partial, t);
+  return WSRL_OK;
+}
+
+static wsrl_status_t row_mm(wsrl__mlp *m, slot *s, int64_t t, int32_t tid, const void *arg) {
+  const row_arg *ra = arg;
+  const int32_t l = ra->l;
+  const int64_t S = s->rsplits, N = m->fan_out[l], K = m->fan_in[l];
+  if (t == 0) {
+    wsrl__ln_args a;
+    float *dg, *dhead;
+    row_ln_args(m, s, l, &a, &dg, &dhead);
+    wsrl__nn_ln_relu_bwd_sum(&a, m->partial, dg, dg != NULL ? dg + N : NULL, dhead, 0, N);
+    return WSRL_OK;
+  }
+  const size_t es = m->bf16 ? sizeof(uint16_t) : sizeof(float);
+  const char *dy = m->bf16 ? (const char *)m->dy16 : (const char *)m->dy;
+  if (t <= S) {
+    const int64_t c = (t - 1) * (N / S);
+    const void *x = xt_layer(m, l) ? (const void *)m->xt16 : mm_src(m, s, l, 0, 0);
+    return run_dw(m, s, &s->rbw[l], &s->rbw_t[l], l, tid, x, dy + (size_t)c * es, m->grads + w_index(m, l, 0, 0, c));
+  }
+  const int64_t r = (t - 1 - S) * (s->batch / S);
+  return wsrl__nn_matmul_run(&s->rbx[l], m->ctx, tid, dy + (size_t)(r * N) * es, mm_w(m, l, 0), m->dact + r * K);
+}
+
+static wsrl_status_t row_backward(wsrl__mlp *m, slot *s, const float *dy) {
+  const int32_t L = m->spec.n_hidden;
+  const int64_t S = s->rsplits;
+  const int head = m->fan_out[L] == 1;
+  row_arg ra[MAX_LAYERS + 1];
+  phase ph[MAX_PHASES + 2];
+  int32_t n = 0;
+  ra[L] = (row_arg){dy, L, head ? 0 : row_tiles(m, L)};
+  ph[n++] = (phase){m->nl + row_first_blocks(m) + ra[L].tiles, 0, row_first, &ra[L]};
+  if (!head)
+    ph[n++] = (phase){1 + S, 0, row_output, &ra[L]};
+  for (int32_t l = L - 1; l >= 0; l--) {
+    wsrl__ln_args a;
+    float *dg, *dhead;
+    row_ln_args(m, s, l, &a, &dg, &dhead);
+    ra[l] = (row_arg){dy, l, row_tiles(m, l)};
+    ph[n++] = (phase){wsrl__nn_ln_bwd_chunks(&a) + ra[l].tiles, 0, row_ln, &ra[l]};
+    ph[n++] = (phase){1 + S + (l > 0 ? S : 0), 0, row_mm, &ra[l]};
+  }
+  return each_phase(m, s, m->row_team, ph, n);
+}
+
 static wsrl_status_t backward(wsrl__mlp *m, slot *s, const float *dy, float *dx_out, int32_t param_grads) {
   const int64_t E = m->spec.ensemble, B = s->batch, K = m->fan_in[0];
   m->last_bwd_rows = E * B;
@@ -1447,7 +1691,9 @@ static wsrl_status_t backward(wsrl__mlp *m, slot *s, const float *dy, float *dx_
   const backward_arg ba = {dy, dx_out, param_grads ? m->grads : NULL};
   if (param_grads)
     m->grads_zero = 0;
-  if (param_grads && dx_out == NULL && s->bsplits > 1)
+  if (param_grads && dx_out == NULL && s->rsplits > 0)
+    WSRL__TRY(row_backward(m, s, dy));
+  else if (param_grads && dx_out == NULL && s->bsplits > 1)
     WSRL__TRY(split_backward(m, s, dy));
   else
     WSRL__TRY(each_member(m, s, backward_member, &ba));
@@ -1467,13 +1713,34 @@ static wsrl_status_t backward(wsrl__mlp *m, slot *s, const float *dy, float *dx_
   return WSRL_OK;
 }
 
-wsrl_status_t wsrl__mlp_backward(wsrl__mlp *m, const float *dy, float *dx_out, int32_t param_grads) {
+static wsrl_status_t check_backward(const wsrl__mlp *m, const float *dy) {
   WSRL__CHECK_NULL(m);
   WSRL__CHECK_NULL(dy);
   if (!m->spec.trainable)
     return wsrl__error(WSRL_ERR_WRONG_STATE, "mlp: backward on a forward-only (target) network");
   if (m->last == NULL)
     return wsrl__error(WSRL_ERR_WRONG_STATE, "mlp: backward without a preceding successful forward");
+  return WSRL_OK;
+}
+
+wsrl_status_t wsrl__mlp_backward_from(wsrl__mlp *m, wsrl__mlp_rows_fn fn, const void *job, float *dy) {
+  WSRL__TRY(check_backward(m, dy));
+  WSRL__CHECK_NULL(fn);
+  if (m->spec.ensemble != 1)
+    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "mlp: backward_from needs a one-member net (ensemble %d)",
+                       m->spec.ensemble);
+  if (m->last->rsplits == 0) { /* no row backward: the rows first, here */
+    fn(job, 0, m->last->batch);
+    return wsrl__mlp_backward(m, dy, NULL, 1);
+  }
+  m->before = fn, m->before_job = job;
+  const wsrl_status_t rc = wsrl__mlp_backward(m, dy, NULL, 1);
+  m->before = NULL, m->before_job = NULL;
+  return rc;
+}
+
+wsrl_status_t wsrl__mlp_backward(wsrl__mlp *m, const float *dy, float *dx_out, int32_t param_grads) {
+  WSRL__TRY(check_backward(m, dy));
   int32_t saved = wsrl__nn_enter(m->ctx);
   const int32_t outer = m->last->serial ? wsrl__nn_single_thread_begin() : 0;
   wsrl_status_t rc = backward(m, m->last, dy, dx_out, param_grads);

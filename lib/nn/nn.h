@@ -237,6 +237,12 @@ int64_t wsrl__mlp_last_backward_rows(const wsrl__mlp *m);
  * dLoss/dx: [B, in] summed over members (SHARED) or [E, B, in]
  * (PER_MEMBER). WSRL_ERR_WRONG_STATE without a preceding forward. */
 wsrl_status_t wsrl__mlp_backward(wsrl__mlp *m, const float *dy, float *dx_out, int32_t param_grads);
+/* wsrl__mlp_backward(m, dy, NULL, 1) of a one-member net whose dy rows
+ * [r0, r1) fn writes first: inside the backward's region, each block on
+ * the thread that then reads it, where the net runs its backward as row
+ * blocks (its forward did); else all rows on the calling thread first.
+ * fn must touch only its rows' data and must not fail. */
+wsrl_status_t wsrl__mlp_backward_from(wsrl__mlp *m, wsrl__mlp_rows_fn fn, const void *job, float *dy);
 
 void wsrl__mlp_zero_grad(wsrl__mlp *m);
 /* Adam step with the accumulated gradients (clipped to the global norm in

@@ -380,13 +380,11 @@ typedef struct backward_job {
 /* dL/dmean and dL/dstd of a task's forward rows, each summed over the
  * row's samples in order (so the split does not change the bits); with
  * the exp parameterization also dL/dlog_std. */
-static void backward_task(const void *job, int64_t t) {
+static void backward_rows(const void *job, int64_t b0, int64_t b1) {
   const backward_job *j = job;
   wsrl__policy *p = j->p;
   const int64_t A = p->spec.act_dim, D = p->out_dim, n = p->n;
   const int sample = p->cache == CACHE_SAMPLE;
-  int64_t b0, b1;
-  task_rows(t, p->batch, &b0, &b1);
   memset(p->dout + b0 * D, 0, (size_t)((b1 - b0) * D) * sizeof(float));
   memset(p->gstd + b0 * A, 0, (size_t)((b1 - b0) * A) * sizeof(float));
   for (int64_t i = b0 * n; i < b1 * n; i++) {
@@ -422,17 +420,18 @@ static void backward_task(const void *job, int64_t t) {
 
 /* dL/dmean goes into the mean columns of p->dout, dL/dstd into p->gstd;
  * then through d std / d log_std into the log-std columns (exp) or the
- * vector's gradient (uniform: summed over the rows in order, after the
- * tasks), and the MLP's backward runs. */
+ * vector's gradient (uniform: summed over the rows in order, after). The
+ * rows are written inside the MLP backward's region (a block on the
+ * thread that then reads it). */
 static wsrl_status_t backward(wsrl__policy *p, const float *da, const float *dlogp) {
   const int64_t A = p->spec.act_dim;
   const backward_job job = {p, da, dlogp};
-  wsrl__nn_ctx_tasks(p->ctx, row_tasks(p->batch), p->batch * p->n * A, PAR_MIN, backward_task, &job);
+  WSRL__TRY(wsrl__mlp_backward_from(p->mlp, backward_rows, &job, p->dout));
   if (p->spec.std_param == WSRL__STD_UNIFORM)
     for (int64_t b = 0; b < p->batch; b++)
       for (int64_t k = 0; k < A; k++)
         p->g_log_std[k] += p->gstd[b * A + k] * p->dstd_dls[b * A + k];
-  return wsrl__mlp_backward(p->mlp, p->dout, NULL, 1);
+  return WSRL_OK;
 }
 
 wsrl_status_t wsrl__policy_backward_sample(wsrl__policy *p, const float *da, const float *dlogp) {

@@ -1298,152 +1298,179 @@ END_TEST
 
 START_TEST(members_in_parallel_match_serial) {
   const int32_t mode = _i & 1, bf16 = _i >> 1; /* bf16: where the CPU has it */
-  enum { E = 10, B = 70 };
+  enum { E = 10 };
   static const int32_t counts[] = {1, 2, 8, 16}; /* 8, 16: oversubscribed on small machines */
-  /* g: a forward-only pair of members (the drawn target subset) on 255
-   * rows: at 8 and 16 threads its rows split into 4 and 7 blocks, the last
-   * one shorter. */
-  enum { GB = 255 };
-  /* res[t][5]: parameter gradients without the input gradient, which at
-   * 16 threads (more than the 10 members) run split into column and row
-   * blocks (slot.bsplits). */
-  float *res[4][6];
-  int64_t n_out = 0, n_par = 0, n_dx = 0;
-  for (int t = 0; t < 4; t++) {
-    wsrl__nn_ctx *ctx = make_ctx_prec(counts[t], bf16);
-    if (ctx == NULL) { /* no bf16 on this CPU */
-      ck_assert_int_eq(t, 0);
-      return;
+  /* 600 rows (CQL's critics see thousands): the weight gradients sum row
+   * chunks, whose column blocks give the bits of the whole. */
+  static const int64_t batches[] = {70, 600};
+  for (int bi = 0; bi < 2; bi++) {
+    const int64_t B = batches[bi];
+    /* g: a forward-only pair of members (the drawn target subset) on 255
+     * rows: at 8 and 16 threads its rows split into 4 and 7 blocks, the last
+     * one shorter. */
+    enum { GB = 255 };
+    /* res[t][5]: parameter gradients without the input gradient, which at
+     * 16 threads (more than the 10 members) run split into column and row
+     * blocks (slot.bsplits). */
+    float *res[4][6];
+    int64_t n_out = 0, n_par = 0, n_dx = 0;
+    for (int t = 0; t < 4; t++) {
+      wsrl__nn_ctx *ctx = make_ctx_prec(counts[t], bf16);
+      if (ctx == NULL) { /* no bf16 on this CPU */
+        ck_assert_int_eq(t, 0);
+        return;
+      }
+      wsrl__rng r;
+      wsrl__rng_seed(&r, 21, 0);
+      wsrl__mlp_spec s = {.ensemble = E, .in_dim = 7, .out_dim = 1, .n_hidden = 2, .hidden = {64, 48},
+                          .layer_norm = 1, .max_batch = B, .trainable = 1};
+      if (t == 1) {
+        /* A single network of the same layer shapes first builds oneDNN
+         * primitives split across 2 threads; the members' one-thread
+         * primitives must not be confused with them (oneDNN's cache keys on
+         * the thread count). */
+        wsrl__mlp_spec one = s;
+        one.ensemble = 1;
+        wsrl__mlp *m1;
+        wsrl__rng r1;
+        wsrl__rng_seed(&r1, 1, 0);
+        ck_assert_int_eq(wsrl__mlp_create(&m1, ctx, &one, &ADAM, &r1), WSRL_OK);
+        ck_assert_int_eq(wsrl__mlp_prepare(m1, 40, WSRL__MLP_SHARED), WSRL_OK);
+        wsrl__mlp_destroy(m1);
+      }
+      wsrl__mlp *m, *f;
+      wsrl__rng rf = r;
+      ck_assert_int_eq(wsrl__mlp_create(&m, ctx, &s, &ADAM, &r), WSRL_OK);
+      wsrl__mlp_spec fs = s;
+      fs.trainable = 0;
+      ck_assert_int_eq(wsrl__mlp_create(&f, ctx, &fs, NULL, &rf), WSRL_OK); /* same weights */
+      const int64_t rows = mode ? E * B : B;
+      n_out = E * B, n_par = wsrl__mlp_param_count(m), n_dx = rows * 7;
+      float *x = malloc(sizeof(float) * (size_t)n_dx), *dy = malloc(sizeof(float) * (size_t)n_out);
+      wsrl__rng_fill_normal(&r, x, (size_t)n_dx);
+      wsrl__rng_fill_normal(&r, dy, (size_t)n_out);
+      res[t][0] = malloc(sizeof(float) * (size_t)n_out);
+      res[t][1] = malloc(sizeof(float) * (size_t)n_par);
+      res[t][2] = malloc(sizeof(float) * (size_t)n_dx);
+      res[t][3] = malloc(sizeof(float) * (size_t)n_out);
+      /* Without the input gradient first: nothing the other path leaves in
+       * the shared buffers can stand in for what the split path writes. */
+      res[t][5] = malloc(sizeof(float) * (size_t)n_par);
+      ck_assert_int_eq(wsrl__mlp_forward(m, B, mode, x, NULL), WSRL_OK);
+      wsrl__mlp_zero_grad(m);
+      ck_assert_int_eq(wsrl__mlp_backward(m, dy, NULL, 1), WSRL_OK);
+      ck_assert_int_eq(wsrl__mlp_get_grads(m, res[t][5], n_par), WSRL_OK);
+      ck_assert_int_eq(wsrl__mlp_forward(m, B, mode, x, res[t][0]), WSRL_OK);
+      wsrl__mlp_zero_grad(m);
+      ck_assert_int_eq(wsrl__mlp_backward(m, dy, res[t][2], 1), WSRL_OK);
+      ck_assert_int_eq(wsrl__mlp_get_grads(m, res[t][1], n_par), WSRL_OK);
+      ck_assert_msg(memcmp(res[t][1], res[t][5], sizeof(float) * (size_t)n_par) == 0,
+                    "parameter gradients differ without the input gradient (%d threads)", counts[t]);
+      ck_assert_int_eq(wsrl__mlp_forward(f, B, mode, x, res[t][3]), WSRL_OK);
+      wsrl__mlp *g;
+      wsrl__mlp_spec gs = fs;
+      gs.ensemble = 2, gs.max_batch = GB;
+      ck_assert_int_eq(wsrl__mlp_create(&g, ctx, &gs, NULL, &r), WSRL_OK);
+      float *gx = malloc(sizeof(float) * 2 * GB * 7);
+      wsrl__rng_fill_normal(&r, gx, 2 * GB * 7);
+      res[t][4] = malloc(sizeof(float) * 2 * GB);
+      ck_assert_int_eq(wsrl__mlp_forward(g, GB, mode, gx, res[t][4]), WSRL_OK);
+      free(x), free(dy), free(gx);
+      wsrl__mlp_destroy(m);
+      wsrl__mlp_destroy(f);
+      wsrl__mlp_destroy(g);
+      wsrl__nn_ctx_destroy(ctx);
     }
-    wsrl__rng r;
-    wsrl__rng_seed(&r, 21, 0);
-    wsrl__mlp_spec s = {.ensemble = E, .in_dim = 7, .out_dim = 1, .n_hidden = 2, .hidden = {64, 48},
-                        .layer_norm = 1, .max_batch = B, .trainable = 1};
-    if (t == 1) {
-      /* A single network of the same layer shapes first builds oneDNN
-       * primitives split across 2 threads; the members' one-thread
-       * primitives must not be confused with them (oneDNN's cache keys on
-       * the thread count). */
-      wsrl__mlp_spec one = s;
-      one.ensemble = 1;
-      wsrl__mlp *m1;
-      wsrl__rng r1;
-      wsrl__rng_seed(&r1, 1, 0);
-      ck_assert_int_eq(wsrl__mlp_create(&m1, ctx, &one, &ADAM, &r1), WSRL_OK);
-      ck_assert_int_eq(wsrl__mlp_prepare(m1, 40, WSRL__MLP_SHARED), WSRL_OK);
-      wsrl__mlp_destroy(m1);
+    for (int t = 1; t < 4; t++) {
+      ck_assert_msg(memcmp(res[0][0], res[t][0], sizeof(float) * (size_t)n_out) == 0, "outputs differ (%d threads)",
+                    counts[t]);
+      ck_assert_msg(memcmp(res[0][1], res[t][1], sizeof(float) * (size_t)n_par) == 0,
+                    "parameter gradients differ (%d threads)", counts[t]);
+      ck_assert_msg(memcmp(res[0][2], res[t][2], sizeof(float) * (size_t)n_dx) == 0,
+                    "input gradients differ (%d threads)", counts[t]);
+      ck_assert_msg(memcmp(res[0][3], res[t][3], sizeof(float) * (size_t)n_out) == 0,
+                    "forward-only outputs differ (%d threads)", counts[t]);
+      ck_assert_msg(memcmp(res[0][4], res[t][4], sizeof(float) * 2 * GB) == 0,
+                    "two-member forward-only outputs differ (%d threads)", counts[t]);
     }
-    wsrl__mlp *m, *f;
-    wsrl__rng rf = r;
-    ck_assert_int_eq(wsrl__mlp_create(&m, ctx, &s, &ADAM, &r), WSRL_OK);
-    wsrl__mlp_spec fs = s;
-    fs.trainable = 0;
-    ck_assert_int_eq(wsrl__mlp_create(&f, ctx, &fs, NULL, &rf), WSRL_OK); /* same weights */
-    const int64_t rows = mode ? E * B : B;
-    n_out = E * B, n_par = wsrl__mlp_param_count(m), n_dx = rows * 7;
-    float *x = malloc(sizeof(float) * (size_t)n_dx), *dy = malloc(sizeof(float) * (size_t)n_out);
-    wsrl__rng_fill_normal(&r, x, (size_t)n_dx);
-    wsrl__rng_fill_normal(&r, dy, (size_t)n_out);
-    res[t][0] = malloc(sizeof(float) * (size_t)n_out);
-    res[t][1] = malloc(sizeof(float) * (size_t)n_par);
-    res[t][2] = malloc(sizeof(float) * (size_t)n_dx);
-    res[t][3] = malloc(sizeof(float) * (size_t)n_out);
-    /* Without the input gradient first: nothing the other path leaves in
-     * the shared buffers can stand in for what the split path writes. */
-    res[t][5] = malloc(sizeof(float) * (size_t)n_par);
-    ck_assert_int_eq(wsrl__mlp_forward(m, B, mode, x, NULL), WSRL_OK);
-    wsrl__mlp_zero_grad(m);
-    ck_assert_int_eq(wsrl__mlp_backward(m, dy, NULL, 1), WSRL_OK);
-    ck_assert_int_eq(wsrl__mlp_get_grads(m, res[t][5], n_par), WSRL_OK);
-    ck_assert_int_eq(wsrl__mlp_forward(m, B, mode, x, res[t][0]), WSRL_OK);
-    wsrl__mlp_zero_grad(m);
-    ck_assert_int_eq(wsrl__mlp_backward(m, dy, res[t][2], 1), WSRL_OK);
-    ck_assert_int_eq(wsrl__mlp_get_grads(m, res[t][1], n_par), WSRL_OK);
-    ck_assert_msg(memcmp(res[t][1], res[t][5], sizeof(float) * (size_t)n_par) == 0,
-                  "parameter gradients differ without the input gradient (%d threads)", counts[t]);
-    ck_assert_int_eq(wsrl__mlp_forward(f, B, mode, x, res[t][3]), WSRL_OK);
-    wsrl__mlp *g;
-    wsrl__mlp_spec gs = fs;
-    gs.ensemble = 2, gs.max_batch = GB;
-    ck_assert_int_eq(wsrl__mlp_create(&g, ctx, &gs, NULL, &r), WSRL_OK);
-    float *gx = malloc(sizeof(float) * 2 * GB * 7);
-    wsrl__rng_fill_normal(&r, gx, 2 * GB * 7);
-    res[t][4] = malloc(sizeof(float) * 2 * GB);
-    ck_assert_int_eq(wsrl__mlp_forward(g, GB, mode, gx, res[t][4]), WSRL_OK);
-    free(x), free(dy), free(gx);
-    wsrl__mlp_destroy(m);
-    wsrl__mlp_destroy(f);
-    wsrl__mlp_destroy(g);
-    wsrl__nn_ctx_destroy(ctx);
+    ck_assert_msg(memcmp(res[0][0], res[0][3], sizeof(float) * (size_t)n_out) == 0, "forward-only net differs");
+    for (int t = 0; t < 4; t++)
+      for (int k = 0; k < 6; k++)
+        free(res[t][k]);
   }
-  for (int t = 1; t < 4; t++) {
-    ck_assert_msg(memcmp(res[0][0], res[t][0], sizeof(float) * (size_t)n_out) == 0, "outputs differ (%d threads)",
-                  counts[t]);
-    ck_assert_msg(memcmp(res[0][1], res[t][1], sizeof(float) * (size_t)n_par) == 0,
-                  "parameter gradients differ (%d threads)", counts[t]);
-    ck_assert_msg(memcmp(res[0][2], res[t][2], sizeof(float) * (size_t)n_dx) == 0,
-                  "input gradients differ (%d threads)", counts[t]);
-    ck_assert_msg(memcmp(res[0][3], res[t][3], sizeof(float) * (size_t)n_out) == 0,
-                  "forward-only outputs differ (%d threads)", counts[t]);
-    ck_assert_msg(memcmp(res[0][4], res[t][4], sizeof(float) * 2 * GB) == 0,
-                  "two-member forward-only outputs differ (%d threads)", counts[t]);
-  }
-  ck_assert_msg(memcmp(res[0][0], res[0][3], sizeof(float) * (size_t)n_out) == 0, "forward-only net differs");
-  for (int t = 0; t < 4; t++)
-    for (int k = 0; k < 6; k++)
-      free(res[t][k]);
 }
 END_TEST
 
 /* A trainable single net (the actor) runs its forward as row blocks on
- * the team (mlp.row_team) and its backward on primitives split across the
- * threads: outputs, parameter and input gradients must be the bits of one
- * thread, for a matmul output (5 units) and the fused head (1), with a
- * shorter last block (255 rows: 2 blocks at 2 threads, 7 at 8 and 16). */
+ * the team (mlp.row_team) and its backward as their counterpart (column
+ * blocks of dW, row blocks of dX, the LayerNorm kernel's row chunks; one
+ * region, slot.rsplits): outputs, parameter and input gradients must be the
+ * bits of one thread, for a matmul output (5 units) and the fused head (1).
+ * 255 rows: a shorter last forward block (2 blocks at 2 threads, 7 at 8
+ * and 16) and whole dW / dX tasks; 256: 4 and 8 blocks of each at 8 and 16
+ * threads; 1000: weight gradients summed in row chunks, the last shorter
+ * (without the chunks the column blocks' sums give other bits). The input
+ * gradient takes the primitives split across the threads. */
 START_TEST(single_net_row_blocks_match_serial) {
   const int32_t out = _i & 1 ? 1 : 5, bf16 = _i >> 1;
-  enum { B = 255, IN = 7 };
+  enum { IN = 7, MAXB = 1000 };
   static const int32_t counts[] = {1, 2, 8, 16};
-  float *res[4][3];
-  int64_t n_out = 0, n_par = 0;
-  for (int t = 0; t < 4; t++) {
-    wsrl__nn_ctx *ctx = make_ctx_prec(counts[t], bf16);
-    if (ctx == NULL) { /* no bf16 on this CPU */
-      ck_assert_int_eq(t, 0);
-      return;
+  static const int64_t batches[] = {255, 256, 1000};
+  for (int bi = 0; bi < 3; bi++) {
+    const int64_t B = batches[bi];
+    float *res[4][4];
+    int64_t n_out = 0, n_par = 0;
+    for (int t = 0; t < 4; t++) {
+      wsrl__nn_ctx *ctx = make_ctx_prec(counts[t], bf16);
+      if (ctx == NULL) { /* no bf16 on this CPU */
+        ck_assert_int_eq(t, 0);
+        return;
+      }
+      wsrl__rng r;
+      wsrl__rng_seed(&r, 23, 0);
+      wsrl__mlp_spec s = {.ensemble = 1, .in_dim = IN, .out_dim = out, .n_hidden = 2, .hidden = {64, 48},
+                          .layer_norm = 1, .max_batch = MAXB, .trainable = 1};
+      wsrl__mlp *m;
+      ck_assert_int_eq(wsrl__mlp_create(&m, ctx, &s, &ADAM, &r), WSRL_OK);
+      n_out = B * out, n_par = wsrl__mlp_param_count(m);
+      float *x = malloc(sizeof(float) * (size_t)(B * IN)), *dy = malloc(sizeof(float) * (size_t)n_out);
+      wsrl__rng_fill_normal(&r, x, (size_t)(B * IN));
+      wsrl__rng_fill_normal(&r, dy, (size_t)n_out);
+      for (int k = 0; k < 4; k++)
+        res[t][k] = malloc(sizeof(float) * (size_t)(k == 0 ? n_out : k == 2 ? B * IN : n_par));
+      ck_assert_int_eq(wsrl__mlp_forward(m, B, WSRL__MLP_SHARED, x, res[t][0]), WSRL_OK);
+      wsrl__mlp_zero_grad(m);
+      ck_assert_int_eq(wsrl__mlp_backward(m, dy, res[t][2], 1), WSRL_OK);
+      ck_assert_int_eq(wsrl__mlp_get_grads(m, res[t][1], n_par), WSRL_OK);
+      /* Parameter gradients alone (the row backward), added twice: the
+       * second adds onto the first without zeroing. */
+      ck_assert_int_eq(wsrl__mlp_forward(m, B, WSRL__MLP_SHARED, x, NULL), WSRL_OK);
+      wsrl__mlp_zero_grad(m);
+      ck_assert_int_eq(wsrl__mlp_backward(m, dy, NULL, 1), WSRL_OK);
+      ck_assert_int_eq(wsrl__mlp_get_grads(m, res[t][3], n_par), WSRL_OK);
+      ck_assert_msg(memcmp(res[t][1], res[t][3], sizeof(float) * (size_t)n_par) == 0,
+                    "parameter gradients differ without the input gradient (%d threads, %lld rows)", counts[t],
+                    (long long)B);
+      ck_assert_int_eq(wsrl__mlp_backward(m, dy, NULL, 1), WSRL_OK);
+      ck_assert_int_eq(wsrl__mlp_get_grads(m, res[t][3], n_par), WSRL_OK);
+      free(x), free(dy);
+      wsrl__mlp_destroy(m);
+      wsrl__nn_ctx_destroy(ctx);
     }
-    wsrl__rng r;
-    wsrl__rng_seed(&r, 23, 0);
-    wsrl__mlp_spec s = {.ensemble = 1, .in_dim = IN, .out_dim = out, .n_hidden = 2, .hidden = {64, 48},
-                        .layer_norm = 1, .max_batch = B, .trainable = 1};
-    wsrl__mlp *m;
-    ck_assert_int_eq(wsrl__mlp_create(&m, ctx, &s, &ADAM, &r), WSRL_OK);
-    n_out = B * out, n_par = wsrl__mlp_param_count(m);
-    float *x = malloc(sizeof(float) * B * IN), *dy = malloc(sizeof(float) * (size_t)n_out);
-    wsrl__rng_fill_normal(&r, x, B * IN);
-    wsrl__rng_fill_normal(&r, dy, (size_t)n_out);
-    res[t][0] = malloc(sizeof(float) * (size_t)n_out);
-    res[t][1] = malloc(sizeof(float) * (size_t)n_par);
-    res[t][2] = malloc(sizeof(float) * B * IN);
-    ck_assert_int_eq(wsrl__mlp_forward(m, B, WSRL__MLP_SHARED, x, res[t][0]), WSRL_OK);
-    wsrl__mlp_zero_grad(m);
-    ck_assert_int_eq(wsrl__mlp_backward(m, dy, res[t][2], 1), WSRL_OK);
-    ck_assert_int_eq(wsrl__mlp_get_grads(m, res[t][1], n_par), WSRL_OK);
-    free(x), free(dy);
-    wsrl__mlp_destroy(m);
-    wsrl__nn_ctx_destroy(ctx);
+    for (int t = 1; t < 4; t++) {
+      ck_assert_msg(memcmp(res[0][0], res[t][0], sizeof(float) * (size_t)n_out) == 0,
+                    "outputs differ (%d threads, %lld rows)", counts[t], (long long)B);
+      ck_assert_msg(memcmp(res[0][1], res[t][1], sizeof(float) * (size_t)n_par) == 0,
+                    "parameter gradients differ (%d threads, %lld rows)", counts[t], (long long)B);
+      ck_assert_msg(memcmp(res[0][2], res[t][2], sizeof(float) * (size_t)(B * IN)) == 0,
+                    "input gradients differ (%d threads, %lld rows)", counts[t], (long long)B);
+      ck_assert_msg(memcmp(res[0][3], res[t][3], sizeof(float) * (size_t)n_par) == 0,
+                    "twice-added parameter gradients differ (%d threads, %lld rows)", counts[t], (long long)B);
+    }
+    for (int t = 0; t < 4; t++)
+      for (int k = 0; k < 4; k++)
+        free(res[t][k]);
   }
-  for (int t = 1; t < 4; t++) {
-    ck_assert_msg(memcmp(res[0][0], res[t][0], sizeof(float) * (size_t)n_out) == 0, "outputs differ (%d threads)",
-                  counts[t]);
-    ck_assert_msg(memcmp(res[0][1], res[t][1], sizeof(float) * (size_t)n_par) == 0,
-                  "parameter gradients differ (%d threads)", counts[t]);
-    ck_assert_msg(memcmp(res[0][2], res[t][2], sizeof(float) * B * IN) == 0, "input gradients differ (%d threads)",
-                  counts[t]);
-  }
-  for (int t = 0; t < 4; t++)
-    for (int k = 0; k < 3; k++)
-      free(res[t][k]);
 }
 END_TEST
 
@@ -1607,6 +1634,8 @@ START_TEST(thread_count_applied_and_restored) {
 }
 END_TEST
 
+static void no_rows(const void *job, int64_t r0, int64_t r1) { (void)job, (void)r0, (void)r1; }
+
 START_TEST(mlp_errors) {
   wsrl__nn_ctx *ctx = make_ctx(1);
   wsrl__rng r;
@@ -1647,6 +1676,10 @@ START_TEST(mlp_errors) {
   ck_assert_int_eq(wsrl__mlp_forward(t, 2, WSRL__MLP_SHARED, x, y), WSRL_OK);
   ck_assert_int_eq(wsrl__mlp_backward(t, dy, NULL, 1), WSRL_ERR_WRONG_STATE);
   ck_assert_msg_has("forward-only");
+  ck_assert_int_eq(wsrl__mlp_forward(m, 2, WSRL__MLP_SHARED, x, y), WSRL_OK);
+  ck_assert_int_eq(wsrl__mlp_backward_from(m, no_rows, NULL, dy), WSRL_ERR_INVALID_ARGUMENT);
+  ck_assert_msg_has("one-member");
+  ck_assert_int_eq(wsrl__mlp_backward_from(m, NULL, NULL, dy), WSRL_ERR_INVALID_ARGUMENT);
   ck_assert_int_eq(wsrl__mlp_adam_step(t, NULL), WSRL_ERR_WRONG_STATE);
   ck_assert_int_eq(wsrl__mlp_blob_count(t), 1);
   ck_assert_int_eq(wsrl__mlp_blob_count(m), 3);
