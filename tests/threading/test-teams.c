@@ -15,10 +15,10 @@
  * critic step one for its forwards (the policy at s' and the online critics,
  * then the targets: one forward group), one for the critic backward and one
  * for the joint Adam step; for the actor, one for its forward group, one for
- * the critics' input gradient, eight in the actor's backward (five oneDNN
- * matmuls split across the threads, two LayerNorm kernels, the sample
- * backward), one for the temperature's forward and one for the Adam step:
- * 24 in all (33 before the forward groups). */
+ * the critics' input gradient, one for its backward (the sample backward's
+ * rows inside), one for the temperature's forward and one for the Adam
+ * step: 17 in all (33 before the forward groups, 24 before the actor's
+ * backward ran in one region). */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <stdatomic.h>
@@ -62,7 +62,7 @@ static long act_teams(wsrl_agent_t *ag, int32_t n, int32_t flags, const float *o
   return atomic_load(&teams) - before;
 }
 
-#define UPDATE_TEAMS 24
+#define UPDATE_TEAMS 17
 
 /* Teams per update of a small SAC learner at 2 threads, after warm-up
  * updates (which build the shapes): 1 if above UPDATE_TEAMS. */
