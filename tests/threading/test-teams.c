@@ -62,22 +62,27 @@ static long act_teams(wsrl_agent_t *ag, int32_t n, int32_t flags, const float *o
   return atomic_load(&teams) - before;
 }
 
-#define UPDATE_TEAMS 17
-
-/* Teams per update of a small SAC learner at 2 threads, after warm-up
- * updates (which build the shapes): 1 if above UPDATE_TEAMS. */
-static int update_teams_high(void) {
+/* An agent for O observations and A actions from a config text. */
+static wsrl_agent_t *make_agent(const char *config) {
   wsrl_config_t *c = NULL;
   check(wsrl_config_create(&c), "config");
-  check(wsrl_config_parse_string(c, "agent.algorithm = sac\nagent.threads = 2\nupdate.batch_size = 256\n"
-                                    "update.utd = 4\ncritic.hidden = 256,256\nactor.hidden = 256,256\n"),
-        "config");
+  check(wsrl_config_parse_string(c, config), "config");
   wsrl_env_spec_t s = WSRL_ENV_SPEC_INIT;
   s.obs_dim = O;
   s.act_dim = A;
   wsrl_agent_t *ag = NULL;
   check(wsrl_agent_create(&ag, c, &s), "agent");
   wsrl_config_destroy(c);
+  return ag;
+}
+
+#define UPDATE_TEAMS 17
+
+/* Teams per update of a small SAC learner at 2 threads, after warm-up
+ * updates (which build the shapes): 1 if above UPDATE_TEAMS. */
+static int update_teams_high(void) {
+  wsrl_agent_t *ag = make_agent("agent.algorithm = sac\nagent.threads = 2\nupdate.batch_size = 256\n"
+                                 "update.utd = 4\ncritic.hidden = 256,256\nactor.hidden = 256,256\n");
   int64_t rows = 0;
   check(wsrl_agent_batch_rows(ag, &rows), "batch_rows");
   float *obs = malloc(sizeof(float) * (size_t)(rows * O)), *next = malloc(sizeof(float) * (size_t)(rows * O));
@@ -103,16 +108,7 @@ static int update_teams_high(void) {
 }
 
 int main(void) {
-  wsrl_config_t *c = NULL;
-  check(wsrl_config_create(&c), "config");
-  check(wsrl_config_set(c, "agent.algorithm", "sac"), "config");
-  check(wsrl_config_set_int(c, "agent.threads", 2), "config");
-  wsrl_env_spec_t s = WSRL_ENV_SPEC_INIT;
-  s.obs_dim = O;
-  s.act_dim = A;
-  wsrl_agent_t *ag = NULL;
-  check(wsrl_agent_create(&ag, c, &s), "agent");
-  wsrl_config_destroy(c);
+  wsrl_agent_t *ag = make_agent("agent.algorithm = sac\nagent.threads = 2\n");
   static float obs[ROWS * O], act[ROWS * A];
   for (int i = 0; i < ROWS * O; i++)
     obs[i] = (float)((i * 37) % 101) / 50.0f - 1.0f;
