@@ -1546,9 +1546,10 @@ static wsrl_status_t split_backward(wsrl__mlp *m, slot *s, const float *dy) {
  *            dX in S row blocks (not the first layer's).
  * The arrays are the first thread's copies of the backward buffers (dy,
  * dact, xt16, partial), full-sized for one member. A one-unit head fused
- * into the last kernel has no first and output phases but zeroing. Same
- * bits as the primitives split across the threads (every dW column and dX
- * row sums in the same order; the parameter sums in chunk order). */
+ * into the last kernel has no output phase (nor dy to round). Same bits as
+ * the whole primitives on one thread: a dW column sums the same row chunks
+ * (DW_CHUNK) in order, a dX row its columns, the LayerNorm parameter sums
+ * their chunks in order. */
 typedef struct row_arg {
   const float *dy; /* dLoss/d output [B, out] */
   int32_t l;       /* the layer of the phase */
