@@ -2029,16 +2029,6 @@ wsrl_status_t wsrl__mlp_copy_members(wsrl__mlp *dst, const wsrl__mlp *src, const
   return WSRL_OK;
 }
 
-wsrl_status_t wsrl__mlp_forward_copy(wsrl__mlp *dst, const wsrl__mlp *src, const int32_t *members, int32_t k,
-                                     int64_t batch, int32_t mode, const float *x, float *y_out) {
-  WSRL__CHECK_NULL(dst);
-  const wsrl__mlp_fwd f = {.m = dst, .batch = batch, .mode = mode, .x = x, .copy_src = src, .members = members, .k = k};
-  WSRL__TRY(wsrl__mlp_forward_group(&f, 1));
-  if (y_out != NULL)
-    memcpy(y_out, dst->out, (size_t)(dst->spec.ensemble * batch * dst->fan_out[dst->nl - 1]) * sizeof(float));
-  return WSRL_OK;
-}
-
 /* ---- flat access ---- */
 
 int64_t wsrl__mlp_param_count(const wsrl__mlp *m) { return m->n_params; }

@@ -202,8 +202,10 @@ typedef struct wsrl__mlp_fwd {
   const void *load_job;
   wsrl__mlp_rows_fn then;     /* as wsrl__mlp_forward_then's fn (one-member nets), or NULL */
   const void *then_job;
-  const wsrl__mlp *copy_src;  /* as wsrl__mlp_forward_copy: members[0, k) of */
-  const int32_t *members;     /* copy_src copied into m first; or NULL */
+  /* wsrl__mlp_copy_members(m, copy_src, members, k) first, shared by the
+   * team at the start of the region (no region of its own); or NULL. */
+  const wsrl__mlp *copy_src;
+  const int32_t *members;
   int32_t k;
   /* 1: starts once every forward before it in the group has finished (its
    * load or input reads what they wrote). */
@@ -295,11 +297,6 @@ wsrl_status_t wsrl__mlp_copy_params(wsrl__mlp *dst, const wsrl__mlp *src);
  * of the Q-ensemble). Split across the threads; in bf16 the rounded
  * weights come along where src's are current. */
 wsrl_status_t wsrl__mlp_copy_members(wsrl__mlp *dst, const wsrl__mlp *src, const int32_t *members, int32_t k);
-/* wsrl__mlp_copy_members(dst, src, members, k) then wsrl__mlp_forward(dst,
- * ...), the copy shared by the forward's team at the start of its region
- * (no region of its own). */
-wsrl_status_t wsrl__mlp_forward_copy(wsrl__mlp *dst, const wsrl__mlp *src, const int32_t *members, int32_t k,
-                                     int64_t batch, int32_t mode, const float *x, float *y_out);
 
 /* Flat parameter vector (public get/set, tests): the documented layout of
  * include/wsrl/agent.h, member by member, without padding. count must

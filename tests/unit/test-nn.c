@@ -860,7 +860,18 @@ START_TEST(subset_copy_carries_bf16_weights) {
 }
 END_TEST
 
-/* wsrl__mlp_forward_copy (the member copy run by the forward's team before
+/* A forward of dst with the members of src copied in by its team (a
+ * forward group of one, as the Q-ensemble's target subset runs). */
+static wsrl_status_t forward_copy(wsrl__mlp *dst, const wsrl__mlp *src, const int32_t *members, int32_t k,
+                                  int64_t batch, const float *x, float *y_out) {
+  const wsrl__mlp_fwd f = {.m = dst, .batch = batch, .x = x, .copy_src = src, .members = members, .k = k};
+  const wsrl_status_t rc = wsrl__mlp_forward_group(&f, 1);
+  if (rc == WSRL_OK)
+    memcpy(y_out, wsrl__mlp_output(dst), sizeof(float) * (size_t)(wsrl__mlp_get_spec(dst)->ensemble * batch));
+  return rc;
+}
+
+/* A forward group's member copy (run by the forward's team before
  * its rows) gives the bits of wsrl__mlp_copy_members then a forward, at 1,
  * 2 and 8 threads, for whole and partial copies; in bf16 with the rounded
  * weights copied along and the first layer's per-member copy refreshed
@@ -893,7 +904,7 @@ START_TEST(forward_copy_matches_copy_then_forward) {
       memset(ya, 0, sizeof ya), memset(yb, 0, sizeof yb);
       ck_assert_int_eq(wsrl__mlp_copy_members(a, src, draws[d], ks[d]), WSRL_OK);
       ck_assert_int_eq(wsrl__mlp_forward(a, B, WSRL__MLP_SHARED, x, ya), WSRL_OK);
-      ck_assert_int_eq(wsrl__mlp_forward_copy(b, src, draws[d], ks[d], B, WSRL__MLP_SHARED, x, yb), WSRL_OK);
+      ck_assert_int_eq(forward_copy(b, src, draws[d], ks[d], B, x, yb), WSRL_OK);
       ck_assert_msg(memcmp(ya, yb, sizeof ya) == 0, "draw %d: outputs differ (%d threads, %s)", d, counts[t],
                     bf16 ? "bf16" : "fp32");
       for (int j = 0; j < ks[d]; j++) /* the copied members compute what their source does */
@@ -901,7 +912,7 @@ START_TEST(forward_copy_matches_copy_then_forward) {
                       "draw %d: member %d differs from source member %d", d, j, draws[d][j]);
     }
     const int32_t bad[K] = {0, E, 1};
-    ck_assert_int_eq(wsrl__mlp_forward_copy(b, src, bad, K, B, WSRL__MLP_SHARED, x, yb), WSRL_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(forward_copy(b, src, bad, K, B, x, yb), WSRL_ERR_INVALID_ARGUMENT);
     ck_assert_msg_has("members[1]");
     wsrl__mlp_destroy(src), wsrl__mlp_destroy(a), wsrl__mlp_destroy(b);
     wsrl__nn_ctx_destroy(ctx);
@@ -980,7 +991,7 @@ START_TEST(forward_group_matches_separate) {
     ck_assert_int_eq(wsrl__mlp_forward_then(p, G_B, x, group_hook, &io), WSRL_OK);
     ck_assert_int_eq(wsrl__mlp_forward(q, G_B, WSRL__MLP_SHARED, xq, want[1]), WSRL_OK);
     group_load(&io, 0, G_B);
-    ck_assert_int_eq(wsrl__mlp_forward_copy(sub, tgt, members, G_K, G_B, WSRL__MLP_SHARED, NULL, want[2]), WSRL_OK);
+    ck_assert_int_eq(forward_copy(sub, tgt, members, G_K, G_B, NULL, want[2]), WSRL_OK);
     memcpy(want[0], h, sizeof h);
     wsrl__mlp_zero_grad(q);
     ck_assert_int_eq(wsrl__mlp_backward(q, dy, NULL, 1), WSRL_OK);
