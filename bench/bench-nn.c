@@ -180,8 +180,11 @@ static void critic_update(learner *L, int64_t off, int64_t B) {
     for (int64_t i = 0; i < B; i++)
       L->dq[e * B + i] = scale * (L->qbuf[e * B + i] - L->y[i]);
   wsrl__qensemble_zero_grad(L->q);
-  CHECK(wsrl__qensemble_backward(L->q, L->dq, NULL, 1));
-  CHECK(wsrl__qensemble_adam_step_polyak(L->q, 0.005f, NULL)); /* one pass, as the agents do */
+  /* The backward, then the Adam step with the Polyak average in one pass,
+   * in one region, as the agents do. */
+  wsrl__mlp_step st = {wsrl__qensemble_mlp(L->q, WSRL__Q_ONLINE), wsrl__qensemble_mlp(L->q, WSRL__Q_TARGET), 0.005f,
+                       0.0, 0.0f, 1.0f, WSRL_OK};
+  CHECK(wsrl__mlp_backward_steps(st.m, L->dq, &st, 1));
 }
 
 /* One actor + temperature step on the first B rows. */

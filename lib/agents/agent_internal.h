@@ -218,6 +218,11 @@ struct wsrl_agent {
   int32_t ensemble;  /* E */
   int32_t subsample; /* k */
 
+  /* wsrl__agent_critic_backward() left to the critic step that follows it
+   * (update.c): allowed while the schedule sets critic_defer; pending once
+   * deferred, until that step runs it. */
+  int32_t critic_defer, critic_pending;
+
   wsrl__agent_counters counters;
   double critic_gn, actor_gn;      /* of this update: mean critic gradient norm, actor's */
   const char *const *metric_names; /* of the current learner */
@@ -245,8 +250,6 @@ void wsrl__agent_apply_phase(wsrl_agent_t *ag, int32_t phase);
  * gradient norm before clipping. */
 wsrl_status_t wsrl__agent_count_skip(wsrl_agent_t *ag, wsrl_status_t st);
 wsrl_status_t wsrl__agent_critic_step(wsrl_agent_t *ag, float *norm_out);
-/* The critic step and the targets' Polyak update (tau) in one pass. */
-wsrl_status_t wsrl__agent_critic_step_polyak(wsrl_agent_t *ag, float tau, float *norm_out);
 wsrl_status_t wsrl__agent_actor_step(wsrl_agent_t *ag, float *norm_out);
 /* One Adam step of a learned scalar from dLoss/dvalue; trained = 0: the
  * idle step on a zero gradient. */
@@ -258,6 +261,12 @@ wsrl_status_t wsrl__agent_mlp_step(wsrl_agent_t *ag, wsrl__mlp *m, int32_t train
  * (members filled) or 0 when critic.subsample == critic.ensemble_size
  * (no subsampling: every member). */
 int32_t wsrl__agent_draw_members(wsrl_agent_t *ag, int32_t *members);
+
+/* The online critics' parameter gradients (zeroed first) from dLoss/dQ in
+ * ag->s.dq, back through their latest forward: every learner's
+ * critic_grads ends with it, so that the schedule can run it in one region
+ * with the critic step that follows (learner.h). */
+wsrl_status_t wsrl__agent_critic_backward(wsrl_agent_t *ag);
 
 /* TD gradients of every online critic toward ag->s.y on n rows (zeroed
  * first): loss = mean_{i,b} (Q_i(s, a) - y_b)^2 (update.c; every learner):

@@ -54,7 +54,6 @@ wsrl_status_t wsrl__cql_critic_grads(wsrl_agent_t *ag, const wsrl__sac_state *ss
       members[i] = i;
   }
 
-  wsrl__qensemble_zero_grad(ag->q);
   WSRL__TRY(wsrl__qensemble_forward(ag->q, WSRL__Q_ONLINE, rows, obs, G, s->act_n, s->q_tmp));
   const float *q = s->q_tmp;
   memset(s->dq, 0, (size_t)(E * rows) * sizeof(float));
@@ -137,7 +136,7 @@ wsrl_status_t wsrl__cql_critic_grads(wsrl_agent_t *ag, const wsrl__sac_state *ss
   st->critic_loss =
       st->td_loss + alpha * (ss->has_lagrange ? st->cql_diff - ag->cfg.cql_target_action_gap : st->cql_diff);
   *alpha_out = alpha;
-  return wsrl__qensemble_backward(ag->q, s->dq, NULL, 1);
+  return wsrl__agent_critic_backward(ag);
 }
 
 /* ------------------------------------------------------------ the learners */

@@ -125,7 +125,9 @@ typedef struct wsrl__learner_ops {
   void (*begin)(wsrl_agent_t *ag, void *state);
   /* The losses. critic_grads: the critics' gradients (and the critic-side
    * networks', e.g. IQL's value) on one minibatch, accumulating statistics
-   * in the state. actor_grads: the actor's gradients (and the actor-side
+   * in the state; the critics' backward last, by wsrl__agent_critic_backward
+   * (which with U > 1 leaves it to the critic step that follows: one
+   * parallel region for both). actor_grads: the actor's gradients (and the actor-side
    * scalars', e.g. SAC's temperature) on the whole batch. */
   wsrl_status_t (*critic_grads)(wsrl_agent_t *ag, void *state, const wsrl__agent_batch *minibatch);
   wsrl_status_t (*actor_grads)(wsrl_agent_t *ag, void *state, const wsrl__agent_batch *batch);

@@ -38,8 +38,13 @@ wsrl_status_t wsrl__agent_critic_step(wsrl_agent_t *ag, float *norm_out) {
   return wsrl__agent_count_skip(ag, wsrl__qensemble_adam_step(ag->q, norm_out));
 }
 
-wsrl_status_t wsrl__agent_critic_step_polyak(wsrl_agent_t *ag, float tau, float *norm_out) {
-  return wsrl__agent_count_skip(ag, wsrl__qensemble_adam_step_polyak(ag->q, tau, norm_out));
+wsrl_status_t wsrl__agent_critic_backward(wsrl_agent_t *ag) {
+  wsrl__qensemble_zero_grad(ag->q); /* deferred too: the backward zeroes */
+  if (ag->critic_defer) {
+    ag->critic_pending = 1;
+    return WSRL_OK;
+  }
+  return wsrl__qensemble_backward(ag->q, ag->s.dq, NULL, 1);
 }
 
 wsrl_status_t wsrl__agent_actor_step(wsrl_agent_t *ag, float *norm_out) {
@@ -56,16 +61,6 @@ static wsrl_status_t critic_stepped(wsrl_agent_t *ag, const wsrl__learner_ops *L
   return WSRL_OK;
 }
 
-/* The critics' step on their gradients (Polyak unless the learner delays
- * it to the actor's step), then the learner's critic-side networks. */
-static wsrl_status_t critic_step(wsrl_agent_t *ag, const wsrl__learner_ops *L, float *cnorm, double *cnorm_sum) {
-  if (L->flags & WSRL__LEARNER_POLYAK_WITH_ACTOR)
-    WSRL__TRY(wsrl__agent_critic_step(ag, cnorm));
-  else /* one pass over the parameters for both */
-    WSRL__TRY(wsrl__agent_critic_step_polyak(ag, (float)ag->cfg.td_tau, cnorm));
-  return critic_stepped(ag, L, *cnorm, cnorm_sum);
-}
-
 /* Count each skipped step of a joint call as wsrl__agent_count_skip does. */
 static wsrl_status_t joint_status(wsrl_agent_t *ag, wsrl_status_t rc, const wsrl__mlp_step *st, int32_t n) {
   if (rc != WSRL_OK && rc != WSRL_ERR_NON_FINITE)
@@ -73,6 +68,37 @@ static wsrl_status_t joint_status(wsrl_agent_t *ag, wsrl_status_t rc, const wsrl
   for (int32_t i = 0; i < n; i++)
     WSRL__TRY(wsrl__agent_count_skip(ag, st[i].status));
   return WSRL_OK;
+}
+
+/* The critics' step st[0] (Polyak into the targets when polyak) and the
+ * steps st[1, n) in one region, after the critics' deferred backward when
+ * one is pending (the same numbers as the backward, then the steps). */
+static wsrl_status_t critic_steps(wsrl_agent_t *ag, int polyak, wsrl__mlp_step *st, int32_t n) {
+  st[0] = (wsrl__mlp_step){wsrl__qensemble_mlp(ag->q, WSRL__Q_ONLINE),
+                           polyak ? wsrl__qensemble_mlp(ag->q, WSRL__Q_TARGET) : NULL,
+                           (float)ag->cfg.td_tau,
+                           0.0,
+                           0.0f,
+                           1.0f,
+                           WSRL_OK};
+  wsrl_status_t rc;
+  if (ag->critic_pending) {
+    ag->critic_pending = 0;
+    rc = wsrl__mlp_backward_steps(st[0].m, ag->s.dq, st, n);
+  } else {
+    rc = wsrl__mlp_adam_steps(st, n);
+  }
+  return joint_status(ag, rc, st, n);
+}
+
+/* The critics' step on their gradients (Polyak unless the learner delays
+ * it to the actor's step; one pass over the parameters for both), then the
+ * learner's critic-side networks. */
+static wsrl_status_t critic_step(wsrl_agent_t *ag, const wsrl__learner_ops *L, float *cnorm, double *cnorm_sum) {
+  wsrl__mlp_step st;
+  WSRL__TRY(critic_steps(ag, !(L->flags & WSRL__LEARNER_POLYAK_WITH_ACTOR), &st, 1));
+  *cnorm = st.grad_norm;
+  return critic_stepped(ag, L, *cnorm, cnorm_sum);
 }
 
 /* Idle mode (optim.step_untrained = reference): the networks not trained in
@@ -84,14 +110,11 @@ static wsrl_status_t joint_status(wsrl_agent_t *ag, wsrl_status_t rc, const wsrl
 static wsrl_status_t critic_step_idle_actor(wsrl_agent_t *ag, const wsrl__learner_ops *L, float *cnorm,
                                             double *cnorm_sum) {
   wsrl__policy_zero_grad(ag->pi);
-  const int polyak = !(L->flags & WSRL__LEARNER_POLYAK_WITH_ACTOR);
-  wsrl__mlp_step st[2] = {{wsrl__qensemble_mlp(ag->q, WSRL__Q_ONLINE),
-                           polyak ? wsrl__qensemble_mlp(ag->q, WSRL__Q_TARGET) : NULL, (float)ag->cfg.td_tau, 0.0,
-                           0.0f, 1.0f, WSRL_OK}};
+  wsrl__mlp_step st[2];
   wsrl__policy_step_begin(ag->pi, &st[1]);
-  const wsrl_status_t rc = wsrl__mlp_adam_steps(st, 2);
+  const wsrl_status_t rc = critic_steps(ag, !(L->flags & WSRL__LEARNER_POLYAK_WITH_ACTOR), st, 2);
   wsrl__policy_step_end(ag->pi, &st[1]);
-  WSRL__TRY(joint_status(ag, rc, st, 2));
+  WSRL__TRY(rc);
   *cnorm = st[0].grad_norm;
   WSRL__TRY(critic_stepped(ag, L, *cnorm, cnorm_sum));
   return L->actor_aux_step != NULL ? L->actor_aux_step(ag, ag->lstate, 0) : WSRL_OK;
@@ -149,7 +172,16 @@ static wsrl_status_t run_schedule(wsrl_agent_t *ag, const wsrl__learner_ops *L, 
   for (int64_t u = 0; u < U; u++) {
     wsrl__agent_batch mb;
     wsrl__agent_batch_slice(bt, ag->obs_dim, ag->act_dim, u * B, B, &mb);
-    WSRL__TRY(L->critic_grads(ag, st, &mb));
+    /* With U > 1 the critic step follows at once: the critics' backward
+     * may wait for it (wsrl__agent_critic_backward). */
+    ag->critic_defer = U > 1;
+    ag->critic_pending = 0;
+    const wsrl_status_t rc = L->critic_grads(ag, st, &mb);
+    ag->critic_defer = 0;
+    if (rc != WSRL_OK) {
+      ag->critic_pending = 0;
+      return rc;
+    }
     if (U > 1) {
       /* High UTD: this critic step now, the actor and the others once below. */
       if (idle)
@@ -239,7 +271,6 @@ wsrl_status_t wsrl__critic_td_backward(wsrl_agent_t *ag, int64_t n, double *loss
   wsrl__agent_scratch *s = &ag->s;
   const int64_t E = ag->ensemble;
   const float *q = wsrl__qensemble_output(ag->q, WSRL__Q_ONLINE);
-  wsrl__qensemble_zero_grad(ag->q);
   const double scale = 1.0 / (double)(E * n);
   double loss = 0.0, qsum = 0.0;
   for (int64_t i = 0; i < E; i++)
@@ -251,7 +282,7 @@ wsrl_status_t wsrl__critic_td_backward(wsrl_agent_t *ag, int64_t n, double *loss
     }
   *loss_out = loss * scale;
   *q_mean_out = qsum * scale;
-  return wsrl__qensemble_backward(ag->q, s->dq, NULL, 1);
+  return wsrl__agent_critic_backward(ag);
 }
 
 wsrl_status_t wsrl__critic_td_grads(wsrl_agent_t *ag, int64_t n, const float *obs, const float *act, double *loss_out,

@@ -147,62 +147,64 @@ static void set_block(const wsrl__adam_set *sets, int32_t count, int64_t g, int3
   *k = g;
 }
 
-/* The fused pass over block k of set `set` with its constants. */
-static void set_pass(const wsrl__adam_set *set, const adam_k *ak, int64_t k) {
-  const fused_job job = {ak, set->p, set->g, set->m, set->v, set->n, &set->x};
-  fused_block(&job, k);
-}
-
-void wsrl__adam_steps_clipped(wsrl__adam_set *sets, int32_t count) {
+int64_t wsrl__adam_sets_blocks(const wsrl__adam_set *sets, int32_t count) {
   int64_t total = 0;
   for (int32_t i = 0; i < count; i++)
     total += (int64_t)wsrl__adam_blocks(sets[i].n);
-  adam_k ak[WSRL__ADAM_MAX_SETS];
-  int fine[WSRL__ADAM_MAX_SETS];
-  double norm[WSRL__ADAM_MAX_SETS];
+  return total;
+}
+
+void wsrl__adam_norm_block(const wsrl__adam_set *sets, int32_t count, int64_t g) {
+  int32_t i;
+  int64_t k;
+  set_block(sets, count, g, &i, &k);
+  sumsq_part(sets[i].g, sets[i].n, sets[i].part, k);
+}
+
+void wsrl__adam_pass_block(const wsrl__adam_set *sets, int32_t count, int64_t g) {
+  int32_t i;
+  int64_t k;
+  set_block(sets, count, g, &i, &k);
+  /* Every block adds its set's sums again (a few dozen doubles, in block
+   * order), so all threads agree on the norm and on skipping. */
+  const wsrl__adam_set *set = &sets[i];
+  adam_k ak;
+  double norm;
+  if (!clipped_k(set->cfg, set->t, set->extra_sumsq, set->part, (int64_t)wsrl__adam_blocks(set->n), &ak, &norm))
+    return;
+  const fused_job job = {&ak, set->p, set->g, set->m, set->v, set->n, &set->x};
+  fused_block(&job, k);
+}
+
+void wsrl__adam_sets_done(wsrl__adam_set *sets, int32_t count) {
+  for (int32_t s = 0; s < count; s++) {
+    adam_k ak;
+    sets[s].stepped = clipped_k(sets[s].cfg, sets[s].t, sets[s].extra_sumsq, sets[s].part,
+                                (int64_t)wsrl__adam_blocks(sets[s].n), &ak, &sets[s].norm);
+    sets[s].scale = sets[s].stepped ? ak.gs : 1.0f;
+  }
+}
+
+void wsrl__adam_steps_clipped(wsrl__adam_set *sets, int32_t count) {
+  const int64_t total = wsrl__adam_sets_blocks(sets, count);
   if (wsrl__nn_fork(total, 2)) {
-    /* One region: every thread adds the same block sums in the same order
-     * after the barrier, so all agree on each norm and on skipping. */
+    /* One region: the norms' block sums, the barrier, the passes. */
 #pragma omp parallel
     {
-      int32_t i;
-      int64_t k;
 #pragma omp for schedule(static)
-      for (int64_t g = 0; g < total; g++) {
-        set_block(sets, count, g, &i, &k);
-        sumsq_part(sets[i].g, sets[i].n, sets[i].part, k);
-      }
-      adam_k mine[WSRL__ADAM_MAX_SETS];
-      int ok[WSRL__ADAM_MAX_SETS];
-      double nm[WSRL__ADAM_MAX_SETS];
-      for (int32_t s = 0; s < count; s++)
-        ok[s] = clipped_k(sets[s].cfg, sets[s].t, sets[s].extra_sumsq, sets[s].part,
-                          (int64_t)wsrl__adam_blocks(sets[s].n), &mine[s], &nm[s]);
+      for (int64_t g = 0; g < total; g++)
+        wsrl__adam_norm_block(sets, count, g);
 #pragma omp for schedule(static) nowait
-      for (int64_t g = 0; g < total; g++) {
-        set_block(sets, count, g, &i, &k);
-        if (ok[i])
-          set_pass(&sets[i], &mine[i], k);
-      }
-#pragma omp single nowait
-      for (int32_t s = 0; s < count; s++)
-        ak[s] = mine[s], fine[s] = ok[s], norm[s] = nm[s];
+      for (int64_t g = 0; g < total; g++)
+        wsrl__adam_pass_block(sets, count, g);
     }
   } else {
-    for (int32_t s = 0; s < count; s++) {
-      const int64_t blocks = (int64_t)wsrl__adam_blocks(sets[s].n);
-      for (int64_t k = 0; k < blocks; k++)
-        sumsq_part(sets[s].g, sets[s].n, sets[s].part, k);
-      fine[s] = clipped_k(sets[s].cfg, sets[s].t, sets[s].extra_sumsq, sets[s].part, blocks, &ak[s], &norm[s]);
-      for (int64_t k = 0; fine[s] && k < blocks; k++)
-        set_pass(&sets[s], &ak[s], k);
-    }
+    for (int64_t g = 0; g < total; g++)
+      wsrl__adam_norm_block(sets, count, g);
+    for (int64_t g = 0; g < total; g++)
+      wsrl__adam_pass_block(sets, count, g);
   }
-  for (int32_t s = 0; s < count; s++) {
-    sets[s].stepped = fine[s];
-    sets[s].norm = norm[s];
-    sets[s].scale = fine[s] ? ak[s].gs : 1.0f;
-  }
+  wsrl__adam_sets_done(sets, count);
 }
 
 /* Blocks g0 + k of x[0, n) into part[k]. */

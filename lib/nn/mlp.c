@@ -33,6 +33,10 @@
  *   numbers do not depend on the thread count (given oneDNN's kernels do
  *   not for those shapes; on AVX-512 they did not, under
  *   DNNL_MAX_CPU_ISA=AVX2 some did).
+ * - A backward with parameter gradients can take Adam steps along in its
+ *   region (wsrl__mlp_backward_steps): after its last phase the norms'
+ *   block sums, a barrier, the passes (each_phase; a critic update's
+ *   backward and step, one fork and join fewer).
  * - The layer-0 kernel is stored [in+1][E][N] (each member a strided slice).
  * - A one-unit output (critics, value) is fused into the last LayerNorm/
  *   ReLU kernel, not a matmul with N = 1.
@@ -971,20 +975,36 @@ typedef struct run_error {
   int32_t p;
   int64_t e;
   char msg[512];
+  int32_t failed; /* the phase of the first failure (atomic), else INT32_MAX */
 } run_error;
 
 /* Task e of phase ph (number p of its run) on team thread tid, its
  * failure kept if it is the first in (phase, task) order. */
 static void phase_task(wsrl__mlp *m, slot *s, const phase *ph, int32_t p, int64_t e, int32_t tid, run_error *err) {
+  int32_t failed;
+#ifdef _OPENMP
+#  pragma omp atomic read
+#endif
+  failed = err->failed;
+  if (failed < p) /* what follows a failed phase would read its garbage */
+    return;
   const wsrl_status_t st = ph->fn(m, s, e, tid, ph->arg);
   if (st == WSRL_OK)
     return;
 #ifdef _OPENMP
 #  pragma omp critical(wsrl__mlp_member_error)
 #endif
-  if (err->status == WSRL_OK || p < err->p || (p == err->p && e < err->e)) {
-    err->status = st, err->p = p, err->e = e;
-    snprintf(err->msg, sizeof err->msg, "%s", wsrl_last_error_message());
+  {
+    if (err->status == WSRL_OK || p < err->p || (p == err->p && e < err->e)) {
+      err->status = st, err->p = p, err->e = e;
+      snprintf(err->msg, sizeof err->msg, "%s", wsrl_last_error_message());
+    }
+    if (p < err->failed) {
+#ifdef _OPENMP
+#  pragma omp atomic write
+#endif
+      err->failed = p;
+    }
   }
 }
 
@@ -998,11 +1018,12 @@ static wsrl_status_t run_failed(const run_error *err, int64_t per) {
  * task per thread at a time, in one region with a barrier between phases;
  * with team 1 in order on the calling thread (each primitive then splits
  * across the threads). The first failing task's member, status and message
- * are reported on the calling thread. */
+ * are reported on the calling thread; the phases after a failed one do not
+ * run. */
 static wsrl_status_t each_phase(wsrl__mlp *m, slot *s, int32_t team, const phase *ph, int32_t count) {
 #ifdef _OPENMP
   if (team > 1) {
-    run_error err = {WSRL_OK, 0, 0, ""};
+    run_error err = {WSRL_OK, 0, 0, "", INT32_MAX};
 #  pragma omp parallel num_threads(team)
     {
       /* Regions nested below (our kernels, oneDNN's) stay on this thread. */
@@ -1032,10 +1053,6 @@ static wsrl_status_t each_task(wsrl__mlp *m, slot *s, int64_t n, int64_t per, me
   return each_phase(m, s, m->team, &ph, 1);
 }
 
-/* each_task over the members, one task each. */
-static wsrl_status_t each_member(wsrl__mlp *m, slot *s, member_fn fn, const void *arg) {
-  return each_task(m, s, m->spec.ensemble, 1, fn, arg);
-}
 
 /* ---- forwards, alone or in a group ---- */
 
@@ -1145,7 +1162,7 @@ static wsrl_status_t run_in_order(fwd_run *r, int32_t count) {
  * tasks of all of them interleaved, a barrier. */
 static wsrl_status_t run_joint(fwd_run *r, const wsrl__mlp_fwd *f, int32_t count, int32_t team) {
 #ifdef _OPENMP
-  run_error err = {WSRL_OK, 0, 0, ""};
+  run_error err = {WSRL_OK, 0, 0, "", INT32_MAX};
 #  pragma omp parallel num_threads(team)
   {
     omp_set_num_threads(1); /* nested regions (kernels, oneDNN) stay on this thread */
@@ -1464,6 +1481,38 @@ static wsrl_status_t sparse_backward(wsrl__mlp *m, slot *s, float *dx_out) {
  * member's weight gradient in column blocks and input gradient in row
  * blocks (slot.bsplits of each). The backward buffers (dy, dact, xt16,
  * partial sums) are there max(T, E) times: member e uses copy e. */
+/* Adam steps that run after a backward in its region
+ * (wsrl__mlp_backward_steps): two phases over the sets' blocks, the norm
+ * sums and then the passes. */
+typedef struct steps_tail {
+  const wsrl__adam_set *sets;
+  int32_t count;
+  int64_t blocks;
+} steps_tail;
+
+static wsrl_status_t tail_norm(wsrl__mlp *m, slot *s, int64_t g, int32_t tid, const void *arg) {
+  (void)m, (void)s, (void)tid;
+  const steps_tail *t = arg;
+  wsrl__adam_norm_block(t->sets, t->count, g);
+  return WSRL_OK;
+}
+
+static wsrl_status_t tail_pass(wsrl__mlp *m, slot *s, int64_t g, int32_t tid, const void *arg) {
+  (void)m, (void)s, (void)tid;
+  const steps_tail *t = arg;
+  wsrl__adam_pass_block(t->sets, t->count, g);
+  return WSRL_OK;
+}
+
+/* The n phases ph[0, n) followed by tail's (if any); the new count. */
+static int32_t with_tail(phase *ph, int32_t n, const steps_tail *t) {
+  if (t == NULL)
+    return n;
+  ph[n++] = (phase){t->blocks, 0, tail_norm, t};
+  ph[n++] = (phase){t->blocks, 0, tail_pass, t};
+  return n;
+}
+
 typedef struct split_arg {
   const float *dy; /* dLoss/dq [E, B] */
   float *gw;
@@ -1517,18 +1566,18 @@ static wsrl_status_t split_mm_task(wsrl__mlp *m, slot *s, int64_t t, int32_t tid
 
 /* All layers in one region: per layer (last first) the LayerNorm tasks,
  * a barrier, the matmul blocks, a barrier. */
-static wsrl_status_t split_backward(wsrl__mlp *m, slot *s, const float *dy) {
+static wsrl_status_t split_backward(wsrl__mlp *m, slot *s, const float *dy, const steps_tail *tail) {
   const int64_t E = m->spec.ensemble;
   const int32_t L = m->spec.n_hidden;
   split_arg sa[WSRL__NN_MAX_HIDDEN];
-  phase ph[MAX_PHASES];
+  phase ph[MAX_PHASES + 2];
   for (int32_t k = 0; k < L; k++) {
     const int32_t l = L - 1 - k;
     sa[k] = (split_arg){dy, m->grads, l};
     ph[2 * k] = (phase){E, 1, split_ln_task, &sa[k]};
     ph[2 * k + 1] = (phase){E * 2 * s->bsplits, 2 * s->bsplits, split_mm_task, &sa[k]};
   }
-  return each_phase(m, s, m->team, ph, 2 * L);
+  return each_phase(m, s, m->team, ph, with_tail(ph, 2 * L, tail));
 }
 
 /* ---- a one-member net's backward as row blocks across the team ----
@@ -1658,12 +1707,12 @@ static wsrl_status_t row_mm(wsrl__mlp *m, slot *s, int64_t t, int32_t tid, const
   return wsrl__nn_matmul_run(&s->rbx[l], m->ctx, tid, dy + (size_t)(r * N) * es, mm_w(m, l, 0), m->dact + r * K);
 }
 
-static wsrl_status_t row_backward(wsrl__mlp *m, slot *s, const float *dy) {
+static wsrl_status_t row_backward(wsrl__mlp *m, slot *s, const float *dy, const steps_tail *tail) {
   const int32_t L = m->spec.n_hidden;
   const int64_t S = s->rsplits;
   const int head = m->fan_out[L] == 1;
   row_arg ra[MAX_LAYERS + 1];
-  phase ph[MAX_PHASES + 2];
+  phase ph[MAX_PHASES + 4];
   int32_t n = 0;
   ra[L] = (row_arg){dy, L, head ? 0 : row_tiles(m, L)};
   ph[n++] = (phase){m->nl + row_first_blocks(m) + ra[L].tiles, 0, row_first, &ra[L]};
@@ -1677,10 +1726,14 @@ static wsrl_status_t row_backward(wsrl__mlp *m, slot *s, const float *dy) {
     ph[n++] = (phase){wsrl__nn_ln_bwd_chunks(&a) + ra[l].tiles, 0, row_ln, &ra[l]};
     ph[n++] = (phase){1 + S + (l > 0 ? S : 0), 0, row_mm, &ra[l]};
   }
-  return each_phase(m, s, m->row_team, ph, n);
+  return each_phase(m, s, m->row_team, ph, with_tail(ph, n, tail));
 }
 
-static wsrl_status_t backward(wsrl__mlp *m, slot *s, const float *dy, float *dx_out, int32_t param_grads) {
+/* The backward (dx_out and/or parameter gradients), and with tail (only
+ * with parameter gradients, no dx_out, and a team: backward_team()) the
+ * Adam steps after it in the same region. */
+static wsrl_status_t backward(wsrl__mlp *m, slot *s, const float *dy, float *dx_out, int32_t param_grads,
+                              const steps_tail *tail) {
   const int64_t E = m->spec.ensemble, B = s->batch, K = m->fan_in[0];
   m->last_bwd_rows = E * B;
   if (!param_grads && dx_out != NULL && has_sparse(m) && sparse_gather(m, s, dy)) {
@@ -1692,12 +1745,14 @@ static wsrl_status_t backward(wsrl__mlp *m, slot *s, const float *dy, float *dx_
   const backward_arg ba = {dy, dx_out, param_grads ? m->grads : NULL};
   if (param_grads)
     m->grads_zero = 0;
-  if (param_grads && dx_out == NULL && s->rsplits > 0)
-    WSRL__TRY(row_backward(m, s, dy));
-  else if (param_grads && dx_out == NULL && s->bsplits > 1)
-    WSRL__TRY(split_backward(m, s, dy));
-  else
-    WSRL__TRY(each_member(m, s, backward_member, &ba));
+  if (param_grads && dx_out == NULL && s->rsplits > 0) {
+    WSRL__TRY(row_backward(m, s, dy, tail));
+  } else if (param_grads && dx_out == NULL && s->bsplits > 1) {
+    WSRL__TRY(split_backward(m, s, dy, tail));
+  } else {
+    phase ph[3] = {{E, 1, backward_member, &ba}};
+    WSRL__TRY(each_phase(m, s, m->team, ph, with_tail(ph, 1, tail)));
+  }
   if (param_grads) /* every member zeroed its slices (the padding stays 0) */
     m->grads_zero_pending = 0;
   WSRL__TRY(wsrl__nn_ctx_wait(m->ctx));
@@ -1744,7 +1799,7 @@ wsrl_status_t wsrl__mlp_backward(wsrl__mlp *m, const float *dy, float *dx_out, i
   WSRL__TRY(check_backward(m, dy));
   int32_t saved = wsrl__nn_enter(m->ctx);
   const int32_t outer = m->last->serial ? wsrl__nn_single_thread_begin() : 0;
-  wsrl_status_t rc = backward(m, m->last, dy, dx_out, param_grads);
+  wsrl_status_t rc = backward(m, m->last, dy, dx_out, param_grads, NULL);
   if (m->last->serial)
     wsrl__nn_leave(outer);
   wsrl__nn_leave(saved);
@@ -1781,7 +1836,6 @@ static wsrl_status_t check_step(const wsrl__mlp_step *st) {
  * Polyak average into it in the same pass. */
 static wsrl__adam_set step_set(const wsrl__mlp_step *st) {
   wsrl__mlp *m = st->m, *tg = st->target;
-  settle_grads(m);
   const wsrl__adam_fused x = {tg != NULL ? tg->params : NULL, st->tau, m->bf16 ? m->w16 : NULL,
                               tg != NULL && tg->bf16 ? tg->w16 : NULL, m->grads};
   return (wsrl__adam_set){&m->adam, m->adam_t + 1, st->extra_sumsq, m->params, m->grads, m->adam_m, m->adam_v,
@@ -1812,7 +1866,10 @@ static void step_done(wsrl__mlp_step *st, const wsrl__adam_set *set) {
   st->status = WSRL_OK;
 }
 
-wsrl_status_t wsrl__mlp_adam_steps(wsrl__mlp_step *steps, int32_t count) {
+/* Check steps[0, count) (each marked not run until it has) and write
+ * their sets; the gradients of each but `fresh` (whose backward is still
+ * to come) settled. */
+static wsrl_status_t steps_begin(wsrl__mlp_step *steps, int32_t count, wsrl__mlp *fresh, wsrl__adam_set *sets) {
   WSRL__CHECK_NULL(steps);
   if (count < 1 || count > WSRL__ADAM_MAX_SETS)
     return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "mlp: Adam steps: count must be in [1, %d] (got %d)",
@@ -1827,13 +1884,16 @@ wsrl_status_t wsrl__mlp_adam_steps(wsrl__mlp_step *steps, int32_t count) {
       if (steps[j].m == steps[i].m)
         return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "mlp: Adam steps: steps[%d] and [%d] are one network", j, i);
   }
-  wsrl__adam_set sets[WSRL__ADAM_MAX_SETS];
-  for (int32_t i = 0; i < count; i++)
+  for (int32_t i = 0; i < count; i++) {
+    if (steps[i].m != fresh)
+      settle_grads(steps[i].m);
     sets[i] = step_set(&steps[i]);
-  /* The norms and the steps of all in one region (one fork and join). */
-  const int32_t saved = wsrl__nn_enter(steps[0].m->ctx);
-  wsrl__adam_steps_clipped(sets, count);
-  wsrl__nn_leave(saved);
+  }
+  return WSRL_OK;
+}
+
+/* The steps' outcomes from their sets; the first skipped one's error. */
+static wsrl_status_t steps_end(wsrl__mlp_step *steps, int32_t count, const wsrl__adam_set *sets) {
   wsrl_status_t first = WSRL_OK;
   for (int32_t i = 0; i < count; i++) {
     step_done(&steps[i], &sets[i]);
@@ -1842,6 +1902,46 @@ wsrl_status_t wsrl__mlp_adam_steps(wsrl__mlp_step *steps, int32_t count) {
                           (double)steps[i].grad_norm);
   }
   return first;
+}
+
+wsrl_status_t wsrl__mlp_adam_steps(wsrl__mlp_step *steps, int32_t count) {
+  wsrl__adam_set sets[WSRL__ADAM_MAX_SETS];
+  WSRL__TRY(steps_begin(steps, count, NULL, sets));
+  /* The norms and the steps of all in one region (one fork and join). */
+  const int32_t saved = wsrl__nn_enter(steps[0].m->ctx);
+  wsrl__adam_steps_clipped(sets, count);
+  wsrl__nn_leave(saved);
+  return steps_end(steps, count, sets);
+}
+
+/* The team a parameter-gradient backward of slot s runs on (1: none). */
+static int32_t backward_team(const wsrl__mlp *m, const slot *s) {
+  if (s->serial)
+    return 1;
+  return s->rsplits > 0 ? m->row_team : m->team;
+}
+
+wsrl_status_t wsrl__mlp_backward_steps(wsrl__mlp *m, const float *dy, wsrl__mlp_step *steps, int32_t count) {
+  WSRL__TRY(check_backward(m, dy));
+  wsrl__adam_set sets[WSRL__ADAM_MAX_SETS];
+  WSRL__TRY(steps_begin(steps, count, m, sets));
+  if (steps[0].m->ctx != m->ctx)
+    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "mlp: backward with Adam steps: the steps' networks have another context");
+  if (backward_team(m, m->last) <= 1) { /* no team region to share */
+    WSRL__TRY(wsrl__mlp_backward(m, dy, NULL, 1));
+    const int32_t saved = wsrl__nn_enter(m->ctx);
+    wsrl__adam_steps_clipped(sets, count);
+    wsrl__nn_leave(saved);
+    return steps_end(steps, count, sets);
+  }
+  const steps_tail tail = {sets, count, wsrl__adam_sets_blocks(sets, count)};
+  const int32_t saved = wsrl__nn_enter(m->ctx);
+  const wsrl_status_t rc = backward(m, m->last, dy, NULL, 1, &tail);
+  wsrl__nn_leave(saved);
+  if (rc != WSRL_OK) /* no step ran (each_phase skips them after a failure) */
+    return rc;
+  wsrl__adam_sets_done(sets, count);
+  return steps_end(steps, count, sets);
 }
 
 wsrl_status_t wsrl__mlp_adam_step_ext(wsrl__mlp *m, double extra_sumsq, float *grad_norm_out, float *scale_out) {

@@ -283,6 +283,11 @@ typedef struct wsrl__mlp_step {
  * first skipped step's status and message, else WSRL_OK; an argument
  * error changes nothing. */
 wsrl_status_t wsrl__mlp_adam_steps(wsrl__mlp_step *steps, int32_t count);
+/* wsrl__mlp_backward(m, dy, NULL, 1) then wsrl__mlp_adam_steps(steps,
+ * count), the same numbers, in one parallel region where the backward runs
+ * on a team (one fork and join fewer per critic update). A failed backward
+ * runs no step (each left "not run"). */
+wsrl_status_t wsrl__mlp_backward_steps(wsrl__mlp *m, const float *dy, wsrl__mlp_step *steps, int32_t count);
 void wsrl__mlp_adam_reset(wsrl__mlp *m);
 void wsrl__mlp_set_lr(wsrl__mlp *m, float lr);
 

@@ -206,6 +206,15 @@ typedef struct wsrl__adam_set {
  * barrier, then the Adam passes with their extra work, block by block
  * while each is in cache. A set with a non-finite norm changes nothing. */
 void wsrl__adam_steps_clipped(wsrl__adam_set *sets, int32_t count);
+/* Its parts, for a caller that runs them in its own region: the global
+ * blocks (every set's in order), a block's norm sum, and once all norm
+ * sums are in (a barrier) a block's pass; then the outcomes (norm, scale,
+ * stepped) on one thread. Any assignment of blocks to threads gives the
+ * same bits. */
+int64_t wsrl__adam_sets_blocks(const wsrl__adam_set *sets, int32_t count);
+void wsrl__adam_norm_block(const wsrl__adam_set *sets, int32_t count, int64_t g);
+void wsrl__adam_pass_block(const wsrl__adam_set *sets, int32_t count, int64_t g);
+void wsrl__adam_sets_done(wsrl__adam_set *sets, int32_t count);
 
 /* Orthogonal init (init.c): w[r * ld + c] for r < rows, c < cols, as flax's
  * orthogonal(gain) on a (rows = fan_in, cols = fan_out) kernel. */

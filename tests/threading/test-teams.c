@@ -76,7 +76,7 @@ static wsrl_agent_t *make_agent(const char *config) {
   return ag;
 }
 
-#define UPDATE_TEAMS 17
+#define UPDATE_TEAMS 13
 
 /* Teams per update of a small SAC learner at 2 threads, after warm-up
  * updates (which build the shapes): 1 if above UPDATE_TEAMS. */

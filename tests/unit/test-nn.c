@@ -1196,6 +1196,110 @@ START_TEST(deterministic_updates) {
 }
 END_TEST
 
+/* Net i of a backward_steps_match_separate case: the trained net, its
+ * forward-only target (same weights) and another trained one-member net
+ * whose step joins (the policy's idle step beside the critics'). */
+typedef struct bs_nets {
+  wsrl__mlp *m, *target, *other;
+} bs_nets;
+
+static bs_nets bs_make(wsrl__nn_ctx *ctx, const wsrl__mlp_spec *spec) {
+  bs_nets n;
+  wsrl__rng r, rt;
+  wsrl__rng_seed(&r, 31, 0);
+  rt = r;
+  wsrl__mlp_spec ts = *spec, os = {.ensemble = 1, .in_dim = 5, .out_dim = 2, .n_hidden = 1, .hidden = {32},
+                                   .layer_norm = 1, .max_batch = 16, .trainable = 1};
+  ts.trainable = 0;
+  ck_assert_int_eq(wsrl__mlp_create(&n.m, ctx, spec, &ADAM, &r), WSRL_OK);
+  ck_assert_int_eq(wsrl__mlp_create(&n.target, ctx, &ts, NULL, &rt), WSRL_OK);
+  ck_assert_int_eq(wsrl__mlp_create(&n.other, ctx, &os, &ADAM, &r), WSRL_OK);
+  return n;
+}
+
+/* All parameters of the three nets, in one new array of *count floats. */
+static float *bs_params(const bs_nets *n, int64_t *count) {
+  const wsrl__mlp *nets[3] = {n->m, n->target, n->other};
+  int64_t total = 0;
+  for (int i = 0; i < 3; i++)
+    total += wsrl__mlp_param_count(nets[i]);
+  float *p = malloc(sizeof(float) * (size_t)total), *at = p;
+  for (int i = 0; i < 3; i++) {
+    ck_assert_int_eq(wsrl__mlp_get_params(nets[i], at, wsrl__mlp_param_count(nets[i])), WSRL_OK);
+    at += wsrl__mlp_param_count(nets[i]);
+  }
+  *count = total;
+  return p;
+}
+
+/* wsrl__mlp_backward_steps gives the bits of the backward then the steps
+ * (the critic's with Polyak, another net's beside it), on every backward
+ * path: members in parallel (2 threads), split into column and row blocks
+ * (4 and 16), a one-member net's row blocks, the serial one (1 thread); a
+ * non-finite gradient skips the step in both, the target still averaged. */
+START_TEST(backward_steps_match_separate) {
+  const int bf16 = _i;
+  static const int32_t counts[] = {1, 2, 4, 16};
+  const wsrl__mlp_spec specs[2] = {
+      {.ensemble = 10, .in_dim = 7, .out_dim = 1, .n_hidden = 2, .hidden = {64, 48}, .layer_norm = 1,
+       .max_batch = 96, .trainable = 1},
+      {.ensemble = 1, .in_dim = 7, .out_dim = 3, .n_hidden = 2, .hidden = {64, 48}, .layer_norm = 1,
+       .max_batch = 128, .trainable = 1}};
+  for (int t = 0; t < 4; t++)
+    for (int c = 0; c < 2; c++) {
+      const wsrl__mlp_spec *spec = &specs[c];
+      const int64_t B = spec->max_batch, n_out = spec->ensemble * B * spec->out_dim;
+      float *x = malloc(sizeof(float) * (size_t)(B * 7)), *dy = malloc(sizeof(float) * (size_t)n_out);
+      float ox[16 * 5], ody[16 * 2];
+      float *res[2];
+      int64_t n_res = 0;
+      wsrl__nn_ctx *ctx = NULL;
+      for (int merged = 0; merged < 2; merged++) {
+        ctx = make_ctx_prec(counts[t], bf16);
+        if (ctx == NULL) { /* no bf16 on this CPU */
+          free(x), free(dy);
+          return;
+        }
+        bs_nets n = bs_make(ctx, spec);
+        wsrl__rng r;
+        wsrl__rng_seed(&r, 8, 0);
+        for (int it = 0; it < 4; it++) {
+          wsrl__rng_fill_normal(&r, x, (size_t)(B * 7));
+          wsrl__rng_fill_normal(&r, dy, (size_t)n_out);
+          wsrl__rng_fill_normal(&r, ox, 16 * 5);
+          wsrl__rng_fill_normal(&r, ody, 16 * 2);
+          if (it == 3) /* the last: the trained net's step is skipped */
+            dy[n_out / 2] = NAN;
+          wsrl__mlp_zero_grad(n.other);
+          ck_assert_int_eq(wsrl__mlp_forward(n.other, 16, WSRL__MLP_SHARED, ox, NULL), WSRL_OK);
+          ck_assert_int_eq(wsrl__mlp_backward(n.other, ody, NULL, 1), WSRL_OK);
+          ck_assert_int_eq(wsrl__mlp_forward(n.m, B, WSRL__MLP_SHARED, x, NULL), WSRL_OK);
+          wsrl__mlp_zero_grad(n.m);
+          wsrl__mlp_step st[2] = {{n.m, n.target, 0.05f, 0.0, 0.0f, 1.0f, WSRL_OK},
+                                  {n.other, NULL, 0.0f, 0.0, 0.0f, 1.0f, WSRL_OK}};
+          wsrl_status_t rc;
+          if (merged) {
+            rc = wsrl__mlp_backward_steps(n.m, dy, st, 2);
+          } else {
+            ck_assert_int_eq(wsrl__mlp_backward(n.m, dy, NULL, 1), WSRL_OK);
+            rc = wsrl__mlp_adam_steps(st, 2);
+          }
+          ck_assert_int_eq(rc, it == 3 ? WSRL_ERR_NON_FINITE : WSRL_OK);
+          ck_assert_int_eq(st[0].status, it == 3 ? WSRL_ERR_NON_FINITE : WSRL_OK);
+          ck_assert_int_eq(st[1].status, WSRL_OK);
+        }
+        res[merged] = bs_params(&n, &n_res);
+        wsrl__mlp_destroy(n.m), wsrl__mlp_destroy(n.target), wsrl__mlp_destroy(n.other);
+        wsrl__nn_ctx_destroy(ctx);
+      }
+      ck_assert_msg(memcmp(res[0], res[1], sizeof(float) * (size_t)n_res) == 0,
+                    "backward with steps differs from backward then steps (%d threads, %s, %s)", counts[t],
+                    c ? "one-member net" : "ensemble", bf16 ? "bf16" : "fp32");
+      free(res[0]), free(res[1]), free(x), free(dy);
+    }
+}
+END_TEST
+
 /* The fused Adam + Polyak pass gives the bits of the two separate passes
  * (fp32 and bf16), and in bf16 the rounded weights it writes are those a
  * fresh forward rounds (a copy whose weights were set from outside). */
@@ -1867,6 +1971,7 @@ Suite *wsrl_test_suite_nn(void) {
   tcase_add_test(tc, predict_reuses_prepared_shape);
   tcase_add_loop_test(tc, deterministic_updates, 0, 4);
   tcase_add_loop_test(tc, adam_polyak_fused_matches_separate, 0, 2);
+  tcase_add_loop_test(tc, backward_steps_match_separate, 0, 2);
   tcase_add_loop_test(tc, relu_post_op_matches_kernel, 0, 4);
   tcase_add_loop_test(tc, members_in_parallel_match_serial, 0, 4);
   tcase_add_loop_test(tc, single_net_row_blocks_match_serial, 0, 4);
