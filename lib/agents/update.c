@@ -74,17 +74,13 @@ static wsrl_status_t joint_status(wsrl_agent_t *ag, wsrl_status_t rc, const wsrl
  * steps st[1, n) in one region, after the critics' deferred backward when
  * one is pending (the same numbers as the backward, then the steps). */
 static wsrl_status_t critic_steps(wsrl_agent_t *ag, int polyak, wsrl__mlp_step *st, int32_t n) {
-  st[0] = (wsrl__mlp_step){wsrl__qensemble_mlp(ag->q, WSRL__Q_ONLINE),
-                           polyak ? wsrl__qensemble_mlp(ag->q, WSRL__Q_TARGET) : NULL,
-                           (float)ag->cfg.td_tau,
-                           0.0,
-                           0.0f,
-                           1.0f,
-                           WSRL_OK};
+  wsrl__mlp *online = wsrl__qensemble_mlp(ag->q, WSRL__Q_ONLINE);
+  wsrl__mlp *target = polyak ? wsrl__qensemble_mlp(ag->q, WSRL__Q_TARGET) : NULL;
+  st[0] = (wsrl__mlp_step){online, target, (float)ag->cfg.td_tau, 0.0, 0.0f, 1.0f, WSRL_OK};
   wsrl_status_t rc;
   if (ag->critic_pending) {
     ag->critic_pending = 0;
-    rc = wsrl__mlp_backward_steps(st[0].m, ag->s.dq, st, n);
+    rc = wsrl__mlp_backward_steps(online, ag->s.dq, st, n);
   } else {
     rc = wsrl__mlp_adam_steps(st, n);
   }
