@@ -1483,24 +1483,28 @@ static wsrl_status_t sparse_backward(wsrl__mlp *m, slot *s, float *dx_out) {
  * partial sums) are there max(T, E) times: member e uses copy e. */
 /* Adam steps that run after a backward in its region
  * (wsrl__mlp_backward_steps): two phases over the sets' blocks, the norm
- * sums and then the passes. */
+ * sums and then the passes, each in `parts` runs of consecutive blocks
+ * (one per team thread: the streams of wsrl__adam_steps_clipped's
+ * schedule(static), which measured faster than blocks dealt round). */
 typedef struct steps_tail {
   const wsrl__adam_set *sets;
   int32_t count;
-  int64_t blocks;
+  int64_t blocks, parts;
 } steps_tail;
 
-static wsrl_status_t tail_norm(wsrl__mlp *m, slot *s, int64_t g, int32_t tid, const void *arg) {
+static wsrl_status_t tail_norm(wsrl__mlp *m, slot *s, int64_t j, int32_t tid, const void *arg) {
   (void)m, (void)s, (void)tid;
   const steps_tail *t = arg;
-  wsrl__adam_norm_block(t->sets, t->count, g);
+  for (int64_t g = t->blocks * j / t->parts; g < t->blocks * (j + 1) / t->parts; g++)
+    wsrl__adam_norm_block(t->sets, t->count, g);
   return WSRL_OK;
 }
 
-static wsrl_status_t tail_pass(wsrl__mlp *m, slot *s, int64_t g, int32_t tid, const void *arg) {
+static wsrl_status_t tail_pass(wsrl__mlp *m, slot *s, int64_t j, int32_t tid, const void *arg) {
   (void)m, (void)s, (void)tid;
   const steps_tail *t = arg;
-  wsrl__adam_pass_block(t->sets, t->count, g);
+  for (int64_t g = t->blocks * j / t->parts; g < t->blocks * (j + 1) / t->parts; g++)
+    wsrl__adam_pass_block(t->sets, t->count, g);
   return WSRL_OK;
 }
 
@@ -1508,8 +1512,8 @@ static wsrl_status_t tail_pass(wsrl__mlp *m, slot *s, int64_t g, int32_t tid, co
 static int32_t with_tail(phase *ph, int32_t n, const steps_tail *t) {
   if (t == NULL)
     return n;
-  ph[n++] = (phase){t->blocks, 0, tail_norm, t};
-  ph[n++] = (phase){t->blocks, 0, tail_pass, t};
+  ph[n++] = (phase){t->parts, 0, tail_norm, t};
+  ph[n++] = (phase){t->parts, 0, tail_pass, t};
   return n;
 }
 
@@ -1934,7 +1938,7 @@ wsrl_status_t wsrl__mlp_backward_steps(wsrl__mlp *m, const float *dy, wsrl__mlp_
     wsrl__nn_leave(saved);
     return steps_end(steps, count, sets);
   }
-  const steps_tail tail = {sets, count, wsrl__adam_sets_blocks(sets, count)};
+  const steps_tail tail = {sets, count, wsrl__adam_sets_blocks(sets, count), backward_team(m, m->last)};
   const int32_t saved = wsrl__nn_enter(m->ctx);
   const wsrl_status_t rc = backward(m, m->last, dy, NULL, 1, &tail);
   wsrl__nn_leave(saved);
