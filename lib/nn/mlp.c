@@ -1492,20 +1492,22 @@ typedef struct steps_tail {
   int64_t blocks, parts;
 } steps_tail;
 
+/* fn over run j of the tail's blocks. */
+static wsrl_status_t tail_run(const steps_tail *t, int64_t j,
+                              void (*fn)(const wsrl__adam_set *, int32_t, int64_t)) {
+  for (int64_t g = t->blocks * j / t->parts; g < t->blocks * (j + 1) / t->parts; g++)
+    fn(t->sets, t->count, g);
+  return WSRL_OK;
+}
+
 static wsrl_status_t tail_norm(wsrl__mlp *m, slot *s, int64_t j, int32_t tid, const void *arg) {
   (void)m, (void)s, (void)tid;
-  const steps_tail *t = arg;
-  for (int64_t g = t->blocks * j / t->parts; g < t->blocks * (j + 1) / t->parts; g++)
-    wsrl__adam_norm_block(t->sets, t->count, g);
-  return WSRL_OK;
+  return tail_run(arg, j, wsrl__adam_norm_block);
 }
 
 static wsrl_status_t tail_pass(wsrl__mlp *m, slot *s, int64_t j, int32_t tid, const void *arg) {
   (void)m, (void)s, (void)tid;
-  const steps_tail *t = arg;
-  for (int64_t g = t->blocks * j / t->parts; g < t->blocks * (j + 1) / t->parts; g++)
-    wsrl__adam_pass_block(t->sets, t->count, g);
-  return WSRL_OK;
+  return tail_run(arg, j, wsrl__adam_pass_block);
 }
 
 /* The n phases ph[0, n) followed by tail's (if any); the new count. */
