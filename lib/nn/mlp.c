@@ -1053,7 +1053,6 @@ static wsrl_status_t each_task(wsrl__mlp *m, slot *s, int64_t n, int64_t per, me
   return each_phase(m, s, m->team, &ph, 1);
 }
 
-
 /* ---- forwards, alone or in a group ---- */
 
 #define MAX_GROUP 8
@@ -1475,12 +1474,6 @@ static wsrl_status_t sparse_backward(wsrl__mlp *m, slot *s, float *dx_out) {
   return WSRL_OK;
 }
 
-/* ---- the critic backward split into blocks across the team ----
- * Layer by layer, two regions: the members' LayerNorm backward (one task
- * each; in bf16 it also writes the member's transposed input), then each
- * member's weight gradient in column blocks and input gradient in row
- * blocks (slot.bsplits of each). The backward buffers (dy, dact, xt16,
- * partial sums) are there max(T, E) times: member e uses copy e. */
 /* Adam steps that run after a backward in its region
  * (wsrl__mlp_backward_steps): two phases over the sets' blocks, the norm
  * sums and then the passes, each in `parts` runs of consecutive blocks
@@ -1519,6 +1512,13 @@ static int32_t with_tail(phase *ph, int32_t n, const steps_tail *t) {
   return n;
 }
 
+/* ---- the critic backward split into blocks across the team ----
+ * Layer by layer in one region: the members' LayerNorm backward (one task
+ * each; in bf16 it also writes the member's transposed input), a barrier,
+ * then each member's weight gradient in column blocks and input gradient
+ * in row blocks (slot.bsplits of each), a barrier. The backward buffers
+ * (dy, dact, xt16, partial sums) are there max(T, E) times: member e uses
+ * copy e. */
 typedef struct split_arg {
   const float *dy; /* dLoss/dq [E, B] */
   float *gw;
