@@ -1872,9 +1872,9 @@ static void step_done(wsrl__mlp_step *st, const wsrl__adam_set *set) {
   st->status = WSRL_OK;
 }
 
-/* Check steps[0, count) (each marked not run until it has) and write
- * their sets; the gradients of each but `fresh` (whose backward is still
- * to come) settled. */
+/* Check steps[0, count) (each marked not run until it has; with fresh, in
+ * fresh's context) and write their sets; the gradients of each but
+ * `fresh` (whose backward is still to come) settled. */
 static wsrl_status_t steps_begin(wsrl__mlp_step *steps, int32_t count, wsrl__mlp *fresh, wsrl__adam_set *sets) {
   WSRL__CHECK_NULL(steps);
   if (count < 1 || count > WSRL__ADAM_MAX_SETS)
@@ -1890,6 +1890,9 @@ static wsrl_status_t steps_begin(wsrl__mlp_step *steps, int32_t count, wsrl__mlp
       if (steps[j].m == steps[i].m)
         return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "mlp: Adam steps: steps[%d] and [%d] are one network", j, i);
   }
+  if (fresh != NULL && steps[0].m->ctx != fresh->ctx)
+    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT,
+                       "mlp: backward with Adam steps: the steps' networks have another context than m");
   for (int32_t i = 0; i < count; i++) {
     if (steps[i].m != fresh)
       settle_grads(steps[i].m);
@@ -1931,8 +1934,6 @@ wsrl_status_t wsrl__mlp_backward_steps(wsrl__mlp *m, const float *dy, wsrl__mlp_
   WSRL__TRY(check_backward(m, dy));
   wsrl__adam_set sets[WSRL__ADAM_MAX_SETS];
   WSRL__TRY(steps_begin(steps, count, m, sets));
-  if (steps[0].m->ctx != m->ctx)
-    return wsrl__error(WSRL_ERR_INVALID_ARGUMENT, "mlp: backward with Adam steps: the steps' networks have another context");
   if (backward_team(m, m->last) <= 1) { /* no team region to share */
     WSRL__TRY(wsrl__mlp_backward(m, dy, NULL, 1));
     const int32_t saved = wsrl__nn_enter(m->ctx);

@@ -1295,6 +1295,31 @@ START_TEST(backward_steps_match_separate) {
       ck_assert_msg(memcmp(res[0], res[1], sizeof(float) * (size_t)n_res) == 0,
                     "backward with steps differs from backward then steps (%d threads, %s, %s)", counts[t],
                     c ? "one-member net" : "ensemble", bf16 ? "bf16" : "fp32");
+      if (t == 1 && c == 0) { /* bad arguments: a status naming them, nothing run */
+        wsrl__nn_ctx *c1 = make_ctx_prec(counts[t], bf16), *c2 = make_ctx_prec(counts[t], bf16);
+        bs_nets n = bs_make(c1, spec), o = bs_make(c2, spec);
+        ck_assert_int_eq(wsrl__mlp_forward(n.m, B, WSRL__MLP_SHARED, x, NULL), WSRL_OK);
+        wsrl__mlp_step st = {n.m, n.target, 0.05f, 0.0, 0.0f, 1.0f, WSRL_OK};
+        ck_assert_int_eq(wsrl__mlp_backward_steps(n.m, NULL, &st, 1), WSRL_ERR_INVALID_ARGUMENT);
+        ck_assert_int_eq(wsrl__mlp_backward_steps(n.m, dy, NULL, 1), WSRL_ERR_INVALID_ARGUMENT);
+        ck_assert_int_eq(wsrl__mlp_backward_steps(n.m, dy, &st, 0), WSRL_ERR_INVALID_ARGUMENT);
+        ck_assert_ptr_nonnull(strstr(wsrl_last_error_message(), "count"));
+        wsrl__mlp_step other = {o.other, NULL, 0.0f, 0.0, 0.0f, 1.0f, WSRL_OK};
+        ck_assert_int_eq(wsrl__mlp_backward_steps(n.m, dy, &other, 1), WSRL_ERR_INVALID_ARGUMENT);
+        ck_assert_ptr_nonnull(strstr(wsrl_last_error_message(), "context"));
+        ck_assert_int_eq(other.status, WSRL_ERR_INVALID_ARGUMENT); /* not run */
+        int64_t n0, n1;
+        float *p0 = bs_params(&n, &n0);
+        ck_assert_int_eq(wsrl__mlp_backward_steps(n.m, dy, &st, 1), WSRL_ERR_NON_FINITE); /* dy holds a NaN */
+        float *p1 = bs_params(&n, &n1);
+        ck_assert_msg(memcmp(p0, p1, sizeof(float) * (size_t)(n0 - wsrl__mlp_param_count(n.other) -
+                                                                wsrl__mlp_param_count(n.target))) == 0,
+                      "a skipped step changed the trained net");
+        free(p0), free(p1);
+        wsrl__mlp_destroy(n.m), wsrl__mlp_destroy(n.target), wsrl__mlp_destroy(n.other);
+        wsrl__mlp_destroy(o.m), wsrl__mlp_destroy(o.target), wsrl__mlp_destroy(o.other);
+        wsrl__nn_ctx_destroy(c1), wsrl__nn_ctx_destroy(c2);
+      }
       free(res[0]), free(res[1]), free(x), free(dy);
     }
 }
