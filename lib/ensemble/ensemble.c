@@ -259,11 +259,6 @@ wsrl_status_t wsrl__qensemble_adam_step(wsrl_qensemble_t *q, float *grad_norm_ou
   return wsrl__mlp_adam_step(q->online, grad_norm_out);
 }
 
-wsrl_status_t wsrl__qensemble_adam_step_polyak(wsrl_qensemble_t *q, float tau, float *grad_norm_out) {
-  WSRL__CHECK_NULL(q);
-  return wsrl__mlp_adam_step_polyak(q->online, q->target, tau, grad_norm_out);
-}
-
 void wsrl__qensemble_adam_reset(wsrl_qensemble_t *q) { wsrl__mlp_adam_reset(q->online); }
 
 void wsrl__qensemble_polyak(wsrl_qensemble_t *q, float tau) {

@@ -105,10 +105,6 @@ void wsrl__qensemble_min_strided(const float *q, int32_t ensemble, int64_t ld, i
 void wsrl__qensemble_zero_grad(wsrl_qensemble_t *q);
 /* Adam step of the online critics (see wsrl__mlp_adam_step). */
 wsrl_status_t wsrl__qensemble_adam_step(wsrl_qensemble_t *q, float *grad_norm_out);
-/* The Adam step, then the targets' Polyak update, in one pass over the
- * parameters (same bits as wsrl__qensemble_adam_step then
- * wsrl__qensemble_polyak; a skipped non-finite step still averages). */
-wsrl_status_t wsrl__qensemble_adam_step_polyak(wsrl_qensemble_t *q, float tau, float *grad_norm_out);
 void wsrl__qensemble_adam_reset(wsrl_qensemble_t *q);
 /* target <- tau * online + (1 - tau) * target. */
 void wsrl__qensemble_polyak(wsrl_qensemble_t *q, float tau);

@@ -842,8 +842,9 @@ START_TEST(subset_copy_carries_bf16_weights) {
   for (int i = 0; i < E * B; i++)
     dq[i] = out[i] - 0.5f;
   wsrl__qensemble_zero_grad(q);
-  ck_assert_int_eq(wsrl__qensemble_backward(q, dq, NULL, 1), WSRL_OK);
-  ck_assert_int_eq(wsrl__qensemble_adam_step_polyak(q, 0.5f, NULL), WSRL_OK);
+  wsrl__mlp_step st = {wsrl__qensemble_mlp(q, WSRL__Q_ONLINE), wsrl__qensemble_mlp(q, WSRL__Q_TARGET), 0.5f, 0.0, 0.0f,
+                       1.0f, WSRL_OK};
+  ck_assert_int_eq(wsrl__mlp_backward_steps(st.m, dq, &st, 1), WSRL_OK);
   static const int32_t draws[2][K] = {{0, 2, 3}, {1, 3, 1}};
   wsrl__mlp *tg = wsrl__qensemble_mlp(q, WSRL__Q_TARGET);
   for (int d = 0; d < 2; d++) {
@@ -1114,10 +1115,12 @@ static void sac_update(wsrl_qensemble_t *q, wsrl__policy *p, wsrl__rng *r, int64
     for (int b = 0; b < B; b++)
       dq[e * B + b] = 2.0f * (qv[e * B + b] - (0.1f + 0.99f * mn[b])) / (float)(4 * B);
   wsrl__qensemble_zero_grad(q);
-  ck_assert_int_eq(wsrl__qensemble_backward(q, dq, NULL, 1), WSRL_OK);
-  if (fused_critic_step) {
-    ck_assert_int_eq(wsrl__qensemble_adam_step_polyak(q, 0.005f, NULL), WSRL_OK);
+  if (fused_critic_step) { /* as the agents: the backward, then Adam with Polyak in one pass */
+    wsrl__mlp_step st = {wsrl__qensemble_mlp(q, WSRL__Q_ONLINE), wsrl__qensemble_mlp(q, WSRL__Q_TARGET), 0.005f, 0.0,
+                         0.0f, 1.0f, WSRL_OK};
+    ck_assert_int_eq(wsrl__mlp_backward_steps(st.m, dq, &st, 1), WSRL_OK);
   } else {
+    ck_assert_int_eq(wsrl__qensemble_backward(q, dq, NULL, 1), WSRL_OK);
     ck_assert_int_eq(wsrl__qensemble_adam_step(q, NULL), WSRL_OK);
     wsrl__qensemble_polyak(q, 0.005f);
   }
