@@ -201,12 +201,7 @@ int tr_cmd_demo(int argc, char **argv) {
       drop[i] = have ? rows[i]->switch_normalized - rows[i]->min_normalized
                      : rows[i]->switch_return - rows[i]->min_return;
     ADD("What to look at: the dip (start minus lowest): %.1f without the warmup, %.1f with it.\n%s\n", drop[1],
-        drop[0],
-        !(drop[0] == drop[0] && drop[1] == drop[1]) ? "(not measured: a run has no evaluation after its warmup)"
-        : drop[1] > drop[0] + big                ? "Here the warmup kept the pretrained policy from dipping."
-        : drop[1] < big && drop[0] < big         ? "Neither run dipped here: the warmup only delayed learning."
-                                                 : "The dips are alike here; one seed decides little "
-                                                   "(docs/results.md compares ten).");
+        drop[0], tr_dip_verdict(drop[0], drop[1], big));
 #undef ADD
     printf("%s", table);
     tr_write_file(dir, "summary.txt", "%s", table);

@@ -142,6 +142,10 @@ int tr_norm_read(const char *path, tr_norm_t *norm);
 void tr_norm_resolve(const tr_ctx_t *ctx, const char *near_path, tr_norm_t *norm);
 double tr_normalize(const tr_norm_t *norm, double ret); /* NaN without both returns */
 
+/* The demo summary's sentence on one seed's dips (start minus lowest, the
+ * warmup run and the no-warmup run; a drop of `big` or more is a dip). */
+const char *tr_dip_verdict(double drop_warmup, double drop_nowarmup, double big);
+
 /* Create the task env named by the `task` key (errors printed). */
 int tr_make_env(const tr_ctx_t *ctx, wsrl_env_t **env_out, const wsrl_example_task_info_t **info_out);
 /* Replay options from the library config (wsrl_replay_options_from_config:
